@@ -1,0 +1,58 @@
+"""The dashboard application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+from htmx_flask import Htmx
+
+from .config import load_settings
+from .live import Live
+from .regions import FILTERS, LiveView
+from .store import open_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from ``DASHBOARD_*`` variables, with ``config`` overriding them (tests).
+
+    The background greenlets (sampler, tailer) start on the first request, or earlier from
+    gunicorn's ``post_worker_init`` hook (``gunicorn.conf.py``), never at import time.
+
+    :raise app.config.ConfigError: a setting is invalid; the message names the variable.
+    """
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    settings = load_settings(config)
+    app.config.update(
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=settings.max_body,
+        TESTING=bool((config or {}).get("TESTING", False)),
+    )
+    Htmx(app)
+    app.jinja_env.filters.update(FILTERS)
+
+    store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
+    store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
+    view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
+                    feed_size=settings.feed_size)
+    live = Live(settings, store, view)
+    app.extensions["dashboard"] = live
+
+    from . import api, assets, dashboard, errors, stream
+
+    errors.register(app)
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(stream.bp)
+    app.register_blueprint(api.bp)
+    if settings.simulator:
+        from . import simulator
+
+        app.register_blueprint(simulator.bp)
+
+    app.before_request(live.start)
+    return app

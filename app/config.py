@@ -1,0 +1,105 @@
+"""Configuration: ``DASHBOARD_*`` environment variables, validated once at start.
+
+Every setting has a default that runs one gevent worker with the embedded SQLite store. A bad
+value stops start-up with :class:`ConfigError` naming the variable, never a half-working app.
+Tests pass a mapping to ``create_app(config)`` instead (keys are the field names below in upper
+case, for example ``{"SAMPLE_INTERVAL": 0.2}``).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "DASHBOARD_"
+
+#: (warning, critical) thresholds per metric key of a sample; a value at or above a bound takes
+#: that level. Load is compared per logical CPU (load1 / cpu count) so one table fits every host.
+DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
+    "cpu_percent": (70.0, 90.0),
+    "mem_percent": (80.0, 95.0),
+    "disk_percent": (80.0, 95.0),
+    "load_per_cpu": (1.0, 2.0),
+    "temperature": (70.0, 85.0),
+}
+
+Seconds = Annotated[float, Field(gt=0)]
+
+
+class ConfigError(RuntimeError):
+    """A ``DASHBOARD_*`` variable holds a value the dashboard cannot run with."""
+
+
+class Settings(BaseSettings):
+    """The dashboard's settings; each field ``x`` is read from ``DASHBOARD_X``."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    #: ``sqlite:///absolute/path.sqlite3``; empty means ``<instance folder>/dashboard.sqlite3``.
+    store_url: str = ""
+    #: ``1`` registers the simulator blueprint (``/simulator/...``); off by default.
+    simulator: bool = False
+    #: Seconds between two host samples (psutil), so 1 means 1 Hz.
+    sample_interval: Seconds = 1.0
+    #: Seconds between two SSE heartbeat comments (``: ping``).
+    heartbeat: Seconds = 15.0
+    #: Seconds after which the server ends a stream cleanly; the client reconnects at once.
+    stream_lifetime: Seconds = 900.0
+    #: Largest request body accepted, in bytes; larger bodies get 413.
+    max_body: Annotated[int, Field(gt=0)] = 1024 * 1024
+    #: Mount point whose usage the disk card shows (``psutil.disk_usage``).
+    disk_path: str = "/"
+    #: Name this host's samples carry; defaults to ``socket.gethostname()``.
+    host_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
+    #: Items the store's log keeps before trimming the oldest.
+    log_size: Annotated[int, Field(ge=100)] = 10_000
+    #: Events shown in the feed, newest first.
+    feed_size: Annotated[int, Field(ge=1, le=500)] = 20
+    #: Messages a stream client may have queued before it counts as a slow consumer.
+    queue_size: Annotated[int, Field(ge=1)] = 256
+    #: Seconds between two checks of the store for writes by other processes (SQLite).
+    tail_interval: Seconds = 0.1
+    #: ``sse`` (default) or ``poll``: how a page loaded without ``?transport=`` gets updates.
+    transport: Literal["sse", "poll"] = "sse"
+    #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
+    thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    #: Run the sampler in this process (tests of the API alone turn it off).
+    sampler: bool = True
+
+    @field_validator("store_url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value and not value.startswith("sqlite:///"):
+            raise ValueError("must start with sqlite:/// (an absolute file path follows)")
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _ordered(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for key, (warning, critical) in value.items():
+            if key not in DEFAULT_THRESHOLDS:
+                raise ValueError(f"unknown metric {key!r}; known: {', '.join(DEFAULT_THRESHOLDS)}")
+            if warning > critical:
+                raise ValueError(f"{key}: warning {warning} is above critical {critical}")
+        return {**DEFAULT_THRESHOLDS, **value}
+
+
+def load_settings(overrides: dict | None = None) -> Settings:
+    """Read the environment, apply ``overrides`` (field names, any case) and validate.
+
+    :raise ConfigError: naming the ``DASHBOARD_*`` variable (or override key) that is wrong.
+    """
+    lowered = {key.lower(): value for key, value in (overrides or {}).items()}
+    known = {key: value for key, value in lowered.items() if key in Settings.model_fields}
+    try:
+        settings = Settings(**known)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    return settings

@@ -1,0 +1,51 @@
+"""The page, and the same region fragments for polling clients (``/poll``, ``/fragments``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
+
+from .regions import REGIONS
+
+bp = Blueprint("dashboard", __name__)
+
+
+def _live():
+    return current_app.extensions["dashboard"]
+
+
+@bp.get("/")
+def index():
+    """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE."""
+    live = _live()
+    transport = request.args.get("transport", current_app.config["SETTINGS"].transport)
+    polling = transport == "poll"
+    return render_template(
+        "index.html",
+        regions={name: Markup(live.view.html[name]) for name in REGIONS},
+        badge=Markup(live.view.badge("polling" if polling else "connecting")),
+        polling=polling,
+        host=live.view.host,
+    )
+
+
+def _conditional(body: str) -> Response:
+    """Wrap ``body`` with ``ETag`` = the latest log id; ``304`` when the client has it."""
+    response = Response(body, mimetype="text/html")
+    response.set_etag(str(_live().view.last_id))
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+@bp.get("/poll")
+def poll():
+    """Every region and the POLLING badge, as out-of-band swaps (the SSE snapshot's twin)."""
+    return _conditional(_live().view.fragments(REGIONS, "polling"))
+
+
+@bp.get("/fragments/<name>")
+def fragment(name: str):
+    """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name."""
+    if name not in REGIONS:
+        abort(404, description=f"unknown region {name!r}; known: {', '.join(REGIONS)}")
+    return _conditional(_live().view.html[name])

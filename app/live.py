@@ -1,0 +1,134 @@
+"""The background greenlets of one worker process: the sampler and the tailer.
+
+- The sampler (one per process for now) reads the host with :class:`~app.sampler.HostSampler`
+  every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store.
+- The tailer follows the store's log, folds new items into the :class:`~app.regions.LiveView`,
+  encodes each change once as an SSE message and hands the bytes to the :class:`~app.hub.Hub`.
+  It also sends the heartbeat comment and, at most once a second, the viewer count.
+
+Nothing here runs per client: the cost of a change does not grow with the number of viewers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+
+from . import sse
+from .hub import Hub
+from .regions import REGIONS, LiveView
+from .sampler import METRICS, HostSampler
+from .store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+#: Milliseconds a browser waits before it reconnects after the server ended a stream.
+RECONNECT_MS = 1000
+_VIEWERS_EVERY = 1.0  # seconds between two viewer-count updates, so joins do not flood streams
+
+
+class Live:
+    """Owns the store, the view and the hub of one process and the greenlets that feed them.
+
+    :param settings: the validated :class:`~app.config.Settings`.
+    """
+
+    def __init__(self, settings, store: Store, view: LiveView) -> None:
+        self.settings = settings
+        self.store = store
+        self.view = view
+        self.hub = Hub(settings.queue_size)
+        self._greenlets: list[gevent.Greenlet] = []
+        self._snapshot: bytes | None = None
+        self._viewers_sent_at = 0.0
+
+    # -- what streams and polls read ------------------------------------------------------
+    def snapshot(self) -> bytes:
+        """Every region and the LIVE badge as one SSE message, encoded once per change."""
+        if self._snapshot is None:
+            self._snapshot = sse.encode(self.view.fragments(REGIONS, "live"),
+                                        id=self.view.last_id, retry=RECONNECT_MS)
+        return self._snapshot
+
+    def farewell(self) -> bytes:
+        """The last message of a stream that the server ends: reconnect after ``retry`` ms."""
+        return sse.encode("", id=self.view.last_id, retry=RECONNECT_MS)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> None:
+        """Load the view and start the greenlets; calling it again does nothing."""
+        if self._greenlets:
+            return
+        self.view.load(self.store)
+        self._greenlets.append(gevent.spawn(self._tail))
+        if self.settings.sampler:
+            self._greenlets.append(gevent.spawn(self._sample))
+
+    def stop(self) -> None:
+        """End every stream and stop the greenlets (worker shutdown)."""
+        self.hub.close_all()
+        gevent.killall(self._greenlets, block=False)
+        self._greenlets.clear()
+
+    # -- the tailer -------------------------------------------------------------------------
+    def _tail(self) -> None:
+        heartbeat_due = time.monotonic() + self.settings.heartbeat
+        while True:
+            try:
+                items = self.store.wait(self.view.last_id, self.settings.tail_interval * 5)
+            except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
+                log.exception("tailer: store read failed; retrying in 1 s")
+                gevent.sleep(1.0)
+                continue
+            changed = self.view.apply(items) if items else []
+            now = time.monotonic()
+            if (self.view.viewers != len(self.hub)
+                    and now - self._viewers_sent_at >= _VIEWERS_EVERY):
+                self._viewers_sent_at = now
+                if self.view.set_viewers(len(self.hub)):
+                    changed.append("viewers")
+            if changed:
+                self._snapshot = None
+                self.hub.publish(sse.encode(self.view.fragments(changed, "live"),
+                                            id=self.view.last_id))
+                heartbeat_due = now + self.settings.heartbeat
+            elif now >= heartbeat_due:
+                self.hub.publish(sse.HEARTBEAT)
+                heartbeat_due = now + self.settings.heartbeat
+
+    # -- the sampler ------------------------------------------------------------------------
+    def _sample(self) -> None:
+        settings = self.settings
+        sampler = HostSampler(settings.host_name, settings.disk_path)
+        interval = settings.sample_interval
+        next_at = time.monotonic() + interval
+        while True:
+            gevent.sleep(max(next_at - time.monotonic(), 0))
+            # Keep the schedule fixed (no drift), but never try to catch up on missed ticks.
+            next_at = max(next_at + interval, time.monotonic())
+            try:
+                sample = apply_override(sampler.sample(),
+                                        self.store.get_state(override_key(settings.host_name)))
+                self.store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
+            except StoreUnavailable:
+                log.warning("sampler: store unavailable; sample dropped")
+            except Exception:  # noqa: BLE001 - one bad reading must not stop sampling
+                log.exception("sampler: sample failed")
+
+
+def override_key(host: str) -> str:
+    """State key under which the simulator keeps metric overrides for ``host``."""
+    return f"override:{host}"
+
+
+def apply_override(sample: dict, override: dict | None) -> dict:
+    """Replace values of ``sample`` by the simulator's ``override`` while it has not expired.
+
+    ``override`` is ``{"values": {metric key: number}, "until": unix seconds}``.
+    """
+    if not override or override.get("until", 0) < time.time():
+        return sample
+    values = {k: v for k, v in override.get("values", {}).items() if k in METRICS}
+    return {**sample, **values}

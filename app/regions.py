@@ -1,0 +1,148 @@
+"""The page's regions: what each shows, rendered once per change and cached as HTML.
+
+A region is one template ``templates/_<name>.html`` whose root element has ``id="<name>"`` and
+``hx-swap-oob="true"``, so the same markup serves the full page (where the attribute is inert),
+the SSE stream and ``/poll`` (where htmx swaps it in place of the element with that id).
+:class:`LiveView` keeps this process's view of the store (latest sample, latest events, viewer
+count) and the rendered HTML of every region; the Hub sends those strings, never re-rendering
+per client.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timezone
+
+from jinja2 import Environment
+
+from .store import Item, Store
+
+METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
+REGIONS = METRIC_REGIONS + ("viewers", "events")
+LEVELS = ("info", "warning", "error", "critical")
+
+
+def level_of(value: float | None, bounds: tuple[float, float]) -> str:
+    """Map a value to ``ok``, ``warning`` or ``critical`` by its (warning, critical) bounds."""
+    if value is None:
+        return "ok"
+    warning, critical = bounds
+    return "critical" if value >= critical else "warning" if value >= warning else "ok"
+
+
+def human_bytes(value: float | None, suffix: str = "B") -> str:
+    """Format bytes with IEC units: ``1536 -> '1.5 KiB'``."""
+    if value is None:
+        return "–"
+    for unit in ("", "Ki", "Mi", "Gi", "Ti"):
+        if abs(value) < 1024 or unit == "Ti":
+            return f"{value:.0f} {unit}{suffix}" if not unit else f"{value:.1f} {unit}{suffix}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_duration(seconds: float | None) -> str:
+    """Format a duration in seconds to minutes' precision: ``93784 -> '1 d 2 h 3 min'``."""
+    if seconds is None:
+        return "–"
+    minutes = int(seconds) // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{days} d"] if days else []
+    if days or hours:
+        parts.append(f"{hours} h")
+    parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+def clock(ts: float) -> str:
+    """Format Unix seconds as the UTC time of day, ``'14:03:07'``."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%H:%M:%S")
+
+
+def isotime(ts: float) -> str:
+    """Format Unix seconds as ISO 8601 in UTC, for ``<time datetime>``."""
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+FILTERS = {"bytes": human_bytes, "duration": human_duration, "clock": clock, "isotime": isotime}
+
+
+class LiveView:
+    """This process's current view of the dashboard and the HTML of each region.
+
+    :param env: the Jinja environment (the Flask app's, so autoescaping is on).
+    :param host: the host whose samples the cards show (``DASHBOARD_HOST_NAME``).
+    :param thresholds: metric key -> (warning, critical), from ``DASHBOARD_THRESHOLDS``.
+    :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
+    """
+
+    def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int) -> None:
+        self.env = env
+        self.host = host
+        self.thresholds = thresholds
+        self.sample: dict | None = None
+        self.events: deque[Item] = deque(maxlen=feed_size)
+        self.viewers = 0
+        self.last_id = 0
+        self.html: dict[str, str] = {}
+        self._templates = {name: env.get_template(f"_{name}.html") for name in REGIONS}
+        self._badges = {state: env.get_template("_badge.html").render(state=state)
+                        for state in ("connecting", "live", "polling")}
+
+    def load(self, store: Store) -> None:
+        """Fill the view from the store (latest sample, latest events) and render every region."""
+        self.last_id = store.latest_id()
+        self.sample = store.get_state(f"sample:{self.host}")
+        self.events.clear()
+        self.events.extend(store.recent("event", self.events.maxlen))
+        for name in REGIONS:
+            self.html[name] = self._render(name)
+
+    def apply(self, items: list[Item]) -> list[str]:
+        """Fold new log items into the view; return the regions whose HTML changed."""
+        touched: set[str] = set()
+        for item in items:
+            self.last_id = max(self.last_id, item.id)
+            if item.kind == "metrics" and item.data.get("host") == self.host:
+                self.sample = item.data
+                touched.update(METRIC_REGIONS)
+            elif item.kind == "event":
+                self.events.appendleft(item)
+                touched.add("events")
+        return [name for name in REGIONS if name in touched and self._rerender(name)]
+
+    def set_viewers(self, count: int) -> bool:
+        """Record the viewer count; return True if the viewers region changed."""
+        self.viewers = count
+        return self._rerender("viewers")
+
+    def _rerender(self, name: str) -> bool:
+        html = self._render(name)
+        if html == self.html.get(name):
+            return False
+        self.html[name] = html
+        return True
+
+    def _render(self, name: str) -> str:
+        sample = self.sample or {}
+        levels = {key: level_of(self._value(key), bounds)
+                  for key, bounds in self.thresholds.items()}
+        return self._templates[name].render(
+            sample=sample, levels=levels, events=self.events, viewers=self.viewers,
+            host=self.host)
+
+    def _value(self, key: str) -> float | None:
+        if not self.sample:
+            return None
+        if key == "load_per_cpu":
+            return self.sample["load1"] / max(self.sample.get("cpu_count") or 1, 1)
+        return self.sample.get(key)
+
+    def badge(self, state: str) -> str:
+        """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
+        return self._badges[state]
+
+    def fragments(self, names: list[str] | tuple[str, ...], badge: str) -> str:
+        """Join the cached HTML of ``names`` and the badge into one body of OOB swaps."""
+        return "".join([*(self.html[name] for name in names), self._badges[badge]])

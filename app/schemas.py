@@ -1,0 +1,88 @@
+"""Payload schemas of the write API, validated with pydantic; one place for their limits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, ValidationError,
+                      field_validator)
+
+from flask import request
+
+from .errors import error_response
+from .sampler import METRICS
+
+Level = Literal["info", "warning", "error", "critical"]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventIn(_Strict):
+    """An event for the feed: ``{"level": "info", "message": "...", "source": "..."}``."""
+
+    level: Level = "info"
+    message: Annotated[Text, Field(max_length=2000)]
+    source: Annotated[Text, Field(max_length=200)] | None = None
+
+
+class SimulatedEvents(_Strict):
+    """``POST /simulator/events``: ``count`` events, random unless level/message are given."""
+
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    level: Level | None = None
+    message: Annotated[Text, Field(max_length=2000)] | None = None
+    source: Annotated[Text, Field(max_length=200)] = "simulator"
+
+
+class MetricOverride(_Strict):
+    """``POST /simulator/metrics``: replace sampled values for ``seconds`` seconds.
+
+    ``values`` maps a sample key (``cpu_percent``, ``mem_percent``, ...: see
+    ``app.sampler.METRICS``) to the number the dashboard shows instead of psutil's.
+    """
+
+    values: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+    seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+    @field_validator("values")
+    @classmethod
+    def _known(cls, values: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(values) - set(METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+        return values
+
+
+def field_errors(exc: ValidationError) -> list[dict]:
+    """Turn pydantic's errors into ``[{"field": "a.b", "message": "..."}]`` for JSON replies."""
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+            for err in exc.errors(include_url=False)]
+
+
+class BadPayload(Exception):
+    """The body is not JSON or fails its schema; carries the 4xx reply."""
+
+    def __init__(self, response) -> None:
+        super().__init__(response.get_json()["error"])
+        self.response = response
+
+
+def parse(model: type[BaseModel]) -> BaseModel:
+    """Validate the request's JSON body against ``model``.
+
+    :raise BadPayload: 415 for a body that is not ``application/json``, 400 for JSON that does
+        not parse or is not an object, 422 with field paths for a schema error. (413 for an
+        oversized body is raised by Werkzeug from ``DASHBOARD_MAX_BODY``.)
+    """
+    if not request.is_json:
+        raise BadPayload(error_response(415, "the body must be JSON (Content-Type: application/json)"))
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadPayload(error_response(400, "the body must be a JSON object"))
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise BadPayload(error_response(422, "invalid payload", details=field_errors(exc))) from None

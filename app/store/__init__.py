@@ -1,0 +1,95 @@
+"""The Store: the only state shared between workers and hosts (DESIGN.md, "The data flow").
+
+Producers (sampler, ingest API, simulator) write to it; each worker's Hub tails its log. Views
+never talk to a backend class directly: they get the :class:`Store` that :func:`open_store`
+chose from ``DASHBOARD_STORE_URL``, so a Redis backend slots in without touching them.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import NamedTuple
+
+
+class Item(NamedTuple):
+    """One entry of the log: ``id`` orders it, ``kind`` says what ``data`` holds.
+
+    Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source).
+    ``ts`` is the Unix time in seconds at which the store accepted it.
+    """
+
+    id: int
+    kind: str
+    ts: float
+    data: dict
+
+
+class StoreUnavailable(RuntimeError):
+    """The backend cannot be reached or refused a statement; callers answer 503."""
+
+
+class Store(abc.ABC):
+    """A bounded, durable log with increasing ids, plus a small key -> JSON state table."""
+
+    @abc.abstractmethod
+    def append(self, kind: str, data: dict, state_key: str | None = None) -> int:
+        """Log ``data`` under ``kind`` and return its id, larger than every id before it.
+
+        With ``state_key`` the same data also becomes that key's current state, atomically
+        (the sampler keeps ``sample:<host>`` this way).
+
+        :raise StoreUnavailable: nothing was written.
+        """
+
+    @abc.abstractmethod
+    def since(self, after_id: int, limit: int = 1000) -> list[Item]:
+        """Return up to ``limit`` items with ids above ``after_id``, oldest first."""
+
+    @abc.abstractmethod
+    def recent(self, kind: str, count: int) -> list[Item]:
+        """Return the latest ``count`` items of ``kind``, newest first."""
+
+    @abc.abstractmethod
+    def latest_id(self) -> int:
+        """Return the id of the newest item, or 0 for an empty log."""
+
+    @abc.abstractmethod
+    def wait(self, after_id: int, timeout: float) -> list[Item]:
+        """Block the calling greenlet up to ``timeout`` seconds for items above ``after_id``.
+
+        Returns them (oldest first) as soon as there are any, else an empty list. This is the
+        Hub tailer's only call; nothing else may block on the store.
+        """
+
+    @abc.abstractmethod
+    def get_state(self, key: str) -> dict | None:
+        """Return the current state stored under ``key``, or None."""
+
+    @abc.abstractmethod
+    def set_state(self, key: str, value: dict | None) -> None:
+        """Replace the state under ``key``; None deletes it."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Return if the backend answers.
+
+        :raise StoreUnavailable: it does not.
+        """
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+
+def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
+    """Open the backend that ``url`` names (``sqlite:///absolute/path``).
+
+    :param log_size: items kept in the log before the oldest are trimmed.
+    :param poll_interval: seconds between checks for writes by other processes.
+    :raise ValueError: for a URL of an unknown scheme.
+    """
+    if url.startswith("sqlite:///"):
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore(url.removeprefix("sqlite://"), log_size=log_size,
+                           poll_interval=poll_interval)
+    raise ValueError(f"unsupported store URL {url!r}")

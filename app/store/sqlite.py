@@ -1,0 +1,148 @@
+"""The embedded SQLite backend: one file in WAL mode, shared by every worker on one host.
+
+sqlite3 blocks the gevent loop for each statement, so every statement here is short and indexed
+(primary-key range scans, one-row upserts). Writers from other processes are noticed through
+``PRAGMA data_version`` on a connection of its own (it changes when *another* connection
+commits), checked every ``poll_interval`` seconds; writes from this process also wake the tailer
+at once through a gevent event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+
+import gevent.event
+
+from . import Item, Store, StoreUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS log (
+    id   INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: ids are never reused after a trim
+    kind TEXT NOT NULL,
+    ts   REAL NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_kind_id ON log (kind, id);
+CREATE TABLE IF NOT EXISTS state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+_TRIM_EVERY = 100  # appends between two trims: one DELETE per 100 writes keeps writes cheap
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    # isolation_level=None: autocommit, so no transaction stays open across a greenlet switch.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _item(row: tuple) -> Item:
+    return Item(row[0], row[1], row[2], json.loads(row[3]))
+
+
+class SQLiteStore(Store):
+    """:class:`Store` on one SQLite file at ``path`` (created with its folder if missing)."""
+
+    def __init__(self, path: str, *, log_size: int, poll_interval: float) -> None:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        self.path = path
+        self.log_size = log_size
+        self.poll_interval = poll_interval
+        try:
+            self._db = _connect(path)
+            self._db.executescript(_SCHEMA)
+            self._tail = _connect(path)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from exc
+        self._version = self._data_version()
+        self._wake = gevent.event.Event()
+        self._appends = 0
+
+    def _data_version(self) -> int:
+        return self._tail.execute("PRAGMA data_version").fetchone()[0]
+
+    def append(self, kind: str, data: dict, state_key: str | None = None) -> int:
+        text = json.dumps(data, separators=(",", ":"))
+        try:
+            with self._db:  # one transaction: the log row and the state change land together
+                self._db.execute("BEGIN IMMEDIATE")
+                cur = self._db.execute(
+                    "INSERT INTO log (kind, ts, data) VALUES (?, ?, ?)", (kind, time.time(), text))
+                if state_key is not None:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (state_key, text))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        new_id = cur.lastrowid
+        self._appends += 1
+        if self._appends % _TRIM_EVERY == 0:
+            self._trim(new_id)
+        self._wake.set()
+        return new_id
+
+    def _trim(self, newest: int) -> None:
+        try:
+            self._db.execute("DELETE FROM log WHERE id <= ?", (newest - self.log_size,))
+        except sqlite3.Error:
+            pass  # a trim that loses a lock race runs again 100 appends later
+
+    def since(self, after_id: int, limit: int = 1000) -> list[Item]:
+        rows = self._db.execute(
+            "SELECT id, kind, ts, data FROM log WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit)).fetchall()
+        return [_item(row) for row in rows]
+
+    def recent(self, kind: str, count: int) -> list[Item]:
+        rows = self._db.execute(
+            "SELECT id, kind, ts, data FROM log WHERE kind = ? ORDER BY id DESC LIMIT ?",
+            (kind, count)).fetchall()
+        return [_item(row) for row in rows]
+
+    def latest_id(self) -> int:
+        row = self._db.execute("SELECT max(id) FROM log").fetchone()
+        return row[0] or 0
+
+    def wait(self, after_id: int, timeout: float) -> list[Item]:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._wake.clear()
+            version = self._data_version()
+            if version != self._version:
+                self._version = version
+                items = self.since(after_id)
+                if items:
+                    return items
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return []
+            self._wake.wait(min(self.poll_interval, remaining))
+
+    def get_state(self, key: str) -> dict | None:
+        row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_state(self, key: str, value: dict | None) -> None:
+        try:
+            if value is None:
+                self._db.execute("DELETE FROM state WHERE key = ?", (key,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                                 (key, json.dumps(value, separators=(",", ":"))))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+
+    def ping(self) -> None:
+        try:
+            self._db.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        self._db.close()
+        self._tail.close()

@@ -1,0 +1,41 @@
+"""gunicorn settings (DESIGN.md, "Deployment"). Command-line flags (-b, -w, ...) override these.
+
+Environment: GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 1: one worker with
+the SQLite store), GUNICORN_WORKER_CONNECTIONS (open connections per worker, streams included).
+"""
+
+import os
+
+import gevent
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
+worker_class = "gevent"
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
+# For gevent workers `timeout` is a liveness heartbeat of the worker loop, not a request limit:
+# a stream lives on; only a blocked event loop gets the worker restarted.
+timeout = 30
+# Streams end promptly at shutdown (see post_worker_init), so a short grace is enough.
+graceful_timeout = 10
+keepalive = 5
+max_requests = 0  # a stream counts as a request: recycling workers would cut viewers off
+preload_app = False  # the app must be imported after gevent patched the worker
+control_socket_disable = True  # several instances on one machine would share one socket path
+accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # unset: no access log (streams are long)
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def post_worker_init(worker):
+    """Start the sampler and tailer now instead of on the first request, and end every stream
+    as soon as the worker is told to stop (SIGTERM, SIGHUP reload) so it exits within
+    graceful_timeout instead of waiting for clients that never hang up."""
+    live = worker.wsgi.extensions["dashboard"]
+    live.start()
+
+    def watch():
+        while worker.alive:
+            gevent.sleep(0.25)
+        live.stop()
+
+    gevent.spawn(watch)
