@@ -27,7 +27,7 @@ METRICS: dict[str, Metric] = {
     "cpu_percent": Metric("CPU", "%", "psutil.cpu_percent(None)"),
     "cpu_count": Metric("Logical CPUs", "", "psutil.cpu_count()"),
     "mem_percent": Metric("Memory", "%", "psutil.virtual_memory().percent"),
-    "mem_used": Metric("Memory used", "bytes", "psutil.virtual_memory().used"),
+    "mem_used": Metric("Memory used", "bytes", "psutil.virtual_memory(): total - available"),
     "mem_total": Metric("Memory total", "bytes", "psutil.virtual_memory().total"),
     "disk_percent": Metric("Disk", "%", "psutil.disk_usage(path).percent"),
     "disk_used": Metric("Disk used", "bytes", "psutil.disk_usage(path).used"),

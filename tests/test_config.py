@@ -1,0 +1,51 @@
+"""Configuration from DASHBOARD_* variables: defaults, overrides, and errors naming the variable."""
+
+import pytest
+
+from app import create_app
+from app.config import DEFAULT_THRESHOLDS, ConfigError, load_settings
+
+
+def test_defaults_run_one_worker_with_sqlite(monkeypatch):
+    for name in ("STORE_URL", "SIMULATOR", "SAMPLE_INTERVAL", "HEARTBEAT"):
+        monkeypatch.delenv(f"DASHBOARD_{name}", raising=False)
+    settings = load_settings()
+    assert settings.store_url == ""  # create_app puts the file under the instance folder
+    assert settings.simulator is False
+    assert settings.sample_interval == 1.0
+    assert settings.heartbeat == 15.0
+    assert settings.max_body == 1024 * 1024
+    assert settings.thresholds == DEFAULT_THRESHOLDS
+
+
+def test_environment_is_read(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_SIMULATOR", "1")
+    monkeypatch.setenv("DASHBOARD_SAMPLE_INTERVAL", "0.5")
+    monkeypatch.setenv("DASHBOARD_THRESHOLDS", '{"cpu_percent": [50, 60]}')
+    settings = load_settings()
+    assert settings.simulator is True
+    assert settings.sample_interval == 0.5
+    assert settings.thresholds["cpu_percent"] == (50, 60)
+    assert settings.thresholds["mem_percent"] == DEFAULT_THRESHOLDS["mem_percent"]
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("SAMPLE_INTERVAL", "soon"),
+    ("SAMPLE_INTERVAL", "0"),
+    ("HEARTBEAT", "-1"),
+    ("SIMULATOR", "perhaps"),
+    ("STORE_URL", "postgres://db/x"),
+    ("MAX_BODY", "0"),
+    ("THRESHOLDS", '{"cpu_percent": [95, 90]}'),
+    ("THRESHOLDS", '{"nonsense": [1, 2]}'),
+    ("TRANSPORT", "websocket"),
+])
+def test_bad_value_names_the_variable(monkeypatch, name, value):
+    monkeypatch.setenv(f"DASHBOARD_{name}", value)
+    with pytest.raises(ConfigError, match=f"DASHBOARD_{name}"):
+        create_app()
+
+
+def test_overrides_beat_the_environment(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_HEARTBEAT", "30")
+    assert load_settings({"HEARTBEAT": 2}).heartbeat == 2

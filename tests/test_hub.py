@@ -1,0 +1,59 @@
+"""The Hub: render-once fan-out, bounded queues, slow consumers dropped, clean unsubscribe."""
+
+from app.hub import CLOSE, Hub
+from app.stream import _messages
+
+
+def test_publish_hands_every_subscriber_the_same_bytes():
+    hub = Hub(queue_size=4)
+    a, b = hub.subscribe(b"snap"), hub.subscribe(b"snap")
+    message = b"data: x\n\n"
+    hub.publish(message)
+    for sub in (a, b):
+        assert sub.queue.get_nowait() == b"snap"
+        assert sub.queue.get_nowait() is message  # encoded once, not copied per client
+
+
+def test_a_full_queue_drops_only_that_subscriber():
+    counts = []
+    hub = Hub(queue_size=2, on_count=counts.append)
+    slow, fast = hub.subscribe(b"s"), hub.subscribe(b"s")
+    hub.publish(b"1")
+    fast.queue.get_nowait(), fast.queue.get_nowait()
+    hub.publish(b"2")  # slow's queue (s, 1) is full now
+    assert slow.dropped and not fast.dropped
+    assert len(hub) == 1 and hub.dropped_total == 1
+    assert counts == [1, 2, 1]
+    hub.publish(b"3")
+    assert [fast.queue.get_nowait(), fast.queue.get_nowait()] == [b"2", b"3"]
+    hub.unsubscribe(slow)  # a second unsubscribe is harmless
+    assert counts == [1, 2, 1]
+
+
+def test_close_all_ends_current_and_future_streams():
+    hub = Hub(queue_size=4)
+    sub = hub.subscribe(b"s")
+    hub.close_all()
+    assert [sub.queue.get_nowait(), sub.queue.get_nowait()] == [b"s", CLOSE]
+    late = hub.subscribe(b"s")
+    assert [late.queue.get_nowait(), late.queue.get_nowait()] == [b"s", CLOSE]
+
+
+def test_stream_generator_unsubscribes_when_the_client_goes(live):
+    live.start()
+    gen = _messages(live, lifetime=60)
+    assert next(gen).startswith(b"id: ")  # the snapshot
+    assert len(live.hub) == 1
+    gen.close()  # what the WSGI server does when the client hangs up
+    assert len(live.hub) == 0
+
+
+def test_stream_ends_with_a_retry_message_on_close(live):
+    live.start()
+    gen = _messages(live, lifetime=60)
+    next(gen)
+    live.hub.close_all()
+    farewell = next(gen)
+    assert b"retry: " in farewell
+    assert list(gen) == []
+    assert len(live.hub) == 0

@@ -1,0 +1,62 @@
+"""Region fragments: values with units, levels from thresholds, the feed, and escaping."""
+
+import time
+
+from app.store import Item
+
+
+def sample(**values):
+    base = {"host": "h", "ts": time.time(), "cpu_percent": 12.5, "cpu_count": 2, "mem_percent": 40.0,
+            "mem_used": 4 << 30, "mem_total": 8 << 30, "disk_percent": 50.0, "disk_used": 50 << 30,
+            "disk_total": 100 << 30, "net_rx_bps": 1536.0, "net_tx_bps": 0.0, "load1": 0.5,
+            "load5": 0.4, "load15": 0.3, "uptime": 93784, "temperature": None}
+    return {**base, **values}
+
+
+def view_with(live, *items):
+    view = live.view
+    view.host = "h"
+    return view, view.apply(list(items))
+
+
+def test_metric_regions_show_values_units_and_levels(live):
+    view, changed = view_with(live, Item(1, "metrics", 0, sample(cpu_percent=95.0, mem_percent=85)))
+    assert set(changed) >= {"cpu", "memory", "disk", "network", "load", "uptime"}
+    assert 'class="card level-critical"' in view.html["cpu"] and "95.0" in view.html["cpu"]
+    assert "%" in view.html["cpu"]
+    assert "level-warning" in view.html["memory"]
+    assert "level-ok" in view.html["disk"]
+    assert "1.5 KiB" in view.html["network"]
+    assert "1 d 2 h 3 min" in view.html["uptime"]
+
+
+def test_unchanged_values_do_not_rerender(live):
+    view, _ = view_with(live, Item(1, "metrics", 0, sample()))
+    _, changed = view_with(live, Item(2, "metrics", 0, sample(cpu_percent=13.0)))
+    assert "cpu" in changed and "disk" not in changed
+
+
+def test_samples_of_other_hosts_are_not_shown_here(live):
+    _, changed = view_with(live, Item(1, "metrics", 0, sample(host="elsewhere")))
+    assert changed == []
+
+
+def test_feed_is_newest_first_bounded_and_shows_the_level(live):
+    items = [Item(n, "event", 0, {"level": "error" if n % 2 else "info", "message": f"m{n}",
+                                  "source": None, "ts": time.time()}) for n in range(1, 31)]
+    view, changed = view_with(live, *items)
+    assert changed == ["events"]
+    html = view.html["events"]
+    assert html.count("<li") == 20
+    assert html.index("m30") < html.index("m29")
+    assert "m10<" not in html
+    assert 'class="event level-error"' in html and ">error<" in html
+
+
+def test_user_text_is_escaped(live):
+    evil = "<img src=x onerror=alert(1)>"
+    view, _ = view_with(live, Item(1, "event", 0, {"level": "info", "message": evil,
+                                                  "source": '"><script>', "ts": 0}))
+    html = view.html["events"]
+    assert evil not in html and "<script>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
