@@ -39,6 +39,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         # A file, not a pipe: nobody reads a pipe while the server runs, and a full one blocks it.
         self._logfile = tempfile.TemporaryFile()
+        self._final_log = ""
 
     def start(self, timeout: float = 20.0) -> "Server":
         self.proc = subprocess.Popen(
@@ -60,20 +61,23 @@ class Server:
     @property
     def log(self) -> str:
         """Everything gunicorn wrote so far (stdout and stderr)."""
+        if self._logfile.closed:
+            return self._final_log
         self._logfile.seek(0)
         return self._logfile.read().decode(errors="replace")
 
     def stop(self) -> None:
         """SIGTERM the arbiter by PID, SIGKILL after gunicorn's graceful timeout."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        if not self._logfile.closed:
+            self._final_log = self.log
+            self._logfile.close()
 
     def __enter__(self) -> "Server":
         return self.start()

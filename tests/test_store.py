@@ -67,3 +67,17 @@ def test_wait_wakes_on_a_write_by_another_connection(store, url):
         assert [i.data for i in items] == [{"from": "other"}]
     finally:
         other.close()
+
+
+def test_wait_returns_what_an_earlier_batch_left_behind(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'big.sqlite3'}", log_size=5000, poll_interval=0.05)
+    try:
+        for n in range(1500):
+            store.append("event", {"n": n})
+        first = store.wait(0, timeout=1)
+        assert len(first) == 1000  # one batch is capped
+        with gevent.Timeout(2):
+            rest = store.wait(first[-1].id, timeout=1)
+        assert [i.data["n"] for i in rest] == list(range(1000, 1500))
+    finally:
+        store.close()

@@ -110,10 +110,14 @@ class SQLiteStore(Store):
 
     def wait(self, after_id: int, timeout: float) -> list[Item]:
         deadline = time.monotonic() + timeout
+        # Look once on entry whatever the version says: a previous call may have left items
+        # behind (``since`` returns at most 1000), and nothing would change the version for them.
+        look = True
         while True:
             self._wake.clear()
             version = self._data_version()
-            if version != self._version:
+            if look or version != self._version:
+                look = False
                 self._version = version
                 items = self.since(after_id)
                 if items:

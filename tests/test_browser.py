@@ -1,0 +1,106 @@
+"""What the browser does, in a real headless Chromium (Debian's, driven by Playwright)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium instead of Playwright's download; no network beyond 127.0.0.1."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"],
+    }
+
+
+@pytest.fixture
+def watched(page: Page):
+    """The page, with console errors, uncaught errors and dialogs recorded."""
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.problems = problems
+    return page
+
+
+def changes(page: Page, selector: str, timeout_ms: int) -> None:
+    """Wait until the text of ``selector`` differs from what it shows now."""
+    before = page.locator(selector).inner_text()
+    expect(page.locator(selector)).not_to_have_text(before, timeout=timeout_ms)
+
+
+def test_live_page_updates_without_reload(server, watched: Page):
+    page = watched
+    page.goto(server.url + "/")
+    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    expect(page.locator("#cpu .number")).to_have_text(re.compile(r"^\d+\.\d$"), timeout=3000)
+    page.evaluate("window.__same_document = true")  # gone if the page reloads
+
+    changes(page, "#cpu .number", timeout_ms=5000)
+
+    marker = "backup finished on shelf 7"
+    assert httpx.post(server.url + "/api/v1/events",
+                      json={"level": "warning", "message": marker}).status_code == 201
+    item = page.locator("#events li").first
+    expect(item).to_contain_text(marker, timeout=1500)
+    expect(item).to_have_class(re.compile(r"\blevel-warning\b"))
+    expect(item.locator(".level-word")).to_have_text("warning")
+    expect(page.locator("#viewers .number")).not_to_have_text("0", timeout=3000)
+
+    assert page.evaluate("window.__same_document") is True
+    assert page.locator("#badge").inner_text() == "LIVE"
+    assert page.problems == []
+
+
+def test_blocked_stream_falls_back_to_polling(server, page: Page):
+    # A proxy that refuses the stream: the connection fails, the badge asks /poll every 2 s.
+    page.route("**/stream", lambda route: route.abort())
+    page.goto(server.url + "/")
+    expect(page.locator("#badge")).to_have_text("POLLING", timeout=5000)
+    changes(page, "#cpu .number", timeout_ms=6000)
+
+    marker = "seen while polling"
+    httpx.post(server.url + "/api/v1/events", json={"message": marker})
+    expect(page.locator("#events li").first).to_contain_text(marker, timeout=4000)
+    expect(page.locator("#badge")).to_have_text("POLLING")
+
+
+def test_poll_transport_page_polls_from_the_start(server, watched: Page):
+    page = watched
+    page.goto(server.url + "/?transport=poll")
+    expect(page.locator("#badge")).to_have_text("POLLING")
+    changes(page, "#cpu .number", timeout_ms=6000)
+    assert page.problems == []
+
+
+def test_event_text_is_shown_as_text_and_runs_nothing(server, watched: Page):
+    page = watched
+    page.goto(server.url + "/")
+    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    assert httpx.post(server.url + "/api/v1/events",
+                      json={"level": "critical", "message": XSS, "source": XSS}).status_code == 201
+    message = page.locator("#events li .message").first
+    expect(message).to_have_text(XSS, timeout=1500)
+    assert page.locator("#events img").count() == 0
+    page.wait_for_timeout(500)  # time for an onerror handler to fire, were there an <img>
+    assert page.problems == []
+
+    page.reload()  # the page render escapes it too, not only the stream
+    expect(page.locator("#events li .message").first).to_have_text(XSS)
+    assert page.locator("#events img").count() == 0
+    assert page.problems == []

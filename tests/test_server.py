@@ -1,0 +1,101 @@
+"""The live slice against real gunicorn with a gevent worker on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from app.regions import REGIONS
+from tests.servers import Server, free_port
+from tests.sse_client import SSEClient, number, region
+
+pytestmark = pytest.mark.server
+
+
+def test_stream_sends_snapshot_then_cpu_changes(server):
+    started = time.monotonic()
+    with SSEClient(server.url + "/stream") as client:
+        assert client.response.headers["content-type"].startswith("text/event-stream")
+        assert client.response.headers["cache-control"] == "no-cache"
+        assert client.response.headers["x-accel-buffering"] == "no"
+        snapshot = client.next(timeout=2)
+        assert snapshot.at - started < 2
+        assert snapshot.event is None and snapshot.id is not None and snapshot.retry
+        for name in REGIONS + ("badge",):
+            assert region(snapshot.data, name), name
+        assert "LIVE" in region(snapshot.data, "badge")
+
+        first_cpu = number(snapshot.data, "cpu")
+        changed = client.wait_for(lambda m: region(m.data, "cpu") is not None, timeout=3)
+        assert int(changed.id) > int(snapshot.id)
+        assert number(changed.data, "cpu") is not None
+        # A change message carries only what changed, never the whole page again.
+        assert region(changed.data, "events") is None
+        assert changed.at - snapshot.at < 3, (first_cpu, number(changed.data, "cpu"))
+
+
+def test_event_reaches_two_clients_within_a_second(server):
+    marker = f"deploy {time.time_ns()} <b>done</b>"
+    with SSEClient(server.url + "/stream") as a, SSEClient(server.url + "/stream") as b:
+        a.next(timeout=2), b.next(timeout=2)
+        posted = time.monotonic()
+        response = httpx.post(server.url + "/api/v1/events",
+                              json={"level": "error", "message": marker, "source": "ci"})
+        assert response.status_code == 201
+        escaped = marker.replace("<", "&lt;").replace(">", "&gt;")
+        for client in (a, b):
+            got = client.wait_for(lambda m: escaped in m.data, timeout=1)
+            assert got.at - posted < 1
+            assert "level-error" in region(got.data, "events")
+            assert int(got.id) >= response.json()["id"]
+
+
+def test_closing_a_client_drops_the_viewer_count(tmp_path):
+    # A server of its own, so no client of another test is still being counted. The server
+    # notices a closed connection at its next write (a sample every second), then updates the
+    # count within a second.
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"}
+    with Server(free_port(), env) as srv, SSEClient(srv.url + "/stream") as watcher:
+        watcher.next(timeout=2)
+        watcher.wait_for(lambda m: number(m.data, "viewers") == "1", timeout=3)
+        extra = SSEClient(srv.url + "/stream")
+        extra.next(timeout=2)
+        watcher.wait_for(lambda m: number(m.data, "viewers") == "2", timeout=3)
+        extra.close()
+        watcher.wait_for(lambda m: number(m.data, "viewers") == "1", timeout=4)
+
+
+def test_poll_matches_the_stream_and_honours_etag(server):
+    response = httpx.get(server.url + "/poll")
+    assert response.status_code == 200 and "POLLING" in response.text
+    etag = response.headers["etag"]
+    # The sampler writes every second, so the tag moves on; a matching tag is still 304 at once.
+    again = httpx.get(server.url + "/poll", headers={"If-None-Match": etag})
+    assert again.status_code in (200, 304)
+    current = again.headers["etag"]
+    assert httpx.get(server.url + "/fragments/events",
+                     headers={"If-None-Match": current}).status_code in (200, 304)
+
+
+def test_stream_ends_cleanly_after_its_lifetime(tmp_path):
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+           "DASHBOARD_STREAM_LIFETIME": "1", "DASHBOARD_HEARTBEAT": "0.3",
+           "DASHBOARD_SAMPLE_INTERVAL": "60"}
+    with Server(free_port(), env) as srv, SSEClient(srv.url + "/stream") as client:
+        client.next(timeout=2)
+        heartbeat = client.wait_for(lambda m: "ping" in m.comments, timeout=2)
+        assert heartbeat.data == ""
+        farewell = client.wait_for(lambda m: m.retry is not None, timeout=3)
+        assert farewell.id is not None
+        with pytest.raises(EOFError):
+            client.next(timeout=2)
+
+
+def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path):
+    srv = Server(free_port(), {"DASHBOARD_SAMPLE_INTERVAL": "often",
+                               "DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
+    with pytest.raises(RuntimeError, match="DASHBOARD_SAMPLE_INTERVAL"):
+        srv.start(timeout=20)
+    srv.stop()
