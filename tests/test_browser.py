@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 XSS = "<img src=x onerror=alert(1)>"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +67,9 @@ def test_live_page_updates_without_reload(server, watched: Page):
     assert page.evaluate("window.__same_document") is True
     assert page.locator("#badge").inner_text() == "LIVE"
     assert page.problems == []
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.screenshot(path=ARTIFACTS / "dashboard.png", full_page=True)
 
 
 def test_blocked_stream_falls_back_to_polling(server, page: Page):
