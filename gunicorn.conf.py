@@ -5,6 +5,7 @@ the SQLite store), GUNICORN_WORKER_CONNECTIONS (open connections per worker, str
 """
 
 import os
+import resource
 
 import gevent
 
@@ -24,6 +25,17 @@ control_socket_disable = True  # several instances on one machine would share on
 accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # unset: no access log (streams are long)
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+
+def on_starting(server):
+    """Raise the open-file limit to its hard limit: every viewer holds a socket, and the usual
+    soft limit of 1024 would cap a worker far below ``worker_connections``."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    wanted = server.cfg.worker_connections + 64  # a worker's own files and the store
+    if hard < wanted:
+        server.log.warning("open-file hard limit %d is below worker_connections; raise it "
+                           "(systemd: LimitNOFILE=%d)", hard, wanted)
 
 
 def post_worker_init(worker):

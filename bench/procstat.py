@@ -1,0 +1,31 @@
+"""CPU time and resident memory of a process, read from ``/proc/<pid>/stat`` and ``statm``."""
+
+from __future__ import annotations
+
+import os
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds the process has used (``utime`` + ``stime``)."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name (field 2) may hold spaces; everything after its ")" is fixed.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size in bytes (``/proc/<pid>/statm``, second field, in pages)."""
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * _PAGE
+
+
+def children(pid: int) -> list[int]:
+    """Direct child PIDs (gunicorn's workers, for the arbiter's PID)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found.extend(int(c) for c in f.read().split())
+    return found
