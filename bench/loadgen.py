@@ -116,13 +116,17 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def post_events(port: int, run: Run, *, rate: float, count: int, pad: int,
-                      headers: str = "") -> None:
-    """POST ``count`` events at ``rate`` per second on one keep-alive connection."""
+                      first: int = 0, headers: str = "") -> None:
+    """POST ``count`` events at ``rate`` per second on one keep-alive connection.
+
+    Their markers are ``bench<first>z``, ``bench<first + 1>z``, ...; ``pad`` characters are
+    added to each message to give the fragment its size.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     started = time.monotonic()
     try:
-        for seq in range(count):
-            await asyncio.sleep(max(started + seq / rate - time.monotonic(), 0))
+        for seq in range(first, first + count):
+            await asyncio.sleep(max(started + (seq - first) / rate - time.monotonic(), 0))
             body = f'{{"level":"info","message":"bench{seq}z {"p" * pad}"}}'.encode()
             request = (f"POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}"
                        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
