@@ -48,7 +48,7 @@ def test_the_simulator_is_a_write_endpoint_too(client, live, path):
 
 
 def test_reads_stay_open_to_other_hosts(client):
-    for path in ("/", "/poll", "/fragments/cpu"):
+    for path in ("/", "/poll", "/fragments/cpu", "/healthz", "/readyz", "/metrics"):
         assert client.get(path, environ_base=REMOTE).status_code == 200, path
 
 
