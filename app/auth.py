@@ -29,9 +29,12 @@ def is_write() -> bool:
 def is_loopback(address: str | None) -> bool:
     """Whether ``address`` (``request.remote_addr``) is 127.0.0.0/8 or ::1; False if unparsable."""
     try:
-        return ipaddress.ip_address(address or "").is_loopback
+        ip = ipaddress.ip_address(address or "")
     except ValueError:
         return False
+    # A dual-stack socket shows IPv4 clients as ::ffff:a.b.c.d, which Python < 3.13 never
+    # calls loopback.
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
 
 
 def check_write():

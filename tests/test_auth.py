@@ -18,8 +18,9 @@ def stored(app):
     return app.extensions["dashboard"].store.latest_id()
 
 
-def test_without_a_token_other_hosts_get_403_with_the_fix(client, live):
-    response = client.post("/api/v1/events", json=EVENT, environ_base=REMOTE)
+@pytest.mark.parametrize("address", ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::1", "", "unix"])
+def test_without_a_token_other_hosts_get_403_with_the_fix(client, live, address):
+    response = client.post("/api/v1/events", json=EVENT, environ_base={"REMOTE_ADDR": address})
     assert response.status_code == 403 and response.is_json
     error = response.get_json()["error"]
     assert "DASHBOARD_INGEST_TOKEN" in error and "Bearer" in error
@@ -33,7 +34,7 @@ def test_every_write_method_is_checked(client, method):
     assert response.status_code == 403
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "127.8.9.10", "::1"])
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
 def test_without_a_token_loopback_may_write(client, live, address):
     response = client.post("/api/v1/events", json=EVENT, environ_base={"REMOTE_ADDR": address})
     assert response.status_code == 201
