@@ -6,8 +6,22 @@ the SQLite store), GUNICORN_WORKER_CONNECTIONS (open connections per worker, str
 
 import os
 import resource
+import shutil
+import tempfile
 
 import gevent
+
+# prometheus-client's multiprocess mode (app/ops.py): workers write their metric values to files
+# in this folder and /metrics adds them up. It must be set before any worker imports the client.
+# A fresh folder per arbiter, removed when it exits; a reload (SIGHUP) re-reads this file in the
+# same arbiter and keeps the folder, a new arbiter (USR2 upgrade) makes its own. A folder given in
+# the environment is used as it is: clearing it between runs is then up to whoever set it.
+_OWNER = "_DASHBOARD_METRICS_DIR_OWNER"  # pid of the arbiter that made the folder
+_given = "PROMETHEUS_MULTIPROC_DIR" in os.environ and _OWNER not in os.environ
+_ours = os.environ.get(_OWNER) == str(os.getpid())
+if not (_given or _ours):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dashboard-metrics-")
+    os.environ[_OWNER] = str(os.getpid())
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
@@ -51,3 +65,16 @@ def post_worker_init(worker):
         live.stop()
 
     gevent.spawn(watch)
+
+
+def child_exit(server, worker):
+    """Drop the exited worker's live gauges (viewers) from /metrics; its counters stay summed."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove the metrics folder this arbiter made."""
+    if os.environ.get(_OWNER) == str(os.getpid()):
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

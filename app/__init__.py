@@ -42,9 +42,11 @@ def create_app(config: dict | None = None) -> Flask:
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import api, assets, dashboard, errors, stream
+    from . import api, assets, auth, dashboard, errors, ops, stream
 
     errors.register(app)
+    auth.register(app)
+    ops.register(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(stream.bp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "DASHBOARD_"
@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     #: Run the sampler in this process (tests of the API alone turn it off).
     sampler: bool = True
+    #: Bearer token that writes (``/api/``, ``/simulator/``) must send; empty: loopback only.
+    #: A SecretStr so that printing the settings never shows it.
+    ingest_token: SecretStr = SecretStr("")
 
     @field_validator("store_url")
     @classmethod

@@ -31,11 +31,18 @@ class Hub:
 
     :param queue_size: messages a subscriber may have pending (``DASHBOARD_QUEUE_SIZE``).
     :param on_count: called with the new subscriber count after every change.
+    :param on_sent: called once per :meth:`publish` with the number of subscribers it reached
+        (``app.ops`` counts SSE messages sent with it: one call per message, not per client).
+    :param on_drop: called once per slow consumer dropped.
     """
 
-    def __init__(self, queue_size: int, on_count: Callable[[int], None] | None = None) -> None:
+    def __init__(self, queue_size: int, on_count: Callable[[int], None] | None = None,
+                 on_sent: Callable[[int], None] | None = None,
+                 on_drop: Callable[[], None] | None = None) -> None:
         self.queue_size = queue_size
         self.on_count = on_count
+        self.on_sent = on_sent
+        self.on_drop = on_drop
         self.dropped_total = 0  # slow consumers dropped since start (a counter)
         self._subscribers: set[Subscriber] = set()
         self.closing = False
@@ -69,6 +76,8 @@ class Hub:
                 full.append(sub)
         for sub in full:
             self._drop(sub)
+        if self.on_sent is not None:
+            self.on_sent(len(self._subscribers))
 
     def _drop(self, sub: Subscriber) -> None:
         # The stream notices the flag after its next queued message and ends; it is no longer
@@ -77,6 +86,8 @@ class Hub:
         self.dropped_total += 1
         self._subscribers.discard(sub)
         self._counted()
+        if self.on_drop is not None:
+            self.on_drop()
 
     def close_all(self) -> None:
         """End every stream (worker shutdown); streams opened afterwards end at once."""

@@ -13,13 +13,26 @@ BASE_CONFIG = {"TESTING": True, "SAMPLER": False, "SIMULATOR": True}
 
 
 @pytest.fixture
-def app(tmp_path):
+def make_app(tmp_path):
+    """Build apps on ``BASE_CONFIG`` plus overrides, each on its own store; stopped at teardown."""
+    apps = []
+
+    def make(**overrides):
+        store = tmp_path / f"store{len(apps)}.sqlite3"
+        apps.append(create_app({**BASE_CONFIG, "STORE_URL": f"sqlite:///{store}", **overrides}))
+        return apps[-1]
+
+    yield make
+    for built in apps:
+        live = built.extensions["dashboard"]
+        live.stop()
+        live.store.close()
+
+
+@pytest.fixture
+def app(make_app):
     """The Flask app (pytest-flask's ``client`` fixture builds on it)."""
-    app = create_app({**BASE_CONFIG, "STORE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}"})
-    yield app
-    live = app.extensions["dashboard"]
-    live.stop()
-    live.store.close()
+    return make_app()
 
 
 @pytest.fixture

@@ -49,3 +49,12 @@ def test_bad_value_names_the_variable(monkeypatch, name, value):
 def test_overrides_beat_the_environment(monkeypatch):
     monkeypatch.setenv("DASHBOARD_HEARTBEAT", "30")
     assert load_settings({"HEARTBEAT": 2}).heartbeat == 2
+
+
+def test_ingest_token_is_read_and_kept_out_of_reprs(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_INGEST_TOKEN", "t0ken")
+    settings = load_settings()
+    assert settings.ingest_token.get_secret_value() == "t0ken"
+    assert "t0ken" not in repr(settings) and "t0ken" not in str(settings)
+    monkeypatch.delenv("DASHBOARD_INGEST_TOKEN")
+    assert load_settings().ingest_token.get_secret_value() == ""

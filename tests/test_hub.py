@@ -57,3 +57,13 @@ def test_stream_ends_with_a_retry_message_on_close(live):
     assert b"retry: " in farewell
     assert list(gen) == []
     assert len(live.hub) == 0
+
+
+def test_hooks_count_messages_per_client_reached_and_drops():
+    sent, drops = [], []
+    hub = Hub(queue_size=1, on_sent=sent.append, on_drop=lambda: drops.append(1))
+    hub.publish(b"nobody")
+    full, reached = hub.subscribe(b"s"), hub.subscribe(b"s")
+    reached.queue.get_nowait()
+    hub.publish(b"1")  # full is dropped, the other one is reached
+    assert full.dropped and sent == [0, 1] and drops == [1]
