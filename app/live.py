@@ -75,6 +75,7 @@ class Live:
     # -- the tailer -------------------------------------------------------------------------
     def _tail(self) -> None:
         heartbeat_due = time.monotonic() + self.settings.heartbeat
+        expire_due = time.monotonic() + 1.0
         while True:
             try:
                 items = self.store.wait(self.view.last_id, self.settings.tail_interval * 5)
@@ -84,6 +85,9 @@ class Live:
                 continue
             changed = self.view.apply(items) if items else []
             now = time.monotonic()
+            if now >= expire_due:
+                self.hub.expire(now)
+                expire_due = now + 1.0
             if (self.view.viewers != len(self.hub)
                     and now - self._viewers_sent_at >= _VIEWERS_EVERY):
                 self._viewers_sent_at = now

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
+import socket
+import ssl
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 
-from .hub import CLOSE
+from .hub import CLOSE, chunk
 
 bp = Blueprint("stream", __name__)
 
@@ -25,25 +26,49 @@ def stream():
     lifetime = current_app.config["SETTINGS"].stream_lifetime
     # direct_passthrough: hand our generator of bytes to the server as it is, without
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
-    return Response(_messages(live, lifetime), mimetype="text/event-stream",
-                    headers=STREAM_HEADERS, direct_passthrough=True)
+    return Response(_messages(live, lifetime, _direct_socket(request.environ)),
+                    mimetype="text/event-stream", headers=STREAM_HEADERS,
+                    direct_passthrough=True)
 
 
-def _messages(live, lifetime: float):
+def _direct_socket(environ) -> socket.socket | None:
+    """The client socket the Hub may write chunks to itself, or None (see ``app.hub``).
+
+    Only gunicorn's plain HTTP/1.1 GET qualifies: gunicorn frames such a response as chunks
+    (no Content-Length) and hands us its socket; TLS, HTTP/2, HTTP/1.0 and HEAD do not.
+    """
+    sock = environ.get("gunicorn.socket")
+    if (sock is None or isinstance(sock, ssl.SSLSocket) or environ["REQUEST_METHOD"] != "GET"
+            or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"):
+        return None
+    return sock
+
+
+def _messages(live, lifetime: float, sock: socket.socket | None):
     # A plain generator fed what it needs (no stream_with_context): the request context is not
     # kept alive for the stream's whole life.
     hub = live.hub
-    sub = hub.subscribe(live.snapshot())
-    ends_at = time.monotonic() + lifetime
+    sub = hub.subscribe(live.snapshot(), lifetime)
     try:
-        while True:
-            data = sub.queue.get()
-            if data is CLOSE or sub.dropped:
-                break
+        first = sub.queue.get()
+        if first is CLOSE:
+            yield live.farewell()
+            return
+        yield first  # through the server, which sends the headers with it
+        if sock is not None:
+            hub.go_direct(sub, sock)
+            try:
+                while (frame := sub.queue.get()) is not CLOSE:
+                    sock.sendall(frame)  # only what a direct write could not finish
+                    if sub.queue.empty():
+                        sub.busy = False
+                if not sub.dropped:
+                    sock.sendall(chunk(live.farewell()))
+            except OSError:
+                pass  # the client left, or was dropped as a slow consumer
+            return
+        while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
             yield data
-            # Checked after each message or heartbeat: no timer of its own per client.
-            if time.monotonic() >= ends_at:
-                break
         if not sub.dropped:
             yield live.farewell()
     finally:

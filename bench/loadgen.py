@@ -64,12 +64,11 @@ class StreamClient(asyncio.Protocol):
         buf = self.tail + data
         for match in MARKER.finditer(buf):
             seq = int(match.group(1))
-            if seq > self.last_seq:  # the tail may show a marker twice; count it once
+            sent = self.run.post_times.get(seq)  # None: not this run's marker
+            if sent is not None and seq > self.last_seq:  # the tail may repeat a marker
                 self.last_seq = seq
-                sent = self.run.post_times.get(seq)
-                if sent is not None:
-                    self.run.latencies.append(now - sent)
-                    self.delivered += 1
+                self.run.latencies.append(now - sent)
+                self.delivered += 1
         self.tail = buf[-16:]
 
     def connection_lost(self, exc) -> None:

@@ -41,7 +41,7 @@ def test_close_all_ends_current_and_future_streams():
 
 def test_stream_generator_unsubscribes_when_the_client_goes(live):
     live.start()
-    gen = _messages(live, lifetime=60)
+    gen = _messages(live, 60, None)
     assert next(gen).startswith(b"id: ")  # the snapshot
     assert len(live.hub) == 1
     gen.close()  # what the WSGI server does when the client hangs up
@@ -50,7 +50,7 @@ def test_stream_generator_unsubscribes_when_the_client_goes(live):
 
 def test_stream_ends_with_a_retry_message_on_close(live):
     live.start()
-    gen = _messages(live, lifetime=60)
+    gen = _messages(live, 60, None)
     next(gen)
     live.hub.close_all()
     farewell = next(gen)

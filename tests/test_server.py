@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import httpx
@@ -99,3 +100,22 @@ def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path):
     with pytest.raises(RuntimeError, match="DASHBOARD_SAMPLE_INTERVAL"):
         srv.start(timeout=20)
     srv.stop()
+
+
+def test_a_client_that_stops_reading_is_dropped_and_others_get_everything(tmp_path):
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+           "DASHBOARD_SAMPLER": "0", "DASHBOARD_QUEUE_SIZE": "8"}
+    with Server(free_port(), env) as srv, SSEClient(srv.url + "/stream") as reader:
+        reader.next(timeout=2)
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", srv.port))
+        stalled.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then never reads
+        reader.wait_for(lambda m: number(m.data, "viewers") == "2", timeout=3)
+        big = "x" * 1900
+        with httpx.Client(base_url=srv.url) as api:
+            for n in range(300):
+                assert api.post("/api/v1/events", json={"message": f"m{n} {big}"}).status_code == 201
+        reader.wait_for(lambda m: "m299 " in m.data, timeout=10)
+        reader.wait_for(lambda m: number(m.data, "viewers") == "1", timeout=5)
+        stalled.close()
