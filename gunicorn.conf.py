@@ -61,7 +61,7 @@ def post_worker_init(worker):
 
     def watch():
         while worker.alive:
-            gevent.sleep(0.25)
+            gevent.sleep(1.0)  # gunicorn itself looks at `alive` once a second
         live.stop()
 
     gevent.spawn(watch)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 #: Milliseconds a browser waits before it reconnects after the server ended a stream.
 RECONNECT_MS = 1000
 _VIEWERS_EVERY = 1.0  # seconds between two viewer-count updates, so joins do not flood streams
+_IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
 
 
 class Live:
@@ -78,7 +79,13 @@ class Live:
         expire_due = time.monotonic() + 1.0
         while True:
             try:
-                items = self.store.wait(self.view.last_id, self.settings.tail_interval * 5)
+                # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
+                # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
+                # watches a stream; the view then lags by up to a second for page loads and polls.
+                poll = self.settings.tail_interval if len(self.hub) else _IDLE_POLL
+                # Back in time for the next heartbeat or lifetime sweep, whichever is first.
+                timeout = max(min(heartbeat_due, expire_due) - time.monotonic(), 0.01)
+                items = self.store.wait(self.view.last_id, timeout, poll)
             except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
                 log.exception("tailer: store read failed; retrying in 1 s")
                 gevent.sleep(1.0)

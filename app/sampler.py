@@ -79,6 +79,16 @@ class HostSampler:
         self._net = _net_totals()
         self._net_at = time.monotonic()
         self._cpu_count = psutil.cpu_count() or 1
+        self._boot_time = psutil.boot_time()  # fixed until the next boot
+        self._no_sensor_until = 0.0  # where there is no sensor, look again once a minute
+
+    def _temperature(self, now: float) -> float | None:
+        if now < self._no_sensor_until:
+            return None
+        value = _temperature()
+        if value is None:
+            self._no_sensor_until = now + 60.0
+        return value
 
     def sample(self) -> dict:
         """Return one sample: ``{"host", "ts"}`` plus every key of :data:`METRICS`.
@@ -116,7 +126,7 @@ class HostSampler:
             "load1": round(load1, 2),
             "load5": round(load5, 2),
             "load15": round(load15, 2),
-            "uptime": int(wall - psutil.boot_time()),
-            "temperature": _temperature(),
+            "uptime": int(wall - self._boot_time),
+            "temperature": self._temperature(now),
         }
 

@@ -54,8 +54,11 @@ class Store(abc.ABC):
         """Return the id of the newest item, or 0 for an empty log."""
 
     @abc.abstractmethod
-    def wait(self, after_id: int, timeout: float) -> list[Item]:
+    def wait(self, after_id: int, timeout: float, poll: float | None = None) -> list[Item]:
         """Block the calling greenlet up to ``timeout`` seconds for items above ``after_id``.
+
+        ``poll`` is how often, in seconds, a backend that must poll for other processes'
+        writes looks (None: its configured interval); writes of this process wake it at once.
 
         Returns them (oldest first) as soon as there are any, else an empty list. This is the
         Hub tailer's only call; nothing else may block on the store.

@@ -108,8 +108,9 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT max(id) FROM log").fetchone()
         return row[0] or 0
 
-    def wait(self, after_id: int, timeout: float) -> list[Item]:
+    def wait(self, after_id: int, timeout: float, poll: float | None = None) -> list[Item]:
         deadline = time.monotonic() + timeout
+        poll = self.poll_interval if poll is None else poll
         # Look once on entry whatever the version says: a previous call may have left items
         # behind (``since`` returns at most 1000), and nothing would change the version for them.
         look = True
@@ -125,7 +126,7 @@ class SQLiteStore(Store):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return []
-            self._wake.wait(min(self.poll_interval, remaining))
+            self._wake.wait(min(poll, remaining))
 
     def get_state(self, key: str) -> dict | None:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
