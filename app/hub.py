@@ -95,6 +95,9 @@ class Hub:
     def go_direct(self, sub: Subscriber, sock: socket.socket) -> None:
         """Deliver to ``sub`` by writing chunks to ``sock`` from now on (module docstring).
 
+        ``sock`` must be a gevent socket: its file descriptor is non-blocking (gevent waits in
+        its event loop, never in the kernel), so a write to a full socket returns at once.
+
         Call it once the stream's first message went out through the server, so the response
         headers and chunked framing are in place. What is already queued is re-framed.
         """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import ssl
 
+import gevent.socket
 from flask import Blueprint, Response, current_app, request
 
 from .hub import CLOSE, chunk
@@ -34,11 +35,13 @@ def stream():
 def _direct_socket(environ) -> socket.socket | None:
     """The client socket the Hub may write chunks to itself, or None (see ``app.hub``).
 
-    Only gunicorn's plain HTTP/1.1 GET qualifies: gunicorn frames such a response as chunks
-    (no Content-Length) and hands us its socket; TLS, HTTP/2, HTTP/1.0 and HEAD do not.
+    Only a plain HTTP/1.1 GET on gunicorn's gevent worker qualifies: gunicorn frames such a
+    response as chunks (no Content-Length) and hands us its socket, whose file descriptor
+    gevent keeps non-blocking; TLS, HTTP/2, HTTP/1.0, HEAD and other workers do not.
     """
     sock = environ.get("gunicorn.socket")
-    if (sock is None or isinstance(sock, ssl.SSLSocket) or environ["REQUEST_METHOD"] != "GET"
+    if (not isinstance(sock, gevent.socket.socket) or isinstance(sock, ssl.SSLSocket)
+            or environ["REQUEST_METHOD"] != "GET"
             or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"):
         return None
     return sock
