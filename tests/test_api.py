@@ -63,8 +63,8 @@ def test_body_over_the_limit_is_413_and_stores_nothing(client, live):
     assert live.store.latest_id() == 0
 
 
-def test_get_on_the_ingest_path_is_405_json(client):
-    response = client.get("/api/v1/events")
+def test_unsupported_method_on_the_ingest_path_is_405_json(client):
+    response = client.patch("/api/v1/events", json={})
     assert response.status_code == 405 and response.is_json
 
 
