@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from flask import Flask
@@ -31,6 +32,8 @@ def create_app(config: dict | None = None) -> Flask:
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body,
         TESTING=bool((config or {}).get("TESTING", False)),
+        # A random key when none is set: sessions then last until the restart, in one process.
+        SECRET_KEY=settings.secret_key.get_secret_value() or secrets.token_hex(32),
     )
     Htmx(app)
     app.jinja_env.filters.update(FILTERS)
@@ -38,11 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
     store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
-                    feed_size=settings.feed_size)
+                    feed_size=settings.feed_size, simulator=settings.simulator)
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import api, assets, auth, dashboard, errors, ops, stream
+    from . import api, assets, auth, dashboard, errors, openapi, ops, stream
 
     errors.register(app)
     auth.register(app)
@@ -55,6 +58,8 @@ def create_app(config: dict | None = None) -> Flask:
         from . import simulator
 
         app.register_blueprint(simulator.bp)
+        app.register_blueprint(simulator.ui_bp)
+    app.extensions["openapi"] = openapi.build(app)
 
     app.before_request(live.start)
     return app

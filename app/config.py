@@ -76,6 +76,11 @@ class Settings(BaseModel):
     #: Bearer token that writes (``/api/``, ``/simulator/``) must send; empty: loopback only.
     #: A SecretStr so that printing the settings never shows it.
     ingest_token: SecretStr = SecretStr("")
+    #: Token a viewer types into ``/login`` to see anything; empty: viewing is open.
+    view_token: SecretStr = SecretStr("")
+    #: Key that signs the session cookie; empty: a random key per start, which logs everyone out
+    #: at each restart and fails with several workers or hosts (each would have its own key).
+    secret_key: SecretStr = SecretStr("")
 
     @field_validator("store_url")
     @classmethod

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
-from .regions import REGIONS
 
 bp = Blueprint("dashboard", __name__)
 
@@ -22,10 +21,11 @@ def index():
     polling = transport == "poll"
     return render_template(
         "index.html",
-        regions={name: Markup(live.view.html[name]) for name in REGIONS},
+        regions={name: Markup(live.view.html[name]) for name in live.view.regions},
         badge=Markup(live.view.badge("polling" if polling else "connecting")),
         polling=polling,
         host=live.view.host,
+        signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "",
     )
 
 
@@ -40,12 +40,13 @@ def _conditional(body: str) -> Response:
 @bp.get("/poll")
 def poll():
     """Every region and the POLLING badge, as out-of-band swaps (the SSE snapshot's twin)."""
-    return _conditional(_live().view.fragments(REGIONS, "polling"))
+    return _conditional(_live().view.fragments(_live().view.regions, "polling"))
 
 
 @bp.get("/fragments/<name>")
 def fragment(name: str):
     """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name."""
-    if name not in REGIONS:
-        abort(404, description=f"unknown region {name!r}; known: {', '.join(REGIONS)}")
+    regions = _live().view.regions
+    if name not in regions:
+        abort(404, description=f"unknown region {name!r}; known: {', '.join(regions)}")
     return _conditional(_live().view.html[name])

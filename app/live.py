@@ -4,7 +4,10 @@
   every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store.
 - The tailer follows the store's log, folds new items into the :class:`~app.regions.LiveView`,
   encodes each change once as an SSE message and hands the bytes to the :class:`~app.hub.Hub`.
-  It also sends the heartbeat comment and, at most once a second, the viewer count.
+  It also sends the heartbeat comment and, at most once a second, the viewer count, and hands
+  ``task`` items to the task streams (:class:`~app.tasks.TaskWatchers`).
+- While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the sampler takes
+  its readings from :class:`~app.simhost.SimulatedHost` instead of psutil.
 
 Nothing here runs per client: the cost of a change does not grow with the number of viewers.
 """
@@ -18,9 +21,11 @@ import gevent
 
 from . import sse
 from .hub import Hub
-from .regions import REGIONS, LiveView
+from .regions import LiveView
 from .sampler import METRICS, HostSampler
+from .simhost import SimulatedHost
 from .store import Store, StoreUnavailable
+from .tasks import TaskWatchers
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +33,9 @@ log = logging.getLogger(__name__)
 RECONNECT_MS = 1000
 _VIEWERS_EVERY = 1.0  # seconds between two viewer-count updates, so joins do not flood streams
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
+#: State key of the simulator's host mode, ``{"enabled": bool}``: in the store so every worker
+#: (and whichever holds the sampler) agrees.
+SIMULATED_HOST_KEY = "simulator:host"
 
 
 class Live:
@@ -41,15 +49,17 @@ class Live:
         self.store = store
         self.view = view
         self.hub = Hub(settings.queue_size)
+        self.tasks = TaskWatchers(settings.queue_size)
         self._greenlets: list[gevent.Greenlet] = []
         self._snapshot: bytes | None = None
         self._viewers_sent_at = 0.0
+        self._jobs: set[gevent.Greenlet] = set()
 
     # -- what streams and polls read ------------------------------------------------------
     def snapshot(self) -> bytes:
         """Every region and the LIVE badge as one SSE message, encoded once per change."""
         if self._snapshot is None:
-            self._snapshot = sse.encode(self.view.fragments(REGIONS, "live"),
+            self._snapshot = sse.encode(self.view.fragments(self.view.regions, "live"),
                                         id=self.view.last_id, retry=RECONNECT_MS)
         return self._snapshot
 
@@ -67,10 +77,18 @@ class Live:
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(self._sample))
 
+    def spawn(self, function, *args) -> gevent.Greenlet:
+        """Run ``function(*args)`` in a greenlet that :meth:`stop` kills (simulator runs)."""
+        greenlet = gevent.spawn(function, *args)
+        self._jobs.add(greenlet)
+        greenlet.link(self._jobs.discard)
+        return greenlet
+
     def stop(self) -> None:
         """End every stream and stop the greenlets (worker shutdown)."""
         self.hub.close_all()
-        gevent.killall(self._greenlets, block=False)
+        self.tasks.close_all()
+        gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
 
     # -- the tailer -------------------------------------------------------------------------
@@ -81,8 +99,10 @@ class Live:
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
-                # watches a stream; the view then lags by up to a second for page loads and polls.
-                poll = self.settings.tail_interval if len(self.hub) else _IDLE_POLL
+                # watches a stream (page or task); otherwise page loads and polls may show a
+                # view up to a second old.
+                watched = len(self.hub) or len(self.tasks)
+                poll = self.settings.tail_interval if watched else _IDLE_POLL
                 # Back in time for the next heartbeat or lifetime sweep, whichever is first.
                 timeout = max(min(heartbeat_due, expire_due) - time.monotonic(), 0.01)
                 items = self.store.wait(self.view.last_id, timeout, poll)
@@ -91,6 +111,8 @@ class Live:
                 gevent.sleep(1.0)
                 continue
             changed = self.view.apply(items) if items else []
+            if items:
+                self.tasks.feed(items)
             now = time.monotonic()
             if now >= expire_due:
                 self.hub.expire(now)
@@ -113,6 +135,7 @@ class Live:
     def _sample(self) -> None:
         settings = self.settings
         sampler = HostSampler(settings.host_name, settings.disk_path)
+        simulated: SimulatedHost | None = None
         interval = settings.sample_interval
         next_at = time.monotonic() + interval
         while True:
@@ -120,7 +143,15 @@ class Live:
             # Keep the schedule fixed (no drift), but never try to catch up on missed ticks.
             next_at = max(next_at + interval, time.monotonic())
             try:
-                sample = apply_override(sampler.sample(),
+                mode = self.store.get_state(SIMULATED_HOST_KEY) if settings.simulator else None
+                if mode and mode.get("enabled"):
+                    simulated = simulated or SimulatedHost(settings.host_name)
+                    reading = simulated.sample()
+                else:
+                    # Dropped when the mode ends, so the next run starts from calm values.
+                    simulated = None
+                    reading = sampler.sample()
+                sample = apply_override(reading,
                                         self.store.get_state(override_key(settings.host_name)))
                 self.store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
             except StoreUnavailable:

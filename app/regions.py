@@ -10,7 +10,7 @@ per client.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timezone
 
 from jinja2 import Environment
@@ -18,8 +18,14 @@ from jinja2 import Environment
 from .store import Item, Store
 
 METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
-REGIONS = METRIC_REGIONS + ("viewers", "events")
+#: Every region, in page order. ``simulator`` (the control panel) is left out of a view built
+#: with ``simulator=False``: see :attr:`LiveView.regions`.
+REGIONS = METRIC_REGIONS + ("viewers", "tasks", "events", "simulator")
 LEVELS = ("info", "warning", "error", "critical")
+#: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
+TASKS_KEPT = 200
+#: Tasks listed in the region: every running one first, then the latest others, up to this.
+TASKS_SHOWN = 10
 
 
 def level_of(value: float | None, bounds: tuple[float, float]) -> str:
@@ -75,28 +81,39 @@ class LiveView:
     :param host: the host whose samples the cards show (``DASHBOARD_HOST_NAME``).
     :param thresholds: metric key -> (warning, critical), from ``DASHBOARD_THRESHOLDS``.
     :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
+    :param simulator: whether the simulator is on, which adds its control panel region.
     """
 
-    def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int) -> None:
+    def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
+                 simulator: bool = False) -> None:
         self.env = env
         self.host = host
         self.thresholds = thresholds
+        #: The regions this page has, in page order.
+        self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
         self.sample: dict | None = None
         self.events: deque[Item] = deque(maxlen=feed_size)
+        #: task_id -> the latest ``task`` item of that task, least recently updated first.
+        self.tasks: OrderedDict[str, Item] = OrderedDict()
         self.viewers = 0
         self.last_id = 0
         self.html: dict[str, str] = {}
-        self._templates = {name: env.get_template(f"_{name}.html") for name in REGIONS}
+        self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
         self._badges = {state: env.get_template("_badge.html").render(state=state)
                         for state in ("connecting", "live", "polling")}
 
     def load(self, store: Store) -> None:
-        """Fill the view from the store (latest sample, latest events) and render every region."""
+        """Fill the view from the store (latest sample, events, tasks) and render every region."""
         self.last_id = store.latest_id()
         self.sample = store.get_state(f"sample:{self.host}")
         self.events.clear()
         self.events.extend(store.recent("event", self.events.maxlen))
-        for name in REGIONS:
+        self.tasks.clear()
+        # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
+        # in the usual case, oldest first so that each task ends on its latest update.
+        for item in reversed(store.recent("task", TASKS_KEPT * 10)):
+            self._fold_task(item)
+        for name in self.regions:
             self.html[name] = self._render(name)
 
     def apply(self, items: list[Item]) -> list[str]:
@@ -107,10 +124,39 @@ class LiveView:
             if item.kind == "metrics" and item.data.get("host") == self.host:
                 self.sample = item.data
                 touched.update(METRIC_REGIONS)
+                touched.add("simulator")  # it shows whether the sample was simulated
             elif item.kind == "event":
                 self.events.appendleft(item)
                 touched.add("events")
-        return [name for name in REGIONS if name in touched and self._rerender(name)]
+            elif item.kind == "task":
+                self._fold_task(item)
+                touched.add("tasks")
+        return [name for name in self.regions if name in touched and self._rerender(name)]
+
+    def _fold_task(self, item: Item) -> None:
+        self.tasks[item.data["task_id"]] = item
+        self.tasks.move_to_end(item.data["task_id"])
+        while len(self.tasks) > TASKS_KEPT:
+            self.tasks.popitem(last=False)
+
+    def task_summary(self) -> dict:
+        """What the tasks region shows: ``shown`` (task dicts, running first, then the most
+        recently updated), ``total``, ``succeeded``, ``failed`` and ``success_rate`` (percent of
+        the finished ones, None before any finished) over the tasks this view keeps."""
+        latest = [item.data for item in reversed(self.tasks.values())]
+        running = [t for t in latest if t["state"] == "running"]
+        others = [t for t in latest if t["state"] != "running"]
+        succeeded = sum(t["state"] == "succeeded" for t in latest)
+        failed = sum(t["state"] == "failed" for t in latest)
+        finished = succeeded + failed
+        return {
+            "shown": (running + others)[:TASKS_SHOWN],
+            "total": len(latest),
+            "succeeded": succeeded,
+            "failed": failed,
+            "success_rate": round(100 * succeeded / finished, 1) if finished else None,
+            "capped": len(latest) >= TASKS_KEPT,
+        }
 
     def set_viewers(self, count: int) -> bool:
         """Record the viewer count; return True if the viewers region changed."""
@@ -130,7 +176,7 @@ class LiveView:
                   for key, bounds in self.thresholds.items()}
         return self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
-            host=self.host)
+            host=self.host, tasks=self.task_summary() if name == "tasks" else None)
 
     def _value(self, key: str) -> float | None:
         if not self.sample:

@@ -13,6 +13,11 @@ from .errors import error_response
 from .sampler import METRICS
 
 Level = Literal["info", "warning", "error", "critical"]
+TaskState = Literal["pending", "running", "succeeded", "failed"]
+#: States after which a task takes no more updates (409).
+FINAL_STATES = frozenset({"succeeded", "failed"})
+#: ``task_id`` in ``/api/v1/tasks/<task_id>``: 1-100 characters of letters, digits, ``.``, ``_``, ``-``.
+TASK_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -56,6 +61,47 @@ class MetricOverride(_Strict):
         return values
 
 
+class TaskIn(_Strict):
+    """``PUT /api/v1/tasks/<task_id>``: the task's whole current state.
+
+    ``progress`` is a percentage, 0-100; ``estimated_seconds`` the seconds the sender expects
+    the task still needs (optional); ``message`` a line of text shown next to the bar.
+    """
+
+    state: TaskState
+    progress: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    message: Annotated[Text, Field(max_length=500)] | None = None
+    estimated_seconds: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)] | None = None
+
+
+class Task(TaskIn):
+    """A stored task as the API returns it: :class:`TaskIn` plus its id and ``updated_at``
+    (Unix seconds at which the dashboard accepted the update)."""
+
+    task_id: Annotated[str, Field(pattern=TASK_ID_PATTERN)]
+    updated_at: float
+
+
+class EventQuery(_Strict):
+    """Query string of ``GET /api/v1/events``: ``level``, ``since`` (a log id), ``limit``."""
+
+    level: Level | None = None
+    since: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class TaskQuery(_Strict):
+    """Query string of ``GET /api/v1/tasks``: ``limit`` (newest first)."""
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class SimulatedHost(_Strict):
+    """``POST /simulator/host``: ``{"enabled": true}`` replaces psutil readings with generated ones."""
+
+    enabled: bool
+
+
 def field_errors(exc: ValidationError) -> list[dict]:
     """Turn pydantic's errors into ``[{"field": "a.b", "message": "..."}]`` for JSON replies."""
     return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
@@ -68,6 +114,20 @@ class BadPayload(Exception):
     def __init__(self, response) -> None:
         super().__init__(response.get_json()["error"])
         self.response = response
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    """Validate the request's query string against ``model`` (unknown parameters are refused).
+
+    :raise BadPayload: 400 naming each bad parameter in ``details[].field``.
+    """
+    try:
+        return model.model_validate(request.args.to_dict())
+    except ValidationError as exc:
+        details = field_errors(exc)
+        names = ", ".join(sorted({d["field"] for d in details}))
+        raise BadPayload(error_response(400, f"invalid query parameter: {names}",
+                                        details=details)) from None
 
 
 def parse(model: type[BaseModel]) -> BaseModel:

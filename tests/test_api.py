@@ -63,8 +63,8 @@ def test_body_over_the_limit_is_413_and_stores_nothing(client, live):
     assert live.store.latest_id() == 0
 
 
-def test_get_on_the_ingest_path_is_405_json(client):
-    response = client.get("/api/v1/events")
+def test_unsupported_method_on_the_ingest_path_is_405_json(client):
+    response = client.patch("/api/v1/events", json={})
     assert response.status_code == 405 and response.is_json
 
 
@@ -130,3 +130,120 @@ def test_simulator_is_off_unless_enabled(tmp_path):
         assert response.status_code == 404
     finally:
         app.extensions["dashboard"].store.close()
+
+
+# -- GET /api/v1/events ---------------------------------------------------------------------------
+
+def test_events_snapshot_newest_first_with_filters(client, live):
+    ids = [post(client, "/api/v1/events", {"level": level, "message": f"m{n}"}).get_json()["id"]
+           for n, level in enumerate(["info", "error", "info", "error", "warning"])]
+    live.store.append("metrics", {"host": "h"})  # other kinds never show up
+    events = client.get("/api/v1/events").get_json()
+    assert [e["id"] for e in events] == ids[::-1]
+    assert set(events[0]) == {"id", "level", "message", "source", "ts"}
+    assert [e["message"] for e in client.get("/api/v1/events?level=error").get_json()] == ["m3", "m1"]
+    assert [e["id"] for e in client.get(f"/api/v1/events?since={ids[2]}").get_json()] == ids[:2:-1]
+    assert len(client.get("/api/v1/events?limit=2").get_json()) == 2
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("level=fatal", "level"), ("since=abc", "since"), ("since=-1", "since"),
+    ("limit=0", "limit"), ("limit=501", "limit"), ("limit=x", "limit"), ("colour=red", "colour"),
+])
+def test_events_snapshot_rejects_bad_parameters_naming_them(client, query, parameter):
+    response = client.get(f"/api/v1/events?{query}")
+    assert response.status_code == 400 and response.is_json
+    body = response.get_json()
+    assert parameter in body["error"]
+    assert [d["field"] for d in body["details"]] == [parameter]
+
+
+def test_tasks_list_rejects_a_bad_limit(client):
+    response = client.get("/api/v1/tasks?limit=0")
+    assert response.status_code == 400 and "limit" in response.get_json()["error"]
+
+
+# -- scenarios and the simulated host -----------------------------------------------------------
+
+def test_cpu_spike_overrides_cpu_for_40_seconds(client, live):
+    import time
+
+    from app.live import override_key
+
+    response = client.post("/simulator/scenarios/cpu-spike")
+    assert response.status_code == 202
+    override = live.store.get_state(override_key(live.settings.host_name))
+    assert 97 <= override["values"]["cpu_percent"] <= 99
+    assert 38 < override["until"] - time.time() <= 40
+
+
+def test_network_burst_overrides_network_for_20_seconds(client, live):
+    from app.live import override_key
+
+    assert client.post("/simulator/scenarios/network-burst").status_code == 202
+    values = live.store.get_state(override_key(live.settings.host_name))["values"]
+    assert values["net_rx_bps"] > 50 * (1 << 20) and values["net_tx_bps"] > 10 * (1 << 20)
+
+
+def test_alert_storm_appends_about_twenty_serious_events(client, live):
+    assert client.post("/simulator/scenarios/alert-storm").status_code == 202
+    items = live.store.since(0)
+    assert len(items) == 20 and {i.kind for i in items} == {"event"}
+    assert {i.data["level"] for i in items} == {"warning", "error", "critical"}
+
+
+def test_task_run_drives_a_task_to_success_through_the_task_path(app, client, live):
+    import gevent
+
+    app.config["TASK_RUN_SECONDS"] = 0.3
+    response = client.post("/simulator/scenarios/task-run")
+    assert response.status_code == 202
+    task_id = response.get_json()["task_id"]
+    assert task_id == "sim-task-1"
+    assert client.post("/simulator/scenarios/task-run").get_json()["task_id"] == "sim-task-2"
+    gevent.sleep(1.0)
+    states = [(i.data["state"], i.data["progress"]) for i in live.store.since(0)
+              if i.kind == "task" and i.data["task_id"] == task_id]
+    assert states[0] == ("pending", 0) and states[-1] == ("succeeded", 100)
+    running = [p for s, p in states if s == "running"]
+    assert running == sorted(running) and running[0] == 0 and running[-1] == 100
+
+
+def test_unknown_scenario_is_404_listing_the_names(client, live):
+    response = client.post("/simulator/scenarios/meteor")
+    assert response.status_code == 404 and response.is_json
+    body = response.get_json()
+    assert body["scenarios"] == ["cpu-spike", "network-burst", "task-run", "alert-storm"]
+    assert "cpu-spike" in body["error"]
+    assert live.store.latest_id() == 0
+
+
+def test_simulated_host_flag_is_stored_for_every_worker(client, live):
+    from app.live import SIMULATED_HOST_KEY
+
+    assert post(client, "/simulator/host", {"enabled": True}).get_json() == {"enabled": True}
+    assert live.store.get_state(SIMULATED_HOST_KEY) == {"enabled": True}
+    assert post(client, "/simulator/host", {"enabled": False}).status_code == 200
+    assert live.store.get_state(SIMULATED_HOST_KEY) == {"enabled": False}
+
+
+@pytest.mark.parametrize("body", [{}, {"enabled": "maybe"}, {"enabled": True, "x": 1}])
+def test_simulated_host_rejects_bad_bodies(client, live, body):
+    from app.live import SIMULATED_HOST_KEY
+
+    response = post(client, "/simulator/host", body)
+    assert response.status_code == 422
+    assert live.store.get_state(SIMULATED_HOST_KEY) is None and live.store.latest_id() == 0
+
+
+def test_sampler_uses_the_simulated_host_while_enabled(make_app):
+    import gevent
+
+    app = make_app(SAMPLER=True, SAMPLE_INTERVAL=0.05)
+    client = app.test_client()
+    post(client, "/simulator/host", {"enabled": True})
+    gevent.sleep(0.3)
+    live = app.extensions["dashboard"]
+    sample = live.store.get_state(f"sample:{live.settings.host_name}")
+    assert sample["simulated"] is True and sample["mem_total"] == 16 << 30
+    assert "simulated" in live.view.html["simulator"]

@@ -119,3 +119,28 @@ def test_a_client_that_stops_reading_is_dropped_and_others_get_everything(tmp_pa
         reader.wait_for(lambda m: "m299 " in m.data, timeout=10)
         reader.wait_for(lambda m: number(m.data, "viewers") == "1", timeout=5)
         stalled.close()
+
+
+def test_task_stream_sends_progress_then_complete_and_ends(server):
+    import json
+
+    url = server.url + "/api/v1/tasks/build-7"
+    assert httpx.put(url, json={"state": "pending", "progress": 0}).status_code == 200
+    with SSEClient(url + "/stream") as client:
+        assert client.response.headers["content-type"].startswith("text/event-stream")
+        first = client.next(5)
+        assert first.event == "progress" and json.loads(first.data)["state"] == "pending"
+        for progress in (30, 70):
+            httpx.put(url, json={"state": "running", "progress": progress, "estimated_seconds": 3})
+            message = client.next(5)
+            data = json.loads(message.data)
+            assert message.event == "progress" and data["progress"] == progress
+            assert int(message.id) > int(first.id)
+            assert set(data) == {"task_id", "state", "progress", "estimated_seconds", "updated_at"}
+        httpx.put(url, json={"state": "succeeded", "progress": 100})
+        last = client.next(5)
+        assert last.event == "complete" and json.loads(last.data)["state"] == "succeeded"
+        with pytest.raises(EOFError):
+            client.next(5)
+    assert httpx.get(url + "/stream").status_code == 200  # a finished task: one message, ends
+    assert httpx.get(server.url + "/api/v1/tasks/none/stream").status_code == 404

@@ -81,3 +81,21 @@ def test_wait_returns_what_an_earlier_batch_left_behind(tmp_path):
         assert [i.data["n"] for i in rest] == list(range(1000, 1500))
     finally:
         store.close()
+
+
+def test_find_filters_by_kind_field_and_id_newest_first(store):
+    ids = [store.append("event", {"level": level}) for level in ("info", "error", "info", "error")]
+    store.append("task", {"level": "error"})
+    assert [i.id for i in store.find("event")] == ids[::-1]
+    assert [i.id for i in store.find("event", where={"level": "error"})] == [ids[3], ids[1]]
+    assert [i.id for i in store.find("event", after_id=ids[1], limit=1)] == [ids[3]]
+    with pytest.raises(ValueError):
+        store.find("event", where={"x') OR 1=1 --": "y"})
+
+
+def test_states_by_prefix_take_underscore_and_percent_literally(store):
+    store.set_state("task:a", {"n": 1})
+    store.set_state("task:b", {"n": 2})
+    store.set_state("tasks", {"n": 3})
+    store.set_state("task_x", {"n": 4})
+    assert store.states("task:") == {"task:a": {"n": 1}, "task:b": {"n": 2}}

@@ -14,7 +14,8 @@ from typing import NamedTuple
 class Item(NamedTuple):
     """One entry of the log: ``id`` orders it, ``kind`` says what ``data`` holds.
 
-    Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source).
+    Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source),
+    ``task`` (a task update, see ``app.tasks``).
     ``ts`` is the Unix time in seconds at which the store accepted it.
     """
 
@@ -48,6 +49,28 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def recent(self, kind: str, count: int) -> list[Item]:
         """Return the latest ``count`` items of ``kind``, newest first."""
+
+    def find(self, kind: str, *, after_id: int = 0, limit: int = 100,
+             where: dict[str, str] | None = None) -> list[Item]:
+        """Return up to ``limit`` items of ``kind`` with ids above ``after_id``, newest first.
+
+        ``where`` maps top-level keys of ``data`` (identifiers) to the value they must equal,
+        e.g. ``{"level": "error"}``. This generic version pages through :meth:`since`; backends
+        override it with an indexed query.
+        """
+        matched: list[Item] = []
+        while batch := self.since(after_id):
+            matched.extend(item for item in batch if item.kind == kind and all(
+                item.data.get(key) == value for key, value in (where or {}).items()))
+            after_id = batch[-1].id
+        return matched[::-1][:limit]
+
+    def states(self, prefix: str) -> dict[str, dict]:
+        """Return every state whose key starts with ``prefix`` (``"task:"``), key -> value.
+
+        :raise NotImplementedError: the backend cannot list keys.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot list states")
 
     @abc.abstractmethod
     def latest_id(self) -> int:

@@ -104,6 +104,28 @@ class SQLiteStore(Store):
             (kind, count)).fetchall()
         return [_item(row) for row in rows]
 
+    def find(self, kind: str, *, after_id: int = 0, limit: int = 100,
+             where: dict[str, str] | None = None) -> list[Item]:
+        # The (kind, id) index bounds the scan; json_extract filters rows within it.
+        sql = "SELECT id, kind, ts, data FROM log WHERE kind = ? AND id > ?"
+        args: list = [kind, after_id]
+        for key, value in (where or {}).items():
+            if not key.isidentifier():
+                raise ValueError(f"not a field name: {key!r}")
+            sql += " AND json_extract(data, ?) = ?"
+            args += [f"$.{key}", value]
+        rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [_item(row) for row in rows]
+
+    def states(self, prefix: str) -> dict[str, dict]:
+        if not prefix:
+            raise ValueError("a prefix is needed")
+        # A primary-key range instead of LIKE, whose wildcards (_ and %) a prefix may contain.
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._db.execute("SELECT key, value FROM state WHERE key >= ? AND key < ?",
+                                (prefix, upper)).fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
     def latest_id(self) -> int:
         row = self._db.execute("SELECT max(id) FROM log").fetchone()
         return row[0] or 0

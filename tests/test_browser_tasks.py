@@ -1,0 +1,37 @@
+"""The tasks region and the simulator panel in a real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.test_browser import browser_type_launch_args, watched  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def test_task_run_button_shows_a_bar_moving_to_success(server, watched: Page):  # noqa: F811
+    page = watched
+    page.goto(server.url + "/")
+    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    tasks_before = page.locator("#tasks li.task").count()
+
+    page.locator("#simulator button", has_text="Task run").click()
+
+    task = page.locator("#tasks li.task").first
+    expect(task).to_have_attribute("data-task", re.compile(r"^sim-task-\d+$"), timeout=3000)
+    expect(task.locator(".state-word")).to_have_text("running", timeout=3000)
+    bar = task.locator("progress")
+    expect(bar).to_have_attribute("max", "100")
+    expect(task.locator(".percent")).not_to_have_text("0 %", timeout=3000)
+    moving = float(bar.get_attribute("value"))
+    assert 0 < moving < 100
+    expect(task.locator(".state-word")).to_have_text("succeeded", timeout=12000)
+    expect(bar).to_have_attribute("value", "100.0")
+    expect(task.locator(".percent")).to_have_text("100 %")
+    expect(task).to_have_class(re.compile(r"\bstate-succeeded\b"))
+    assert page.locator("#tasks li.task").count() == tasks_before + 1
+    expect(page.locator("#tasks .succeeded")).not_to_have_text("0")
+    assert page.problems == []
