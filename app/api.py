@@ -23,3 +23,7 @@ def post_event():
     """Take ``{"level", "message", "source"}``; 201 with ``{"id": N}`` once it is stored."""
     event_id = store_event(parse(EventIn))
     return jsonify({"id": event_id}), 201
+
+
+# Routes kept in modules of their own, registered on ``bp`` (imported last: they import ``bp``).
+from . import alerts_api, metrics_api  # noqa: E402,F401

@@ -8,11 +8,14 @@ case, for example ``{"SAMPLE_INTERVAL": 0.2}``).
 
 from __future__ import annotations
 
+import re
 import socket
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from .alerts import DEFAULT_RULES, AlertRule
 
 ENV_PREFIX = "DASHBOARD_"
 
@@ -66,6 +69,9 @@ class Settings(BaseSettings):
     transport: Literal["sse", "poll"] = "sse"
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
     thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name"}``
+    #: (see :class:`app.alerts.AlertRule`); replaces the defaults. ``[]`` turns rules off.
+    alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
     #: Run the sampler in this process (tests of the API alone turn it off).
     sampler: bool = True
     #: Bearer token that writes (``/api/``, ``/simulator/``) must send; empty: loopback only.
@@ -77,6 +83,15 @@ class Settings(BaseSettings):
     def _known_scheme(cls, value: str) -> str:
         if value and not value.startswith("sqlite:///"):
             raise ValueError("must start with sqlite:/// (an absolute file path follows)")
+        return value
+
+    @field_validator("alert_rules")
+    @classmethod
+    def _unique_names(cls, value: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
+        names = [rule.name for rule in value]
+        doubles = sorted({name for name in names if names.count(name) > 1})
+        if doubles:  # the evaluator keys its timers by name
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(doubles)}")
         return value
 
     @field_validator("thresholds")
@@ -101,8 +116,15 @@ def load_settings(overrides: dict | None = None) -> Settings:
         settings = Settings(**known)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
+            f"{ENV_PREFIX}{str(err['loc'][0]).upper()}"
+            f"{''.join(f'[{p}]' for p in err['loc'][1:])}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None
+    except SettingsError as exc:
+        # pydantic-settings fails before validation on a list or dict variable that is not
+        # JSON; its message names the field, not the variable.
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"{ENV_PREFIX}{found[1].upper()}" if found else "a DASHBOARD_* variable"
+        raise ConfigError(f"invalid configuration: {name}: not valid JSON") from None
     return settings

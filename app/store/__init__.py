@@ -14,7 +14,9 @@ from typing import NamedTuple
 class Item(NamedTuple):
     """One entry of the log: ``id`` orders it, ``kind`` says what ``data`` holds.
 
-    Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source).
+    Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source),
+    ``alert`` (an alert's full state, see ``app.alerts``), ``custom`` (metrics programs pushed,
+    see ``app.custom``).
     ``ts`` is the Unix time in seconds at which the store accepted it.
     """
 
@@ -68,6 +70,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_state(self, key: str, value: dict | None) -> None:
         """Replace the state under ``key``; None deletes it."""
+
+    @abc.abstractmethod
+    def states(self, prefix: str) -> dict[str, dict]:
+        """Return every state whose key starts with ``prefix``, as ``{key: value}``.
+
+        For small families of keys (``alert:<id>``, ``sample:<host>``), never a hot path.
+        """
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -141,6 +141,13 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
 
+    def states(self, prefix: str) -> dict[str, dict]:
+        # A range on the primary key instead of LIKE, whose wildcards (_ %) a prefix may hold.
+        rows = self._db.execute(
+            "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
+            (prefix, prefix + "\U0010ffff")).fetchall()
+        return {key: json.loads(value) for key, value in rows}
+
     def ping(self) -> None:
         try:
             self._db.execute("SELECT 1").fetchone()
