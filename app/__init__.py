@@ -11,7 +11,7 @@ from htmx_flask import Htmx
 
 from .config import load_settings
 from .live import Live
-from .regions import FILTERS, LiveView
+from .regions import FILTERS, GLOBALS, LiveView
 from .store import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     Htmx(app)
     app.jinja_env.filters.update(FILTERS)
+    app.jinja_env.globals.update(GLOBALS)
 
     store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)

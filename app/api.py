@@ -106,3 +106,7 @@ def task_stream(task_id: str):
 def openapi():
     """The OpenAPI 3.1 document of this app's API, built once at start (``app.openapi``)."""
     return jsonify(current_app.extensions["openapi"])
+
+
+# Routes kept in modules of their own, registered on ``bp`` (imported last: they import ``bp``).
+from . import alerts_api, metrics_api  # noqa: E402,F401

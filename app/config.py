@@ -15,6 +15,8 @@ from typing import Annotated, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .alerts import DEFAULT_RULES, AlertRule
+
 ENV_PREFIX = "DASHBOARD_"
 
 #: (warning, critical) thresholds per metric key of a sample; a value at or above a bound takes
@@ -71,6 +73,9 @@ class Settings(BaseModel):
     transport: Literal["sse", "poll"] = "sse"
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
     thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name"}``
+    #: (see :class:`app.alerts.AlertRule`); replaces the defaults. ``[]`` turns rules off.
+    alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
     #: Run the sampler in this process (tests of the API alone turn it off).
     sampler: bool = True
     #: Bearer token that writes (``/api/``, ``/simulator/``) must send; empty: loopback only.
@@ -87,6 +92,15 @@ class Settings(BaseModel):
     def _known_scheme(cls, value: str) -> str:
         if value and not value.startswith("sqlite:///"):
             raise ValueError("must start with sqlite:/// (an absolute file path follows)")
+        return value
+
+    @field_validator("alert_rules")
+    @classmethod
+    def _unique_names(cls, value: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
+        names = [rule.name for rule in value]
+        doubles = sorted({name for name in names if names.count(name) > 1})
+        if doubles:  # the evaluator keys its timers by name
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(doubles)}")
         return value
 
     @field_validator("thresholds")
@@ -110,7 +124,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         raw = os.environ.get(f"{ENV_PREFIX}{name.upper()}")
         if raw is None:
             continue
-        if get_origin(field.annotation) in (dict, list):  # structured values are JSON
+        if get_origin(field.annotation) in (dict, list, tuple):  # structured values are JSON
             try:
                 raw = json.loads(raw)
             except ValueError as exc:
@@ -123,7 +137,8 @@ def load_settings(overrides: dict | None = None) -> Settings:
         settings = Settings(**values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{ENV_PREFIX}{'.'.join(str(p) for p in err['loc'][:1]).upper()}: {err['msg']}"
+            f"{ENV_PREFIX}{str(err['loc'][0]).upper()}"
+            f"{''.join(f'[{p}]' for p in err['loc'][1:])}: {err['msg']}"
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None

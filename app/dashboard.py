@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
 
+from . import alerts
 
 bp = Blueprint("dashboard", __name__)
 
@@ -50,3 +51,19 @@ def fragment(name: str):
     if name not in regions:
         abort(404, description=f"unknown region {name!r}; known: {', '.join(regions)}")
     return _conditional(_live().view.html[name])
+
+
+@bp.post("/ui/alerts/<alert_id>/ack")
+def ack_alert(alert_id: str):
+    """The page's Acknowledge button: record ``by="page"`` and the time; 204 with no body.
+
+    The alerts region's new HTML reaches every tab through the stream (or the next poll), so
+    this answer carries nothing; htmx 4 swaps nothing for a 204. The Origin check and the
+    session guard for everything under ``/ui/`` live in ``app.auth``.
+
+    :raise 404: unknown id (htmx swaps the error text in place of the button).
+    """
+    # "page" until a login gives viewers a name.
+    if alerts.acknowledge(_live().store, alert_id, by="page") is None:
+        abort(404, description=f"no alert with id {alert_id!r}")
+    return "", 204

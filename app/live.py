@@ -1,7 +1,8 @@
 """The background greenlets of one worker process: the sampler and the tailer.
 
 - The sampler (one per process for now) reads the host with :class:`~app.sampler.HostSampler`
-  every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store.
+  every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then checks the
+  alert rules on it (:class:`~app.alerts.Evaluator`) and stores the transitions.
 - The tailer follows the store's log, folds new items into the :class:`~app.regions.LiveView`,
   encodes each change once as an SSE message and hands the bytes to the :class:`~app.hub.Hub`.
   It also sends the heartbeat comment and, at most once a second, the viewer count, and hands
@@ -19,7 +20,7 @@ import time
 
 import gevent
 
-from . import sse
+from . import alerts, sse
 from .hub import Hub
 from .regions import LiveView
 from .sampler import METRICS, HostSampler
@@ -136,6 +137,11 @@ class Live:
         settings = self.settings
         sampler = HostSampler(settings.host_name, settings.disk_path)
         simulated: SimulatedHost | None = None
+        evaluator = alerts.Evaluator(settings.alert_rules, settings.host_name)
+        try:
+            evaluator.resume(alerts.all_alerts(self.store))
+        except StoreUnavailable:
+            log.warning("sampler: store unavailable; firing alerts not resumed")
         interval = settings.sample_interval
         next_at = time.monotonic() + interval
         while True:
@@ -154,6 +160,9 @@ class Live:
                 sample = apply_override(reading,
                                         self.store.get_state(override_key(settings.host_name)))
                 self.store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
+                # After the append: an alert's event never precedes the sample that raised it.
+                for change in evaluator.evaluate(sample, now=sample["ts"]):
+                    alerts.record(self.store, change)
             except StoreUnavailable:
                 log.warning("sampler: store unavailable; sample dropped")
             except Exception:  # noqa: BLE001 - one bad reading must not stop sampling

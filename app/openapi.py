@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from flask import Flask
 from pydantic import BaseModel
 
-from .schemas import (EventIn, EventQuery, MetricOverride, SimulatedEvents, SimulatedHost, Task,
-                      TaskIn, TaskQuery)
+from .schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
+                      SimulatedEvents, SimulatedHost, Task, TaskIn, TaskQuery)
 
 _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
@@ -47,12 +47,15 @@ _EVENT = {"type": "object", "properties": {
     "source": {"type": ["string", "null"]}, "ts": {"type": "number", "description": "Unix seconds"}}}
 _STATUS = {"type": "object", "properties": {"status": {"type": "string"}}}
 _TASK_ID = {"task_id": "1-100 characters of A-Z a-z 0-9 . _ -"}
+_ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
+_ALERT = {"type": "object", "description": "id, name, level, state (firing or resolved), "
+          "started_at, ended_at, peak, value, acked_by, acked_at, host, message, source"}
 _BAD_BODY = {"415": ("body is not JSON", _ERRORS), "400": ("JSON is not an object", _ERRORS),
              "422": ("schema error, with field paths in details", _ERRORS),
              "401": ("missing or wrong bearer token", _ERRORS),
              "403": ("no token configured and the client is not on loopback", _ERRORS)}
 
-#: Every documented operation. Alerts and metrics rows go here too.
+#: Every documented operation.
 ROUTES: list[Route] = [
     Route("post", "/api/v1/events", "Add an event to the feed", "events", body=EventIn,
           secured=True, responses={"201": ("stored", {"type": "object", "properties": {
@@ -76,6 +79,25 @@ ROUTES: list[Route] = [
                      "then `event: complete` (succeeded) or `event: error` (failed) and the end; "
                      "`id:` is the log id; `: ping` comments while idle",
               "404": ("unknown task", _ERRORS)}),
+    Route("post", "/api/v1/alerts", "Raise a firing alert", "alerts", body=AlertIn, secured=True,
+          responses={"201": ("raised", {"type": "object", "properties": {
+              "id": {"type": "string"}}}), **_BAD_BODY}),
+    Route("get", "/api/v1/alerts", "Every alert, firing first, newest first", "alerts",
+          responses={"200": ("alerts; ?state=firing or ?state=resolved filters",
+                             {"type": "array", "items": _ALERT}),
+                     "400": ("a bad state parameter", _ERRORS)}),
+    Route("post", "/api/v1/alerts/{alert_id}/resolve", "Resolve an alert", "alerts",
+          secured=True, path_params=_ALERT_ID,
+          responses={"200": ("the alert", _ALERT), "404": ("unknown alert", _ERRORS)}),
+    Route("post", "/api/v1/alerts/{alert_id}/ack", "Acknowledge an alert", "alerts",
+          body=AckIn, secured=True, path_params=_ALERT_ID,
+          responses={"200": ("the alert, with acked_by and acked_at", _ALERT),
+                     "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
+    Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
+          secured=True, responses={"202": ("accepted", {"type": "object", "properties": {
+              "id": {"type": "integer"}, "count": {"type": "integer"}}}), **_BAD_BODY}),
+    Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
+          responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
     Route("get", "/api/v1/openapi.json", "This document", "meta",
           responses={"200": ("OpenAPI 3.1", {"type": "object"})}),
     Route("post", "/simulator/events", "Inject events", "simulator", body=SimulatedEvents,
@@ -98,7 +120,7 @@ ROUTES: list[Route] = [
 ]
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
-           SimulatedHost)
+           SimulatedHost, AlertIn, AckIn, MetricsIn)
 
 
 def flask_path(path: str) -> str:

@@ -15,17 +15,30 @@ from datetime import datetime, timezone
 
 from jinja2 import Environment
 
+from . import alerts as alerts_mod
+from . import charts
+from . import custom as custom_mod
 from .store import Item, Store
 
 METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
 #: Every region, in page order. ``simulator`` (the control panel) is left out of a view built
 #: with ``simulator=False``: see :attr:`LiveView.regions`.
-REGIONS = METRIC_REGIONS + ("viewers", "tasks", "events", "simulator")
+REGIONS = METRIC_REGIONS + ("viewers", "alerts", "custom", "tasks", "events", "simulator")
 LEVELS = ("info", "warning", "error", "critical")
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200
 #: Tasks listed in the region: every running one first, then the latest others, up to this.
 TASKS_SHOWN = 10
+#: Sample keys whose recent values the cards draw as sparklines.
+HISTORY_KEYS = ("cpu_percent", "mem_percent", "net_rx_bps", "net_tx_bps", "load1")
+#: Samples a sparkline spans: 5 minutes at the default 1 Hz.
+HISTORY_SIZE = 300
+#: Readings a custom metric's sparkline spans (up to 100 cards: kept shorter than a host's).
+CUSTOM_HISTORY_SIZE = 120
+#: Resolved alerts the region lists (and the donut counts) besides every firing one.
+RESOLVED_SHOWN = 20
+#: Firing alerts kept in memory; a program that raises without resolving must not grow it forever.
+FIRING_KEPT = 500
 
 
 def level_of(value: float | None, bounds: tuple[float, float]) -> str:
@@ -73,6 +86,10 @@ def isotime(ts: float) -> str:
 
 FILTERS = {"bytes": human_bytes, "duration": human_duration, "clock": clock, "isotime": isotime}
 
+#: Functions the region templates call: the chart builders and the figure formats they take.
+GLOBALS = {**charts.GLOBALS, "bytes_per_s": lambda v: human_bytes(v, "B/s"),
+           "two_decimals": lambda v: f"{v:.2f}", "short_number": lambda v: f"{v:g}"}
+
 
 class LiveView:
     """This process's current view of the dashboard and the HTML of each region.
@@ -82,6 +99,10 @@ class LiveView:
     :param thresholds: metric key -> (warning, critical), from ``DASHBOARD_THRESHOLDS``.
     :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
     :param simulator: whether the simulator is on, which adds its control panel region.
+
+    Besides the latest sample it keeps the last :data:`HISTORY_SIZE` values of each of
+    :data:`HISTORY_KEYS` (the sparklines), the current alerts by id (every firing one, the
+    latest :data:`RESOLVED_SHOWN` resolved) and each custom series' latest reading and history.
     """
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
@@ -97,17 +118,41 @@ class LiveView:
         self.tasks: OrderedDict[str, Item] = OrderedDict()
         self.viewers = 0
         self.last_id = 0
+        self.history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY_SIZE)
+                                                 for key in HISTORY_KEYS}
+        self.alerts: dict[str, dict] = {}
+        self.custom: dict[str, dict] = {}  # series key -> latest reading
+        self.custom_history: dict[str, deque[float]] = {}
         self.html: dict[str, str] = {}
         self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
         self._badges = {state: env.get_template("_badge.html").render(state=state)
                         for state in ("connecting", "live", "polling")}
 
     def load(self, store: Store) -> None:
-        """Fill the view from the store (latest sample, events, tasks) and render every region."""
+        """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
+        tasks) and render every region."""
         self.last_id = store.latest_id()
         self.sample = store.get_state(f"sample:{self.host}")
         self.events.clear()
         self.events.extend(store.recent("event", self.events.maxlen))
+        for values in self.history.values():
+            values.clear()
+        samples = [item.data for item in reversed(store.recent("metrics", HISTORY_SIZE * 2))
+                   if item.data.get("host") == self.host]
+        for sample in samples[-HISTORY_SIZE:]:
+            self._remember(sample)
+        self.alerts.clear()
+        for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
+            self._fold_alert(alert)
+        self.custom.clear()
+        self.custom_history.clear()
+        for item in reversed(store.recent("custom", CUSTOM_HISTORY_SIZE)):
+            self._fold_custom(item.data)
+        # The state has the latest reading of series the recent items no longer mention.
+        for key, reading in custom_mod.latest(store).items():
+            self.custom.setdefault(key, reading)
+            self.custom_history.setdefault(key, deque([reading["value"]],
+                                                      maxlen=CUSTOM_HISTORY_SIZE))
         self.tasks.clear()
         # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
         # in the usual case, oldest first so that each task ends on its latest update.
@@ -123,11 +168,18 @@ class LiveView:
             self.last_id = max(self.last_id, item.id)
             if item.kind == "metrics" and item.data.get("host") == self.host:
                 self.sample = item.data
+                self._remember(item.data)
                 touched.update(METRIC_REGIONS)
                 touched.add("simulator")  # it shows whether the sample was simulated
             elif item.kind == "event":
                 self.events.appendleft(item)
                 touched.add("events")
+            elif item.kind == "alert":
+                self._fold_alert(item.data)
+                touched.add("alerts")
+            elif item.kind == "custom":
+                self._fold_custom(item.data)
+                touched.add("custom")
             elif item.kind == "task":
                 self._fold_task(item)
                 touched.add("tasks")
@@ -158,6 +210,34 @@ class LiveView:
             "capped": len(latest) >= TASKS_KEPT,
         }
 
+    def _remember(self, sample: dict) -> None:
+        for key, values in self.history.items():
+            value = sample.get(key)
+            if value is not None:
+                values.append(value)
+
+    def _fold_alert(self, alert: dict) -> None:
+        self.alerts.pop(alert["id"], None)
+        self.alerts[alert["id"]] = alert  # re-inserted: dict order is "last changed last"
+        resolved = [key for key, a in self.alerts.items() if a["state"] != "firing"]
+        for key in resolved[:-RESOLVED_SHOWN]:
+            del self.alerts[key]
+        firing = [key for key, a in self.alerts.items() if a["state"] == "firing"]
+        for key in firing[:-FIRING_KEPT]:
+            del self.alerts[key]
+
+    def _fold_custom(self, data: dict) -> None:
+        for reading in data.get("metrics", ()):
+            key = reading["key"]
+            self.custom[key] = reading
+            self.custom_history.setdefault(
+                key, deque(maxlen=CUSTOM_HISTORY_SIZE)).append(reading["value"])
+        # The store caps the series; an old item may still name one dropped since: keep the newest.
+        while len(self.custom) > custom_mod.MAX_SERIES:
+            oldest = min(self.custom, key=lambda k: self.custom[k]["ts"])
+            del self.custom[oldest]
+            del self.custom_history[oldest]
+
     def set_viewers(self, count: int) -> bool:
         """Record the viewer count; return True if the viewers region changed."""
         self.viewers = count
@@ -174,9 +254,22 @@ class LiveView:
         sample = self.sample or {}
         levels = {key: level_of(self._value(key), bounds)
                   for key, bounds in self.thresholds.items()}
+        extra = {}
+        if name == "alerts":
+            listed = alerts_mod.sort(list(self.alerts.values()))
+            firing = sum(1 for a in listed if a["state"] == "firing")
+            extra = {"alerts": listed, "firing": firing, "resolved": len(listed) - firing}
+        elif name == "custom":
+            extra = {"series": [
+                {**self.custom[key], "slug": custom_mod.slug(key),
+                 "history": list(self.custom_history.get(key, ()))}
+                for key in sorted(self.custom)]}
+        elif name == "tasks":
+            extra = {"tasks": self.task_summary()}
         return self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
-            host=self.host, tasks=self.task_summary() if name == "tasks" else None)
+            host=self.host, history=self.history, history_size=HISTORY_SIZE,
+            custom_history_size=CUSTOM_HISTORY_SIZE, **extra)
 
     def _value(self, key: str) -> float | None:
         if not self.sample:

@@ -102,6 +102,43 @@ class SimulatedHost(_Strict):
     enabled: bool
 
 
+class AlertIn(_Strict):
+    """``POST /api/v1/alerts``: ``{"name", "level", "message", "source"}`` raises a firing alert."""
+
+    name: Annotated[Text, Field(max_length=200)]
+    level: Literal["warning", "error", "critical"] = "warning"
+    message: Annotated[Text, Field(max_length=2000)]
+    source: Annotated[Text, Field(max_length=200)] | None = None
+
+
+class AckIn(_Strict):
+    """``POST /api/v1/alerts/<id>/ack``: ``{"by": "name"}``, who acknowledged it."""
+
+    by: Annotated[Text, Field(max_length=100)] = "api"
+
+
+#: Prometheus' metric-name grammar; label names follow its label grammar.
+METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", max_length=100)]
+LabelValue = Annotated[str, StringConstraints(max_length=200)]
+
+
+class CustomMetric(_Strict):
+    """One reading: ``{"name", "value", "type", "unit", "labels"}``; ``value`` is finite."""
+
+    name: Annotated[str, StringConstraints(pattern=METRIC_NAME, max_length=200)]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    type: Literal["gauge", "counter"] = "gauge"
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] = ""
+    labels: Annotated[dict[LabelName, LabelValue], Field(max_length=20)] = {}
+
+
+class MetricsIn(_Strict):
+    """``POST /api/v1/metrics``: ``{"metrics": [CustomMetric, ...]}``, 1 to 1000 of them."""
+
+    metrics: Annotated[list[CustomMetric], Field(min_length=1, max_length=1000)]
+
+
 def field_errors(exc: ValidationError) -> list[dict]:
     """Turn pydantic's errors into ``[{"field": "a.b", "message": "..."}]`` for JSON replies."""
     return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}

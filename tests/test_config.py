@@ -58,3 +58,45 @@ def test_ingest_token_is_read_and_kept_out_of_reprs(monkeypatch):
     assert "t0ken" not in repr(settings) and "t0ken" not in str(settings)
     monkeypatch.delenv("DASHBOARD_INGEST_TOKEN")
     assert load_settings().ingest_token.get_secret_value() == ""
+
+
+def test_default_alert_rules(monkeypatch):
+    monkeypatch.delenv("DASHBOARD_ALERT_RULES", raising=False)
+    rules = {(r.metric, r.op, r.value, r.for_, r.level) for r in load_settings().alert_rules}
+    assert rules == {("cpu_percent", ">", 90, 30, "warning"),
+                     ("mem_percent", ">", 95, 60, "critical"),
+                     ("disk_percent", ">", 95, 60, "critical")}
+
+
+def test_alert_rules_are_read_from_json(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_ALERT_RULES", '[{"metric": "load1", "op": ">=", "value": 4, '
+                                                '"for": 5, "level": "error", "name": "busy"}]')
+    [rule] = load_settings().alert_rules
+    assert (rule.metric, rule.op, rule.value, rule.for_, rule.level, rule.name) == (
+        "load1", ">=", 4, 5, "error", "busy")
+    monkeypatch.setenv("DASHBOARD_ALERT_RULES", "[]")
+    assert load_settings().alert_rules == ()
+
+
+@pytest.mark.parametrize("value", [
+    "not json",
+    '{"metric": "cpu_percent"}',
+    '[{"metric": "cpu_percent", "op": ">", "value": 90}]',
+    '[{"metric": "nonsense", "op": ">", "value": 90, "name": "x"}]',
+    '[{"metric": "cpu_percent", "op": "=", "value": 90, "name": "x"}]',
+    '[{"metric": "cpu_percent", "op": ">", "value": "high", "name": "x"}]',
+    '[{"metric": "cpu_percent", "op": ">", "value": 90, "for": -5, "name": "x"}]',
+    '[{"metric": "cpu_percent", "op": ">", "value": 90, "level": "info", "name": "x"}]',
+    '[{"metric": "cpu_percent", "op": ">", "value": 90, "name": "x"},'
+    ' {"metric": "mem_percent", "op": ">", "value": 90, "name": "x"}]',
+])
+def test_bad_alert_rules_name_the_variable(monkeypatch, value):
+    monkeypatch.setenv("DASHBOARD_ALERT_RULES", value)
+    with pytest.raises(ConfigError, match="DASHBOARD_ALERT_RULES"):
+        create_app()
+
+
+def test_thresholds_that_are_not_json_name_the_variable(monkeypatch):
+    monkeypatch.setenv("DASHBOARD_THRESHOLDS", "cpu=50")
+    with pytest.raises(ConfigError, match="DASHBOARD_THRESHOLDS"):
+        load_settings()

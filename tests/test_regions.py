@@ -60,3 +60,37 @@ def test_user_text_is_escaped(live):
     html = view.html["events"]
     assert evil not in html and "<script>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_metric_cards_carry_sparklines_and_gauges(live):
+    view, _ = view_with(live, *[Item(n, "metrics", 0, sample(cpu_percent=float(n)))
+                                for n in range(1, 4)])
+    cpu = view.html["cpu"]
+    assert '<span class="number">3.0</span>' in cpu
+    assert 'class="gauge"' in cpu and 'aria-label="CPU 3.0 % of 100 %"' in cpu
+    assert 'aria-label="CPU, last 3 samples: now 3.0 %, min 1.0, max 3.0"' in cpu
+    assert 'class="spark"' in view.html["memory"] and 'class="gauge"' in view.html["memory"]
+    assert "received now 1.5 KiB/s" in view.html["network"]
+    assert "Load 1 min, last 3 samples: now 0.50" in view.html["load"]
+
+
+def test_history_is_bounded_and_reloaded_from_the_store(live):
+    from app.regions import HISTORY_SIZE
+
+    live.view.host = "h"
+    for n in range(HISTORY_SIZE + 20):
+        live.store.append("metrics", sample(cpu_percent=float(n % 100)), state_key="sample:h")
+    live.store.append("metrics", sample(host="other"))
+    live.view.load(live.store)
+    assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
+    assert live.view.history["cpu_percent"][-1] == float((HISTORY_SIZE + 19) % 100)
+    assert f"last {HISTORY_SIZE} samples" in live.view.html["cpu"]
+    live.view.apply([Item(10_000, "metrics", 0, sample(cpu_percent=55.0))])
+    assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
+    assert live.view.history["cpu_percent"][-1] == 55.0
+
+
+def test_cards_before_the_first_sample_show_placeholders(live):
+    live.view.load(live.store)
+    assert "CPU: no data yet" in live.view.html["cpu"]
+    assert "Network: no data yet" in live.view.html["network"]

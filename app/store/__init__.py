@@ -15,7 +15,8 @@ class Item(NamedTuple):
     """One entry of the log: ``id`` orders it, ``kind`` says what ``data`` holds.
 
     Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source),
-    ``task`` (a task update, see ``app.tasks``).
+    ``task`` (a task update, see ``app.tasks``), ``alert`` (an alert's full state, see
+    ``app.alerts``), ``custom`` (metrics programs pushed, see ``app.custom``).
     ``ts`` is the Unix time in seconds at which the store accepted it.
     """
 
@@ -65,13 +66,6 @@ class Store(abc.ABC):
             after_id = batch[-1].id
         return matched[::-1][:limit]
 
-    def states(self, prefix: str) -> dict[str, dict]:
-        """Return every state whose key starts with ``prefix`` (``"task:"``), key -> value.
-
-        :raise NotImplementedError: the backend cannot list keys.
-        """
-        raise NotImplementedError(f"{type(self).__name__} cannot list states")
-
     @abc.abstractmethod
     def latest_id(self) -> int:
         """Return the id of the newest item, or 0 for an empty log."""
@@ -94,6 +88,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def set_state(self, key: str, value: dict | None) -> None:
         """Replace the state under ``key``; None deletes it."""
+
+    @abc.abstractmethod
+    def states(self, prefix: str) -> dict[str, dict]:
+        """Return every state whose key starts with ``prefix``, as ``{key: value}``.
+
+        For small families of keys (``alert:<id>``, ``sample:<host>``, ``task:<id>``), never a
+        hot path.
+        """
 
     @abc.abstractmethod
     def ping(self) -> None:

@@ -117,15 +117,6 @@ class SQLiteStore(Store):
         rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         return [_item(row) for row in rows]
 
-    def states(self, prefix: str) -> dict[str, dict]:
-        if not prefix:
-            raise ValueError("a prefix is needed")
-        # A primary-key range instead of LIKE, whose wildcards (_ and %) a prefix may contain.
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = self._db.execute("SELECT key, value FROM state WHERE key >= ? AND key < ?",
-                                (prefix, upper)).fetchall()
-        return {key: json.loads(value) for key, value in rows}
-
     def latest_id(self) -> int:
         row = self._db.execute("SELECT max(id) FROM log").fetchone()
         return row[0] or 0
@@ -163,6 +154,13 @@ class SQLiteStore(Store):
                                  (key, json.dumps(value, separators=(",", ":"))))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+
+    def states(self, prefix: str) -> dict[str, dict]:
+        # A range on the primary key instead of LIKE, whose wildcards (_ %) a prefix may hold.
+        rows = self._db.execute(
+            "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
+            (prefix, prefix + "\U0010ffff")).fetchall()
+        return {key: json.loads(value) for key, value in rows}
 
     def ping(self) -> None:
         try:

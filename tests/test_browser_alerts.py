@@ -1,0 +1,90 @@
+"""Alerts and charts in a real headless Chromium: a CPU spike fires, is acknowledged, resolves."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.servers import Server, free_port
+from tests.test_browser import ARTIFACTS, browser_type_launch_args, watched  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+RULES = [{"metric": "cpu_percent", "op": ">", "value": 90, "for": 2, "level": "critical",
+          "name": "cpu-spike"}]
+
+
+@pytest.fixture(scope="module")
+def alert_server(tmp_path_factory):
+    """gunicorn with the simulator on and a CPU rule that fires after 2 s."""
+    store = tmp_path_factory.mktemp("alerts") / "store.sqlite3"
+    with Server(free_port(), {"DASHBOARD_STORE_URL": f"sqlite:///{store}",
+                              "DASHBOARD_SIMULATOR": "1",
+                              "DASHBOARD_ALERT_RULES": json.dumps(RULES)}) as srv:
+        yield srv
+
+
+def test_cpu_spike_fires_is_acknowledged_and_resolves(alert_server, watched: Page):
+    page = watched
+    url = alert_server.url
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(url + "/")
+    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+
+    # Every region renders with live values, and the cards draw their history.
+    for region in ("cpu", "memory", "disk", "load"):
+        expect(page.locator(f"#{region} .number")).to_have_text(re.compile(r"^\d+\.\d+$"), timeout=3000)
+    expect(page.locator("#network .number")).to_contain_text("B/s")
+    expect(page.locator("#uptime .number")).to_contain_text("min")
+    expect(page.locator("#cpu svg.spark:not(.empty) path")).to_have_count(1, timeout=3000)
+    expect(page.locator("#cpu svg.gauge")).to_have_attribute("aria-label", re.compile(r"^CPU \d"))
+    expect(page.locator("#memory svg.spark")).to_have_count(1)
+    expect(page.locator("#network svg.spark path")).to_have_count(2)
+    expect(page.locator("#alerts svg.donut")).to_have_attribute("role", "img")
+    expect(page.locator("#custom")).to_be_hidden()
+
+    response = httpx.post(url + "/simulator/metrics",
+                          json={"values": {"cpu_percent": 99}, "seconds": 6})
+    assert response.status_code == 200
+    expect(page.locator("#cpu")).to_have_class(re.compile(r"\blevel-critical\b"), timeout=3000)
+    expect(page.locator("#cpu .number")).to_have_text("99.0")
+
+    firing = page.locator("#alerts li.state-firing", has_text="cpu-spike")
+    expect(firing).to_have_count(1, timeout=5000)
+    expect(firing.locator(".level-word")).to_have_text("critical")
+    expect(firing.locator(".message")).to_have_text("CPU above 90 % for 2 s")
+    alert_id = firing.get_attribute("id")
+    expect(page.locator("#events li").filter(has_text="CPU above 90 % for 2 s").first).to_be_visible()
+
+    firing.get_by_role("button", name="Acknowledge", exact=True).click()
+    acked = page.locator(f"#{alert_id} .acked")
+    expect(acked).to_contain_text("Acknowledged by page at", timeout=3000)
+    expect(page.locator(f"#{alert_id}").get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
+
+    # Custom metrics get their cards once a program sends one.
+    assert httpx.post(url + "/api/v1/metrics", json={"metrics": [
+        {"name": "queue_depth", "value": 12, "unit": "jobs", "labels": {"queue": "mail"}}]}
+    ).status_code == 202
+    expect(page.locator("#custom .number")).to_have_text("12", timeout=3000)
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "alerts-1280x800.png", full_page=True)
+
+    # The override ends 6 s after it began; the next sample below 90 % resolves the alert.
+    resolved = page.locator(f"#{alert_id}.state-resolved")
+    expect(resolved).to_have_count(1, timeout=12000)
+    expect(resolved.locator(".acked")).to_contain_text("Acknowledged by page")
+    expect(page.locator("#events li").filter(has_text="Resolved: CPU above 90 %").first).to_be_visible()
+    expect(page.locator("#alerts svg.donut")).to_have_attribute(
+        "aria-label", re.compile(r"Alerts: \d+ firing, [1-9]\d* resolved"))
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    # Nothing wider than the phone's screen: the grid falls to one column.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=ARTIFACTS / "alerts-390x844.png", full_page=True)
+    assert page.problems == []
