@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import api, assets, auth, dashboard, errors, openapi, ops, stream
+    from . import api, assets, auth, dashboard, errors, ops, stream
 
     errors.register(app)
     auth.register(app)
@@ -60,7 +60,6 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.register_blueprint(simulator.bp)
         app.register_blueprint(simulator.ui_bp)
-    app.extensions["openapi"] = openapi.build(app)
 
     app.before_request(live.start)
     return app

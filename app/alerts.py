@@ -40,7 +40,8 @@ class AlertRule(BaseModel):
     host sample (``app.sampler.METRICS``), compared in that metric's unit.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
+                              defer_build=True)
 
     metric: str
     op: Literal[">", ">=", "<", "<="]

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from . import tasks
 from .errors import error_response
+from .openapi import build as build_openapi
 from .schemas import TASK_ID_PATTERN, EventIn, EventQuery, TaskIn, TaskQuery, parse, parse_query
 from .stream import STREAM_HEADERS
 
@@ -104,8 +105,14 @@ def task_stream(task_id: str):
 
 @bp.get("/openapi.json")
 def openapi():
-    """The OpenAPI 3.1 document of this app's API, built once at start (``app.openapi``)."""
-    return jsonify(current_app.extensions["openapi"])
+    """The OpenAPI 3.1 document of this app's API, built on the first request (``app.openapi``).
+
+    Not at start: building it compiles every pydantic model, memory an idle worker never needs.
+    """
+    document = current_app.extensions.get("openapi")
+    if document is None:
+        document = current_app.extensions["openapi"] = build_openapi(current_app)
+    return jsonify(document)
 
 
 # Routes kept in modules of their own, registered on ``bp`` (imported last: they import ``bp``).

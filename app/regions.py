@@ -23,7 +23,12 @@ from .store import Item, Store
 METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
 #: Every region, in page order. ``simulator`` (the control panel) is left out of a view built
 #: with ``simulator=False``: see :attr:`LiveView.regions`.
-REGIONS = METRIC_REGIONS + ("viewers", "alerts", "custom", "tasks", "events", "simulator")
+#: Each chart is a region of its own, redrawn every CHART_STEP samples with one point per
+#: CHART_STEP samples: a sparkline is the largest part of a card, and sending it every second
+#: would multiply what each viewer receives while the figures beside it still change each second.
+CHART_REGIONS = ("cpu-chart", "memory-chart", "network-chart", "load-chart")
+CHART_STEP = 5
+REGIONS = METRIC_REGIONS + CHART_REGIONS + ("viewers", "alerts", "custom", "tasks", "events", "simulator")
 LEVELS = ("info", "warning", "error", "critical")
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200
@@ -120,6 +125,7 @@ class LiveView:
         self.last_id = 0
         self.history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY_SIZE)
                                                  for key in HISTORY_KEYS}
+        self._samples = 0  # samples folded since load(), which paces the charts
         self.alerts: dict[str, dict] = {}
         self.custom: dict[str, dict] = {}  # series key -> latest reading
         self.custom_history: dict[str, deque[float]] = {}
@@ -141,6 +147,7 @@ class LiveView:
                    if item.data.get("host") == self.host]
         for sample in samples[-HISTORY_SIZE:]:
             self._remember(sample)
+        self._samples = 0  # the next sample redraws the charts
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
             self._fold_alert(alert)
@@ -170,6 +177,9 @@ class LiveView:
                 self.sample = item.data
                 self._remember(item.data)
                 touched.update(METRIC_REGIONS)
+                self._samples += 1
+                if self._samples % CHART_STEP == 1 or CHART_STEP == 1:
+                    touched.update(CHART_REGIONS)
                 touched.add("simulator")  # it shows whether the sample was simulated
             elif item.kind == "event":
                 self.events.appendleft(item)
@@ -266,10 +276,14 @@ class LiveView:
                 for key in sorted(self.custom)]}
         elif name == "tasks":
             extra = {"tasks": self.task_summary()}
+        elif name in CHART_REGIONS:
+            # One point per CHART_STEP samples, counted back from the newest, which is always in.
+            extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]
+                                 for key, values in self.history.items()},
+                     "history_size": HISTORY_SIZE // CHART_STEP}
         return self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
-            host=self.host, history=self.history, history_size=HISTORY_SIZE,
-            custom_history_size=CUSTOM_HISTORY_SIZE, **extra)
+            host=self.host, custom_history_size=CUSTOM_HISTORY_SIZE, **extra)
 
     def _value(self, key: str) -> float | None:
         if not self.sample:

@@ -76,7 +76,7 @@ def test_fragment_is_one_region_with_an_etag(client):
     response = client.get("/fragments/cpu")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.startswith('<article id="cpu"')
+    assert html.startswith('<div id="cpu"')
     assert 'id="memory"' not in html
     assert client.get("/fragments/cpu",
                       headers={"If-None-Match": response.headers["ETag"]}).status_code == 304

@@ -65,17 +65,36 @@ def test_user_text_is_escaped(live):
 def test_metric_cards_carry_sparklines_and_gauges(live):
     view, _ = view_with(live, *[Item(n, "metrics", 0, sample(cpu_percent=float(n)))
                                 for n in range(1, 4)])
-    cpu = view.html["cpu"]
-    assert '<span class="number">3.0</span>' in cpu
+    assert '<span class="number">3.0</span>' in view.html["cpu"]
+    assert "svg" not in view.html["cpu"]  # the chart is a region of its own
+    cpu = view.html["cpu-chart"]
+    assert cpu.startswith('<div id="cpu-chart" class="chart" hx-swap-oob="true">')
+    # One point per CHART_STEP samples, counted back from the newest: 1 of these 3.
     assert 'class="gauge"' in cpu and 'aria-label="CPU 3.0 % of 100 %"' in cpu
-    assert 'aria-label="CPU, last 3 samples: now 3.0 %, min 1.0, max 3.0"' in cpu
-    assert 'class="spark"' in view.html["memory"] and 'class="gauge"' in view.html["memory"]
-    assert "received now 1.5 KiB/s" in view.html["network"]
-    assert "Load 1 min, last 3 samples: now 0.50" in view.html["load"]
+    assert 'aria-label="CPU, last 1 sample: now 3.0 %' in cpu
+    mem = view.html["memory-chart"]
+    assert 'class="spark"' in mem and 'class="gauge"' in mem
+    assert "received now 1.5 KiB/s" in view.html["network-chart"]
+    assert "Load 1 min, last 1 sample: now 0.50" in view.html["load-chart"]
+
+
+def test_charts_are_redrawn_every_chart_step_samples_one_point_per_step(live):
+    from app.regions import CHART_REGIONS, CHART_STEP
+
+    redrawn = []
+    for n in range(1, 3 * CHART_STEP + 2):
+        _, changed = view_with(live, Item(n, "metrics", 0, sample(cpu_percent=float(n))))
+        assert "cpu" in changed
+        if set(CHART_REGIONS) <= set(changed):
+            redrawn.append(n)
+    assert redrawn == [1, 1 + CHART_STEP, 1 + 2 * CHART_STEP, 1 + 3 * CHART_STEP]
+    newest = 1 + 3 * CHART_STEP
+    # The points: the newest sample and every CHART_STEP-th one before it.
+    assert f"last 4 samples: now {newest}.0 %, min 1.0, max {newest}.0" in live.view.html["cpu-chart"]
 
 
 def test_history_is_bounded_and_reloaded_from_the_store(live):
-    from app.regions import HISTORY_SIZE
+    from app.regions import CHART_STEP, HISTORY_SIZE
 
     live.view.host = "h"
     for n in range(HISTORY_SIZE + 20):
@@ -84,7 +103,7 @@ def test_history_is_bounded_and_reloaded_from_the_store(live):
     live.view.load(live.store)
     assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
     assert live.view.history["cpu_percent"][-1] == float((HISTORY_SIZE + 19) % 100)
-    assert f"last {HISTORY_SIZE} samples" in live.view.html["cpu"]
+    assert f"last {HISTORY_SIZE // CHART_STEP} samples" in live.view.html["cpu-chart"]
     live.view.apply([Item(10_000, "metrics", 0, sample(cpu_percent=55.0))])
     assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
     assert live.view.history["cpu_percent"][-1] == 55.0
@@ -92,5 +111,5 @@ def test_history_is_bounded_and_reloaded_from_the_store(live):
 
 def test_cards_before_the_first_sample_show_placeholders(live):
     live.view.load(live.store)
-    assert "CPU: no data yet" in live.view.html["cpu"]
-    assert "Network: no data yet" in live.view.html["network"]
+    assert "CPU: no data yet" in live.view.html["cpu-chart"]
+    assert "Network: no data yet" in live.view.html["network-chart"]
