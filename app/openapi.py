@@ -15,7 +15,7 @@ from flask import Flask
 from pydantic import BaseModel
 
 from .schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
-                      SimulatedEvents, SimulatedHost, Task, TaskIn, TaskQuery)
+                      ScenarioIn, SimulatedEvents, SimulatedHost, Task, TaskIn, TaskQuery)
 
 _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
@@ -34,6 +34,7 @@ class Route:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     secured: bool = False  # needs the bearer token (writes)
+    body_required: bool = True
     path_params: dict[str, str] = field(default_factory=dict)  # name -> description
 
 
@@ -90,7 +91,7 @@ ROUTES: list[Route] = [
           secured=True, path_params=_ALERT_ID,
           responses={"200": ("the alert", _ALERT), "404": ("unknown alert", _ERRORS)}),
     Route("post", "/api/v1/alerts/{alert_id}/ack", "Acknowledge an alert", "alerts",
-          body=AckIn, secured=True, path_params=_ALERT_ID,
+          body=AckIn, body_required=False, secured=True, path_params=_ALERT_ID,
           responses={"200": ("the alert, with acked_by and acked_at", _ALERT),
                      "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
     Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
@@ -106,7 +107,7 @@ ROUTES: list[Route] = [
           body=MetricOverride, secured=True,
           responses={"200": ("the override", {"type": "object"}), **_BAD_BODY}),
     Route("post", "/simulator/scenarios/{name}", "Start a named scenario", "simulator",
-          secured=True, path_params={"name": "cpu-spike, network-burst, task-run or alert-storm"},
+          body=ScenarioIn, body_required=False, secured=True, path_params={"name": "cpu-spike, network-burst, task-run or alert-storm"},
           responses={"202": ("started", {"type": "object"}),
                      "404": ("unknown scenario; the names are listed", _ERRORS)}),
     Route("post", "/simulator/host", "Turn the simulated host on or off", "simulator",
@@ -120,7 +121,7 @@ ROUTES: list[Route] = [
 ]
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
-           SimulatedHost, AlertIn, AckIn, MetricsIn)
+           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn)
 
 
 def flask_path(path: str) -> str:
@@ -144,7 +145,7 @@ def _operation(route: Route) -> dict:
     if params:
         op["parameters"] = params
     if route.body is not None:
-        op["requestBody"] = {"required": True,
+        op["requestBody"] = {"required": route.body_required,
                              "content": {_JSON: {"schema": _ref(route.body.__name__)}}}
     op["security"] = [{"bearer": []}] if route.secured else []
     for status, spec in route.responses.items():

@@ -97,6 +97,12 @@ class TaskQuery(_Strict):
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
+class ScenarioIn(_Strict):
+    """``POST /simulator/scenarios/<name>``, optional body: ``{"seconds": N}``, its duration."""
+
+    seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = None
+
+
 class SimulatedHost(_Strict):
     """``POST /simulator/host``: ``{"enabled": true}`` replaces psutil readings with generated ones."""
 

@@ -17,7 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from .api import store_event
 from .errors import error_response
 from .live import SIMULATED_HOST_KEY, override_key
-from .schemas import MetricOverride, SimulatedEvents, SimulatedHost, TaskIn, parse
+from .schemas import MetricOverride, ScenarioIn, SimulatedEvents, SimulatedHost, TaskIn, parse
 from .tasks import update_task
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -75,13 +75,15 @@ def metrics():
 
 # -- scenarios ----------------------------------------------------------------------------------
 
-def _cpu_spike() -> dict:
-    return {"override": override({"cpu_percent": round(random.uniform(97, 99), 1)}, 40)}
+def _cpu_spike(seconds: float | None) -> dict:
+    return {"override": override({"cpu_percent": round(random.uniform(97, 99), 1)},
+                                 seconds or 40)}
 
 
-def _network_burst() -> dict:
+def _network_burst(seconds: float | None) -> dict:
     rx = random.uniform(80, 120) * (1 << 20)
-    return {"override": override({"net_rx_bps": round(rx), "net_tx_bps": round(rx * 0.4)}, 20)}
+    return {"override": override({"net_rx_bps": round(rx), "net_tx_bps": round(rx * 0.4)},
+                                 seconds or 20)}
 
 
 def _drive_task(store, task_id: str, seconds: float) -> None:
@@ -95,19 +97,19 @@ def _drive_task(store, task_id: str, seconds: float) -> None:
     update_task(store, task_id, TaskIn(state="succeeded", progress=100, message="done"))
 
 
-def _task_run() -> dict:
+def _task_run(seconds: float | None) -> dict:
     live = _live()
     # A counter in the store, so workers do not hand out the same name (a race between two
     # workers in the same millisecond could; the simulator can live with that).
     number = (live.store.get_state("simulator:task-run") or {}).get("n", 0) + 1
     live.store.set_state("simulator:task-run", {"n": number})
     task_id = f"sim-task-{number}"
-    live.spawn(_drive_task, live.store, task_id, current_app.config.get("TASK_RUN_SECONDS",
-                                                                        TASK_RUN_SECONDS))
+    live.spawn(_drive_task, live.store, task_id,
+               seconds or current_app.config.get("TASK_RUN_SECONDS", TASK_RUN_SECONDS))
     return {"task_id": task_id}
 
 
-def _alert_storm() -> dict:
+def _alert_storm(_seconds: float | None) -> dict:
     levels = ["warning"] * 8 + ["error"] * 8 + ["critical"] * 4
     random.shuffle(levels)
     ids = [store_event({"level": level, "message": random.choice(_SAMPLES[level]),
@@ -124,20 +126,20 @@ SCENARIOS = {
 }
 
 
-def run_scenario(name: str):
+def run_scenario(name: str, seconds: float | None = None):
     """Start scenario ``name``; 202 with ``{"scenario", ...what it did}``, 404 JSON listing
-    the names for an unknown one.
+    the names for an unknown one. ``seconds`` replaces the default duration:
 
     - ``cpu-spike``: CPU shows 97-99 % for 40 s (an override).
     - ``network-burst``: received 80-120 MiB/s and sent 40 % of that for 20 s (an override).
     - ``task-run``: a task ``sim-task-<n>`` goes pending, running 0-100 % over ~8 s, succeeded.
-    - ``alert-storm``: 20 warning, error and critical events at once.
+    - ``alert-storm``: 20 warning, error and critical events at once (no duration).
     """
     start = SCENARIOS.get(name)
     if start is None:
         return error_response(404, f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}",
                               scenarios=list(SCENARIOS))
-    return jsonify({"scenario": name, **start()}), 202
+    return jsonify({"scenario": name, **start(seconds)}), 202
 
 
 def set_simulated_host(enabled: bool) -> dict:
@@ -150,8 +152,10 @@ def set_simulated_host(enabled: bool) -> dict:
 
 @bp.post("/scenarios/<name>")
 def scenario(name: str):
-    """Start a named scenario (see :func:`run_scenario`)."""
-    return run_scenario(name)
+    """Start a named scenario (see :func:`run_scenario`); an optional JSON body
+    ``{"seconds": N}`` (0 < N <= 3600) sets its duration."""
+    seconds = parse(ScenarioIn).seconds if request.content_length else None
+    return run_scenario(name, seconds)
 
 
 @bp.post("/host")

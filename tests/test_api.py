@@ -209,6 +209,25 @@ def test_task_run_drives_a_task_to_success_through_the_task_path(app, client, li
     assert running == sorted(running) and running[0] == 0 and running[-1] == 100
 
 
+def test_scenario_duration_can_be_given(client, live):
+    import time
+
+    from app.live import override_key
+
+    assert post(client, "/simulator/scenarios/cpu-spike", {"seconds": 5}).status_code == 202
+    until = live.store.get_state(override_key(live.settings.host_name))["until"]
+    assert 4 < until - time.time() <= 5
+
+
+@pytest.mark.parametrize("body", [{"seconds": 0}, {"seconds": 3601}, {"seconds": "long"}, {"x": 1}])
+def test_bad_scenario_duration_is_422_and_starts_nothing(client, live, body):
+    from app.live import override_key
+
+    response = post(client, "/simulator/scenarios/cpu-spike", body)
+    assert response.status_code == 422 and response.is_json
+    assert live.store.get_state(override_key(live.settings.host_name)) is None
+
+
 def test_unknown_scenario_is_404_listing_the_names(client, live):
     response = client.post("/simulator/scenarios/meteor")
     assert response.status_code == 404 and response.is_json
