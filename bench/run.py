@@ -232,7 +232,7 @@ def table(rows: list[tuple[str, float, float, str, str]]) -> str:
 
 async def main(args) -> str:
     loadgen.raise_file_limit()
-    sections = [f"# Benchmark results\n\n{machine()}\n\nCommand: `python -m bench.run {' '.join(sys.argv[1:])}`; "
+    sections = [f"# Benchmark results\n\n{machine()}\n\nCommand: `{' '.join(['python -m bench.run', *sys.argv[1:]])}`; "
                 f"events at {args.rate}/s for {args.seconds} s, fragments of ~1 KB "
                 "(event text padded, feed of 1), one gevent worker, sampler off for fan-out.\n"]
     fan = {}
