@@ -126,6 +126,7 @@ class LiveView:
         self.history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY_SIZE)
                                                  for key in HISTORY_KEYS}
         self._samples = 0  # samples folded since load(), which paces the charts
+        self._drawn_levels: tuple[str, ...] = ()  # the gauges' levels when last drawn
         self.alerts: dict[str, dict] = {}
         self.custom: dict[str, dict] = {}  # series key -> latest reading
         self.custom_history: dict[str, deque[float]] = {}
@@ -178,7 +179,11 @@ class LiveView:
                 self._remember(item.data)
                 touched.update(METRIC_REGIONS)
                 self._samples += 1
-                if self._samples % CHART_STEP == 1 or CHART_STEP == 1:
+                # Also redrawn at once when a gauge's level changes: a red gauge beside a
+                # figure back to normal would mislead for up to CHART_STEP samples.
+                levels = self._gauge_levels()
+                if self._samples % CHART_STEP == 1 or levels != self._drawn_levels:
+                    self._drawn_levels = levels
                     touched.update(CHART_REGIONS)
                 touched.add("simulator")  # it shows whether the sample was simulated
             elif item.kind == "event":
@@ -284,6 +289,10 @@ class LiveView:
         return self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
             host=self.host, custom_history_size=CUSTOM_HISTORY_SIZE, **extra)
+
+    def _gauge_levels(self) -> tuple[str, ...]:
+        return tuple(level_of(self._value(key), self.thresholds[key])
+                     for key in ("cpu_percent", "mem_percent"))
 
     def _value(self, key: str) -> float | None:
         if not self.sample:

@@ -93,6 +93,17 @@ def test_charts_are_redrawn_every_chart_step_samples_one_point_per_step(live):
     assert f"last 4 samples: now {newest}.0 %, min 1.0, max {newest}.0" in live.view.html["cpu-chart"]
 
 
+def test_charts_are_redrawn_at_once_when_a_gauge_changes_level(live):
+    view_with(live, Item(1, "metrics", 0, sample(cpu_percent=10.0)))
+    _, changed = view_with(live, Item(2, "metrics", 0, sample(cpu_percent=95.0)))
+    assert "cpu-chart" in changed  # the others are redrawn too, but their HTML is the same
+    assert "level-critical" in live.view.html["cpu-chart"]
+    _, changed = view_with(live, Item(3, "metrics", 0, sample(cpu_percent=96.0)))
+    assert "cpu-chart" not in changed  # same level: waits for its step
+    _, changed = view_with(live, Item(4, "metrics", 0, sample(cpu_percent=5.0)))
+    assert "cpu-chart" in changed and "level-critical" not in live.view.html["cpu-chart"]
+
+
 def test_history_is_bounded_and_reloaded_from_the_store(live):
     from app.regions import CHART_STEP, HISTORY_SIZE
 
