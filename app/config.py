@@ -45,7 +45,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    #: ``sqlite:///absolute/path.sqlite3``; empty means ``<instance folder>/dashboard.sqlite3``.
+    #: ``sqlite:///absolute/path.sqlite3`` or ``redis://host:port/db``; empty means
+    #: ``sqlite:///<instance folder>/dashboard.sqlite3``.
     store_url: str = ""
     #: ``1`` registers the simulator blueprint (``/simulator/...``); off by default.
     simulator: bool = False
@@ -90,8 +91,8 @@ class Settings(BaseModel):
     @field_validator("store_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if value and not value.startswith("sqlite:///"):
-            raise ValueError("must start with sqlite:/// (an absolute file path follows)")
+        if value and not value.startswith(("sqlite:///", "redis://")):
+            raise ValueError("must be sqlite:///absolute/path or redis://host:port/db")
         return value
 
     @field_validator("alert_rules")

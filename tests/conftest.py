@@ -1,10 +1,14 @@
-"""Shared fixtures: an app on a temporary SQLite store, and real gunicorn servers on 127.0.0.1."""
+"""Shared fixtures: an app on a temporary SQLite store, real gunicorn servers and a real Redis."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
+import redis
 
 from app import create_app
+from tests.redis_server import RedisServer
 from tests.servers import Server, free_port
 
 #: What every in-process app in the tests runs with: no sampler (tests feed the store
@@ -48,3 +52,25 @@ def server(tmp_path_factory):
     with Server(free_port(), {"DASHBOARD_STORE_URL": f"sqlite:///{store}",
                               "DASHBOARD_SIMULATOR": "1"}) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """One throw-away ``redis-server`` for the whole session; its base URL ``redis://127.0.0.1:N``.
+
+    Fails (never skips) when ``redis-server`` is missing: ``scripts/test`` installs it.
+    """
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: scripts/test (scripts/setup --test) installs "
+                    "Debian's", pytrace=False)
+    with RedisServer(free_port()) as srv:
+        yield srv.url
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """``redis://127.0.0.1:N/0`` on the session's Redis, emptied before the test."""
+    url = f"{redis_server}/0"
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    return url

@@ -35,6 +35,7 @@ def test_environment_is_read(monkeypatch):
     ("HEARTBEAT", "-1"),
     ("SIMULATOR", "perhaps"),
     ("STORE_URL", "postgres://db/x"),
+    ("STORE_URL", "redis:/db/0"),
     ("MAX_BODY", "0"),
     ("THRESHOLDS", '{"cpu_percent": [95, 90]}'),
     ("THRESHOLDS", '{"nonsense": [1, 2]}'),
@@ -44,6 +45,11 @@ def test_bad_value_names_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(f"DASHBOARD_{name}", value)
     with pytest.raises(ConfigError, match=f"DASHBOARD_{name}"):
         create_app()
+
+
+@pytest.mark.parametrize("url", ["sqlite:////var/lib/dashboard.sqlite3", "redis://redis.lan:6379/0"])
+def test_store_url_takes_sqlite_and_redis(url):
+    assert load_settings({"STORE_URL": url}).store_url == url
 
 
 def test_overrides_beat_the_environment(monkeypatch):

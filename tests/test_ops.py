@@ -60,6 +60,21 @@ def test_readyz_is_503_on_a_closed_store(client, live):
     assert client.get("/readyz").status_code == 503
 
 
+def test_an_app_on_redis_is_ready_and_keeps_events_there(make_app, redis_url):
+    client = make_app(STORE_URL=redis_url).test_client()
+    assert client.get("/readyz").status_code == 200
+    posted = client.post("/api/v1/events", json={"level": "error", "message": "m", "source": "s"})
+    assert posted.status_code == 201
+    events = client.get("/api/v1/events?level=error").get_json()
+    assert [(e["id"], e["message"]) for e in events] == [(posted.get_json()["id"], "m")]
+
+
+def test_readyz_is_503_when_redis_is_down(make_app):
+    client = make_app(STORE_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.is_json
+
+
 def test_metrics_is_prometheus_text_with_every_metric(client):
     response = client.get("/metrics")
     assert response.status_code == 200

@@ -144,3 +144,27 @@ def test_task_stream_sends_progress_then_complete_and_ends(server):
             client.next(5)
     assert httpx.get(url + "/stream").status_code == 200  # a finished task: one message, ends
     assert httpx.get(server.url + "/api/v1/tasks/none/stream").status_code == 404
+
+
+def test_two_hosts_on_one_redis_see_each_others_writes(redis_url):
+    # Two gunicorns stand for two hosts behind a balancer; each samples "its" host.
+    env = {"DASHBOARD_STORE_URL": redis_url}
+    with Server(free_port(), {**env, "DASHBOARD_HOST_NAME": "host-a"}) as a, \
+            Server(free_port(), {**env, "DASHBOARD_HOST_NAME": "host-b"}) as b:
+        marker = f"written through a {time.time_ns()}"
+        with SSEClient(b.url + "/stream") as client:
+            client.next(timeout=2)
+            posted = time.monotonic()
+            response = httpx.post(a.url + "/api/v1/events",
+                                  json={"level": "info", "message": marker, "source": "ci"})
+            assert response.status_code == 201
+            got = client.wait_for(lambda m: marker in m.data, timeout=2)
+            assert got.at - posted < 1  # XREAD BLOCK wakes b's tailer, no polling
+            assert int(got.id) >= response.json()["id"]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            hosts = httpx.get(b.url + "/api/v1/metrics").json()["hosts"]
+            if {"host-a", "host-b"} <= set(hosts):
+                break
+            time.sleep(0.2)
+        assert {"host-a", "host-b"} <= set(hosts)

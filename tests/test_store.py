@@ -1,30 +1,71 @@
-"""The SQLite store: ordered ids, a bounded log, state, and waking a tailer in another process."""
+"""The Store contract, run against both backends (SQLite and a real Redis), plus backend specifics.
+
+Each contract test gets ``store`` and, where it needs a second process's view of the same data,
+``open_other()``: another store object (its own connections) on the same file or Redis.
+"""
+
+import threading
+import time
 
 import gevent
 import pytest
+import redis
 
-from app.store import open_store
+from app.store import StoreUnavailable, open_store
+from app.store.redis import RedisStore
+from tests.servers import free_port
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def open_other(request, tmp_path):
+    """Open stores on this test's backend (log_size 100 unless given); all closed at teardown."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    else:
+        url = request.getfixturevalue("redis_url")
+    opened = []
+
+    def open_(log_size: int = 100):
+        opened.append(open_store(url, log_size=log_size, poll_interval=0.05))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
-def url(tmp_path):
-    return f"sqlite:///{tmp_path / 'store.sqlite3'}"
-
-
-@pytest.fixture
-def store(url):
-    store = open_store(url, log_size=100, poll_interval=0.05)
-    yield store
-    store.close()
+def store(open_other):
+    return open_other()
 
 
 def test_ids_increase_and_items_come_back_in_order(store):
     ids = [store.append("event", {"n": n}) for n in range(5)]
     assert ids == sorted(ids) and len(set(ids)) == 5
+    assert all(isinstance(i, int) and 0 < i < 2**53 for i in ids)  # exact in JavaScript too
     assert store.latest_id() == ids[-1]
+    assert [i.id for i in store.since(0)] == ids
     assert [i.data["n"] for i in store.since(ids[1])] == [2, 3, 4]
     assert [i.data["n"] for i in store.since(0, limit=2)] == [0, 1]
     assert [i.data["n"] for i in store.recent("event", 2)] == [4, 3]
+    item = store.since(0)[0]
+    assert item.kind == "event" and abs(item.ts - time.time()) < 60
+
+
+def test_an_empty_store(store):
+    assert store.latest_id() == 0
+    assert store.since(0) == []
+    assert store.recent("event", 5) == []
+    assert store.find("event") == []
+    assert store.states("") == {}
+
+
+def test_recent_filters_by_kind(store):
+    for n in range(30):
+        store.append("metrics" if n % 3 else "event", {"n": n})
+    assert [i.data["n"] for i in store.recent("event", 3)] == [27, 24, 21]
+    assert len(store.recent("event", 100)) == 10
+    assert store.recent("task", 5) == []
 
 
 def test_log_is_bounded(store):
@@ -33,6 +74,7 @@ def test_log_is_bounded(store):
     kept = store.since(0, limit=10_000)
     assert 100 <= len(kept) <= 200  # trimmed in batches, never below log_size
     assert kept[-1].data["n"] == 349
+    assert [i.data["n"] for i in kept] == list(range(350 - len(kept), 350))
 
 
 def test_state_is_replaced_and_deleted(store):
@@ -42,6 +84,7 @@ def test_state_is_replaced_and_deleted(store):
     assert store.get_state("k") == {"a": 2}
     store.set_state("k", None)
     assert store.get_state("k") is None
+    store.set_state("k", None)  # deleting what is not there is fine
 
 
 def test_append_with_state_key_sets_both(store):
@@ -50,24 +93,96 @@ def test_append_with_state_key_sets_both(store):
     assert store.since(0)[0].id == item_id
 
 
+def test_append_with_state_key_writes_nothing_when_it_fails(store):
+    store.append("event", {"n": 0})
+    if isinstance(store, RedisStore):
+        # Another program put something else under our state key: the write is refused.
+        store._redis.set(f"{store.prefix}state", "not a hash")
+        with pytest.raises(StoreUnavailable):
+            store.append("metrics", {"n": 1}, state_key="sample:h")
+        store._redis.delete(f"{store.prefix}state")
+    else:
+        store._db.execute("CREATE TRIGGER no_state BEFORE INSERT ON state BEGIN "
+                          "SELECT RAISE(ABORT, 'refused'); END")
+        with pytest.raises(StoreUnavailable):
+            store.append("metrics", {"n": 1}, state_key="sample:h")
+    assert [i.data for i in store.since(0)] == [{"n": 0}]
+    assert store.get_state("sample:h") is None
+
+
 def test_wait_returns_at_once_for_old_items_and_times_out_empty(store):
     store.append("event", {})
+    started = time.monotonic()
     assert len(store.wait(0, timeout=5)) == 1
+    assert time.monotonic() - started < 1
+    started = time.monotonic()
     with gevent.Timeout(2):
         assert store.wait(store.latest_id(), timeout=0.2) == []
+    assert 0.15 < time.monotonic() - started < 1.5
+    assert store.wait(store.latest_id(), timeout=0) == []
 
 
-def test_wait_wakes_on_a_write_by_another_connection(store, url):
-    # Another worker process writes through its own connection to the same file.
-    other = open_store(url, log_size=100, poll_interval=0.05)
+def test_wait_wakes_on_a_write_by_another_connection(store, open_other):
+    # Another worker process writes through its own connection. A thread, not a greenlet: the
+    # tests do not monkey-patch, so Redis's XREAD BLOCK holds this thread while it waits.
+    other = open_other()
+    writer = threading.Timer(0.2, other.append, ("event", {"from": "other"}))
+    writer.start()
     try:
-        gevent.spawn_later(0.2, other.append, "event", {"from": "other"})
+        started = time.monotonic()
         with gevent.Timeout(3):
             items = store.wait(0, timeout=2.5)
         assert [i.data for i in items] == [{"from": "other"}]
+        assert time.monotonic() - started < 2
     finally:
-        other.close()
+        writer.join()
 
+
+def test_find_filters_by_kind_field_and_id_newest_first(store):
+    ids = [store.append("event", {"level": level}) for level in ("info", "error", "info", "error")]
+    store.append("task", {"level": "error"})
+    assert [i.id for i in store.find("event")] == ids[::-1]
+    assert [i.id for i in store.find("event", where={"level": "error"})] == [ids[3], ids[1]]
+    assert [i.id for i in store.find("event", after_id=ids[1], limit=1)] == [ids[3]]
+    assert [i.id for i in store.find("event", after_id=ids[1])] == [ids[3], ids[2]]
+    with pytest.raises(ValueError):
+        store.find("event", where={"x') OR 1=1 --": "y"})
+
+
+def test_find_and_recent_read_past_one_page(open_other):
+    store = open_other(log_size=5000)
+    ids = [store.append("event" if n % 2 else "metrics", {"n": n}) for n in range(1300)]
+    assert [i.id for i in store.find("event", limit=1000)] == ids[1::2][::-1]
+    assert [i.id for i in store.find("event", after_id=ids[100], limit=1000)] == ids[101::2][::-1]
+    assert [i.id for i in store.recent("metrics", 640)] == ids[0::2][::-1][:640]
+    assert [i.id for i in store.since(ids[99], limit=1000)] == ids[100:1100]
+
+
+def test_states_by_prefix_take_underscore_and_percent_literally(store):
+    store.set_state("task:a", {"n": 1})
+    store.set_state("task:b", {"n": 2})
+    store.set_state("tasks", {"n": 3})
+    store.set_state("task_x", {"n": 4})
+    assert store.states("task:") == {"task:a": {"n": 1}, "task:b": {"n": 2}}
+
+
+def test_states_by_prefix_take_glob_characters_literally(store):
+    store.set_state("a*:1", {"n": 1})
+    store.set_state("ab:1", {"n": 2})
+    store.set_state("a?[x]\\:1", {"n": 3})
+    store.set_state("az]\\:1", {"n": 4})
+    assert store.states("a*") == {"a*:1": {"n": 1}}
+    assert store.states("a?[x]\\") == {"a?[x]\\:1": {"n": 3}}
+    assert len(store.states("a")) == 4
+
+
+def test_a_closed_store_is_unavailable(store):
+    store.close()
+    with pytest.raises(StoreUnavailable):
+        store.ping()
+
+
+# -- SQLite only ------------------------------------------------------------------------------
 
 def test_wait_returns_what_an_earlier_batch_left_behind(tmp_path):
     store = open_store(f"sqlite:///{tmp_path / 'big.sqlite3'}", log_size=5000, poll_interval=0.05)
@@ -83,19 +198,44 @@ def test_wait_returns_what_an_earlier_batch_left_behind(tmp_path):
         store.close()
 
 
-def test_find_filters_by_kind_field_and_id_newest_first(store):
-    ids = [store.append("event", {"level": level}) for level in ("info", "error", "info", "error")]
-    store.append("task", {"level": "error"})
-    assert [i.id for i in store.find("event")] == ids[::-1]
-    assert [i.id for i in store.find("event", where={"level": "error"})] == [ids[3], ids[1]]
-    assert [i.id for i in store.find("event", after_id=ids[1], limit=1)] == [ids[3]]
-    with pytest.raises(ValueError):
-        store.find("event", where={"x') OR 1=1 --": "y"})
+# -- Redis only -------------------------------------------------------------------------------
+
+def test_a_redis_that_is_down_is_unavailable_not_an_error_of_its_own():
+    store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", log_size=100, timeout=1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            store.append("event", {"n": 1}, state_key="k")
+        with pytest.raises(StoreUnavailable):
+            store.ping()
+        with pytest.raises(StoreUnavailable):
+            store.wait(0, timeout=0.1)
+        assert time.monotonic() - started < 5  # a few quick retries, not the default backoff
+    finally:
+        store.close()
 
 
-def test_states_by_prefix_take_underscore_and_percent_literally(store):
-    store.set_state("task:a", {"n": 1})
-    store.set_state("task:b", {"n": 2})
-    store.set_state("tasks", {"n": 3})
-    store.set_state("task_x", {"n": 4})
-    assert store.states("task:") == {"task:a": {"n": 1}, "task:b": {"n": 2}}
+def test_redis_keys_stay_under_the_prefix(redis_url):
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        client.set("other:app", "theirs")
+        store = open_store(redis_url, log_size=100, poll_interval=0.05)
+        second = RedisStore(redis_url, log_size=100, prefix="dashboard2:")
+        try:
+            store.append("event", {"n": 1}, state_key="k")
+            assert second.latest_id() == 0 and second.get_state("k") is None
+            assert sorted(client.keys()) == [
+                "dashboard:log", "dashboard:seq", "dashboard:state", "other:app"]
+            assert client.get("other:app") == "theirs"
+        finally:
+            store.close()
+            second.close()
+
+
+def test_redis_ids_continue_past_a_lost_counter(redis_url):
+    store = open_store(redis_url, log_size=100, poll_interval=0.05)
+    try:
+        first = [store.append("event", {"n": n}) for n in range(3)]
+        store._redis.delete("dashboard:seq")  # evicted, say, by a shared Redis's maxmemory policy
+        assert store.append("event", {"n": 3}) == first[-1] + 1
+    finally:
+        store.close()

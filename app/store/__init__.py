@@ -109,15 +109,21 @@ class Store(abc.ABC):
 
 
 def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
-    """Open the backend that ``url`` names (``sqlite:///absolute/path``).
+    """Open the backend that ``url`` names: ``sqlite:///absolute/path`` or ``redis://host:port/db``.
 
     :param log_size: items kept in the log before the oldest are trimmed.
-    :param poll_interval: seconds between checks for writes by other processes.
+    :param poll_interval: seconds between checks for writes by other processes (SQLite; Redis
+        notifies its readers, so it ignores this).
     :raise ValueError: for a URL of an unknown scheme.
+    :raise StoreUnavailable: the SQLite file cannot be opened (Redis connects on first use).
     """
     if url.startswith("sqlite:///"):
         from .sqlite import SQLiteStore
 
         return SQLiteStore(url.removeprefix("sqlite://"), log_size=log_size,
                            poll_interval=poll_interval)
+    if url.startswith("redis://"):
+        from .redis import RedisStore
+
+        return RedisStore(url, log_size=log_size)
     raise ValueError(f"unsupported store URL {url!r}")

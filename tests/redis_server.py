@@ -1,0 +1,81 @@
+"""Start and stop a real, throw-away ``redis-server`` on 127.0.0.1 for the tests."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import redis
+
+
+class RedisServer:
+    """``redis-server`` on 127.0.0.1:``port`` in a temporary folder, no persistence, stopped by PID.
+
+    :raise FileNotFoundError: (from :meth:`start`) ``redis-server`` is not installed;
+        ``scripts/setup --test`` installs Debian's.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self._dir = tempfile.TemporaryDirectory(prefix="redis-test-")
+        self._logfile = tempfile.TemporaryFile()
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
+        binary = shutil.which("redis-server")
+        if binary is None:
+            self.stop()  # removes the temporary folder and file
+            raise FileNotFoundError("redis-server is not installed: run scripts/setup --test "
+                                    "(it installs Debian's redis-server)")
+        # --save "" and --appendonly no: nothing is written to disk; --dir keeps any stray file
+        # out of the checkout.
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self._dir.name],
+            stdout=self._logfile, stderr=subprocess.STDOUT)
+        client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    message = f"redis-server exited with {self.proc.returncode}:\n{self.log}"
+                    self.stop()
+                    raise RuntimeError(message)
+                try:
+                    if client.ping():
+                        return self
+                except redis.ConnectionError:
+                    time.sleep(0.05)
+        finally:
+            client.close()
+        message = f"redis-server did not answer PING within {timeout} s:\n{self.log}"
+        self.stop()
+        raise RuntimeError(message)
+
+    @property
+    def log(self) -> str:
+        """Everything redis-server wrote so far."""
+        self._logfile.seek(0)
+        return self._logfile.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        """SIGTERM the server by PID (SIGKILL after 5 s), then remove its folder."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._logfile.close()
+        self._dir.cleanup()
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
