@@ -16,7 +16,9 @@ Nothing here runs per client: the cost of a change does not grow with the number
 from __future__ import annotations
 
 import logging
+import os
 import time
+import uuid
 
 import gevent
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 #: Milliseconds a browser waits before it reconnects after the server ended a stream.
 RECONNECT_MS = 1000
 _VIEWERS_EVERY = 1.0  # seconds between two viewer-count updates, so joins do not flood streams
+#: Seconds a sampler lease lasts unrenewed: how soon another worker samples when its holder dies.
+SAMPLER_LEASE = 3.0
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
 #: State key of the simulator's host mode, ``{"enabled": bool}``: in the store so every worker
 #: (and whichever holds the sampler) agrees.
@@ -134,21 +138,34 @@ class Live:
 
     # -- the sampler ------------------------------------------------------------------------
     def _sample(self) -> None:
+        # Every worker (on every host sharing the store) runs this loop, but only the holder of
+        # the lease ``sampler:<host>`` samples and checks the alert rules; if it dies, another
+        # takes over within SAMPLER_LEASE seconds.
         settings = self.settings
-        sampler = HostSampler(settings.host_name, settings.disk_path)
+        owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        lease = f"sampler:{settings.host_name}"
+        ttl = max(SAMPLER_LEASE, 3 * settings.sample_interval)
+        sampler: HostSampler | None = None
+        evaluator: alerts.Evaluator | None = None
         simulated: SimulatedHost | None = None
-        evaluator = alerts.Evaluator(settings.alert_rules, settings.host_name)
-        try:
-            evaluator.resume(alerts.all_alerts(self.store))
-        except StoreUnavailable:
-            log.warning("sampler: store unavailable; firing alerts not resumed")
         interval = settings.sample_interval
-        next_at = time.monotonic() + interval
+        next_at = time.monotonic()
         while True:
             gevent.sleep(max(next_at - time.monotonic(), 0))
             # Keep the schedule fixed (no drift), but never try to catch up on missed ticks.
             next_at = max(next_at + interval, time.monotonic())
             try:
+                if not self.store.lease(lease, owner, ttl):
+                    sampler = evaluator = None
+                    continue
+                if sampler is None:
+                    # Just took the lease: the constructor primes psutil's counters, so the
+                    # first sample comes one interval later; alerts resume where the last
+                    # holder left them.
+                    sampler = HostSampler(settings.host_name, settings.disk_path)
+                    evaluator = alerts.Evaluator(settings.alert_rules, settings.host_name)
+                    evaluator.resume(alerts.all_alerts(self.store))
+                    continue
                 mode = self.store.get_state(SIMULATED_HOST_KEY) if settings.simulator else None
                 if mode and mode.get("enabled"):
                     simulated = simulated or SimulatedHost(settings.host_name)

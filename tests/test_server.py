@@ -168,3 +168,35 @@ def test_two_hosts_on_one_redis_see_each_others_writes(redis_url):
                 break
             time.sleep(0.2)
         assert {"host-a", "host-b"} <= set(hosts)
+
+
+def test_one_sampler_per_host_and_another_worker_takes_over_when_it_dies(tmp_path):
+    import os
+    import signal
+
+    from app.store import open_store
+
+    url = f"sqlite:///{tmp_path / 's.sqlite3'}"
+    with Server(free_port(), {"DASHBOARD_STORE_URL": url}, workers=2) as srv:
+        store = open_store(url, log_size=10_000, poll_interval=0.1)
+        try:
+            time.sleep(4.5)
+            now = time.time()
+            recent = [i for i in store.since(0) if i.kind == "metrics" and i.ts > now - 4]
+            assert 2 <= len(recent) <= 5  # 1 Hz from one worker, not 2 Hz from two
+            holder = store._db.execute("SELECT owner FROM lease").fetchone()[0]
+            pid = int(holder.split(":")[-2])
+            assert pid != srv.proc.pid  # a worker, not the arbiter
+            os.kill(pid, signal.SIGKILL)
+            killed_at = time.time()
+            deadline = killed_at + 5
+            while time.time() < deadline:
+                if any(i.kind == "metrics" and i.ts > killed_at + 0.5 for i in store.since(0)):
+                    break
+                time.sleep(0.2)
+            else:
+                raise AssertionError("no sample within 5 s of the sampler's death")
+            new_holder = store._db.execute("SELECT owner FROM lease").fetchone()[0]
+            assert new_holder != holder
+        finally:
+            store.close()

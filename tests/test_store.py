@@ -239,3 +239,16 @@ def test_redis_ids_continue_past_a_lost_counter(redis_url):
         assert store.append("event", {"n": 3}) == first[-1] + 1
     finally:
         store.close()
+
+
+def test_a_lease_has_one_holder_until_it_expires(open_other):
+    first, second = open_other(), open_other()  # two worker processes
+    name = f"sampler:{time.time_ns()}"
+    assert first.lease(name, "a:1", ttl=0.5)
+    assert not second.lease(name, "b:2", ttl=0.5)
+    assert first.lease(name, "a:1", ttl=0.5)  # renewed by its holder
+    assert not second.lease(name, "b:2", ttl=0.5)
+    time.sleep(0.7)  # the holder stopped renewing
+    assert second.lease(name, "b:2", ttl=0.5)
+    assert not first.lease(name, "a:1", ttl=0.5)
+    assert first.lease(f"{name}-other", "a:1", ttl=0.5)  # leases are independent

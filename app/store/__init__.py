@@ -98,6 +98,17 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def lease(self, name: str, owner: str, ttl: float) -> bool:
+        """Take or renew the lease ``name`` for ``owner`` for ``ttl`` seconds.
+
+        Returns True if ``owner`` holds it now. A lease its holder stopped renewing for ``ttl``
+        seconds goes to the next caller, so exactly one live process does what it guards (the
+        sampler of a host: ``sampler:<host>``). Owners are unique per process (``host:pid``).
+
+        :raise StoreUnavailable: the backend did not answer; the caller must act as not holding.
+        """
+
+    @abc.abstractmethod
     def ping(self) -> None:
         """Return if the backend answers.
 

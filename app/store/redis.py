@@ -43,6 +43,16 @@ T = TypeVar("T")
 #: undo a script's earlier writes when a later command fails, so the key types are checked
 #: before anything is written (a shared Redis may hold a foreign value under our names); after
 #: that no command can fail but INCR, the first write (out of memory, a non-number counter).
+# Take a free lease or renew our own, atomically; another owner's unexpired lease stays.
+_LEASE = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+    return 1
+end
+return 0
+"""
+
 _APPEND = """
 for i, want in ipairs({'stream', 'string', 'hash'}) do
   local found = redis.call('TYPE', KEYS[i]).ok
@@ -119,6 +129,7 @@ class RedisStore(Store):
             url, max_connections=1, timeout=None, socket_timeout=None, **common)
         self._tail = redis.Redis(connection_pool=self._tail_pool)
         self._append = self._redis.register_script(_APPEND)
+        self._lease = self._redis.register_script(_LEASE)
         self._closed = False
 
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -225,6 +236,11 @@ class RedisStore(Store):
                                                 count=1000))
         return {key: json.loads(value) for key, value in sorted(pairs.items())
                 if key.startswith(prefix)}
+
+    def lease(self, name: str, owner: str, ttl: float) -> bool:
+        # Redis expires the key itself (PX), on its own clock: hosts' clocks need not agree.
+        return bool(self._call(self._lease, keys=[f"{self.prefix}lease:{name}"],
+                               args=[owner, max(int(ttl * 1000), 1)]))
 
     def ping(self) -> None:
         self._call(self._redis.ping)

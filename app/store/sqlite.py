@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS state (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS lease (
+    name    TEXT PRIMARY KEY,
+    owner   TEXT NOT NULL,
+    expires REAL NOT NULL  -- Unix seconds: every worker on the host shares the clock
+);
 """
 _TRIM_EVERY = 100  # appends between two trims: one DELETE per 100 writes keeps writes cheap
 
@@ -164,6 +169,20 @@ class SQLiteStore(Store):
             "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
             (prefix, prefix + "\U0010ffff")).fetchall()
         return {key: json.loads(value) for key, value in rows}
+
+    def lease(self, name: str, owner: str, ttl: float) -> bool:
+        now = time.time()
+        try:
+            # One upsert: it takes a free or expired lease, renews our own, leaves another's.
+            self._db.execute(
+                "INSERT INTO lease (name, owner, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, "
+                "expires = excluded.expires WHERE lease.owner = excluded.owner "
+                "OR lease.expires < ?", (name, owner, now + ttl, now))
+            row = self._db.execute("SELECT owner FROM lease WHERE name = ?", (name,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite lease failed: {exc}") from exc
+        return row is not None and row[0] == owner
 
     def ping(self) -> None:
         try:
