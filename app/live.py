@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Milliseconds a browser waits before it reconnects after the server ended a stream.
 RECONNECT_MS = 1000
-_VIEWERS_EVERY = 1.0  # seconds between two viewer-count updates, so joins do not flood streams
+_VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
+_VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
 #: Seconds a sampler lease lasts unrenewed: how soon another worker samples when its holder dies.
 SAMPLER_LEASE = 3.0
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
@@ -57,7 +58,9 @@ class Live:
         self.tasks = TaskWatchers(settings.queue_size)
         self._greenlets: list[gevent.Greenlet] = []
         self._snapshot: bytes | None = None
-        self._viewers_sent_at = 0.0
+        #: This process among all that share the store: ``host:pid:random``.
+        self.owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._viewers_written: tuple[int, float] = (-1, 0.0)  # (count, Unix seconds)
         self._jobs: set[gevent.Greenlet] = set()
 
     # -- what streams and polls read ------------------------------------------------------
@@ -91,6 +94,10 @@ class Live:
 
     def stop(self) -> None:
         """End every stream and stop the greenlets (worker shutdown)."""
+        try:
+            self.store.set_state(f"viewers:{self.owner}", None)  # no longer counted at once
+        except StoreUnavailable:
+            pass
         self.hub.close_all()
         self.tasks.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
@@ -122,10 +129,7 @@ class Live:
             if now >= expire_due:
                 self.hub.expire(now)
                 expire_due = now + 1.0
-            if (self.view.viewers != len(self.hub)
-                    and now - self._viewers_sent_at >= _VIEWERS_EVERY):
-                self._viewers_sent_at = now
-                if self.view.set_viewers(len(self.hub)):
+                if self._count_viewers():
                     changed.append("viewers")
             if changed:
                 self._snapshot = None
@@ -136,13 +140,33 @@ class Live:
                 self.hub.publish(sse.HEARTBEAT)
                 heartbeat_due = now + self.settings.heartbeat
 
+    def _count_viewers(self) -> bool:
+        """Share this process's stream count through the store and show the total of every
+        live process (all workers, all hosts); return True if the viewers region changed.
+
+        Each process keeps ``viewers:<owner>`` = ``{"count", "ts"}``, rewritten when it changes
+        and every _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to
+        processes that died and are not counted. Without the store, the own count is shown.
+        """
+        own, wall = len(self.hub), time.time()
+        try:
+            written, written_at = self._viewers_written
+            if own != written or wall - written_at >= _VIEWERS_REFRESH:
+                self.store.set_state(f"viewers:{self.owner}", {"count": own, "ts": wall})
+                self._viewers_written = (own, wall)
+            counts = self.store.states("viewers:").values()
+            total = sum(c["count"] for c in counts if wall - c["ts"] < _VIEWERS_STALE)
+        except StoreUnavailable:
+            total = own
+        return self.view.set_viewers(total)
+
     # -- the sampler ------------------------------------------------------------------------
     def _sample(self) -> None:
         # Every worker (on every host sharing the store) runs this loop, but only the holder of
         # the lease ``sampler:<host>`` samples and checks the alert rules; if it dies, another
         # takes over within SAMPLER_LEASE seconds.
         settings = self.settings
-        owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        owner = self.owner
         lease = f"sampler:{settings.host_name}"
         ttl = max(SAMPLER_LEASE, 3 * settings.sample_interval)
         sampler: HostSampler | None = None

@@ -200,3 +200,30 @@ def test_one_sampler_per_host_and_another_worker_takes_over_when_it_dies(tmp_pat
             assert new_holder != holder
         finally:
             store.close()
+
+
+def test_the_viewer_count_adds_up_every_worker(tmp_path):
+    from app.store import open_store
+
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"}
+    with Server(free_port(), env, workers=2) as srv:
+        clients = [SSEClient(srv.url + "/stream") for _ in range(6)]
+        try:
+            for client in clients:
+                client.next(timeout=2)
+            # The kernel spreads the connections over both workers; each page shows all six.
+            for client in clients:
+                client.wait_for(lambda m: number(m.data, "viewers") == "6", timeout=5)
+            store = open_store(env["DASHBOARD_STORE_URL"], log_size=100, poll_interval=1)
+            try:
+                counts = [c["count"] for c in store.states("viewers:").values()]
+            finally:
+                store.close()
+            assert sum(counts) == 6 and len(counts) == 2, counts  # one entry per worker
+            for client in clients[3:]:
+                client.close()
+            for client in clients[:3]:
+                client.wait_for(lambda m: number(m.data, "viewers") == "3", timeout=6)
+        finally:
+            for client in clients:
+                client.close()
