@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 #: Height of a sparkline's viewBox; its width is one unit per sample of a full history.
 SPARK_HEIGHT = 40

@@ -192,8 +192,7 @@ async def soak(minutes: int, clients: int) -> dict:
 
 async def viewer_count(port: int) -> int:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /fragments/viewers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-                 .encode())
+    writer.write(b"GET /fragments/viewers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     body = await reader.read()
     writer.close()
     return int(re.search(rb'<span class="number">(\d+)</span>', body).group(1))

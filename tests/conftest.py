@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import redis
+from playwright.sync_api import Page
 
 from app import create_app
 from tests.redis_server import RedisServer
@@ -74,3 +76,33 @@ def redis_url(redis_server):
     with redis.Redis.from_url(url) as client:
         client.flushdb()
     return url
+
+
+# -- browser tests (Debian's chromium driven by Playwright) ---------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: Where browser tests save screenshots (gitignored).
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's chromium instead of Playwright's download; no network beyond 127.0.0.1."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"],
+    }
+
+
+@pytest.fixture
+def watched(page: Page):
+    """The page, with console errors, uncaught errors and dialogs recorded."""
+    problems: list[str] = []
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.problems = problems
+    return page

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 
 import redis
+
+from tests.servers import terminate
 
 
 class RedisServer:
@@ -64,13 +65,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """SIGTERM the server by PID (SIGKILL after 5 s), then remove its folder."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, grace=5)
         self._logfile.close()
         self._dir.cleanup()
 

@@ -24,6 +24,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def terminate(proc: subprocess.Popen | None, grace: float) -> None:
+    """SIGTERM ``proc`` by its PID; SIGKILL it if it is still there after ``grace`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 class Server:
     """``gunicorn -c gunicorn.conf.py wsgi:app`` on 127.0.0.1:``port``, stopped by its PID.
 
@@ -68,13 +80,7 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM the arbiter by PID, SIGKILL after gunicorn's graceful timeout."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, grace=15)
         if not self._logfile.closed:
             self._final_log = self.log
             self._logfile.close()

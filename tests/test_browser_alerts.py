@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.servers import Server, free_port
-from tests.test_browser import ARTIFACTS, browser_type_launch_args, watched  # noqa: F401
+from tests.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 

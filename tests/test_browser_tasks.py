@@ -7,7 +7,6 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.test_browser import browser_type_launch_args, watched  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 

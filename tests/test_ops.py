@@ -102,7 +102,7 @@ def test_ingest_requests_are_counted_by_route_and_status(client):
 def test_viewers_messages_and_drops_follow_the_hub(make_app):
     app = make_app(QUEUE_SIZE=2)
     client, hub = app.test_client(), app.extensions["dashboard"].hub
-    a, b = hub.subscribe(b"snapshot"), hub.subscribe(b"snapshot")
+    a, _ = hub.subscribe(b"snapshot"), hub.subscribe(b"snapshot")
     samples = scrape(client)
     assert samples[("dashboard_viewers", ())] == 2
     hub.publish(b"one")  # reaches both: a and b are now full
