@@ -13,14 +13,18 @@ from tests.servers import terminate
 
 
 class RedisServer:
-    """``redis-server`` on 127.0.0.1:``port`` in a temporary folder, no persistence, stopped by PID.
+    """``redis-server`` on 127.0.0.1:``port`` in a temporary folder, stopped by PID.
 
+    :param durable: keep every write in an append-only file fsynced before each reply, so a
+        server stopped and started again (:meth:`halt`, then :meth:`start`) has every write it
+        acknowledged; without it nothing is written to disk.
     :raise FileNotFoundError: (from :meth:`start`) ``redis-server`` is not installed;
         ``scripts/setup --test`` installs Debian's.
     """
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, durable: bool = False) -> None:
         self.port = port
+        self.durable = durable
         self.url = f"redis://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="redis-test-")
@@ -32,11 +36,11 @@ class RedisServer:
             self.stop()  # removes the temporary folder and file
             raise FileNotFoundError("redis-server is not installed: run scripts/setup --test "
                                     "(it installs Debian's redis-server)")
-        # --save "" and --appendonly no: nothing is written to disk; --dir keeps any stray file
-        # out of the checkout.
+        # --save "": no snapshots; --dir keeps any file out of the checkout.
+        aof = ["yes", "--appendfsync", "always"] if self.durable else ["no"]
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self._dir.name],
+             "--appendonly", *aof, "--dir", self._dir.name],
             stdout=self._logfile, stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout
@@ -63,9 +67,13 @@ class RedisServer:
         self._logfile.seek(0)
         return self._logfile.read().decode(errors="replace")
 
-    def stop(self) -> None:
-        """SIGTERM the server by PID (SIGKILL after 5 s), then remove its folder."""
+    def halt(self) -> None:
+        """SIGTERM the server by PID (SIGKILL after 5 s) and keep its folder for a restart."""
         terminate(self.proc, grace=5)
+
+    def stop(self) -> None:
+        """:meth:`halt`, then remove the folder."""
+        self.halt()
         self._logfile.close()
         self._dir.cleanup()
 
