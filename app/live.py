@@ -38,6 +38,9 @@ _VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer co
 _VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
 #: Seconds a sampler lease lasts unrenewed: how soon another worker samples when its holder dies.
 SAMPLER_LEASE = 3.0
+#: Seconds between priming psutil's CPU counters and the first sample: long enough for a
+#: meaningful cpu_percent, short enough that a takeover leaves no visible gap.
+_PRIME = 0.25
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
 #: State key of the simulator's host mode, ``{"enabled": bool}``: in the store so every worker
 #: (and whichever holds the sampler) agrees.
@@ -183,12 +186,14 @@ class Live:
                     sampler = evaluator = None
                     continue
                 if sampler is None:
-                    # Just took the lease: the constructor primes psutil's counters, so the
-                    # first sample comes one interval later; alerts resume where the last
-                    # holder left them.
+                    # Just took the lease: the constructor primes psutil's counters; alerts
+                    # resume where the last holder left them. The first sample comes after
+                    # _PRIME seconds, not a whole interval: on a takeover the host has gone
+                    # unsampled for a lease's length already.
                     sampler = HostSampler(settings.host_name, settings.disk_path)
                     evaluator = alerts.Evaluator(settings.alert_rules, settings.host_name)
                     evaluator.resume(alerts.all_alerts(self.store))
+                    next_at = time.monotonic() + min(interval, _PRIME)
                     continue
                 mode = self.store.get_state(SIMULATED_HOST_KEY) if settings.simulator else None
                 if mode and mode.get("enabled"):
