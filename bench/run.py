@@ -101,11 +101,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
-async def fanout(server: Server, clients: int, *, rate: float, seconds: float, pad: int) -> dict:
-    """``clients`` viewers on /stream while events are posted at ``rate`` per second."""
+#: The JSON stream's path in the runs that measure it (one message per event, named ``event``).
+JSON_STREAM = "/api/v1/stream?channels=events"
+
+
+async def fanout(server: Server, clients: int, *, rate: float, seconds: float, pad: int,
+                 path: str = "/stream") -> dict:
+    """``clients`` viewers on ``path`` while events are posted at ``rate`` per second."""
     # Warm up first (imports, template caches, the first stream) so that the memory measured
     # below is what the connections cost, not what the first request loaded.
-    warm = await loadgen.open_clients(server.port, "/stream", 2, loadgen.Run())
+    warm = await loadgen.open_clients(server.port, path, 2, loadgen.Run())
     await loadgen.post_events(server.port, loadgen.Run(), rate=10, count=2, pad=pad,
                               first=10**9)  # markers the measured run never uses
     for client in warm:
@@ -114,7 +119,7 @@ async def fanout(server: Server, clients: int, *, rate: float, seconds: float, p
     run = loadgen.Run()
     pid = server.pid
     rss_before = rss_bytes(pid)
-    viewers = await loadgen.open_clients(server.port, "/stream", clients, run)
+    viewers = await loadgen.open_clients(server.port, path, clients, run)
     await asyncio.sleep(2.0)  # the viewer-count updates of the ramp settle
     rss_after = rss_bytes(pid)
     bytes_before = sum(c.bytes for c in viewers)
@@ -229,6 +234,29 @@ def table(rows: list[tuple[str, float, float, str, str]]) -> str:
     return "\n".join(out)
 
 
+def fanout_table(clients: int, ours: dict, base: dict, targets: tuple[str, str, str]) -> str:
+    """The table of one fan-out size: the dashboard's figures beside the baseline's."""
+    p99_target, cpu_target, rss_target = targets
+    return table([
+        ("delivered (ratio of messages × clients)", ours["delivery"], base["delivery"], ".4f",
+         "1.0000" if clients >= 1000 else ""),
+        ("latency p50 (ms)", ours["p50"], base["p50"], ".1f", ""),
+        ("latency p95 (ms)", ours["p95"], base["p95"], ".1f", ""),
+        ("latency p99 (ms)", ours["p99"], base["p99"], ".1f", p99_target),
+        ("latency max (ms)", ours["max"], base["max"], ".1f", ""),
+        ("server CPU seconds per 1,000 delivered messages", ours["cpu_per_1000"],
+         base["cpu_per_1000"], ".4f", cpu_target),
+        ("server RSS per connection (KB)", ours["rss_per_conn"] / 1024,
+         base["rss_per_conn"] / 1024, ".1f", rss_target),
+        ("bytes per client per second", ours["bytes_per_client_s"],
+         base["bytes_per_client_s"], ".0f", ""),
+        ("bytes per message on the wire", ours["message_bytes"], base["message_bytes"],
+         ".0f", "~1 KB fragment"),
+        ("clients disconnected by the server", ours["disconnected"], base["disconnected"],
+         ".0f", "0"),
+    ])
+
+
 async def main(args) -> str:
     loadgen.raise_file_limit()
     sections = [f"# Benchmark results\n\n{machine()}\n\nCommand: `{' '.join(['python -m bench.run', *sys.argv[1:]])}`; "
@@ -240,6 +268,10 @@ async def main(args) -> str:
             fan[n] = await fanout(server, n, rate=args.rate, seconds=args.seconds, pad=args.pad)
             print(f"dashboard {n}: {fan[n]}", flush=True)
             await asyncio.sleep(3)  # let closed sockets be noticed before the next size
+        json_fan = await fanout(server, args.json_clients, rate=args.rate, seconds=args.seconds,
+                                pad=args.pad, path=JSON_STREAM)
+        print(f"dashboard JSON {args.json_clients}: {json_fan}", flush=True)
+        await asyncio.sleep(3)
         polled = await loadgen.hammer_poll(server.port, connections=20, seconds=args.poll_seconds)
         print(f"dashboard poll: {polled}", flush=True)
     size = round(next(iter(fan.values()))["message_bytes"])
@@ -252,6 +284,10 @@ async def main(args) -> str:
             await asyncio.sleep(1)
         base_polled = await loadgen.hammer_poll(server.port, connections=20,
                                                 seconds=args.poll_seconds)
+    with baseline(round(json_fan["message_bytes"])) as server:  # the JSON message's size
+        base_json = await fanout(server, args.json_clients, rate=args.rate,
+                                 seconds=args.seconds, pad=args.pad)
+        print(f"baseline JSON {args.json_clients}: {base_json}", flush=True)
     with baseline(size) as server:  # a fresh one: memory freed after 10,000 sockets stays mapped
         base_idle = await idle(server, args.idle_seconds, 0)
     with dashboard(DASHBOARD_SAMPLER="1") as server:
@@ -262,26 +298,10 @@ async def main(args) -> str:
 
     targets = {10_000: ("p99 ≤ 300 ms", "≤ 2x baseline", "≤ 20 KB"), 1000: ("p99 ≤ 50 ms", "", "")}
     for n in args.clients:
-        ours, base = fan[n], base_fan[n]
-        p99_target, cpu_target, rss_target = targets.get(n, ("", "", ""))
-        sections.append(f"## {n:,} viewers on `/stream`\n\n" + table([
-            ("delivered (ratio of messages × clients)", ours["delivery"], base["delivery"], ".4f",
-             "1.0000" if n >= 1000 else ""),
-            ("latency p50 (ms)", ours["p50"], base["p50"], ".1f", ""),
-            ("latency p95 (ms)", ours["p95"], base["p95"], ".1f", ""),
-            ("latency p99 (ms)", ours["p99"], base["p99"], ".1f", p99_target),
-            ("latency max (ms)", ours["max"], base["max"], ".1f", ""),
-            ("server CPU seconds per 1,000 delivered messages", ours["cpu_per_1000"],
-             base["cpu_per_1000"], ".4f", cpu_target),
-            ("server RSS per connection (KB)", ours["rss_per_conn"] / 1024,
-             base["rss_per_conn"] / 1024, ".1f", rss_target),
-            ("bytes per client per second", ours["bytes_per_client_s"],
-             base["bytes_per_client_s"], ".0f", ""),
-            ("bytes per message on the wire", ours["message_bytes"], base["message_bytes"],
-             ".0f", "~1 KB fragment"),
-            ("clients disconnected by the server", ours["disconnected"], base["disconnected"],
-             ".0f", "0"),
-        ]) + "\n")
+        sections.append(f"## {n:,} viewers on `/stream`\n\n"
+                        + fanout_table(n, fan[n], base_fan[n], targets.get(n, ("", "", ""))) + "\n")
+    sections.append(f"## {args.json_clients:,} clients on the JSON stream `{JSON_STREAM}`\n\n"
+                    + fanout_table(args.json_clients, json_fan, base_json, ("", "", "")) + "\n")
     sections.append("## Polling, idle cost, normal sampling\n\n" + table([
         ("`/poll` 304s per second (20 keep-alive connections)", polled["per_second"],
          base_polled["per_second"], ".0f", "≥ 2,000"),
@@ -309,6 +329,8 @@ def parse(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", default="1000,10000",
                         type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--json-clients", type=int, default=1000,
+                        help="clients on the JSON stream")
     parser.add_argument("--rate", type=float, default=2.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="posting time per size")
     parser.add_argument("--pad", type=int, default=700, help="characters added to each event")
@@ -322,6 +344,7 @@ def parse(argv: list[str] | None = None):
     args = parser.parse_args(argv)
     if args.tiny:
         args.clients, args.seconds, args.poll_seconds, args.idle_seconds = [20], 2.0, 1.0, 2.0
+        args.json_clients = 20
     elif args.out is None:
         args.out = ROOT / "bench" / ("SOAK.md" if args.soak else "RESULTS.md")
     return args
