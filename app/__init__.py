@@ -10,6 +10,7 @@ from flask import Flask
 from htmx_flask import Htmx
 
 from .config import load_settings
+from .fleet import Fleet
 from .live import Live
 from .regions import FILTERS, GLOBALS, LiveView
 from .store import open_store
@@ -42,7 +43,8 @@ def create_app(config: dict | None = None) -> Flask:
     store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
-                    feed_size=settings.feed_size, simulator=settings.simulator)
+                    feed_size=settings.feed_size, simulator=settings.simulator,
+                    fleet=Fleet(settings.stale_after, home=settings.host_name))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
