@@ -165,10 +165,11 @@ class LiveView:
         self.events.extend(store.recent("event", self.events.maxlen))
         for values in self.history.values():
             values.clear()
-        samples = [item.data for item in reversed(store.recent("metrics", HISTORY_SIZE * 2))
-                   if item.data.get("host") == self.host]
-        for sample in samples[-HISTORY_SIZE:]:
-            self._remember(sample)
+        # This host's own items: with several hosts in the log, the latest metrics items of
+        # all of them would leave each host a fraction of its history.
+        found = store.find("metrics", limit=HISTORY_SIZE, where={"host": self.host})
+        for item in reversed(found):  # oldest first
+            self._remember(item.data)
         self._samples = 0  # the next sample redraws the charts
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
