@@ -10,6 +10,7 @@ from flask import Flask
 from htmx_flask import Htmx
 
 from .config import load_settings
+from .fleet import Fleet
 from .live import Live
 from .regions import FILTERS, GLOBALS, LiveView
 from .store import open_store
@@ -42,11 +43,12 @@ def create_app(config: dict | None = None) -> Flask:
     store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
-                    feed_size=settings.feed_size, simulator=settings.simulator)
+                    feed_size=settings.feed_size, simulator=settings.simulator,
+                    fleet=Fleet(settings.stale_after, home=settings.host_name))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import api, assets, auth, dashboard, errors, ops, stream
+    from . import agent, api, assets, auth, dashboard, errors, ops, stream
 
     errors.register(app)
     auth.register(app)
@@ -55,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(api.bp)
+    app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
     if settings.simulator:
         from . import simulator
 

@@ -116,4 +116,4 @@ def openapi():
 
 
 # Routes kept in modules of their own, registered on ``bp`` (imported last: they import ``bp``).
-from . import alerts_api, metrics_api  # noqa: E402,F401
+from . import alerts_api, metrics_api, samples_api  # noqa: E402,F401

@@ -60,6 +60,9 @@ class Settings(BaseModel):
     max_body: Annotated[int, Field(gt=0)] = 1024 * 1024
     #: Mount point whose usage the disk card shows (``psutil.disk_usage``).
     disk_path: str = "/"
+    #: Seconds after the store accepted a host's latest sample at which its fleet card reads
+    #: "stale" (``app.fleet``).
+    stale_after: Seconds = 10.0
     #: Name this host's samples carry; defaults to ``socket.gethostname()``.
     host_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
     #: Items the store's log keeps before trimming the oldest.

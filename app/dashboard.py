@@ -1,11 +1,18 @@
-"""The page, and the same region fragments for polling clients (``/poll``, ``/fragments``)."""
+"""The page, and the same region fragments for polling clients (``/poll``, ``/fragments``).
+
+Each takes ``?host=NAME`` for another host's page (the fleet row links there); without it they
+show this dashboard's own host (``DASHBOARD_HOST_NAME``). The page passes its host on to the
+``/stream`` and ``/poll`` URLs it uses.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from markupsafe import Markup
+from werkzeug.exceptions import ServiceUnavailable
 
 from . import alerts
+from .pages import Page, TooManyPages, UnknownHost
 
 bp = Blueprint("dashboard", __name__)
 
@@ -14,26 +21,41 @@ def _live():
     return current_app.extensions["dashboard"]
 
 
+def page_of(live) -> Page:
+    """The page that the request's ``?host=`` names (none: this dashboard's own host).
+
+    :raise 404: no sample of that host is known. :raise 503: too many hosts are watched.
+    """
+    host = request.args.get("host")
+    try:
+        return live.page(host)
+    except UnknownHost:
+        abort(404, description=f"unknown host {host!r}: no sample of it has reached the store")
+    except TooManyPages as exc:
+        raise ServiceUnavailable(f"{exc}; retry later", retry_after=5) from None
+
+
 @bp.get("/")
 def index():
     """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE."""
-    live = _live()
+    view = page_of(_live()).view
     transport = request.args.get("transport", current_app.config["SETTINGS"].transport)
     polling = transport == "poll"
     return render_template(
         "index.html",
-        regions={name: Markup(live.view.html[name]) for name in live.view.regions},
-        badge=Markup(live.view.badge("polling" if polling else "connecting")),
+        regions={name: Markup(view.html[name]) for name in view.regions},
+        badge=Markup(view.badge("polling" if polling else "connecting")),
         polling=polling,
-        host=live.view.host,
+        host=view.host,
+        query=view.query,
         signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "",
     )
 
 
-def _conditional(body: str) -> Response:
+def _conditional(view, body: str) -> Response:
     """Wrap ``body`` with ``ETag`` = the latest log id; ``304`` when the client has it."""
     response = Response(body, mimetype="text/html")
-    response.set_etag(str(_live().view.last_id))
+    response.set_etag(str(view.last_id))
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
 
@@ -41,16 +63,17 @@ def _conditional(body: str) -> Response:
 @bp.get("/poll")
 def poll():
     """Every region and the POLLING badge, as out-of-band swaps (the SSE snapshot's twin)."""
-    return _conditional(_live().view.fragments(_live().view.regions, "polling"))
+    view = page_of(_live()).view
+    return _conditional(view, view.fragments(view.regions, "polling"))
 
 
 @bp.get("/fragments/<name>")
 def fragment(name: str):
-    """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name."""
-    regions = _live().view.regions
-    if name not in regions:
-        abort(404, description=f"unknown region {name!r}; known: {', '.join(regions)}")
-    return _conditional(_live().view.html[name])
+    """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name or host."""
+    view = page_of(_live()).view
+    if name not in view.regions:
+        abort(404, description=f"unknown region {name!r}; known: {', '.join(view.regions)}")
+    return _conditional(view, view.html[name])
 
 
 @bp.post("/ui/alerts/<alert_id>/ack")

@@ -26,10 +26,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        # The exception's own headers (Retry-After, Allow) go along; its Content-Type does not.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if request.htmx and not _wants_json():
-            return f'<p class="error" role="alert">{escape(exc.description)}</p>', exc.code
+            return f'<p class="error" role="alert">{escape(exc.description)}</p>', exc.code, headers
         if _wants_json():
-            return error_response(exc.code or 500, exc.description or exc.name)
+            response = error_response(exc.code or 500, exc.description or exc.name)
+            response.headers.extend(headers)
+            return response
         return exc
 
     @app.errorhandler(BadPayload)

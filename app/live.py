@@ -3,10 +3,12 @@
 - The sampler (one per process for now) reads the host with :class:`~app.sampler.HostSampler`
   every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then checks the
   alert rules on it (:class:`~app.alerts.Evaluator`) and stores the transitions.
-- The tailer follows the store's log, folds new items into the :class:`~app.regions.LiveView`,
-  encodes each change once as an SSE message and hands the bytes to the :class:`~app.hub.Hub`.
-  It also sends the heartbeat comment and, at most once a second, the viewer count, and hands
-  ``task`` items to the task streams (:class:`~app.tasks.TaskWatchers`).
+- The tailer follows the store's log, folds new items into the :class:`~app.fleet.Fleet` and
+  into the :class:`~app.regions.LiveView` of every viewed host (``app.pages``), encodes each
+  page's change once as an SSE message and hands the bytes to that page's
+  :class:`~app.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
+  viewer count and the fleet row (whose hosts turn stale with time alone), and hands ``task``
+  items to the task streams (:class:`~app.tasks.TaskWatchers`).
 - While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the sampler takes
   its readings from :class:`~app.simhost.SimulatedHost` instead of psutil.
 
@@ -24,6 +26,7 @@ import gevent
 
 from . import alerts, sse
 from .hub import Hub
+from .pages import Page, Pages
 from .regions import LiveView
 from .sampler import METRICS, HostSampler
 from .simhost import SimulatedHost
@@ -32,8 +35,6 @@ from .tasks import TaskWatchers
 
 log = logging.getLogger(__name__)
 
-#: Milliseconds a browser waits before it reconnects after the server ended a stream.
-RECONNECT_MS = 1000
 _VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
 _VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
 #: Seconds a sampler lease lasts unrenewed: how soon another worker samples when its holder dies.
@@ -48,42 +49,83 @@ SIMULATED_HOST_KEY = "simulator:host"
 
 
 class Live:
-    """Owns the store, the view and the hub of one process and the greenlets that feed them.
+    """Owns the store, the fleet, the pages (view and hub per viewed host) of one process and
+    the greenlets that feed them.
 
     :param settings: the validated :class:`~app.config.Settings`.
+    :param view: the view of this dashboard's own host; other hosts' views are its siblings.
+
+    ``on_viewers``, ``on_sent`` and ``on_drop`` (``app.ops`` sets them) are called like the
+    :class:`~app.hub.Hub` hooks of the same names, for every page's hub; ``on_viewers`` gets
+    the total over all of them.
     """
 
     def __init__(self, settings, store: Store, view: LiveView) -> None:
         self.settings = settings
         self.store = store
-        self.view = view
-        self.hub = Hub(settings.queue_size)
+        self.fleet = view.fleet
+        self.on_viewers = self.on_sent = self.on_drop = None
+        self._stopped = False
+        self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         self.tasks = TaskWatchers(settings.queue_size)
         self._greenlets: list[gevent.Greenlet] = []
-        self._snapshot: bytes | None = None
         #: This process among all that share the store: ``host:pid:random``.
         self.owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._viewers_written: tuple[int, float] = (-1, 0.0)  # (count, Unix seconds)
         self._jobs: set[gevent.Greenlet] = set()
 
     # -- what streams and polls read ------------------------------------------------------
-    def snapshot(self) -> bytes:
-        """Every region and the LIVE badge as one SSE message, encoded once per change."""
-        if self._snapshot is None:
-            self._snapshot = sse.encode(self.view.fragments(self.view.regions, "live"),
-                                        id=self.view.last_id, retry=RECONNECT_MS)
-        return self._snapshot
+    @property
+    def view(self) -> LiveView:
+        """The view of this dashboard's own host (``DASHBOARD_HOST_NAME``)."""
+        return self.pages.default.view
 
-    def farewell(self) -> bytes:
-        """The last message of a stream that the server ends: reconnect after ``retry`` ms."""
-        return sse.encode("", id=self.view.last_id, retry=RECONNECT_MS)
+    @property
+    def hub(self) -> Hub:
+        """The hub of the streams of this dashboard's own host."""
+        return self.pages.default.hub
+
+    def page(self, host: str | None = None) -> Page:
+        """The view and hub of ``host`` (None: this dashboard's own), made on first use.
+
+        :raise app.pages.UnknownHost: no sample of ``host`` is known (404).
+        :raise app.pages.TooManyPages: :data:`~app.pages.MAX_PAGES` hosts are watched (503).
+        """
+        return self.pages.get(host)
+
+    def viewers_here(self) -> int:
+        """Open streams of this process, over every page."""
+        return sum(len(hub) for hub in self.pages.hubs())
+
+    def _known(self, host: str) -> bool:
+        return host == self.settings.host_name or host in self.fleet
+
+    def _open_page(self, host: str) -> Page:
+        view = self.view.sibling(host)
+        view.viewers = self.view.viewers  # the same total on every page
+        view.load(self.store)
+        return Page(view, self._hub())
+
+    def _hub(self) -> Hub:
+        hub = Hub(self.settings.queue_size, on_count=self._counted,
+                  on_sent=lambda n: self.on_sent and self.on_sent(n),
+                  on_drop=lambda: self.on_drop and self.on_drop())
+        if self._stopped:
+            hub.close_all()  # made after shutdown began: its streams end at once
+        return hub
+
+    def _counted(self, _count: int) -> None:
+        if self.on_viewers is not None:
+            self.on_viewers(self.viewers_here())
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
-        """Load the view and start the greenlets; calling it again does nothing."""
+        """Load the fleet and the views and start the greenlets; calling it again does nothing."""
         if self._greenlets:
             return
-        self.view.load(self.store)
+        self.fleet.load(self.store)
+        for page in self.pages:
+            page.view.load(self.store)
         self._greenlets.append(gevent.spawn(self._tail))
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(self._sample))
@@ -101,14 +143,16 @@ class Live:
             self.store.set_state(f"viewers:{self.owner}", None)  # no longer counted at once
         except StoreUnavailable:
             pass
-        self.hub.close_all()
+        self._stopped = True
+        for hub in self.pages.hubs():
+            hub.close_all()
         self.tasks.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
 
     # -- the tailer -------------------------------------------------------------------------
     def _tail(self) -> None:
-        heartbeat_due = time.monotonic() + self.settings.heartbeat
+        heartbeat_due: dict[Page, float] = {}  # per page: a page with no change still pings
         expire_due = time.monotonic() + 1.0
         while True:
             try:
@@ -116,42 +160,52 @@ class Live:
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
                 # watches a stream (page or task); otherwise page loads and polls may show a
                 # view up to a second old.
-                watched = len(self.hub) or len(self.tasks)
+                watched = self.viewers_here() or len(self.tasks)
                 poll = self.settings.tail_interval if watched else _IDLE_POLL
                 # Back in time for the next heartbeat or lifetime sweep, whichever is first.
-                timeout = max(min(heartbeat_due, expire_due) - time.monotonic(), 0.01)
+                due = min([expire_due, *heartbeat_due.values()])
+                timeout = max(due - time.monotonic(), 0.01)
+                # The default page is never dropped and folds every item: its last id is the
+                # tailer's cursor (a page made later starts at or after it).
                 items = self.store.wait(self.view.last_id, timeout, poll)
             except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
                 log.exception("tailer: store read failed; retrying in 1 s")
                 gevent.sleep(1.0)
                 continue
-            changed = self.view.apply(items) if items else []
             if items:
+                self.fleet.apply(items)
                 self.tasks.feed(items)
+            pages = list(self.pages)
+            changed = {page: page.view.apply(items) if items else [] for page in pages}
             now = time.monotonic()
             if now >= expire_due:
-                self.hub.expire(now)
                 expire_due = now + 1.0
-                if self._count_viewers():
-                    changed.append("viewers")
-            if changed:
-                self._snapshot = None
-                self.hub.publish(sse.encode(self.view.fragments(changed, "live"),
-                                            id=self.view.last_id))
-                heartbeat_due = now + self.settings.heartbeat
-            elif now >= heartbeat_due:
-                self.hub.publish(sse.HEARTBEAT)
-                heartbeat_due = now + self.settings.heartbeat
+                total = self._count_viewers()
+                for page in pages:
+                    page.hub.expire(now)
+                    if page.view.set_viewers(total):
+                        changed[page].append("viewers")
+                    if page.view.refresh_fleet():
+                        changed[page].append("fleet")
+            for page in pages:
+                if changed[page]:
+                    page.publish(changed[page])
+                    heartbeat_due[page] = now + self.settings.heartbeat
+                elif now >= heartbeat_due.setdefault(page, now + self.settings.heartbeat):
+                    page.hub.publish(sse.HEARTBEAT)
+                    heartbeat_due[page] = now + self.settings.heartbeat
+            for page in heartbeat_due.keys() - set(pages):  # dropped pages
+                del heartbeat_due[page]
 
-    def _count_viewers(self) -> bool:
-        """Share this process's stream count through the store and show the total of every
-        live process (all workers, all hosts); return True if the viewers region changed.
+    def _count_viewers(self) -> int:
+        """Share this process's stream count (every page's hub) through the store and return
+        the total of every live process (all workers, all hosts).
 
         Each process keeps ``viewers:<owner>`` = ``{"count", "ts"}``, rewritten when it changes
         and every _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to
         processes that died and are not counted. Without the store, the own count is shown.
         """
-        own, wall = len(self.hub), time.time()
+        own, wall = self.viewers_here(), time.time()
         try:
             written, written_at = self._viewers_written
             if own != written or wall - written_at >= _VIEWERS_REFRESH:
@@ -161,7 +215,7 @@ class Live:
             total = sum(c["count"] for c in counts if wall - c["ts"] < _VIEWERS_STALE)
         except StoreUnavailable:
             total = own
-        return self.view.set_viewers(total)
+        return total
 
     # -- the sampler ------------------------------------------------------------------------
     def _sample(self) -> None:

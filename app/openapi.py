@@ -15,7 +15,8 @@ from flask import Flask
 from pydantic import BaseModel
 
 from .schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
-                      ScenarioIn, SimulatedEvents, SimulatedHost, Task, TaskIn, TaskQuery)
+                      SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task, TaskIn,
+                      TaskQuery)
 
 _REF = "#/components/schemas/{model}"
 _JSON = "application/json"
@@ -97,6 +98,13 @@ ROUTES: list[Route] = [
     Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
           secured=True, responses={"202": ("accepted", {"type": "object", "properties": {
               "id": {"type": "integer"}, "count": {"type": "integer"}}}), **_BAD_BODY}),
+    Route("post", "/api/v1/samples", "Push host samples (an agent for a machine without a "
+          "dashboard)", "metrics", body=SamplesIn, secured=True, responses={
+              "202": ("stored, oldest first", {"type": "object", "properties": {
+                  "ids": {"type": "array", "items": {"type": "integer"}},
+                  "count": {"type": "integer"}}}),
+              "409": ("a dashboard samples that host itself; nothing stored", _ERRORS),
+              **_BAD_BODY}),
     Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
           responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
     Route("get", "/api/v1/openapi.json", "This document", "meta",
@@ -121,7 +129,7 @@ ROUTES: list[Route] = [
 ]
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
-           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn)
+           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn)
 
 
 def flask_path(path: str) -> str:

@@ -99,10 +99,10 @@ class Metrics:
             self.exposed.register(host)
         else:
             self.exposed = self.registry
-        hub = live.hub
-        hub.on_count = self.viewers.set
-        hub.on_sent = self.messages_sent.inc
-        hub.on_drop = self.slow_consumer_drops.inc
+        # Every page's hub (app.pages) reports through these; viewers is their total.
+        live.on_viewers = self.viewers.set
+        live.on_sent = self.messages_sent.inc
+        live.on_drop = self.slow_consumer_drops.inc
 
     def count_ingest(self, response):
         """``after_request`` hook: count a write by route (``"unmatched"`` for none) and status."""

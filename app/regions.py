@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
 from jinja2 import Environment
 
 from . import alerts as alerts_mod
 from . import charts
 from . import custom as custom_mod
+from .fleet import Fleet
 from .store import Item, Store
 
 METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
@@ -28,7 +30,11 @@ METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "up
 #: would multiply what each viewer receives while the figures beside it still change each second.
 CHART_REGIONS = ("cpu-chart", "memory-chart", "network-chart", "load-chart")
 CHART_STEP = 5
-REGIONS = METRIC_REGIONS + CHART_REGIONS + ("viewers", "alerts", "custom", "tasks", "events", "simulator")
+#: ``fleet`` (the host switcher, ``app.fleet``) is re-rendered by the tailer's sweep about once a
+#: second, not on each sample: its staleness changes with time alone, and sending the whole row
+#: for every host's every sample would multiply what each viewer receives by the number of hosts.
+REGIONS = (("fleet",) + METRIC_REGIONS + CHART_REGIONS
+           + ("viewers", "alerts", "custom", "tasks", "events", "simulator"))
 LEVELS = ("info", "warning", "error", "critical")
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200
@@ -104,6 +110,10 @@ class LiveView:
     :param thresholds: metric key -> (warning, critical), from ``DASHBOARD_THRESHOLDS``.
     :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
     :param simulator: whether the simulator is on, which adds its control panel region.
+    :param fleet: the process's :class:`~app.fleet.Fleet`, shared by every view (the ``fleet``
+        region); a view of its own by default.
+    :param query: what this page adds to its ``/stream`` and ``/poll`` URLs: ``""`` for the
+        dashboard's own host, ``"?host=NAME"`` for the others (:meth:`sibling`).
 
     Besides the latest sample it keeps the last :data:`HISTORY_SIZE` values of each of
     :data:`HISTORY_KEYS` (the sparklines), the current alerts by id (every firing one, the
@@ -111,10 +121,12 @@ class LiveView:
     """
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
-                 simulator: bool = False) -> None:
+                 simulator: bool = False, fleet: Fleet | None = None, query: str = "") -> None:
         self.env = env
         self.host = host
         self.thresholds = thresholds
+        self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
+        self.query = query
         #: The regions this page has, in page order.
         self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
         self.sample: dict | None = None
@@ -132,8 +144,17 @@ class LiveView:
         self.custom_history: dict[str, deque[float]] = {}
         self.html: dict[str, str] = {}
         self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
-        self._badges = {state: env.get_template("_badge.html").render(state=state)
+        self._badges = {state: env.get_template("_badge.html").render(state=state, query=query)
                         for state in ("connecting", "live", "polling")}
+
+    def sibling(self, host: str) -> LiveView:
+        """A view of another host's figures with the same settings and fleet, not loaded yet.
+
+        It has no simulator panel: the simulator acts on this dashboard's own host only.
+        """
+        return LiveView(self.env, host=host, thresholds=self.thresholds,
+                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet,
+                        query="?" + urlencode({"host": host}))
 
     def load(self, store: Store) -> None:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
@@ -144,10 +165,11 @@ class LiveView:
         self.events.extend(store.recent("event", self.events.maxlen))
         for values in self.history.values():
             values.clear()
-        samples = [item.data for item in reversed(store.recent("metrics", HISTORY_SIZE * 2))
-                   if item.data.get("host") == self.host]
-        for sample in samples[-HISTORY_SIZE:]:
-            self._remember(sample)
+        # This host's own items: with several hosts in the log, the latest metrics items of
+        # all of them would leave each host a fraction of its history.
+        found = store.find("metrics", limit=HISTORY_SIZE, where={"host": self.host})
+        for item in reversed(found):  # oldest first
+            self._remember(item.data)
         self._samples = 0  # the next sample redraws the charts
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
@@ -173,7 +195,9 @@ class LiveView:
         """Fold new log items into the view; return the regions whose HTML changed."""
         touched: set[str] = set()
         for item in items:
-            self.last_id = max(self.last_id, item.id)
+            if item.id <= self.last_id:
+                continue  # already in the view: one made after the tailer's cursor loads it
+            self.last_id = item.id
             if item.kind == "metrics" and item.data.get("host") == self.host:
                 self.sample = item.data
                 self._remember(item.data)
@@ -253,6 +277,10 @@ class LiveView:
             del self.custom[oldest]
             del self.custom_history[oldest]
 
+    def refresh_fleet(self) -> bool:
+        """Re-render the fleet region (hosts turn stale with time alone); True if it changed."""
+        return "fleet" in self.regions and self._rerender("fleet")
+
     def set_viewers(self, count: int) -> bool:
         """Record the viewer count; return True if the viewers region changed."""
         self.viewers = count
@@ -281,6 +309,8 @@ class LiveView:
                 for key in sorted(self.custom)]}
         elif name == "tasks":
             extra = {"tasks": self.task_summary()}
+        elif name == "fleet":
+            extra = {"fleet": self.fleet.cards()}
         elif name in CHART_REGIONS:
             # One point per CHART_STEP samples, counted back from the newest, which is always in.
             extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]

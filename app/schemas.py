@@ -146,6 +146,48 @@ class MetricsIn(_Strict):
     metrics: Annotated[list[CustomMetric], Field(min_length=1, max_length=1000)]
 
 
+#: A host name in samples and in ``?host=``: 1-253 characters of letters, digits, ``.``, ``_``,
+#: ``-``, starting with a letter or digit (DNS names, plus the underscore some hosts use).
+HOST_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$"
+# strict: JSON numbers only, never "12" or true read as 12 / 1.
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+#: Samples one request may carry (an agent's backlog is sent in several requests).
+MAX_SAMPLES = 1000
+
+
+class SampleIn(_Strict):
+    """One host sample as ``app.sampler.HostSampler`` makes it: ``host``, ``ts`` and every key
+    of ``app.sampler.METRICS`` (a test keeps the two in step). Units: percents 0-100, bytes,
+    bytes per second, seconds; ``ts`` is Unix seconds on the sampled machine's clock (shown
+    nowhere as "last seen": see ``app.fleet``); ``temperature`` is °C or null without a sensor.
+    """
+
+    host: Annotated[str, Field(pattern=HOST_PATTERN)]
+    ts: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+    cpu_percent: Percent
+    cpu_count: Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+    mem_percent: Percent
+    mem_used: Amount
+    mem_total: Amount
+    disk_percent: Percent
+    disk_used: Amount
+    disk_total: Amount
+    net_rx_bps: Amount
+    net_tx_bps: Amount
+    load1: Amount
+    load5: Amount
+    load15: Amount
+    uptime: Amount
+    temperature: Annotated[float, Field(ge=-273.15, allow_inf_nan=False, strict=True)] | None
+
+
+class SamplesIn(_Strict):
+    """``POST /api/v1/samples``: ``{"samples": [SampleIn, ...]}``, 1 to :data:`MAX_SAMPLES`."""
+
+    samples: Annotated[list[SampleIn], Field(min_length=1, max_length=MAX_SAMPLES)]
+
+
 def field_errors(exc: ValidationError) -> list[dict]:
     """Turn pydantic's errors into ``[{"field": "a.b", "message": "..."}]`` for JSON replies."""
     return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}

@@ -1,4 +1,7 @@
-"""``GET /stream``: the HTML stream that htmx swaps into the page (one per browser tab)."""
+"""``GET /stream``: the HTML stream that htmx swaps into the page (one per browser tab).
+
+``?host=NAME`` streams another host's page (``app.pages``); without it, this dashboard's own.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import ssl
 import gevent.socket
 from flask import Blueprint, Response, current_app, request
 
+from .dashboard import page_of
 from .hub import CLOSE, chunk
+from .pages import TooManyPages, UnknownHost
 
 bp = Blueprint("stream", __name__)
 
@@ -22,12 +27,15 @@ def stream():
 
     A ``Last-Event-ID`` changes nothing here: the snapshot already holds the current state.
     The stream ends cleanly after ``DASHBOARD_STREAM_LIFETIME`` seconds or at worker shutdown.
+
+    :raise 404: ``?host=`` names an unknown host. :raise 503: too many hosts watched.
     """
     live = current_app.extensions["dashboard"]
+    host = page_of(live).host  # 404 / 503 now, before the response starts
     lifetime = current_app.config["SETTINGS"].stream_lifetime
     # direct_passthrough: hand our generator of bytes to the server as it is, without
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
-    return Response(_messages(live, lifetime, _direct_socket(request.environ)),
+    return Response(_messages(live, lifetime, _direct_socket(request.environ), host),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)
 
@@ -47,15 +55,21 @@ def _direct_socket(environ) -> socket.socket | None:
     return sock
 
 
-def _messages(live, lifetime: float, sock: socket.socket | None):
+def _messages(live, lifetime: float, sock: socket.socket | None, host: str | None = None):
     # A plain generator fed what it needs (no stream_with_context): the request context is not
     # kept alive for the stream's whole life.
-    hub = live.hub
-    sub = hub.subscribe(live.snapshot(), lifetime)
+    try:
+        # Looked up again here, and subscribed to before any greenlet switch: an unwatched page
+        # may be dropped (app.pages) between the route's look-up and the first iteration.
+        page = live.page(host)
+    except (UnknownHost, TooManyPages):
+        return  # an empty stream: the browser reconnects, and gets the answer then
+    hub = page.hub
+    sub = hub.subscribe(page.snapshot(), lifetime)
     try:
         first = sub.queue.get()
         if first is CLOSE:
-            yield live.farewell()
+            yield page.farewell()
             return
         yield first  # through the server, which sends the headers with it
         if sock is not None:
@@ -66,13 +80,13 @@ def _messages(live, lifetime: float, sock: socket.socket | None):
                     if sub.queue.empty():
                         sub.busy = False
                 if not sub.dropped:
-                    sock.sendall(chunk(live.farewell()))
+                    sock.sendall(chunk(page.farewell()))
             except OSError:
                 pass  # the client left, or was dropped as a slow consumer
             return
         while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
             yield data
         if not sub.dropped:
-            yield live.farewell()
+            yield page.farewell()
     finally:
         hub.unsubscribe(sub)

@@ -7,7 +7,7 @@ from app.config import DEFAULT_THRESHOLDS, ConfigError, load_settings
 
 
 def test_defaults_run_one_worker_with_sqlite(monkeypatch):
-    for name in ("STORE_URL", "SIMULATOR", "SAMPLE_INTERVAL", "HEARTBEAT"):
+    for name in ("STORE_URL", "SIMULATOR", "SAMPLE_INTERVAL", "HEARTBEAT", "STALE_AFTER"):
         monkeypatch.delenv(f"DASHBOARD_{name}", raising=False)
     settings = load_settings()
     assert settings.store_url == ""  # create_app puts the file under the instance folder
@@ -16,6 +16,7 @@ def test_defaults_run_one_worker_with_sqlite(monkeypatch):
     assert settings.heartbeat == 15.0
     assert settings.max_body == 1024 * 1024
     assert settings.thresholds == DEFAULT_THRESHOLDS
+    assert settings.stale_after == 10.0
 
 
 def test_environment_is_read(monkeypatch):
@@ -40,6 +41,8 @@ def test_environment_is_read(monkeypatch):
     ("THRESHOLDS", '{"cpu_percent": [95, 90]}'),
     ("THRESHOLDS", '{"nonsense": [1, 2]}'),
     ("TRANSPORT", "websocket"),
+    ("STALE_AFTER", "0"),
+    ("STALE_AFTER", "a while"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(f"DASHBOARD_{name}", value)

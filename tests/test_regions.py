@@ -110,7 +110,8 @@ def test_history_is_bounded_and_reloaded_from_the_store(live):
     live.view.host = "h"
     for n in range(HISTORY_SIZE + 20):
         live.store.append("metrics", sample(cpu_percent=float(n % 100)), state_key="sample:h")
-    live.store.append("metrics", sample(host="other"))
+    for _ in range(2 * HISTORY_SIZE):  # other hosts' samples since do not crowd it out
+        live.store.append("metrics", sample(host="other", cpu_percent=99.0))
     live.view.load(live.store)
     assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
     assert live.view.history["cpu_percent"][-1] == float((HISTORY_SIZE + 19) % 100)

@@ -252,3 +252,13 @@ def test_a_lease_has_one_holder_until_it_expires(open_other):
     assert second.lease(name, "b:2", ttl=0.5)
     assert not first.lease(name, "a:1", ttl=0.5)
     assert first.lease(f"{name}-other", "a:1", ttl=0.5)  # leases are independent
+
+
+def test_the_holder_of_a_lease_can_be_read_without_taking_it(open_other):
+    first, second = open_other(), open_other()
+    name = f"sampler:{time.time_ns()}"
+    assert second.holder(name) is None
+    assert second.holder(name) is None and first.lease(name, "a:1", ttl=0.5)  # not taken by a look
+    assert second.holder(name) == "a:1"
+    time.sleep(0.7)
+    assert second.holder(name) is None  # expired

@@ -109,6 +109,13 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def holder(self, name: str) -> str | None:
+        """Return the owner of the lease ``name`` while it is held, else None; takes nothing.
+
+        :raise StoreUnavailable: the backend did not answer.
+        """
+
+    @abc.abstractmethod
     def ping(self) -> None:
         """Return if the backend answers.
 

@@ -242,6 +242,9 @@ class RedisStore(Store):
         return bool(self._call(self._lease, keys=[f"{self.prefix}lease:{name}"],
                                args=[owner, max(int(ttl * 1000), 1)]))
 
+    def holder(self, name: str) -> str | None:
+        return self._call(self._redis.get, f"{self.prefix}lease:{name}")  # gone once expired
+
     def ping(self) -> None:
         self._call(self._redis.ping)
 

@@ -184,6 +184,14 @@ class SQLiteStore(Store):
             raise StoreUnavailable(f"SQLite lease failed: {exc}") from exc
         return row is not None and row[0] == owner
 
+    def holder(self, name: str) -> str | None:
+        try:
+            row = self._db.execute("SELECT owner FROM lease WHERE name = ? AND expires >= ?",
+                                   (name, time.time())).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite read failed: {exc}") from exc
+        return row[0] if row else None
+
     def ping(self) -> None:
         try:
             self._db.execute("SELECT 1").fetchone()
