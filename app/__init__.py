@@ -46,7 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import api, assets, auth, dashboard, errors, ops, stream
+    from . import api, assets, auth, dashboard, errors, jsonstream_api, ops, stream
 
     errors.register(app)
     auth.register(app)
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(jsonstream_api.bp)
     if settings.simulator:
         from . import simulator
 

@@ -24,6 +24,7 @@ import gevent
 
 from . import alerts, sse
 from .hub import Hub
+from .jsonstream import JsonStreams
 from .regions import LiveView
 from .sampler import METRICS, HostSampler
 from .simhost import SimulatedHost
@@ -56,6 +57,7 @@ class Live:
         self.view = view
         self.hub = Hub(settings.queue_size)
         self.tasks = TaskWatchers(settings.queue_size)
+        self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
         self._greenlets: list[gevent.Greenlet] = []
         self._snapshot: bytes | None = None
         #: This process among all that share the store: ``host:pid:random``.
@@ -100,6 +102,7 @@ class Live:
             pass
         self.hub.close_all()
         self.tasks.close_all()
+        self.json.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
 
@@ -111,9 +114,9 @@ class Live:
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
-                # watches a stream (page or task); otherwise page loads and polls may show a
+                # watches a stream (page, JSON or task); otherwise page loads and polls may show a
                 # view up to a second old.
-                watched = len(self.hub) or len(self.tasks)
+                watched = len(self.hub) or len(self.tasks) or len(self.json)
                 poll = self.settings.tail_interval if watched else _IDLE_POLL
                 # Back in time for the next heartbeat or lifetime sweep, whichever is first.
                 timeout = max(min(heartbeat_due, expire_due) - time.monotonic(), 0.01)
@@ -124,8 +127,12 @@ class Live:
                 continue
             changed = self.view.apply(items) if items else []
             if items:
+                # Right after apply, with no greenlet switch in between: the JSON streams'
+                # replay relies on every item up to view.last_id having been fed (app.jsonstream).
+                self.json.feed(items)
                 self.tasks.feed(items)
             now = time.monotonic()
+            self.json.tick(now)
             if now >= expire_due:
                 self.hub.expire(now)
                 expire_due = now + 1.0
