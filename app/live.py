@@ -124,7 +124,7 @@ class Live:
             except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
                 log.exception("tailer: store read failed; retrying in 1 s")
                 gevent.sleep(1.0)
-                continue
+                items = []  # streams still get their heartbeats and lifetimes meanwhile
             changed = self.view.apply(items) if items else []
             if items:
                 # Right after apply, with no greenlet switch in between: the JSON streams'

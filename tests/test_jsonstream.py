@@ -502,6 +502,35 @@ def test_a_slow_json_client_is_dropped_and_counted_but_not_as_a_viewer(make_app)
     assert samples[("dashboard_viewers", ())] == 0
 
 
+def test_streams_heartbeat_through_a_store_outage_and_resume_by_themselves(make_app,
+                                                                           monkeypatch):
+    app = make_app(HEARTBEAT=0.2)
+    client, live = app.test_client(), app.extensions["dashboard"]
+    assert client.put("/api/v1/tasks/t", json={"state": "running", "progress": 1}).status_code == 200
+    caught_up(live)
+    page = Reader(_messages(live, 60, None))
+    feed = Reader(messages(live.json, live.store, EVENTS, 60, None))
+    task = Reader(tasks.stream(live.tasks, live.store, live.view, "t", 0.2))
+    for reader in (page, feed, task):
+        reader.next()
+    real_wait = live.store.wait
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(live.store, "wait", down)
+    gevent.sleep(0.3)  # the tailer is in its outage now
+    written = event(live, "written while the tailer could not read")
+    tasks.update_task(live.store, "t", TaskIn(state="running", progress=50))
+    for reader in (page, feed, task):
+        for _ in range(2):
+            reader.wait_for(lambda m: m.get("comment") == "ping", timeout=4)
+    monkeypatch.setattr(live.store, "wait", real_wait)  # the store is back
+    assert feed.wait_for(lambda m: "event" in m, timeout=4)["id"] == str(written)
+    page.wait_for(lambda m: "written while" in m.get("data", ""), timeout=4)
+    assert task.wait_for(lambda m: "event" in m, timeout=4)["data"]["progress"] == 50
+
+
 # -- on gunicorn ------------------------------------------------------------------------------
 
 @pytest.mark.server
