@@ -232,16 +232,20 @@ def test_replay_sends_exactly_the_later_items_of_the_channels_then_live_ones(cli
     assert (message["id"], message["data"]["message"]) == (str(live_id), "live")
 
 
-def test_items_logged_during_a_replay_come_once_from_the_hub(live):
+def test_items_logged_around_subscribing_come_once_from_the_store_or_the_hub(live):
     live.start()
     ids = [event(live) for _ in range(5)]
     caught_up(live)
-    reader = Reader(messages(live.json, live.store, EVENTS, 60, None, after=ids[0]))
-    assert reader.next() == {"retry": "1000"}  # subscribed at ids[-1]
-    more = [event(live) for _ in range(3)]  # in the store, not yet folded by the tailer
-    assert [int(m["id"]) for m in reader.take(7)] == ids[1:] + more
+    resuming = Reader(messages(live.json, live.store, EVENTS, 60, None, after=ids[0]))
+    fresh = Reader(messages(live.json, live.store, EVENTS, 60, None))
+    unfolded = [event(live) for _ in range(2)]  # logged; the tailer folds them after subscribing
+    assert resuming.next() == {"retry": "1000"}  # subscribed at ids[-1]
+    assert fresh.next() == {"id": str(ids[-1]), "retry": "1000"}
+    more = [event(live) for _ in range(3)]  # in the store while the replay reads it
+    assert [int(m["id"]) for m in resuming.take(9)] == ids[1:] + unfolded + more
+    assert [int(m["id"]) for m in fresh.take(5)] == unfolded + more
     last = event(live)
-    assert reader.next()["id"] == str(last)
+    assert resuming.next()["id"] == fresh.next()["id"] == str(last)
 
 
 def test_the_query_parameter_resumes_and_the_header_wins(client, live, open_stream):
