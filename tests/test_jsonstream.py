@@ -537,10 +537,16 @@ def test_streams_heartbeat_through_a_store_outage_and_resume_by_themselves(make_
 
 # -- on gunicorn ------------------------------------------------------------------------------
 
+# A heartbeat every second: SSEClient.close() waits for its reader thread, which only wakes up
+# when something arrives, and an events-only stream is otherwise quiet.
+QUICK_HEARTBEAT = {"DASHBOARD_HEARTBEAT": "1"}
+
+
 @pytest.mark.server
-def test_a_client_that_reconnects_gets_exactly_what_it_missed_then_live_ones(server):
-    url = server.url + "/api/v1/stream?channels=events"
-    with httpx.Client(base_url=server.url) as api:
+def test_a_client_that_reconnects_gets_exactly_what_it_missed_then_live_ones(tmp_path):
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}", **QUICK_HEARTBEAT}
+    with Server(free_port(), env) as server, httpx.Client(base_url=server.url) as api:
+        url = server.url + "/api/v1/stream?channels=events"
         with SSEClient(url) as client:
             first = client.next(5)
             assert first.id is not None and first.retry == 1000 and first.event is None
@@ -561,7 +567,8 @@ def test_a_client_that_reconnects_gets_exactly_what_it_missed_then_live_ones(ser
 
 @pytest.mark.server
 def test_two_hosts_of_two_workers_stream_every_event_once_in_log_order(redis_url):
-    env = {"DASHBOARD_STORE_URL": redis_url, "DASHBOARD_ALERT_RULES": "[]"}  # our events only
+    env = {"DASHBOARD_STORE_URL": redis_url, "DASHBOARD_ALERT_RULES": "[]",  # our events only
+           **QUICK_HEARTBEAT}
     with Server(free_port(), {**env, "DASHBOARD_HOST_NAME": "host-a"}, workers=2) as a, \
             Server(free_port(), {**env, "DASHBOARD_HOST_NAME": "host-b"}, workers=2) as b, \
             SSEClient(a.url + "/api/v1/stream?channels=events") as on_a, \
