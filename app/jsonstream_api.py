@@ -10,7 +10,9 @@ Deliberate choices, do not "fix" without reading why:
   program, so a bad one is a 400 naming it. An empty header counts as absent.
 - A client that got its id from another host may be ahead of this process's tailer: the route
   waits up to :data:`CATCH_UP` seconds for the tailer (else the hub would hand the client items
-  it has), then ends the stream at once, so that the client retries with the same id.
+  it has). If it does not get there, or the store does not answer, the stream is a lone
+  ``retry:`` message and ends, not an error status: ``EventSource`` gives up for good after
+  one, while after a clean end it reconnects with the same id, and nothing is lost.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pydantic import Field, field_validator
 from . import sse
 from .jsonstream import CHANNELS, INVALID, TRIMMED, UNKNOWN, JsonStreams, messages
 from .schemas import _Strict, parse_query
-from .store import Store
+from .store import Store, StoreUnavailable
 from .stream import STREAM_HEADERS, direct_socket
 
 log = logging.getLogger(__name__)
@@ -95,8 +97,9 @@ def _open(channels: frozenset[str], query_id: int | None):
     if after is not None:
         try:
             reason = _check(live.store, live.json, after)
-        except _Behind:
-            log.warning("JSON stream: the tailer is behind id %d; the client retries", after)
+        except (_Behind, StoreUnavailable) as exc:
+            log.warning("JSON stream: cannot resume after id %d now (%s); the client retries",
+                        after, exc)
             return _response([sse.encode(retry=live.json.retry_ms)])
     return _response(messages(live.json, live.store, channels,
                               current_app.config["SETTINGS"].stream_lifetime,
@@ -111,7 +114,7 @@ def _check(store: Store, streams: JsonStreams, after: int) -> str | None:
     """The resync reason for a client that has every item up to ``after``, or None to replay.
 
     :raise _Behind: the tailer is behind ``after`` (module docstring).
-    :raise StoreUnavailable: the app answers 503.
+    :raise StoreUnavailable: the store did not answer.
     """
     if after > store.latest_id():
         return UNKNOWN
@@ -121,7 +124,7 @@ def _check(store: Store, streams: JsonStreams, after: int) -> str | None:
     deadline = time.monotonic() + CATCH_UP
     while streams.position < after:
         if time.monotonic() >= deadline:
-            raise _Behind
+            raise _Behind(f"this process's tailer is at {streams.position}")
         gevent.sleep(0.05)
     return None
 

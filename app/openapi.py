@@ -95,8 +95,7 @@ ROUTES: list[Route] = [
                      "resync` with JSON {reason, latest_id} when the id's items were trimmed or "
                      "it is above the newest id; `: ping` comments while idle",
               "400": ("an unknown or empty channel, or a bad last_event_id, named", _ERRORS),
-              "401": ("DASHBOARD_VIEW_TOKEN is set and there is no session", _ERRORS),
-              "503": ("the store is unavailable", _ERRORS)}),
+              "401": ("DASHBOARD_VIEW_TOKEN is set and there is no session", _ERRORS)}),
     Route("post", "/api/v1/alerts", "Raise a firing alert", "alerts", body=AlertIn, secured=True,
           responses={"201": ("raised", {"type": "object", "properties": {
               "id": {"type": "string"}}}), **_BAD_BODY}),
