@@ -48,7 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import agent, api, assets, auth, dashboard, errors, ops, stream
+    from . import agent, api, assets, auth, dashboard, errors, jsonstream_api, ops, stream
 
     errors.register(app)
     auth.register(app)
@@ -57,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(jsonstream_api.bp)
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
     if settings.simulator:
         from . import simulator

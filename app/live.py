@@ -26,7 +26,8 @@ import gevent
 
 from . import alerts, sse
 from .hub import Hub
-from .pages import Page, Pages
+from .jsonstream import JsonStreams
+from .pages import RECONNECT_MS, Page, Pages
 from .regions import LiveView
 from .sampler import METRICS, HostSampler
 from .simhost import SimulatedHost
@@ -68,6 +69,7 @@ class Live:
         self._stopped = False
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         self.tasks = TaskWatchers(settings.queue_size)
+        self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
         self._greenlets: list[gevent.Greenlet] = []
         #: This process among all that share the store: ``host:pid:random``.
         self.owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -147,6 +149,7 @@ class Live:
         for hub in self.pages.hubs():
             hub.close_all()
         self.tasks.close_all()
+        self.json.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
 
@@ -154,13 +157,14 @@ class Live:
     def _tail(self) -> None:
         heartbeat_due: dict[Page, float] = {}  # per page: a page with no change still pings
         expire_due = time.monotonic() + 1.0
+        failing = False  # the last store.wait raised
         while True:
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
-                # watches a stream (page or task); otherwise page loads and polls may show a
+                # watches a stream (page, JSON or task); otherwise page loads and polls may show a
                 # view up to a second old.
-                watched = self.viewers_here() or len(self.tasks)
+                watched = self.viewers_here() or len(self.tasks) or len(self.json)
                 poll = self.settings.tail_interval if watched else _IDLE_POLL
                 # Back in time for the next heartbeat or lifetime sweep, whichever is first.
                 due = min([expire_due, *heartbeat_due.values()])
@@ -169,15 +173,28 @@ class Live:
                 # tailer's cursor (a page made later starts at or after it).
                 items = self.store.wait(self.view.last_id, timeout, poll)
             except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
-                log.exception("tailer: store read failed; retrying in 1 s")
+                # One traceback per outage, not one a second.
+                log.log(logging.DEBUG if failing else logging.ERROR,
+                        "tailer: store read failed; retrying every second", exc_info=True)
+                failing = True
                 gevent.sleep(1.0)
-                continue
+                items = []  # streams still get their heartbeats and lifetimes meanwhile
+            else:
+                if failing:
+                    log.warning("tailer: the store answers again")
+                failing = False
             if items:
                 self.fleet.apply(items)
                 self.tasks.feed(items)
             pages = list(self.pages)
             changed = {page: page.view.apply(items) if items else [] for page in pages}
+            if items:
+                # Right after the views' apply, with no greenlet switch in between: the JSON
+                # streams' replay relies on every item up to view.last_id having been fed
+                # (app.jsonstream).
+                self.json.feed(items)
             now = time.monotonic()
+            self.json.tick(now)
             if now >= expire_due:
                 expire_due = now + 1.0
                 total = self._count_viewers()

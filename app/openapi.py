@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 from pydantic import BaseModel
 
+from .jsonstream_api import StreamQuery
 from .schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
                       SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task, TaskIn,
                       TaskQuery)
@@ -37,6 +38,7 @@ class Route:
     secured: bool = False  # needs the bearer token (writes)
     body_required: bool = True
     path_params: dict[str, str] = field(default_factory=dict)  # name -> description
+    header_params: dict[str, str] = field(default_factory=dict)  # name -> description
 
 
 def _ref(name: str) -> dict:
@@ -81,6 +83,20 @@ ROUTES: list[Route] = [
                      "then `event: complete` (succeeded) or `event: error` (failed) and the end; "
                      "`id:` is the log id; `: ping` comments while idle",
               "404": ("unknown task", _ERRORS)}),
+    Route("get", "/api/v1/stream", "Follow metrics, events, alerts and tasks (Server-Sent Events)",
+          "streams", query=StreamQuery, header_params={
+              "Last-Event-ID": "a log id: replay every item of the channels after it, then go "
+                               "live (wins over last_event_id); one that is not a log id "
+                               "gets event: resync"},
+          responses={
+              "200": "text/event-stream: one message per logged item of the channels, in log "
+                     "order: `id:` the log id, `event:` metric or custom (channel metrics), "
+                     "event (events), alert (alerts) or task (tasks), `data:` JSON {id, ts, "
+                     "...the item's fields}; first `id:` and `retry:` with no data; `event: "
+                     "resync` with JSON {reason, latest_id} when the id's items were trimmed or "
+                     "it is above the newest id; `: ping` comments while idle",
+              "400": ("an unknown or empty channel, or a bad last_event_id, named", _ERRORS),
+              "401": ("DASHBOARD_VIEW_TOKEN is set and there is no session", _ERRORS)}),
     Route("post", "/api/v1/alerts", "Raise a firing alert", "alerts", body=AlertIn, secured=True,
           responses={"201": ("raised", {"type": "object", "properties": {
               "id": {"type": "string"}}}), **_BAD_BODY}),
@@ -129,7 +145,7 @@ ROUTES: list[Route] = [
 ]
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
-           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn)
+           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery)
 
 
 def flask_path(path: str) -> str:
@@ -146,6 +162,8 @@ def _operation(route: Route) -> dict:
     op: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
     params = [{"name": name, "in": "path", "required": True, "description": text,
                "schema": {"type": "string"}} for name, text in route.path_params.items()]
+    params += [{"name": name, "in": "header", "required": False, "description": text,
+                "schema": {"type": "string"}} for name, text in route.header_params.items()]
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template=_REF)
         for name, prop in schema["properties"].items():

@@ -103,6 +103,9 @@ class Metrics:
         live.on_viewers = self.viewers.set
         live.on_sent = self.messages_sent.inc
         live.on_drop = self.slow_consumer_drops.inc
+        # The JSON streams count in the same counters, not in dashboard_viewers (browser tabs).
+        live.json.on_sent = self.messages_sent.inc
+        live.json.on_drop = self.slow_consumer_drops.inc
 
     def count_ingest(self, response):
         """``after_request`` hook: count a write by route (``"unmatched"`` for none) and status."""

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import socket
 import ssl
+from collections.abc import Callable, Iterator
 
 import gevent.socket
 from flask import Blueprint, Response, current_app, request
 
 from .dashboard import page_of
-from .hub import CLOSE, chunk
+from .hub import CLOSE, Hub, Subscriber, chunk
 from .pages import TooManyPages, UnknownHost
 
 bp = Blueprint("stream", __name__)
@@ -35,12 +36,12 @@ def stream():
     lifetime = current_app.config["SETTINGS"].stream_lifetime
     # direct_passthrough: hand our generator of bytes to the server as it is, without
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
-    return Response(_messages(live, lifetime, _direct_socket(request.environ), host),
+    return Response(_messages(live, lifetime, direct_socket(request.environ), host),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)
 
 
-def _direct_socket(environ) -> socket.socket | None:
+def direct_socket(environ) -> socket.socket | None:
     """The client socket the Hub may write chunks to itself, or None (see ``app.hub``).
 
     Only a plain HTTP/1.1 GET on gunicorn's gevent worker qualifies: gunicorn frames such a
@@ -72,21 +73,35 @@ def _messages(live, lifetime: float, sock: socket.socket | None, host: str | Non
             yield page.farewell()
             return
         yield first  # through the server, which sends the headers with it
-        if sock is not None:
-            hub.go_direct(sub, sock)
-            try:
-                while (frame := sub.queue.get()) is not CLOSE:
-                    sock.sendall(frame)  # only what a direct write could not finish
-                    if sub.queue.empty():
-                        sub.busy = False
-                if not sub.dropped:
-                    sock.sendall(chunk(page.farewell()))
-            except OSError:
-                pass  # the client left, or was dropped as a slow consumer
-            return
-        while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
-            yield data
-        if not sub.dropped:
-            yield page.farewell()
+        yield from deliver(hub, sub, sock, page.farewell)
     finally:
         hub.unsubscribe(sub)
+
+
+def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
+            farewell: Callable[[], bytes]) -> Iterator[bytes]:
+    """Hand the client what ``hub`` gives ``sub`` until the stream is closed, then ``farewell()``.
+
+    Call it once the stream's first message went out through the server (the headers are
+    sent). With ``sock`` (see :func:`direct_socket`) the Hub writes to it directly from now on
+    and this only finishes writes the Hub could not; without, every message is yielded. A
+    dropped subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
+    """
+    if sub.dropped:  # dropped while the caller sent other things (a replay): nothing to finish
+        return
+    if sock is not None:
+        hub.go_direct(sub, sock)
+        try:
+            while (frame := sub.queue.get()) is not CLOSE:
+                sock.sendall(frame)  # only what a direct write could not finish
+                if sub.queue.empty():
+                    sub.busy = False
+            if not sub.dropped:
+                sock.sendall(chunk(farewell()))
+        except OSError:
+            pass  # the client left, or was dropped as a slow consumer
+        return
+    while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
+        yield data
+    if not sub.dropped:
+        yield farewell()

@@ -53,7 +53,7 @@ def test_ids_increase_and_items_come_back_in_order(store):
 
 
 def test_an_empty_store(store):
-    assert store.latest_id() == 0
+    assert store.latest_id() == 0 == store.first_id()
     assert store.since(0) == []
     assert store.recent("event", 5) == []
     assert store.find("event") == []
@@ -77,6 +77,15 @@ def test_log_is_bounded(store):
     assert [i.data["n"] for i in kept] == list(range(350 - len(kept), 350))
 
 
+def test_first_id_is_the_oldest_kept_and_ids_are_consecutive(store):
+    assert store.first_id() == 0
+    ids = [store.append("event", {"n": n}) for n in range(350)]
+    assert ids == list(range(ids[0], ids[0] + 350))  # no gaps: the JSON stream's replay relies on it
+    kept = store.since(0, limit=10_000)
+    assert ids[0] < store.first_id() == kept[0].id  # the oldest were trimmed
+    assert [i.id for i in kept] == ids[-len(kept):]
+
+
 def test_state_is_replaced_and_deleted(store):
     assert store.get_state("k") is None
     store.set_state("k", {"a": 1})
@@ -94,7 +103,7 @@ def test_append_with_state_key_sets_both(store):
 
 
 def test_append_with_state_key_writes_nothing_when_it_fails(store):
-    store.append("event", {"n": 0})
+    first = store.append("event", {"n": 0})
     if isinstance(store, RedisStore):
         # Another program put something else under our state key: the write is refused.
         store._redis.set(f"{store.prefix}state", "not a hash")
@@ -108,6 +117,7 @@ def test_append_with_state_key_writes_nothing_when_it_fails(store):
             store.append("metrics", {"n": 1}, state_key="sample:h")
     assert [i.data for i in store.since(0)] == [{"n": 0}]
     assert store.get_state("sample:h") is None
+    assert store.append("event", {"n": 2}) == first + 1  # the failed append took no id
 
 
 def test_wait_returns_at_once_for_old_items_and_times_out_empty(store):

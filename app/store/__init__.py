@@ -71,6 +71,15 @@ class Store(abc.ABC):
         """Return the id of the newest item, or 0 for an empty log."""
 
     @abc.abstractmethod
+    def first_id(self) -> int:
+        """Return the id of the oldest item the log still keeps, or 0 for an empty log.
+
+        Ids are consecutive (each append takes the previous id + 1, a failed one takes none)
+        and only trimming removes items, the oldest first: so a reader whose last id is below
+        ``first_id() - 1`` missed items that are gone (the JSON stream then asks for a resync).
+        """
+
+    @abc.abstractmethod
     def wait(self, after_id: int, timeout: float, poll: float | None = None) -> list[Item]:
         """Block the calling greenlet up to ``timeout`` seconds for items above ``after_id``.
 

@@ -204,6 +204,10 @@ class RedisStore(Store):
         newest = self._call(self._redis.xrevrange, self._log, "+", "-", count=1)
         return _item(newest[0]).id if newest else 0
 
+    def first_id(self) -> int:
+        oldest = self._call(self._redis.xrange, self._log, "-", "+", count=1)
+        return _item(oldest[0]).id if oldest else 0
+
     def wait(self, after_id: int, timeout: float, poll: float | None = None) -> list[Item]:
         """Block up to ``timeout`` seconds in one ``XREAD BLOCK``; ``poll`` is ignored.
 

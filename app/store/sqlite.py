@@ -129,6 +129,10 @@ class SQLiteStore(Store):
         row = self._db.execute("SELECT max(id) FROM log").fetchone()
         return row[0] or 0
 
+    def first_id(self) -> int:
+        row = self._db.execute("SELECT min(id) FROM log").fetchone()
+        return row[0] or 0
+
     def wait(self, after_id: int, timeout: float, poll: float | None = None) -> list[Item]:
         deadline = time.monotonic() + timeout
         poll = self.poll_interval if poll is None else poll
