@@ -112,8 +112,6 @@ class LiveView:
     :param simulator: whether the simulator is on, which adds its control panel region.
     :param fleet: the process's :class:`~app.fleet.Fleet`, shared by every view (the ``fleet``
         region); a view of its own by default.
-    :param query: what this page adds to its ``/stream`` and ``/poll`` URLs: ``""`` for the
-        dashboard's own host, ``"?host=NAME"`` for the others (:meth:`sibling`).
 
     Besides the latest sample it keeps the last :data:`HISTORY_SIZE` values of each of
     :data:`HISTORY_KEYS` (the sparklines), the current alerts by id (every firing one, the
@@ -121,12 +119,15 @@ class LiveView:
     """
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
-                 simulator: bool = False, fleet: Fleet | None = None, query: str = "") -> None:
+                 simulator: bool = False, fleet: Fleet | None = None) -> None:
         self.env = env
         self.host = host
         self.thresholds = thresholds
         self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
-        self.query = query
+        #: What the page adds to its ``/stream`` and ``/poll`` URLs. Its own host's page names
+        #: the host too: behind a balancer the stream may reach another dashboard, which must
+        #: still send this host's cards.
+        self.query = "?" + urlencode({"host": host})
         #: The regions this page has, in page order.
         self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
         self.sample: dict | None = None
@@ -144,7 +145,7 @@ class LiveView:
         self.custom_history: dict[str, deque[float]] = {}
         self.html: dict[str, str] = {}
         self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
-        self._badges = {state: env.get_template("_badge.html").render(state=state, query=query)
+        self._badges = {state: env.get_template("_badge.html").render(state=state, query=self.query)
                         for state in ("connecting", "live", "polling")}
 
     def sibling(self, host: str) -> LiveView:
@@ -153,8 +154,7 @@ class LiveView:
         It has no simulator panel: the simulator acts on this dashboard's own host only.
         """
         return LiveView(self.env, host=host, thresholds=self.thresholds,
-                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet,
-                        query="?" + urlencode({"host": host}))
+                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet)
 
     def load(self, store: Store) -> None:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,

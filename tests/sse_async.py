@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -116,6 +117,28 @@ class ResumingStream:
             event = fields.get("event", [None])[-1]
             self.messages.append(Received(fields.get("id", [None])[-1], event, data,
                                           time.monotonic()))
+
+
+def run(coro):
+    """``asyncio.run(coro)`` in a thread of its own, and return its result or raise its error.
+
+    Not in the calling thread: once a browser test ran, Playwright's sync API keeps an event
+    loop running in the main thread for the rest of the session.
+    """
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, name="asyncio-test")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
 
 
 async def wait_until(predicate, timeout: float, what: str) -> None:

@@ -49,7 +49,7 @@ def test_live_page_updates_without_reload(server, watched: Page):
 
 def test_blocked_stream_falls_back_to_polling(server, page: Page):
     # A proxy that refuses the stream: the connection fails, the badge asks /poll every 2 s.
-    page.route("**/stream", lambda route: route.abort())
+    page.route(re.compile(r"/stream(\?|$)"), lambda route: route.abort())
     page.goto(server.url + "/")
     expect(page.locator("#badge")).to_have_text("POLLING", timeout=5000)
     changes(page, "#cpu .number", timeout_ms=10_000)  # polls every 2 s; slack for a busy CI

@@ -23,7 +23,7 @@ import pytest
 from bench import loadgen
 from tests.redis_server import RedisServer
 from tests.servers import Server, free_port
-from tests.sse_async import ResumingStream, wait_until
+from tests.sse_async import ResumingStream, run, wait_until
 
 pytestmark = pytest.mark.server
 
@@ -95,7 +95,7 @@ def worker_holding(srv: Server, client_port: int) -> int:
 def test_kill_9_of_the_stream_holder_loses_no_event_and_sampling_goes_on(tmp_path):
     env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"}
     with Server(free_port(), env, workers=2) as srv:
-        asyncio.run(_kill_9(srv))
+        run(_kill_9(srv))
 
 
 async def _kill_9(srv: Server) -> None:
@@ -129,7 +129,7 @@ def test_sighup_with_200_streams_resumes_every_one_and_old_workers_exit(tmp_path
     env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
            "DASHBOARD_SAMPLER": "0"}
     with Server(free_port(), env, workers=2) as srv:
-        asyncio.run(_sighup(srv))
+        run(_sighup(srv))
 
 
 async def _sighup(srv: Server) -> None:
@@ -174,15 +174,15 @@ def test_a_stalled_client_is_dropped_while_100_others_keep_p99_under_100_ms(tmp_
         stalled.connect(("127.0.0.1", srv.port))
         stalled.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then never reads
         try:
-            run, drops = asyncio.run(_others_while_one_stalls(srv))
+            measured, drops = run(_others_while_one_stalls(srv))
         finally:
             stalled.close()
-    latencies = sorted(run.latencies)
+    latencies = sorted(measured.latencies)
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     print(f"100 clients, {len(latencies)} deliveries: p50 {latencies[len(latencies) // 2] * 1000:.1f}"
           f" ms, p99 {p99:.1f} ms; slow consumers dropped: {drops}")
-    assert run.post_errors == 0
-    assert len(latencies) == 100 * run.posted  # every message reached every other client
+    assert measured.post_errors == 0
+    assert len(latencies) == 100 * measured.posted  # every message reached every other client
     assert drops >= 1
     assert p99 < 100
 
@@ -209,7 +209,7 @@ def test_redis_stopped_and_restarted_during_ingest(tmp_path):
         env = {"DASHBOARD_STORE_URL": redis_server.url + "/0", "DASHBOARD_SAMPLER": "0",
                "DASHBOARD_HEARTBEAT": "0.5"}
         with Server(free_port(), env) as srv:
-            asyncio.run(_redis_outage(srv, redis_server))
+            run(_redis_outage(srv, redis_server))
     finally:
         redis_server.stop()
 

@@ -19,7 +19,8 @@ def test_page_has_every_region_and_opens_the_stream(client):
     html = response.get_data(as_text=True)
     for name in REGIONS:
         assert f'id="{name}"' in html, name
-    assert 'hx-sse:connect="/stream"' in html
+    host = client.application.config["SETTINGS"].host_name
+    assert f'hx-sse:connect="/stream?host={host}"' in html
     assert '<script src="/vendor/htmx.min.js"></script>' in html
     assert '<script src="/vendor/hx-sse.min.js"></script>' in html
     assert '<noscript><meta http-equiv="refresh"' in html
@@ -28,8 +29,9 @@ def test_page_has_every_region_and_opens_the_stream(client):
 
 def test_poll_transport_page_polls_instead(client):
     html = client.get("/?transport=poll").get_data(as_text=True)
+    host = client.application.config["SETTINGS"].host_name
     assert "hx-sse:connect" not in html
-    assert 'hx-get="/poll" hx-trigger="every 2s"' in html
+    assert f'hx-get="/poll?host={host}" hx-trigger="every 2s"' in html
 
 
 @pytest.mark.parametrize("name", ["htmx.min.js", "hx-sse.min.js"])
