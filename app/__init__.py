@@ -66,4 +66,6 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(simulator.ui_bp)
 
     app.before_request(live.start)
+    app.wsgi_app = dashboard.NotModifiedPolls(
+        app.wsgi_app, live, open_view=settings.view_token.get_secret_value() == "")
     return app

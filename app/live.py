@@ -121,6 +121,11 @@ class Live:
             self.on_viewers(self.viewers_here())
 
     # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` ran (and :meth:`stop` did not): the views are current."""
+        return bool(self._greenlets)
+
     def start(self) -> None:
         """Load the fleet and the views and start the greenlets; calling it again does nothing."""
         if self._greenlets:

@@ -109,6 +109,10 @@ class Pages:
         self._pages.move_to_end(host)
         return page
 
+    def peek(self, host: str | None) -> Page | None:
+        """The page of ``host`` (None: the default) if this process has it; never makes one."""
+        return self._pages.get(self.default.host if host is None else host)
+
     def _idle(self, but: str | None = None) -> str | None:
         """The least recently used page that no stream watches, other than the default."""
         for host, page in self._pages.items():

@@ -1,6 +1,7 @@
 """The page, /poll and /fragments: the same region templates, with ETag = the latest log id."""
 
 import gevent
+from flask import request
 import pytest
 
 from app.regions import REGIONS
@@ -90,3 +91,40 @@ def test_unknown_fragment_is_404(client):
     assert "cpu" in response.get_json()["error"]
     htmx = client.get("/fragments/nope", headers={"HX-Request": "true"})
     assert htmx.status_code == 404 and 'role="alert"' in htmx.get_data(as_text=True)
+
+
+def _flask_requests(app) -> list[str]:
+    """Record the path of every request that reaches Flask (past the WSGI middleware)."""
+    seen: list[str] = []
+    app.before_request(lambda: seen.append(request.full_path))
+    return seen
+
+
+def test_an_unchanged_poll_is_answered_before_flask(app, client, live):
+    seen = _flask_requests(app)
+    etag = client.get("/poll").headers["ETag"]  # through Flask, which starts the live view
+    for tag in (etag, f"W/{etag}"):
+        response = client.get("/poll", headers={"If-None-Match": tag})
+        assert response.status_code == 304 and response.data == b""
+        assert response.headers["ETag"] == etag
+        assert response.headers["Cache-Control"] == "no-cache"
+    host = live.settings.host_name
+    assert client.get(f"/poll?host={host}", headers={"If-None-Match": etag}).status_code == 304
+    assert seen == ["/poll?"]
+    # A list of tags, another tag, another path or an unknown host: Flask answers.
+    assert client.get("/poll", headers={"If-None-Match": f'"x", {etag}'}).status_code == 304
+    assert client.get("/poll", headers={"If-None-Match": '"0x"'}).status_code == 200
+    assert client.get("/fragments/cpu", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/poll?host=nowhere", headers={"If-None-Match": etag}).status_code == 404
+    assert len(seen) == 5
+
+
+def test_with_a_view_token_every_poll_goes_through_the_session_check(make_app):
+    app = make_app(VIEW_TOKEN="v1ew-token", SECRET_KEY="k" * 32)
+    client = app.test_client()
+    client.post("/login", data={"token": "v1ew-token"})
+    etag = client.get("/poll").headers["ETag"]
+    assert client.get("/poll", headers={"If-None-Match": etag}).status_code == 304
+    stranger = app.test_client()
+    response = stranger.get("/poll", headers={"If-None-Match": etag})
+    assert response.status_code in (303, 401)  # never a 304 without a session
