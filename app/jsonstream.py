@@ -173,6 +173,13 @@ class JsonStreams:
             for hub in self._hubs.values():
                 hub.expire(now)
 
+    def end_all(self) -> None:
+        """End every open stream now, each with the position as its farewell id; streams
+        opened afterwards run as usual (the store's log went back: ``Live``)."""
+        self._sweep(lambda sub: True)
+        for hub in self._hubs.values():
+            hub.expire(float("inf"))
+
     def close_all(self) -> None:
         """End every stream (worker shutdown); streams opened afterwards end at once."""
         self.closing = True

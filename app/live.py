@@ -75,6 +75,7 @@ class Live:
         self.owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._viewers_written: tuple[int, float] = (-1, 0.0)  # (count, Unix seconds)
         self._jobs: set[gevent.Greenlet] = set()
+        self._reload_pending = False  # the store's log went back; the views still need loading
 
     # -- what streams and polls read ------------------------------------------------------
     @property
@@ -202,6 +203,7 @@ class Live:
             self.json.tick(now)
             if now >= expire_due:
                 expire_due = now + 1.0
+                self._notice_reset()
                 total = self._count_viewers()
                 for page in pages:
                     page.hub.expire(now)
@@ -218,6 +220,33 @@ class Live:
                     heartbeat_due[page] = now + self.settings.heartbeat
             for page in heartbeat_due.keys() - set(pages):  # dropped pages
                 del heartbeat_due[page]
+
+    def _notice_reset(self) -> None:
+        """Start over when the store's log went back below the tailer's position: a Redis
+        restarted without its data (or from an older snapshot) or emptied. The tailer would
+        otherwise wait for ids above its old position, which come again only much later.
+
+        JSON streams end first, with the old position as their farewell id: they reconnect
+        with an id above the newest one and get ``event: resync``. Page streams end and
+        reconnect to a fresh snapshot of the reloaded views.
+        """
+        try:
+            latest = self.store.latest_id()
+            if latest >= self.view.last_id and not self._reload_pending:
+                return
+            if not self._reload_pending:
+                log.warning("the store's log went back from id %d to %d (emptied, or restored "
+                            "from an older copy); reloading every view", self.view.last_id, latest)
+                self.json.end_all()
+            # Pending until every view loaded: a failure half-way is retried at the next sweep.
+            self._reload_pending = True
+            self.fleet.load(self.store)
+            for page in self.pages:
+                page.view.load(self.store)
+                page.restart()
+            self._reload_pending = False
+        except StoreUnavailable:
+            pass
 
     def _count_viewers(self) -> int:
         """Share this process's stream count (every page's hub) through the store and return

@@ -56,6 +56,11 @@ class Page:
         """The last message of a stream that the server ends: reconnect after ``retry`` ms."""
         return sse.encode("", id=self.view.last_id, retry=RECONNECT_MS)
 
+    def restart(self) -> None:
+        """End every stream of this page now; each reconnects and gets a fresh snapshot."""
+        self._snapshot = None
+        self.hub.expire(float("inf"))
+
     def publish(self, names: list[str]) -> None:
         """Send the regions ``names`` (their HTML changed) to every stream of this page."""
         self._snapshot = None

@@ -268,12 +268,13 @@ async def main(args) -> str:
             fan[n] = await fanout(server, n, rate=args.rate, seconds=args.seconds, pad=args.pad)
             print(f"dashboard {n}: {fan[n]}", flush=True)
             await asyncio.sleep(3)  # let closed sockets be noticed before the next size
+        polled = await loadgen.hammer_poll(server.port, connections=20, seconds=args.poll_seconds)
+        print(f"dashboard poll: {polled}", flush=True)
+    # A fresh server: after 10,000 sockets, freed memory would make RSS per connection meaningless.
+    with dashboard(DASHBOARD_SAMPLER="0", DASHBOARD_FEED_SIZE="1") as server:
         json_fan = await fanout(server, args.json_clients, rate=args.rate, seconds=args.seconds,
                                 pad=args.pad, path=JSON_STREAM)
         print(f"dashboard JSON {args.json_clients}: {json_fan}", flush=True)
-        await asyncio.sleep(3)
-        polled = await loadgen.hammer_poll(server.port, connections=20, seconds=args.poll_seconds)
-        print(f"dashboard poll: {polled}", flush=True)
     size = round(next(iter(fan.values()))["message_bytes"])
     base_fan = {}
     with baseline(size) as server:

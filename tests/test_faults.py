@@ -250,3 +250,43 @@ async def _redis_outage(srv: Server, redis_server: RedisServer) -> None:
         assert {int(e["message"].removeprefix("seq-")) for e in logged} >= posted.accepted
     finally:
         await stream.stop()
+
+
+def test_a_redis_that_comes_back_empty_restarts_every_stream(redis_url):
+    # A Redis restarted without persistence (or FLUSHDB) numbers the log from 1 again: the
+    # dashboard notices within a sweep, reloads, and its streams start over.
+    env = {"DASHBOARD_STORE_URL": redis_url, "DASHBOARD_SAMPLER": "0"}
+    with Server(free_port(), env) as srv:
+        run(_emptied(srv, redis_url))
+
+
+async def _emptied(srv: Server, redis_url: str) -> None:
+    import redis
+
+    json_stream = ResumingStream(srv.port, EVENTS).start()
+    page = ResumingStream(srv.port, "/stream").start()
+    try:
+        await asyncio.wait_for(json_stream.connected.wait(), 5)
+        await asyncio.wait_for(page.connected.wait(), 5)
+        posted = Posted()
+        await post_events(srv.url, posted, count=30, rate=100)
+        await wait_until(lambda: len(seqs(json_stream)) == 30, 5, "30 events before the reset")
+        with redis.Redis.from_url(redis_url) as client:
+            client.flushdb()
+        async with httpx.AsyncClient(base_url=srv.url) as api:
+            first = (await api.post("/api/v1/events", json={"message": "after-reset"})).json()
+            assert first["id"] == 1
+            await wait_until(lambda: json_stream.events("resync"), 5, "a resync on the JSON stream")
+            resync = json_stream.events("resync")[-1].data
+            assert resync["reason"] == "unknown" and resync["latest_id"] >= 1
+            await wait_until(lambda: page.connects >= 2 and any(
+                "after-reset" in m.data for m in page.messages[-3:]), 5,
+                "a fresh snapshot with the new event on the page stream")
+            later = (await api.post("/api/v1/events", json={"message": "live-again"})).json()
+        await wait_until(lambda: any(m.data.get("message") == "live-again"
+                                     for m in json_stream.events("event")), 5,
+                         "live events on the JSON stream after the resync")
+        assert int(json_stream.events("event")[-1].id) == later["id"]
+    finally:
+        await json_stream.stop()
+        await page.stop()
