@@ -165,6 +165,8 @@ class Live:
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
         while True:
+            # Back in time for the next heartbeat or lifetime sweep, whichever is first.
+            due = min([expire_due, *heartbeat_due.values()])
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
@@ -172,8 +174,6 @@ class Live:
                 # view up to a second old.
                 watched = self.viewers_here() or len(self.tasks) or len(self.json)
                 poll = self.settings.tail_interval if watched else _IDLE_POLL
-                # Back in time for the next heartbeat or lifetime sweep, whichever is first.
-                due = min([expire_due, *heartbeat_due.values()])
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
                 # tailer's cursor (a page made later starts at or after it).
@@ -183,7 +183,9 @@ class Live:
                 log.log(logging.DEBUG if failing else logging.ERROR,
                         "tailer: store read failed; retrying every second", exc_info=True)
                 failing = True
-                gevent.sleep(1.0)
+                # Retry after a second, or at the next heartbeat if that comes first: streams
+                # must keep their heartbeats through the outage.
+                gevent.sleep(min(max(due - time.monotonic(), 0.05), 1.0))
                 items = []  # streams still get their heartbeats and lifetimes meanwhile
             else:
                 if failing:
@@ -203,8 +205,11 @@ class Live:
             self.json.tick(now)
             if now >= expire_due:
                 expire_due = now + 1.0
-                self._notice_reset()
-                total = self._count_viewers()
+                # While the store is down, no look at it here: each failing call costs its
+                # retries, and the heartbeats would wait for them.
+                if not failing:
+                    self._notice_reset()
+                total = self.viewers_here() if failing else self._count_viewers()
                 for page in pages:
                     page.hub.expire(now)
                     if page.view.set_viewers(total):
