@@ -305,14 +305,21 @@ def test_an_id_above_the_newest_or_not_an_id_gets_a_resync(client, live, open_st
     assert reader.next() == {"retry": "1000"}  # the newest id is no resync
 
 
-def test_a_replay_whose_items_are_trimmed_meanwhile_resyncs(live, monkeypatch):
+def _mid_replay(live, monkeypatch, count: int) -> tuple[list[int], Reader]:
+    """``count`` events, and a stream replaying them from id 0 that has read its first batch
+    of 10 (one store read) and sent it."""
     monkeypatch.setattr(jsonstream, "REPLAY_BATCH", 10)
     live.start()
-    ids = [event(live) for _ in range(40)]
+    ids = [event(live) for _ in range(count)]
     caught_up(live)
     reader = Reader(messages(live.json, live.store, ALL, 60, None, after=0))
     reader.next()
-    assert [int(m["id"]) for m in reader.take(10)] == ids[:10]  # one store read
+    assert [int(m["id"]) for m in reader.take(10)] == ids[:10]
+    return ids, reader
+
+
+def test_a_replay_whose_items_are_trimmed_meanwhile_resyncs(live, monkeypatch):
+    ids, reader = _mid_replay(live, monkeypatch, 40)
     live.store._db.execute("DELETE FROM log WHERE id <= ?", (ids[20],))  # a trim, under it
     assert reader.next() == {"id": str(ids[-1]), "event": "resync", "retry": "1000",
                              "data": {"reason": "trimmed", "latest_id": ids[-1]}}
@@ -411,13 +418,7 @@ def test_shutdown_ends_with_the_position_it_was_closed_at(live):
 
 
 def test_shutdown_during_a_replay_ends_it_at_the_last_id_sent(live, monkeypatch):
-    monkeypatch.setattr(jsonstream, "REPLAY_BATCH", 10)
-    live.start()
-    ids = [event(live) for _ in range(30)]
-    caught_up(live)
-    reader = Reader(messages(live.json, live.store, ALL, 60, None, after=0))
-    reader.next()
-    assert [int(m["id"]) for m in reader.take(10)] == ids[:10]
+    ids, reader = _mid_replay(live, monkeypatch, 30)
     live.json.close_all()
     assert reader.next() == {"id": str(ids[9]), "retry": "1000"}
     with pytest.raises(StopIteration):
