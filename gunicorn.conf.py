@@ -11,7 +11,7 @@ import tempfile
 
 import gevent
 
-# prometheus-client's multiprocess mode (app/ops.py): workers write their metric values to files
+# prometheus-client's multiprocess mode (app/web/ops.py): workers write their metric values to files
 # in this folder and /metrics adds them up. It must be set before any worker imports the client.
 # A fresh folder per arbiter, removed when it exits; a reload (SIGHUP) re-reads this file in the
 # same arbiter and keeps the folder, a new arbiter (USR2 upgrade) makes its own. A folder given in

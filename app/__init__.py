@@ -1,21 +1,33 @@
-"""The dashboard application factory."""
+"""The dashboard application factory: it wires the layers and does nothing else.
+
+The layers, each importing only those below it (``tests/test_layers.py`` holds the order)::
+
+    web/      Flask blueprints: page and poll, HTML stream, JSON API (web/api/), auth, ops, ...
+    config    settings from DASHBOARD_* variables
+    live/     the engine: Live (tailer, sampler loop), pages, hubs, SSE, JSON and task streams
+    view/     rendering: the regions of a host's page (LiveView), the SVG charts
+    domain/   alerts, tasks, events, custom metrics, the fleet, payload schemas
+    sources/  what produces samples: psutil sampler, simulated host, the agent
+    store/    the log and the state: SQLite or Redis
+"""
 
 from __future__ import annotations
 
 import os
 import secrets
-from pathlib import Path
 
 from flask import Flask
 from htmx_flask import Htmx
 
-from .config import load_settings
-from .fleet import Fleet
-from .live import Live
-from .regions import FILTERS, GLOBALS, LiveView
+from .config import ROOT, load_settings
+from .domain.fleet import Fleet
+from .live.engine import Live
+from .sources import agent
 from .store import open_store
-
-ROOT = Path(__file__).resolve().parent.parent
+from .view.format import FILTERS, GLOBALS
+from .view.regions import LiveView
+from .web import api, assets, auth, dashboard, errors, ops, stream
+from .web.api import stream as api_stream
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -48,8 +60,6 @@ def create_app(config: dict | None = None) -> Flask:
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
-    from . import agent, api, assets, auth, dashboard, errors, jsonstream_api, ops, stream
-
     errors.register(app)
     auth.register(app)
     ops.register(app)
@@ -57,10 +67,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(api.bp)
-    app.register_blueprint(jsonstream_api.bp)
+    app.register_blueprint(api_stream.bp)
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
     if settings.simulator:
-        from . import simulator
+        from .web import simulator
 
         app.register_blueprint(simulator.bp)
         app.register_blueprint(simulator.ui_bp)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 import socket
+from pathlib import Path
 from typing import Annotated, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from .alerts import DEFAULT_RULES, AlertRule
+from app.domain.alerts import DEFAULT_RULES, AlertRule
 
 ENV_PREFIX = "DASHBOARD_"
+#: The checkout: ``templates/``, ``static/``, ``node_modules/`` and ``instance/`` are here.
+ROOT = Path(__file__).resolve().parent.parent
 
 #: (warning, critical) thresholds per metric key of a sample; a value at or above a bound takes
 #: that level. Load is compared per logical CPU (load1 / cpu count) so one table fits every host.
@@ -61,7 +64,7 @@ class Settings(BaseModel):
     #: Mount point whose usage the disk card shows (``psutil.disk_usage``).
     disk_path: str = "/"
     #: Seconds after the store accepted a host's latest sample at which its fleet card reads
-    #: "stale" (``app.fleet``).
+    #: "stale" (``app.domain.fleet``).
     stale_after: Seconds = 10.0
     #: Name this host's samples carry; defaults to ``socket.gethostname()``.
     host_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
@@ -78,7 +81,7 @@ class Settings(BaseModel):
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
     thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name"}``
-    #: (see :class:`app.alerts.AlertRule`); replaces the defaults. ``[]`` turns rules off.
+    #: (see :class:`app.domain.alerts.AlertRule`); replaces the defaults. ``[]`` turns rules off.
     alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
     #: Run the sampler in this process (tests of the API alone turn it off).
     sampler: bool = True

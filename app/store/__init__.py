@@ -14,9 +14,9 @@ from typing import NamedTuple
 class Item(NamedTuple):
     """One entry of the log: ``id`` orders it, ``kind`` says what ``data`` holds.
 
-    Kinds: ``metrics`` (a host sample, see ``app.sampler``), ``event`` (level, message, source),
-    ``task`` (a task update, see ``app.tasks``), ``alert`` (an alert's full state, see
-    ``app.alerts``), ``custom`` (metrics programs pushed, see ``app.custom``).
+    Kinds: ``metrics`` (a host sample, see ``app.sources.sampler``), ``event`` (level, message, source),
+    ``task`` (a task update, see ``app.domain.tasks``), ``alert`` (an alert's full state, see
+    ``app.domain.alerts``), ``custom`` (metrics programs pushed, see ``app.domain.custom``).
     ``ts`` is the Unix time in seconds at which the store accepted it.
     """
 

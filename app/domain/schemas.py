@@ -1,0 +1,203 @@
+"""Payload schemas of the API, validated with pydantic; one place for their limits.
+
+Nothing here knows HTTP: a payload that fails raises :class:`BadPayload` with the status and
+message it deserves, and ``app.web.payload`` reads the request and ``app.web.errors`` answers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
+
+Level = Literal["info", "warning", "error", "critical"]
+TaskState = Literal["pending", "running", "succeeded", "failed"]
+#: States after which a task takes no more updates (409).
+FINAL_STATES = frozenset({"succeeded", "failed"})
+#: ``task_id`` in ``/api/v1/tasks/<task_id>``: 1-100 characters of letters, digits, ``.``, ``_``, ``-``.
+TASK_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    # defer_build: a model is compiled when first used, so an idle worker holds none of them.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+class EventIn(_Strict):
+    """An event for the feed: ``{"level": "info", "message": "...", "source": "..."}``."""
+
+    level: Level = "info"
+    message: Annotated[Text, Field(max_length=2000)]
+    source: Annotated[Text, Field(max_length=200)] | None = None
+
+
+class SimulatedEvents(_Strict):
+    """``POST /simulator/events``: ``count`` events, random unless level/message are given."""
+
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+    level: Level | None = None
+    message: Annotated[Text, Field(max_length=2000)] | None = None
+    source: Annotated[Text, Field(max_length=200)] = "simulator"
+
+
+class MetricOverride(_Strict):
+    """``POST /simulator/metrics``: replace sampled values for ``seconds`` seconds.
+
+    ``values`` maps a sample key (``cpu_percent``, ``mem_percent``, ...: see
+    ``app.sources.sample.METRICS``) to the number the dashboard shows instead of psutil's.
+    """
+
+    values: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+    seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+    @field_validator("values")
+    @classmethod
+    def _known(cls, values: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(values) - set(METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}")
+        return values
+
+
+class TaskIn(_Strict):
+    """``PUT /api/v1/tasks/<task_id>``: the task's whole current state.
+
+    ``progress`` is a percentage, 0-100; ``estimated_seconds`` the seconds the sender expects
+    the task still needs (optional); ``message`` a line of text shown next to the bar.
+    """
+
+    state: TaskState
+    progress: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+    message: Annotated[Text, Field(max_length=500)] | None = None
+    estimated_seconds: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)] | None = None
+
+
+class Task(TaskIn):
+    """A stored task as the API returns it: :class:`TaskIn` plus its id and ``updated_at``
+    (Unix seconds at which the dashboard accepted the update)."""
+
+    task_id: Annotated[str, Field(pattern=TASK_ID_PATTERN)]
+    updated_at: float
+
+
+class EventQuery(_Strict):
+    """Query string of ``GET /api/v1/events``: ``level``, ``since`` (a log id), ``limit``."""
+
+    level: Level | None = None
+    since: Annotated[int, Field(ge=0)] = 0
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+class TaskQuery(_Strict):
+    """Query string of ``GET /api/v1/tasks``: ``limit`` (newest first)."""
+
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class ScenarioIn(_Strict):
+    """``POST /simulator/scenarios/<name>``, optional body: ``{"seconds": N}``, its duration."""
+
+    seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = None
+
+
+class SimulatedHost(_Strict):
+    """``POST /simulator/host``: ``{"enabled": true}`` replaces psutil readings with generated ones."""
+
+    enabled: bool
+
+
+class AlertIn(_Strict):
+    """``POST /api/v1/alerts``: ``{"name", "level", "message", "source"}`` raises a firing alert."""
+
+    name: Annotated[Text, Field(max_length=200)]
+    level: Literal["warning", "error", "critical"] = "warning"
+    message: Annotated[Text, Field(max_length=2000)]
+    source: Annotated[Text, Field(max_length=200)] | None = None
+
+
+class AckIn(_Strict):
+    """``POST /api/v1/alerts/<id>/ack``: ``{"by": "name"}``, who acknowledged it."""
+
+    by: Annotated[Text, Field(max_length=100)] = "api"
+
+
+#: Prometheus' metric-name grammar; label names follow its label grammar.
+METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", max_length=100)]
+LabelValue = Annotated[str, StringConstraints(max_length=200)]
+
+
+class CustomMetric(_Strict):
+    """One reading: ``{"name", "value", "type", "unit", "labels"}``; ``value`` is finite."""
+
+    name: Annotated[str, StringConstraints(pattern=METRIC_NAME, max_length=200)]
+    value: Annotated[float, Field(allow_inf_nan=False)]
+    type: Literal["gauge", "counter"] = "gauge"
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] = ""
+    labels: Annotated[dict[LabelName, LabelValue], Field(max_length=20)] = {}
+
+
+class MetricsIn(_Strict):
+    """``POST /api/v1/metrics``: ``{"metrics": [CustomMetric, ...]}``, 1 to 1000 of them."""
+
+    metrics: Annotated[list[CustomMetric], Field(min_length=1, max_length=1000)]
+
+
+# strict: JSON numbers only, never "12" or true read as 12 / 1.
+Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
+class SampleIn(_Strict):
+    """One host sample as ``app.sources.sampler.HostSampler`` makes it: ``host``, ``ts`` and every key
+    of ``app.sources.sample.METRICS`` (a test keeps the two in step). Units: percents 0-100, bytes,
+    bytes per second, seconds; ``ts`` is Unix seconds on the sampled machine's clock (shown
+    nowhere as "last seen": see ``app.domain.fleet``); ``temperature`` is °C or null without a sensor.
+    """
+
+    host: Annotated[str, Field(pattern=HOST_PATTERN)]
+    ts: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
+    cpu_percent: Percent
+    cpu_count: Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+    mem_percent: Percent
+    mem_used: Amount
+    mem_total: Amount
+    disk_percent: Percent
+    disk_used: Amount
+    disk_total: Amount
+    net_rx_bps: Amount
+    net_tx_bps: Amount
+    load1: Amount
+    load5: Amount
+    load15: Amount
+    uptime: Amount
+    temperature: Annotated[float, Field(ge=-273.15, allow_inf_nan=False, strict=True)] | None
+
+
+class SamplesIn(_Strict):
+    """``POST /api/v1/samples``: ``{"samples": [SampleIn, ...]}``, 1 to :data:`MAX_SAMPLES`."""
+
+    samples: Annotated[list[SampleIn], Field(min_length=1, max_length=MAX_SAMPLES)]
+
+
+def field_errors(exc: ValidationError) -> list[dict]:
+    """Turn pydantic's errors into ``[{"field": "a.b", "message": "..."}]`` for JSON replies."""
+    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
+            for err in exc.errors(include_url=False)]
+
+
+class BadPayload(Exception):
+    """A request's body or query string is not what its schema takes.
+
+    :param status: the 4xx status it deserves (400, 415, 422).
+    :param message: the ``error`` text of the JSON answer; ``details`` (optional) are
+        ``[{"field", "message"}]`` as :func:`field_errors` makes them.
+    """
+
+    def __init__(self, status: int, message: str, details: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.details = details

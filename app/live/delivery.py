@@ -1,0 +1,93 @@
+"""Delivering a stream's messages to its client: through the server, or written to the client
+socket directly by the :class:`~app.live.hub.Hub` (``Hub.go_direct``).
+
+Shared by the HTML stream (:func:`page_messages`, served by ``app.web.stream``) and the JSON
+stream (:mod:`app.live.jsonstream`).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+
+import gevent.socket
+
+from .hub import CLOSE, Hub, Subscriber, chunk
+from .pages import TooManyPages, UnknownHost
+
+
+def direct_socket(environ) -> socket.socket | None:
+    """The client socket the Hub may write chunks to itself, or None (see ``app.live.hub``).
+
+    Only a plain HTTP/1.1 GET on gunicorn's gevent worker qualifies: gunicorn frames such a
+    response as chunks (no Content-Length) and hands us its socket, whose file descriptor
+    gevent keeps non-blocking; TLS, HTTP/2, HTTP/1.0, HEAD and other workers do not.
+    """
+    sock = environ.get("gunicorn.socket")
+    if (not isinstance(sock, gevent.socket.socket) or isinstance(sock, ssl.SSLSocket)
+            or environ["REQUEST_METHOD"] != "GET"
+            or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"):
+        return None
+    return sock
+
+
+def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
+            farewell: Callable[[], bytes]) -> Iterator[bytes]:
+    """Hand the client what ``hub`` gives ``sub`` until the stream is closed, then ``farewell()``.
+
+    Call it once the stream's first message went out through the server (the headers are
+    sent). With ``sock`` (see :func:`direct_socket`) the Hub writes to it directly from now on
+    and this only finishes writes the Hub could not; without, every message is yielded. A
+    dropped subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
+    """
+    if sub.dropped:  # dropped while the caller sent other things (a replay): nothing to finish
+        return
+    if sock is not None:
+        hub.go_direct(sub, sock)
+        try:
+            while (frame := sub.queue.get()) is not CLOSE:
+                sock.sendall(frame)  # only what a direct write could not finish
+                if sub.queue.empty():
+                    sub.busy = False
+            if not sub.dropped:
+                sock.sendall(chunk(farewell()))
+        except OSError:
+            pass  # the client left, or was dropped as a slow consumer
+        return
+    while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
+        yield data
+    if not sub.dropped:
+        yield farewell()
+
+
+def page_messages(live, lifetime: float, sock: socket.socket | None,
+                  host: str | None = None) -> Iterator[bytes]:
+    """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own):
+    the snapshot, then what the page's hub gives, until the stream ends (:func:`deliver`).
+
+    :param live: the process's :class:`~app.live.engine.Live`.
+    :param lifetime: seconds until the server ends the stream (``DASHBOARD_STREAM_LIFETIME``).
+    :param sock: the client socket for direct writes (:func:`direct_socket`), or None.
+
+    A plain generator fed what it needs (no ``stream_with_context``): the request context is
+    not kept alive for the stream's whole life. An unknown host, or one past the page limit,
+    gives an empty stream: the browser reconnects and gets the answer then.
+    """
+    try:
+        # Looked up again here, and subscribed to before any greenlet switch: an unwatched page
+        # may be dropped (app.live.pages) between the route's look-up and the first iteration.
+        page = live.page(host)
+    except (UnknownHost, TooManyPages):
+        return
+    hub = page.hub
+    sub = hub.subscribe(page.snapshot(), lifetime)
+    try:
+        first = sub.queue.get()
+        if first is CLOSE:
+            yield page.farewell()
+            return
+        yield first  # through the server, which sends the headers with it
+        yield from deliver(hub, sub, sock, page.farewell)
+    finally:
+        hub.unsubscribe(sub)

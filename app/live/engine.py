@@ -1,0 +1,132 @@
+"""The engine of one worker process: :class:`Live` owns the store, the fleet, the pages (view
+and hub per viewed host), the task and JSON streams, and the greenlets that feed them: the
+tailer (:mod:`app.live.tailer`) and the sampler loop (:mod:`app.live.sampling`).
+
+Nothing here imports Flask: the web layer reaches it as ``app.extensions["dashboard"]``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import gevent
+
+from app.store import Store, StoreUnavailable
+from app.view.regions import LiveView
+
+from .hub import Hub
+from .jsonstream import JsonStreams
+from .pages import RECONNECT_MS, Page, Pages
+from .sampling import run_sampler
+from .tailer import Tailer
+from .tasks import TaskWatchers
+
+
+class Live:
+    """Owns the store, the fleet, the pages (view and hub per viewed host) of one process and
+    the greenlets that feed them.
+
+    :param settings: the validated :class:`~app.config.Settings`.
+    :param view: the view of this dashboard's own host; other hosts' views are its siblings.
+
+    ``on_viewers``, ``on_sent`` and ``on_drop`` (``app.web.ops`` sets them) are called like the
+    :class:`~app.live.hub.Hub` hooks of the same names, for every page's hub; ``on_viewers`` gets
+    the total over all of them.
+    """
+
+    def __init__(self, settings, store: Store, view: LiveView) -> None:
+        self.settings = settings
+        self.store = store
+        self.fleet = view.fleet
+        self.on_viewers = self.on_sent = self.on_drop = None
+        self._stopped = False
+        self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
+        self.tasks = TaskWatchers(settings.queue_size)
+        self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
+        self._greenlets: list[gevent.Greenlet] = []
+        #: This process among all that share the store: ``host:pid:random``.
+        self.owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._jobs: set[gevent.Greenlet] = set()
+
+    # -- what streams and polls read ------------------------------------------------------
+    @property
+    def view(self) -> LiveView:
+        """The view of this dashboard's own host (``DASHBOARD_HOST_NAME``)."""
+        return self.pages.default.view
+
+    @property
+    def hub(self) -> Hub:
+        """The hub of the streams of this dashboard's own host."""
+        return self.pages.default.hub
+
+    def page(self, host: str | None = None) -> Page:
+        """The view and hub of ``host`` (None: this dashboard's own), made on first use.
+
+        :raise app.live.pages.UnknownHost: no sample of ``host`` is known (404).
+        :raise app.live.pages.TooManyPages: :data:`~app.live.pages.MAX_PAGES` hosts are watched (503).
+        """
+        return self.pages.get(host)
+
+    def viewers_here(self) -> int:
+        """Open streams of this process, over every page."""
+        return sum(len(hub) for hub in self.pages.hubs())
+
+    def _known(self, host: str) -> bool:
+        return host == self.settings.host_name or host in self.fleet
+
+    def _open_page(self, host: str) -> Page:
+        view = self.view.sibling(host)
+        view.viewers = self.view.viewers  # the same total on every page
+        view.load(self.store)
+        return Page(view, self._hub())
+
+    def _hub(self) -> Hub:
+        hub = Hub(self.settings.queue_size, on_count=self._counted,
+                  on_sent=lambda n: self.on_sent and self.on_sent(n),
+                  on_drop=lambda: self.on_drop and self.on_drop())
+        if self._stopped:
+            hub.close_all()  # made after shutdown began: its streams end at once
+        return hub
+
+    def _counted(self, _count: int) -> None:
+        if self.on_viewers is not None:
+            self.on_viewers(self.viewers_here())
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` ran (and :meth:`stop` did not): the views are current."""
+        return bool(self._greenlets)
+
+    def start(self) -> None:
+        """Load the fleet and the views and start the greenlets; calling it again does nothing."""
+        if self._greenlets:
+            return
+        self.fleet.load(self.store)
+        for page in self.pages:
+            page.view.load(self.store)
+        self._greenlets.append(gevent.spawn(Tailer(self).run))
+        if self.settings.sampler:
+            self._greenlets.append(gevent.spawn(run_sampler, self.store, self.settings, self.owner))
+
+    def spawn(self, function, *args) -> gevent.Greenlet:
+        """Run ``function(*args)`` in a greenlet that :meth:`stop` kills (simulator runs)."""
+        greenlet = gevent.spawn(function, *args)
+        self._jobs.add(greenlet)
+        greenlet.link(self._jobs.discard)
+        return greenlet
+
+    def stop(self) -> None:
+        """End every stream and stop the greenlets (worker shutdown)."""
+        try:
+            self.store.set_state(f"viewers:{self.owner}", None)  # no longer counted at once
+        except StoreUnavailable:
+            pass
+        self._stopped = True
+        for hub in self.pages.hubs():
+            hub.close_all()
+        self.tasks.close_all()
+        self.json.close_all()
+        gevent.killall([*self._greenlets, *self._jobs], block=False)
+        self._greenlets.clear()

@@ -1,0 +1,160 @@
+"""The tailer: one greenlet per process that follows the store's log and feeds every stream.
+
+It folds new items into the :class:`~app.domain.fleet.Fleet` and into the
+:class:`~app.view.regions.LiveView` of every viewed host (:mod:`app.live.pages`), encodes each
+page's change once as an SSE message and hands the bytes to that page's
+:class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
+viewer count and the fleet row (whose hosts turn stale with time alone), hands ``task`` items to
+the task streams (:class:`~app.live.tasks.TaskWatchers`) and every item to the JSON streams
+(:class:`~app.live.jsonstream.JsonStreams`).
+
+Nothing here runs per client: the cost of a change does not grow with the number of viewers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+
+from app.store import StoreUnavailable
+
+from . import sse
+from .pages import Page
+
+log = logging.getLogger(__name__)
+
+_VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
+_VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
+_IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
+
+
+class Tailer:
+    """The tail loop of one process's :class:`~app.live.engine.Live` (module docstring).
+
+    :param live: what it feeds: ``store``, ``settings``, ``fleet``, ``pages``, ``tasks``,
+        ``json`` and ``viewers_here()``; its ``owner`` names this process's viewer count.
+    """
+
+    def __init__(self, live) -> None:
+        self.live = live
+        self._viewers_written: tuple[int, float] = (-1, 0.0)  # (count, Unix seconds)
+        self._reload_pending = False  # the store's log went back; the views still need loading
+
+    def run(self) -> None:
+        """Follow the log until killed (``Live.stop``); runs in its own greenlet."""
+        live = self.live
+        heartbeat_due: dict[Page, float] = {}  # per page: a page with no change still pings
+        expire_due = time.monotonic() + 1.0
+        failing = False  # the last store.wait raised
+        while True:
+            # Back in time for the next heartbeat or lifetime sweep, whichever is first.
+            due = min([expire_due, *heartbeat_due.values()])
+            try:
+                # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
+                # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
+                # watches a stream (page, JSON or task); otherwise page loads and polls may show a
+                # view up to a second old.
+                watched = live.viewers_here() or len(live.tasks) or len(live.json)
+                poll = live.settings.tail_interval if watched else _IDLE_POLL
+                timeout = max(due - time.monotonic(), 0.01)
+                # The default page is never dropped and folds every item: its last id is the
+                # tailer's cursor (a page made later starts at or after it).
+                items = live.store.wait(live.view.last_id, timeout, poll)
+            except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
+                # One traceback per outage, not one a second.
+                log.log(logging.DEBUG if failing else logging.ERROR,
+                        "tailer: store read failed; retrying every second", exc_info=True)
+                failing = True
+                # Retry after a second, or at the next heartbeat if that comes first: streams
+                # must keep their heartbeats through the outage.
+                gevent.sleep(min(max(due - time.monotonic(), 0.05), 1.0))
+                items = []  # streams still get their heartbeats and lifetimes meanwhile
+            else:
+                if failing:
+                    log.warning("tailer: the store answers again")
+                failing = False
+            if items:
+                live.fleet.apply(items)
+                live.tasks.feed(items)
+            pages = list(live.pages)
+            changed = {page: page.view.apply(items) if items else [] for page in pages}
+            if items:
+                # Right after the views' apply, with no greenlet switch in between: the JSON
+                # streams' replay relies on every item up to view.last_id having been fed
+                # (app.live.jsonstream).
+                live.json.feed(items)
+            now = time.monotonic()
+            live.json.tick(now)
+            if now >= expire_due:
+                expire_due = now + 1.0
+                # While the store is down, no look at it here: each failing call costs its
+                # retries, and the heartbeats would wait for them.
+                if not failing:
+                    self._notice_reset()
+                total = live.viewers_here() if failing else self._count_viewers()
+                for page in pages:
+                    page.hub.expire(now)
+                    if page.view.set_viewers(total):
+                        changed[page].append("viewers")
+                    if page.view.refresh_fleet():
+                        changed[page].append("fleet")
+            for page in pages:
+                if changed[page]:
+                    page.publish(changed[page])
+                    heartbeat_due[page] = now + live.settings.heartbeat
+                elif now >= heartbeat_due.setdefault(page, now + live.settings.heartbeat):
+                    page.hub.publish(sse.HEARTBEAT)
+                    heartbeat_due[page] = now + live.settings.heartbeat
+            for page in heartbeat_due.keys() - set(pages):  # dropped pages
+                del heartbeat_due[page]
+
+    def _notice_reset(self) -> None:
+        """Start over when the store's log went back below the tailer's position: a Redis
+        restarted without its data (or from an older snapshot) or emptied. The tailer would
+        otherwise wait for ids above its old position, which come again only much later.
+
+        JSON streams end first, with the old position as their farewell id: they reconnect
+        with an id above the newest one and get ``event: resync``. Page streams end and
+        reconnect to a fresh snapshot of the reloaded views.
+        """
+        live = self.live
+        try:
+            latest = live.store.latest_id()
+            if latest >= live.view.last_id and not self._reload_pending:
+                return
+            if not self._reload_pending:
+                log.warning("the store's log went back from id %d to %d (emptied, or restored "
+                            "from an older copy); reloading every view", live.view.last_id, latest)
+                live.json.end_all()
+            # Pending until every view loaded: a failure half-way is retried at the next sweep.
+            self._reload_pending = True
+            live.fleet.load(live.store)
+            for page in live.pages:
+                page.view.load(live.store)
+                page.restart()
+            self._reload_pending = False
+        except StoreUnavailable:
+            pass
+
+    def _count_viewers(self) -> int:
+        """Share this process's stream count (every page's hub) through the store and return
+        the total of every live process (all workers, all hosts).
+
+        Each process keeps ``viewers:<owner>`` = ``{"count", "ts"}``, rewritten when it changes
+        and every _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to
+        processes that died and are not counted. Without the store, the own count is shown.
+        """
+        live = self.live
+        own, wall = live.viewers_here(), time.time()
+        try:
+            written, written_at = self._viewers_written
+            if own != written or wall - written_at >= _VIEWERS_REFRESH:
+                live.store.set_state(f"viewers:{live.owner}", {"count": own, "ts": wall})
+                self._viewers_written = (own, wall)
+            counts = live.store.states("viewers:").values()
+            total = sum(c["count"] for c in counts if wall - c["ts"] < _VIEWERS_STALE)
+        except StoreUnavailable:
+            total = own
+        return total

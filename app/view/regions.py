@@ -1,0 +1,290 @@
+"""The page's regions: what each shows, rendered once per change and cached as HTML.
+
+A region is one template ``templates/_<name>.html`` whose root element has ``id="<name>"`` and
+``hx-swap-oob="true"``, so the same markup serves the full page (where the attribute is inert),
+the SSE stream and ``/poll`` (where htmx swaps it in place of the element with that id).
+:class:`LiveView` keeps this process's view of the store (latest sample, latest events, viewer
+count) and the rendered HTML of every region; the Hub sends those strings, never re-rendering
+per client.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from urllib.parse import urlencode
+
+from jinja2 import Environment
+
+from app.domain import alerts as alerts_mod
+from app.domain import custom as custom_mod
+from app.domain.fleet import Fleet
+from app.store import Item, Store
+
+from .format import level_of
+
+METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
+#: Every region, in page order. ``simulator`` (the control panel) is left out of a view built
+#: with ``simulator=False``: see :attr:`LiveView.regions`.
+#: Each chart is a region of its own, redrawn every CHART_STEP samples with one point per
+#: CHART_STEP samples: a sparkline is the largest part of a card, and sending it every second
+#: would multiply what each viewer receives while the figures beside it still change each second.
+CHART_REGIONS = ("cpu-chart", "memory-chart", "network-chart", "load-chart")
+CHART_STEP = 5
+#: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep about once a
+#: second, not on each sample: its staleness changes with time alone, and sending the whole row
+#: for every host's every sample would multiply what each viewer receives by the number of hosts.
+REGIONS = (("fleet",) + METRIC_REGIONS + CHART_REGIONS
+           + ("viewers", "alerts", "custom", "tasks", "events", "simulator"))
+LEVELS = ("info", "warning", "error", "critical")
+#: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
+TASKS_KEPT = 200
+#: Tasks listed in the region: every running one first, then the latest others, up to this.
+TASKS_SHOWN = 10
+#: Sample keys whose recent values the cards draw as sparklines.
+HISTORY_KEYS = ("cpu_percent", "mem_percent", "net_rx_bps", "net_tx_bps", "load1")
+#: Samples a sparkline spans: 5 minutes at the default 1 Hz.
+HISTORY_SIZE = 300
+#: Readings a custom metric's sparkline spans (up to 100 cards: kept shorter than a host's).
+CUSTOM_HISTORY_SIZE = 120
+#: Resolved alerts the region lists (and the donut counts) besides every firing one.
+RESOLVED_SHOWN = 20
+#: Firing alerts kept in memory; a program that raises without resolving must not grow it forever.
+FIRING_KEPT = 500
+
+
+class LiveView:
+    """This process's current view of the dashboard and the HTML of each region.
+
+    :param env: the Jinja environment (the Flask app's, so autoescaping is on).
+    :param host: the host whose samples the cards show (``DASHBOARD_HOST_NAME``).
+    :param thresholds: metric key -> (warning, critical), from ``DASHBOARD_THRESHOLDS``.
+    :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
+    :param simulator: whether the simulator is on, which adds its control panel region.
+    :param fleet: the process's :class:`~app.domain.fleet.Fleet`, shared by every view (the ``fleet``
+        region); a view of its own by default.
+
+    Besides the latest sample it keeps the last :data:`HISTORY_SIZE` values of each of
+    :data:`HISTORY_KEYS` (the sparklines), the current alerts by id (every firing one, the
+    latest :data:`RESOLVED_SHOWN` resolved) and each custom series' latest reading and history.
+    """
+
+    def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
+                 simulator: bool = False, fleet: Fleet | None = None) -> None:
+        self.env = env
+        self.host = host
+        self.thresholds = thresholds
+        self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
+        #: What the page adds to its ``/stream`` and ``/poll`` URLs. Its own host's page names
+        #: the host too: behind a balancer the stream may reach another dashboard, which must
+        #: still send this host's cards.
+        self.query = "?" + urlencode({"host": host})
+        #: The regions this page has, in page order.
+        self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
+        self.sample: dict | None = None
+        self.events: deque[Item] = deque(maxlen=feed_size)
+        #: task_id -> the latest ``task`` item of that task, least recently updated first.
+        self.tasks: OrderedDict[str, Item] = OrderedDict()
+        self.viewers = 0
+        self.last_id = 0
+        self.history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY_SIZE)
+                                                 for key in HISTORY_KEYS}
+        self._samples = 0  # samples folded since load(), which paces the charts
+        self._drawn_levels: tuple[str, ...] = ()  # the gauges' levels when last drawn
+        self.alerts: dict[str, dict] = {}
+        self.custom: dict[str, dict] = {}  # series key -> latest reading
+        self.custom_history: dict[str, deque[float]] = {}
+        self.html: dict[str, str] = {}
+        self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
+        self._badges = {state: env.get_template("_badge.html").render(state=state, query=self.query)
+                        for state in ("connecting", "live", "polling")}
+
+    def sibling(self, host: str) -> LiveView:
+        """A view of another host's figures with the same settings and fleet, not loaded yet.
+
+        It has no simulator panel: the simulator acts on this dashboard's own host only.
+        """
+        return LiveView(self.env, host=host, thresholds=self.thresholds,
+                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet)
+
+    def load(self, store: Store) -> None:
+        """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
+        tasks) and render every region."""
+        self.last_id = store.latest_id()
+        self.sample = store.get_state(f"sample:{self.host}")
+        self.events.clear()
+        self.events.extend(store.recent("event", self.events.maxlen))
+        for values in self.history.values():
+            values.clear()
+        # This host's own items: with several hosts in the log, the latest metrics items of
+        # all of them would leave each host a fraction of its history.
+        found = store.find("metrics", limit=HISTORY_SIZE, where={"host": self.host})
+        for item in reversed(found):  # oldest first
+            self._remember(item.data)
+        self._samples = 0  # the next sample redraws the charts
+        self.alerts.clear()
+        for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
+            self._fold_alert(alert)
+        self.custom.clear()
+        self.custom_history.clear()
+        for item in reversed(store.recent("custom", CUSTOM_HISTORY_SIZE)):
+            self._fold_custom(item.data)
+        # The state has the latest reading of series the recent items no longer mention.
+        for key, reading in custom_mod.latest(store).items():
+            self.custom.setdefault(key, reading)
+            self.custom_history.setdefault(key, deque([reading["value"]],
+                                                      maxlen=CUSTOM_HISTORY_SIZE))
+        self.tasks.clear()
+        # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
+        # in the usual case, oldest first so that each task ends on its latest update.
+        for item in reversed(store.recent("task", TASKS_KEPT * 10)):
+            self._fold_task(item)
+        for name in self.regions:
+            self.html[name] = self._render(name)
+
+    def apply(self, items: list[Item]) -> list[str]:
+        """Fold new log items into the view; return the regions whose HTML changed."""
+        touched: set[str] = set()
+        for item in items:
+            if item.id <= self.last_id:
+                continue  # already in the view: one made after the tailer's cursor loads it
+            self.last_id = item.id
+            if item.kind == "metrics" and item.data.get("host") == self.host:
+                self.sample = item.data
+                self._remember(item.data)
+                touched.update(METRIC_REGIONS)
+                self._samples += 1
+                # Also redrawn at once when a gauge's level changes: a red gauge beside a
+                # figure back to normal would mislead for up to CHART_STEP samples.
+                levels = self._gauge_levels()
+                if self._samples % CHART_STEP == 1 or levels != self._drawn_levels:
+                    self._drawn_levels = levels
+                    touched.update(CHART_REGIONS)
+                touched.add("simulator")  # it shows whether the sample was simulated
+            elif item.kind == "event":
+                self.events.appendleft(item)
+                touched.add("events")
+            elif item.kind == "alert":
+                self._fold_alert(item.data)
+                touched.add("alerts")
+            elif item.kind == "custom":
+                self._fold_custom(item.data)
+                touched.add("custom")
+            elif item.kind == "task":
+                self._fold_task(item)
+                touched.add("tasks")
+        return [name for name in self.regions if name in touched and self._rerender(name)]
+
+    def _fold_task(self, item: Item) -> None:
+        self.tasks[item.data["task_id"]] = item
+        self.tasks.move_to_end(item.data["task_id"])
+        while len(self.tasks) > TASKS_KEPT:
+            self.tasks.popitem(last=False)
+
+    def task_summary(self) -> dict:
+        """What the tasks region shows: ``shown`` (task dicts, running first, then the most
+        recently updated), ``total``, ``succeeded``, ``failed`` and ``success_rate`` (percent of
+        the finished ones, None before any finished) over the tasks this view keeps."""
+        latest = [item.data for item in reversed(self.tasks.values())]
+        running = [t for t in latest if t["state"] == "running"]
+        others = [t for t in latest if t["state"] != "running"]
+        succeeded = sum(t["state"] == "succeeded" for t in latest)
+        failed = sum(t["state"] == "failed" for t in latest)
+        finished = succeeded + failed
+        return {
+            "shown": (running + others)[:TASKS_SHOWN],
+            "total": len(latest),
+            "succeeded": succeeded,
+            "failed": failed,
+            "success_rate": round(100 * succeeded / finished, 1) if finished else None,
+            "capped": len(latest) >= TASKS_KEPT,
+        }
+
+    def _remember(self, sample: dict) -> None:
+        for key, values in self.history.items():
+            value = sample.get(key)
+            if value is not None:
+                values.append(value)
+
+    def _fold_alert(self, alert: dict) -> None:
+        self.alerts.pop(alert["id"], None)
+        self.alerts[alert["id"]] = alert  # re-inserted: dict order is "last changed last"
+        resolved = [key for key, a in self.alerts.items() if a["state"] != "firing"]
+        for key in resolved[:-RESOLVED_SHOWN]:
+            del self.alerts[key]
+        firing = [key for key, a in self.alerts.items() if a["state"] == "firing"]
+        for key in firing[:-FIRING_KEPT]:
+            del self.alerts[key]
+
+    def _fold_custom(self, data: dict) -> None:
+        for reading in data.get("metrics", ()):
+            key = reading["key"]
+            self.custom[key] = reading
+            self.custom_history.setdefault(
+                key, deque(maxlen=CUSTOM_HISTORY_SIZE)).append(reading["value"])
+        # The store caps the series; an old item may still name one dropped since: keep the newest.
+        while len(self.custom) > custom_mod.MAX_SERIES:
+            oldest = min(self.custom, key=lambda k: self.custom[k]["ts"])
+            del self.custom[oldest]
+            del self.custom_history[oldest]
+
+    def refresh_fleet(self) -> bool:
+        """Re-render the fleet region (hosts turn stale with time alone); True if it changed."""
+        return "fleet" in self.regions and self._rerender("fleet")
+
+    def set_viewers(self, count: int) -> bool:
+        """Record the viewer count; return True if the viewers region changed."""
+        self.viewers = count
+        return self._rerender("viewers")
+
+    def _rerender(self, name: str) -> bool:
+        html = self._render(name)
+        if html == self.html.get(name):
+            return False
+        self.html[name] = html
+        return True
+
+    def _render(self, name: str) -> str:
+        sample = self.sample or {}
+        levels = {key: level_of(self._value(key), bounds)
+                  for key, bounds in self.thresholds.items()}
+        extra = {}
+        if name == "alerts":
+            listed = alerts_mod.sort(list(self.alerts.values()))
+            firing = sum(1 for a in listed if a["state"] == "firing")
+            extra = {"alerts": listed, "firing": firing, "resolved": len(listed) - firing}
+        elif name == "custom":
+            extra = {"series": [
+                {**self.custom[key], "slug": custom_mod.slug(key),
+                 "history": list(self.custom_history.get(key, ()))}
+                for key in sorted(self.custom)]}
+        elif name == "tasks":
+            extra = {"tasks": self.task_summary()}
+        elif name == "fleet":
+            extra = {"fleet": self.fleet.cards()}
+        elif name in CHART_REGIONS:
+            # One point per CHART_STEP samples, counted back from the newest, which is always in.
+            extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]
+                                 for key, values in self.history.items()},
+                     "history_size": HISTORY_SIZE // CHART_STEP}
+        return self._templates[name].render(
+            sample=sample, levels=levels, events=self.events, viewers=self.viewers,
+            host=self.host, custom_history_size=CUSTOM_HISTORY_SIZE, **extra)
+
+    def _gauge_levels(self) -> tuple[str, ...]:
+        return tuple(level_of(self._value(key), self.thresholds[key])
+                     for key in ("cpu_percent", "mem_percent"))
+
+    def _value(self, key: str) -> float | None:
+        if not self.sample:
+            return None
+        if key == "load_per_cpu":
+            return self.sample["load1"] / max(self.sample.get("cpu_count") or 1, 1)
+        return self.sample.get(key)
+
+    def badge(self, state: str) -> str:
+        """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
+        return self._badges[state]
+
+    def fragments(self, names: list[str] | tuple[str, ...], badge: str) -> str:
+        """Join the cached HTML of ``names`` and the badge into one body of OOB swaps."""
+        return "".join([*(self.html[name] for name in names), self._badges[badge]])

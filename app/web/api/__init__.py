@@ -1,0 +1,36 @@
+"""The JSON API under ``/api/v1``: ingest for other programs, snapshots and the task streams.
+
+One module per resource holds its view functions; :data:`ROUTES` below is the one place that
+binds them to URLs on :data:`bp` (the modules import nothing from here, so nothing is circular).
+Every route needs a row in ``app.web.api.openapi.ROUTES`` too (a test checks it). The JSON event
+stream (``/api/v1/stream``) has a blueprint of its own in :mod:`app.web.api.stream`, since its
+aliases live outside ``/api/v1``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from . import alerts, events, metrics, openapi, samples, tasks
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+#: (method, rule, view); the endpoint is ``api.<view name>``.
+ROUTES = [
+    ("POST", "/events", events.post_event),
+    ("GET", "/events", events.get_events),
+    ("PUT", "/tasks/<task_id>", tasks.put_task),
+    ("GET", "/tasks/<task_id>", tasks.get_task),
+    ("GET", "/tasks", tasks.get_tasks),
+    ("GET", "/tasks/<task_id>/stream", tasks.task_stream),
+    ("GET", "/openapi.json", openapi.openapi),
+    ("POST", "/alerts", alerts.raise_alert),
+    ("POST", "/alerts/<alert_id>/resolve", alerts.resolve),
+    ("POST", "/alerts/<alert_id>/ack", alerts.ack),
+    ("GET", "/alerts", alerts.list_alerts),
+    ("POST", "/metrics", metrics.post_metrics),
+    ("GET", "/metrics", metrics.get_metrics),
+    ("POST", "/samples", samples.post_samples),
+]
+for method, rule, view in ROUTES:
+    bp.add_url_rule(rule, view_func=view, methods=[method])

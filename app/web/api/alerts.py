@@ -1,0 +1,60 @@
+"""``/api/v1/alerts``: raise, resolve, acknowledge and list alerts.
+
+Writes pass :func:`app.web.auth.check_write` like every ``/api/`` write.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, request
+
+from app.domain import alerts
+from app.domain.schemas import AckIn, AlertIn
+
+from ..errors import error_response
+from ..payload import parse
+
+
+def _store():
+    return current_app.extensions["dashboard"].store
+
+
+def _unknown(alert_id: str):
+    return error_response(404, f"no alert with id {alert_id!r}")
+
+
+def raise_alert():
+    """Take ``{"name", "level", "message", "source"}``; 201 with ``{"id": "..."}``."""
+    spec = parse(AlertIn)
+    alert = alerts.raise_alert(_store(), name=spec.name, level=spec.level,
+                               message=spec.message, source=spec.source)
+    return jsonify({"id": alert["id"]}), 201
+
+
+def resolve(alert_id: str):
+    """Resolve the alert (no body); 200 with the alert, also when it was resolved already.
+
+    :raise 404: unknown id.
+    """
+    alert = alerts.resolve(_store(), alert_id)
+    return jsonify(alert) if alert is not None else _unknown(alert_id)
+
+
+def ack(alert_id: str):
+    """Acknowledge the alert; optional body ``{"by": "name"}`` (default ``"api"``); 200 with it.
+
+    :raise 404: unknown id. A body, when there is one, must be valid (415/400/422).
+    """
+    by = parse(AckIn).by if request.content_length or request.data else "api"
+    alert = alerts.acknowledge(_store(), alert_id, by)
+    return jsonify(alert) if alert is not None else _unknown(alert_id)
+
+
+def list_alerts():
+    """Every alert as a JSON list, firing first, newest first; ``?state=firing|resolved`` filters.
+
+    :raise 400: another ``state``.
+    """
+    state = request.args.get("state")
+    if state not in (None, "firing", "resolved"):
+        return error_response(400, "state must be 'firing' or 'resolved'")
+    return jsonify([a for a in alerts.all_alerts(_store()) if state in (None, a["state"])])

@@ -1,0 +1,30 @@
+"""``/api/v1/events``: add an event to the feed, list the latest ones."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from app.domain.events import record_event
+from app.domain.schemas import EventIn, EventQuery
+
+from ..payload import parse, parse_query
+
+
+def _store():
+    return current_app.extensions["dashboard"].store
+
+
+def post_event():
+    """Take ``{"level", "message", "source"}``; 201 with ``{"id": N}`` once it is stored."""
+    event_id = record_event(_store(), parse(EventIn).model_dump())
+    return jsonify({"id": event_id}), 201
+
+
+def get_events():
+    """Up to ``limit`` (1-500, default 100) events, newest first, each ``{"id", "level",
+    "message", "source", "ts"}``; ``level`` keeps one level, ``since`` (a log id) only later
+    events. 400 naming the parameter for a bad value."""
+    query = parse_query(EventQuery)
+    where = {"level": query.level} if query.level else None
+    items = _store().find("event", after_id=query.since, limit=query.limit, where=where)
+    return jsonify([{"id": item.id, **item.data} for item in items])

@@ -1,0 +1,36 @@
+"""``/api/v1/metrics``: custom metrics in, the latest figures out."""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from app.domain import custom
+from app.domain.schemas import MetricsIn
+
+from ..errors import error_response
+from ..payload import parse
+
+
+def post_metrics():
+    """Take ``{"metrics": [{"name", "value", "type", "unit", "labels"}, ...]}`` (1 to 1000).
+
+    202 with ``{"id": N, "count": len(metrics)}`` once stored.
+
+    :raise 422: a schema error, or more distinct series than ``app.domain.custom.MAX_SERIES``.
+    """
+    spec = parse(MetricsIn)
+    store = current_app.extensions["dashboard"].store
+    try:
+        item_id = custom.ingest(store, [m.model_dump() for m in spec.metrics])
+    except custom.TooManySeries as exc:
+        return error_response(422, str(exc))
+    return jsonify({"id": item_id, "count": len(spec.metrics)}), 202
+
+
+def get_metrics():
+    """``{"hosts": {host: latest sample}, "custom": [latest reading of each series]}``."""
+    store = current_app.extensions["dashboard"].store
+    hosts = {key.removeprefix("sample:"): sample
+             for key, sample in store.states("sample:").items()}
+    readings = sorted(custom.latest(store).values(), key=lambda r: r["key"])
+    return jsonify({"hosts": hosts, "custom": readings})

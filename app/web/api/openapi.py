@@ -1,0 +1,222 @@
+"""The OpenAPI 3.1 document served at ``/api/v1/openapi.json``, built from :data:`ROUTES` on the
+first request.
+
+To document a new endpoint, add one :class:`Route` row (a test fails for any ``/api/v1`` rule
+without one). Request bodies and query parameters come from the pydantic models in
+``app.domain.schemas``; a row whose rule the app does not have (the simulator when it is off) is left
+out of the document.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app, jsonify
+from pydantic import BaseModel
+
+from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
+                                SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
+                                TaskIn, TaskQuery)
+
+from .stream import StreamQuery
+
+_REF = "#/components/schemas/{model}"
+_JSON = "application/json"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One operation: ``path`` in OpenAPI form (``/api/v1/tasks/{task_id}``), ``method`` lower
+    case, ``responses`` status -> description or (description, schema)."""
+
+    method: str
+    path: str
+    summary: str
+    tag: str
+    responses: dict
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    secured: bool = False  # needs the bearer token (writes)
+    body_required: bool = True
+    path_params: dict[str, str] = field(default_factory=dict)  # name -> description
+    header_params: dict[str, str] = field(default_factory=dict)  # name -> description
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": _REF.format(model=name)}
+
+
+_ERRORS = {"$ref": _REF.format(model="Error")}
+_EVENT = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "level": {"type": "string"}, "message": {"type": "string"},
+    "source": {"type": ["string", "null"]}, "ts": {"type": "number", "description": "Unix seconds"}}}
+_STATUS = {"type": "object", "properties": {"status": {"type": "string"}}}
+_TASK_ID = {"task_id": "1-100 characters of A-Z a-z 0-9 . _ -"}
+_ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
+_ALERT = {"type": "object", "description": "id, name, level, state (firing or resolved), "
+          "started_at, ended_at, peak, value, acked_by, acked_at, host, message, source"}
+_BAD_BODY = {"415": ("body is not JSON", _ERRORS), "400": ("JSON is not an object", _ERRORS),
+             "422": ("schema error, with field paths in details", _ERRORS),
+             "401": ("missing or wrong bearer token", _ERRORS),
+             "403": ("no token configured and the client is not on loopback", _ERRORS)}
+
+#: Every documented operation.
+ROUTES: list[Route] = [
+    Route("post", "/api/v1/events", "Add an event to the feed", "events", body=EventIn,
+          secured=True, responses={"201": ("stored", {"type": "object", "properties": {
+              "id": {"type": "integer"}}}), **_BAD_BODY}),
+    Route("get", "/api/v1/events", "Latest events, newest first", "events", query=EventQuery,
+          responses={"200": ("events", {"type": "array", "items": _EVENT}),
+                     "400": ("a bad query parameter, named in the message", _ERRORS)}),
+    Route("get", "/api/v1/tasks", "Stored tasks, most recently updated first", "tasks",
+          query=TaskQuery, responses={"200": ("tasks", {"type": "array", "items": _ref("Task")}),
+                                      "400": ("a bad query parameter", _ERRORS)}),
+    Route("put", "/api/v1/tasks/{task_id}", "Set a task's state and progress", "tasks",
+          body=TaskIn, secured=True, path_params=_TASK_ID,
+          responses={"200": ("stored", _ref("Task")),
+                     "409": ("the task already succeeded or failed", _ERRORS), **_BAD_BODY}),
+    Route("get", "/api/v1/tasks/{task_id}", "One task's state", "tasks", path_params=_TASK_ID,
+          responses={"200": ("the task", _ref("Task")), "404": ("unknown task", _ERRORS)}),
+    Route("get", "/api/v1/tasks/{task_id}/stream", "Follow one task (Server-Sent Events)", "tasks",
+          path_params=_TASK_ID, responses={
+              "200": "text/event-stream: `event: progress` with JSON {task_id, state, progress, "
+                     "estimated_seconds, updated_at} for the current state and each update, "
+                     "then `event: complete` (succeeded) or `event: error` (failed) and the end; "
+                     "`id:` is the log id; `: ping` comments while idle",
+              "404": ("unknown task", _ERRORS)}),
+    Route("get", "/api/v1/stream", "Follow metrics, events, alerts and tasks (Server-Sent Events)",
+          "streams", query=StreamQuery, header_params={
+              "Last-Event-ID": "a log id: replay every item of the channels after it, then go "
+                               "live (wins over last_event_id); one that is not a log id "
+                               "gets event: resync"},
+          responses={
+              "200": "text/event-stream: one message per logged item of the channels, in log "
+                     "order: `id:` the log id, `event:` metric or custom (channel metrics), "
+                     "event (events), alert (alerts) or task (tasks), `data:` JSON {id, ts, "
+                     "...the item's fields}; first `id:` and `retry:` with no data; `event: "
+                     "resync` with JSON {reason, latest_id} when the id's items were trimmed or "
+                     "it is above the newest id; `: ping` comments while idle",
+              "400": ("an unknown or empty channel, or a bad last_event_id, named", _ERRORS),
+              "401": ("DASHBOARD_VIEW_TOKEN is set and there is no session", _ERRORS)}),
+    Route("post", "/api/v1/alerts", "Raise a firing alert", "alerts", body=AlertIn, secured=True,
+          responses={"201": ("raised", {"type": "object", "properties": {
+              "id": {"type": "string"}}}), **_BAD_BODY}),
+    Route("get", "/api/v1/alerts", "Every alert, firing first, newest first", "alerts",
+          responses={"200": ("alerts; ?state=firing or ?state=resolved filters",
+                             {"type": "array", "items": _ALERT}),
+                     "400": ("a bad state parameter", _ERRORS)}),
+    Route("post", "/api/v1/alerts/{alert_id}/resolve", "Resolve an alert", "alerts",
+          secured=True, path_params=_ALERT_ID,
+          responses={"200": ("the alert", _ALERT), "404": ("unknown alert", _ERRORS)}),
+    Route("post", "/api/v1/alerts/{alert_id}/ack", "Acknowledge an alert", "alerts",
+          body=AckIn, body_required=False, secured=True, path_params=_ALERT_ID,
+          responses={"200": ("the alert, with acked_by and acked_at", _ALERT),
+                     "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
+    Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
+          secured=True, responses={"202": ("accepted", {"type": "object", "properties": {
+              "id": {"type": "integer"}, "count": {"type": "integer"}}}), **_BAD_BODY}),
+    Route("post", "/api/v1/samples", "Push host samples (an agent for a machine without a "
+          "dashboard)", "metrics", body=SamplesIn, secured=True, responses={
+              "202": ("stored, oldest first", {"type": "object", "properties": {
+                  "ids": {"type": "array", "items": {"type": "integer"}},
+                  "count": {"type": "integer"}}}),
+              "409": ("a dashboard samples that host itself; nothing stored", _ERRORS),
+              **_BAD_BODY}),
+    Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
+          responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
+    Route("get", "/api/v1/openapi.json", "This document", "meta",
+          responses={"200": ("OpenAPI 3.1", {"type": "object"})}),
+    Route("post", "/simulator/events", "Inject events", "simulator", body=SimulatedEvents,
+          secured=True, responses={"201": ("stored", {"type": "object"}), **_BAD_BODY}),
+    Route("post", "/simulator/metrics", "Override sampled values for a while", "simulator",
+          body=MetricOverride, secured=True,
+          responses={"200": ("the override", {"type": "object"}), **_BAD_BODY}),
+    Route("post", "/simulator/scenarios/{name}", "Start a named scenario", "simulator",
+          body=ScenarioIn, body_required=False, secured=True, path_params={"name": "cpu-spike, network-burst, task-run or alert-storm"},
+          responses={"202": ("started", {"type": "object"}),
+                     "404": ("unknown scenario; the names are listed", _ERRORS)}),
+    Route("post", "/simulator/host", "Turn the simulated host on or off", "simulator",
+          body=SimulatedHost, secured=True,
+          responses={"200": ("the new mode", {"type": "object"}), **_BAD_BODY}),
+    Route("get", "/healthz", "Liveness", "ops", responses={"200": ("alive", _STATUS)}),
+    Route("get", "/readyz", "Readiness (the store answers)", "ops",
+          responses={"200": ("ready", _STATUS), "503": ("store unavailable", _ERRORS)}),
+    Route("get", "/metrics", "Prometheus exposition of the dashboard's own metrics", "ops",
+          responses={"200": "text/plain (Prometheus) or OpenMetrics"}),
+]
+
+_MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
+           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery)
+
+
+def flask_path(path: str) -> str:
+    """``/a/{x}`` -> ``/a/<x>``: the Flask rule of an OpenAPI path."""
+    return re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+
+def openapi_path(rule: str) -> str:
+    """``/a/<x>`` or ``/a/<int:x>`` -> ``/a/{x}``: the OpenAPI path of a Flask rule."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
+def _operation(route: Route) -> dict:
+    op: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
+    params = [{"name": name, "in": "path", "required": True, "description": text,
+               "schema": {"type": "string"}} for name, text in route.path_params.items()]
+    params += [{"name": name, "in": "header", "required": False, "description": text,
+                "schema": {"type": "string"}} for name, text in route.header_params.items()]
+    if route.query is not None:
+        schema = route.query.model_json_schema(ref_template=_REF)
+        for name, prop in schema["properties"].items():
+            params.append({"name": name, "in": "query", "required": False, "schema": prop})
+    if params:
+        op["parameters"] = params
+    if route.body is not None:
+        op["requestBody"] = {"required": route.body_required,
+                             "content": {_JSON: {"schema": _ref(route.body.__name__)}}}
+    op["security"] = [{"bearer": []}] if route.secured else []
+    for status, spec in route.responses.items():
+        if isinstance(spec, str):
+            op["responses"][status] = {"description": spec}
+        else:
+            text, schema = spec
+            op["responses"][status] = {"description": text, "content": {_JSON: {"schema": schema}}}
+    return op
+
+
+def build(app: Flask) -> dict:
+    """Return the OpenAPI 3.1 document for the rows of :data:`ROUTES` that ``app`` serves."""
+    served = {(rule.rule, method.lower()) for rule in app.url_map.iter_rules()
+              for method in rule.methods or ()}
+    paths: dict[str, dict] = {}
+    for route in ROUTES:
+        if (flask_path(route.path), route.method) in served:
+            paths.setdefault(route.path, {})[route.method] = _operation(route)
+    schemas: dict = {"Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "message": {"type": "string"}}}}}}}
+    for model in _MODELS:
+        schema = model.model_json_schema(ref_template=_REF)
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "live-dashboard API", "version": "1",
+                 "description": "Writes need `Authorization: Bearer <DASHBOARD_INGEST_TOKEN>` when "
+                                "one is set (loopback clients only otherwise). With "
+                                "DASHBOARD_VIEW_TOKEN set, reads need a session from /login."},
+        "paths": paths,
+        "components": {"schemas": schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+def openapi():
+    """``GET /api/v1/openapi.json``: the document, built on the first request, not at start:
+    building it compiles every pydantic model, memory an idle worker never needs."""
+    document = current_app.extensions.get("openapi")
+    if document is None:
+        document = current_app.extensions["openapi"] = build(current_app)
+    return jsonify(document)

@@ -1,0 +1,57 @@
+"""``POST /api/v1/samples``: host samples pushed by agents (``flask --app wsgi agent``) for
+machines that run no dashboard.
+
+Each sample becomes a ``metrics`` log item and the ``sample:<host>`` state, as if a dashboard's
+own sampler had taken it, so the fleet row, that host's page (``/?host=NAME``) and
+``GET /api/v1/metrics`` show it like any other host.
+
+A host that a dashboard samples itself is refused with 409: its sampler holds the lease
+``sampler:<host>`` in the store (``app.live.sampling``), or it is the receiving dashboard's own
+``DASHBOARD_HOST_NAME`` while its sampler is on. Accepting both would interleave two sources
+of one host's figures on its cards and charts. An agent runs under a name of its own, or for a
+host whose dashboard stopped (its lease lapses ``app.live.sampling.SAMPLER_LEASE`` seconds later).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from app.domain.schemas import SamplesIn
+
+from ..errors import error_response
+from ..payload import parse
+
+
+def sampled_by_a_dashboard(live, host: str) -> bool:
+    """Whether a dashboard's own sampler reports ``host`` (see the module docstring).
+
+    :raise app.store.StoreUnavailable: the lease could not be read.
+    """
+    settings = live.settings
+    if settings.sampler and host == settings.host_name:
+        return True
+    return live.store.holder(f"sampler:{host}") is not None
+
+
+def post_samples():
+    """Take ``{"samples": [{"host", "ts", "cpu_percent", ...}, ...]}`` (1 to 1000).
+
+    202 with ``{"ids": [...], "count": N}`` once every sample is stored, oldest first as sent.
+    A 503 may follow a partial write: the client sends the batch again (at least once).
+
+    :raise 409: a sample names a host that a dashboard samples itself; nothing is stored.
+    :raise 415/400/422: a bad body (field paths in ``details``); nothing is stored.
+    """
+    spec = parse(SamplesIn)
+    live = current_app.extensions["dashboard"]
+    hosts = {sample.host for sample in spec.samples}
+    refused = sorted(host for host in hosts if sampled_by_a_dashboard(live, host))
+    if refused:
+        return error_response(
+            409, f"a dashboard samples {', '.join(refused)} itself; run the agent under another "
+                 "host name (--host)",
+            details=[{"field": f"samples.{n}.host", "message": "sampled by a dashboard"}
+                     for n, sample in enumerate(spec.samples) if sample.host in refused])
+    ids = [live.store.append("metrics", sample.model_dump(), state_key=f"sample:{sample.host}")
+           for sample in spec.samples]
+    return jsonify({"ids": ids, "count": len(ids)}), 202

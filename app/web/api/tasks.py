@@ -1,0 +1,70 @@
+"""``/api/v1/tasks``: set a task's state and progress, read it, list tasks, follow one (SSE)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response, current_app, jsonify
+
+from app.domain import tasks
+from app.domain.schemas import TASK_ID_PATTERN, TaskIn, TaskQuery
+from app.live.tasks import stream
+
+from ..errors import error_response
+from ..payload import parse, parse_query
+from ..stream import STREAM_HEADERS
+
+_TASK_ID = re.compile(TASK_ID_PATTERN)
+
+
+def _live():
+    return current_app.extensions["dashboard"]
+
+
+def _known_task(task_id: str) -> dict | None:
+    if not _TASK_ID.match(task_id):
+        return None
+    return _live().store.get_state(tasks.state_key(task_id))
+
+
+def _no_task(task_id: str):
+    return error_response(404, f"no task {task_id!r}")
+
+
+def put_task(task_id: str):
+    """Set a task's state: ``{"state", "progress", "message"?, "estimated_seconds"?}``.
+
+    200 with the stored task; 400 for a ``task_id`` that is not 1-100 of ``[A-Za-z0-9._-]``;
+    409 with the stored ``task`` once it succeeded or failed; 415/400/422 for a bad body.
+    """
+    if not _TASK_ID.match(task_id):
+        return error_response(400, "task_id must be 1-100 characters of A-Z a-z 0-9 . _ -",
+                              details=[{"field": "task_id", "message": "invalid"}])
+    spec = parse(TaskIn)
+    try:
+        return jsonify(tasks.update_task(_live().store, task_id, spec))
+    except tasks.TaskIsFinal as exc:
+        return error_response(409, str(exc), task=exc.task)
+
+
+def get_task(task_id: str):
+    """The task's current state, or 404 JSON for an unknown one."""
+    task = _known_task(task_id)
+    return jsonify(task) if task else _no_task(task_id)
+
+
+def get_tasks():
+    """Stored tasks, most recently updated first, up to ``limit`` (1-1000, default 100)."""
+    query = parse_query(TaskQuery)
+    return jsonify(tasks.list_tasks(_live().store, query.limit))
+
+
+def task_stream(task_id: str):
+    """SSE: ``progress`` for the current state and each update, then ``complete`` (succeeded)
+    or ``error`` (failed) and the end; JSON data, ``id:`` the log id; 404 JSON if unknown."""
+    live = _live()
+    if _known_task(task_id) is None:
+        return _no_task(task_id)
+    body = stream(live.tasks, live.store, live.view, task_id, live.settings.heartbeat)
+    return Response(body, mimetype="text/event-stream", headers=STREAM_HEADERS,
+                    direct_passthrough=True)

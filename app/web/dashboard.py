@@ -1,0 +1,141 @@
+"""The page, and the same region fragments for polling clients (``/poll``, ``/fragments``).
+
+Each takes ``?host=NAME`` for another host's page (the fleet row links there); without it they
+show this dashboard's own host (``DASHBOARD_HOST_NAME``). The page passes its host on to the
+``/stream`` and ``/poll`` URLs it uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
+from werkzeug.exceptions import ServiceUnavailable
+
+from app.domain import alerts
+from app.live.pages import Page, TooManyPages, UnknownHost
+
+bp = Blueprint("dashboard", __name__)
+
+
+def _live():
+    return current_app.extensions["dashboard"]
+
+
+def page_of(live) -> Page:
+    """The page that the request's ``?host=`` names (none: this dashboard's own host).
+
+    :raise 404: no sample of that host is known. :raise 503: too many hosts are watched.
+    """
+    host = request.args.get("host")
+    try:
+        return live.page(host)
+    except UnknownHost:
+        abort(404, description=f"unknown host {host!r}: no sample of it has reached the store")
+    except TooManyPages as exc:
+        raise ServiceUnavailable(f"{exc}; retry later", retry_after=5) from None
+
+
+@bp.get("/")
+def index():
+    """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE."""
+    view = page_of(_live()).view
+    transport = request.args.get("transport", current_app.config["SETTINGS"].transport)
+    polling = transport == "poll"
+    return render_template(
+        "index.html",
+        regions={name: Markup(view.html[name]) for name in view.regions},
+        badge=Markup(view.badge("polling" if polling else "connecting")),
+        polling=polling,
+        host=view.host,
+        query=view.query,
+        signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "",
+    )
+
+
+def _conditional(view, body: Callable[[], str]) -> Response:
+    """``body()`` with ``ETag`` = the latest log id, or ``304`` when the client has that tag.
+
+    A poll that matches (most of them) is answered before the body is built: the 304 path is
+    what a polling client costs (``bench/``: 304s per second).
+    """
+    etag = str(view.last_id)
+    if request.if_none_match.contains_weak(etag):  # RFC 9110: If-None-Match compares weakly
+        response = Response(status=304)
+    else:
+        response = Response(body(), mimetype="text/html")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/poll")
+def poll():
+    """Every region and the POLLING badge, as out-of-band swaps (the SSE snapshot's twin)."""
+    view = page_of(_live()).view
+    return _conditional(view, lambda: view.fragments(view.regions, "polling"))
+
+
+@bp.get("/fragments/<name>")
+def fragment(name: str):
+    """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name or host."""
+    view = page_of(_live()).view
+    if name not in view.regions:
+        abort(404, description=f"unknown region {name!r}; known: {', '.join(view.regions)}")
+    return _conditional(view, lambda: view.html[name])
+
+
+@bp.post("/ui/alerts/<alert_id>/ack")
+def ack_alert(alert_id: str):
+    """The page's Acknowledge button: record ``by="page"`` and the time; 204 with no body.
+
+    The alerts region's new HTML reaches every tab through the stream (or the next poll), so
+    this answer carries nothing; htmx 4 swaps nothing for a 204. The Origin check and the
+    session guard for everything under ``/ui/`` live in ``app.web.auth``.
+
+    :raise 404: unknown id (htmx swaps the error text in place of the button).
+    """
+    # "page" until a login gives viewers a name.
+    if alerts.acknowledge(_live().store, alert_id, by="page") is None:
+        abort(404, description=f"no alert with id {alert_id!r}")
+    return "", 204
+
+
+class NotModifiedPolls:
+    """WSGI middleware: answer a ``GET /poll`` that already has the current view with a bare
+    ``304``, before Flask runs.
+
+    Why: most polls find nothing new, and on that path Flask's request context, hooks and
+    response object cost more than half the time of a request (py-spy under ``bench/``'s poll
+    hammer). The short cut is taken only where the ETag alone decides the answer: viewing is
+    open (with ``DASHBOARD_VIEW_TOKEN`` the session must be checked), the live view runs, the
+    page of ``?host=`` already exists in this process, and ``If-None-Match`` is exactly that
+    page's tag (``"<id>"`` or ``W/"<id>"``). Every other request, a list of tags included, goes
+    to Flask, whose :func:`poll` gives the same answer the long way.
+
+    :param wsgi_app: the Flask app's ``wsgi_app``.
+    :param live: the app's :class:`~app.live.engine.Live`.
+    :param open_view: whether viewing needs no session (no view token).
+    """
+
+    def __init__(self, wsgi_app, live, open_view: bool) -> None:
+        self.wsgi_app = wsgi_app
+        self.live = live
+        self.open_view = open_view
+
+    def __call__(self, environ, start_response):
+        tag = environ.get("HTTP_IF_NONE_MATCH")
+        if (tag and self.open_view and environ.get("PATH_INFO") == "/poll"
+                and environ.get("REQUEST_METHOD") == "GET" and self.live.started):
+            query = environ.get("QUERY_STRING")
+            host = dict(parse_qsl(query)).get("host") if query else None
+            page = self.live.pages.peek(host)
+            if page is not None:
+                etag = f'"{page.view.last_id}"'
+                if tag.removeprefix("W/") == etag:
+                    start_response("304 Not Modified",
+                                   [("ETag", etag), ("Cache-Control", "no-cache")])
+                    return []
+        return self.wsgi_app(environ, start_response)

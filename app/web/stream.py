@@ -1,0 +1,36 @@
+"""``GET /stream``: the HTML stream that htmx swaps into the page (one per browser tab).
+
+``?host=NAME`` streams another host's page (``app.live.pages``); without it, this dashboard's own.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, request
+
+from app.live.delivery import direct_socket, page_messages
+
+from .dashboard import page_of
+
+bp = Blueprint("stream", __name__)
+
+#: DESIGN.md, "The wire". No ``Connection`` header: PEP 3333 forbids hop-by-hop headers.
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@bp.get("/stream")
+def stream():
+    """A full snapshot of every region, then one unnamed message per change, with ``id:``.
+
+    A ``Last-Event-ID`` changes nothing here: the snapshot already holds the current state.
+    The stream ends cleanly after ``DASHBOARD_STREAM_LIFETIME`` seconds or at worker shutdown.
+
+    :raise 404: ``?host=`` names an unknown host. :raise 503: too many hosts watched.
+    """
+    live = current_app.extensions["dashboard"]
+    host = page_of(live).host  # 404 / 503 now, before the response starts
+    lifetime = current_app.config["SETTINGS"].stream_lifetime
+    # direct_passthrough: hand our generator of bytes to the server as it is, without
+    # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
+    return Response(page_messages(live, lifetime, direct_socket(request.environ), host),
+                    mimetype="text/event-stream", headers=STREAM_HEADERS,
+                    direct_passthrough=True)

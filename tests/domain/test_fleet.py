@@ -1,0 +1,168 @@
+"""The fleet row: a card per host, the current one marked, stale by the store's accept time."""
+
+import re
+
+import gevent
+import pytest
+
+from app.domain.fleet import FLEET_KEPT, Fleet
+from app.store import Item
+from tests.sse_client import region
+from tests.view.test_regions import sample
+
+
+class Clock:
+    """A settable Unix clock for the fleet."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cards(html: str) -> list[str]:
+    return re.findall(r'<li class="host[^"]*">.*?</li>', html, re.S)
+
+
+@pytest.fixture
+def clock(live):
+    fake = Clock(1_000_000.0)
+    live.fleet.clock = fake
+    live.fleet.home = "a"
+    live.view.host = "a"
+    return fake
+
+
+def fold(live, *items):
+    live.fleet.apply(list(items))
+    live.view.apply(list(items))
+    return live.view.refresh_fleet()
+
+
+def test_one_host_renders_an_empty_placeholder_with_its_id(live, clock):
+    fold(live, Item(1, "metrics", clock.now, sample(host="a")))
+    assert live.view.html["fleet"] == '<nav id="fleet" hx-swap-oob="true" hidden></nav>'
+
+
+def test_two_hosts_render_two_linked_cards_the_current_one_marked(live, clock):
+    assert fold(live, Item(1, "metrics", clock.now, sample(host="a", cpu_percent=12.5)),
+                Item(2, "metrics", clock.now - 2, sample(host="b-2", cpu_percent=97.25,
+                                                         mem_percent=40.0, load1=1.5)))
+    html = live.view.html["fleet"]
+    assert html.startswith('<nav id="fleet" hx-swap-oob="true"') and "hidden" not in html
+    a, b = cards(html)
+    assert '<a href="/?host=a" aria-current="page">' in a and "aria-current" not in b
+    assert '<a href="/?host=b-2">' in b
+    assert '<span class="cpu">97.2 %</span>' in b  # 97.25, to one decimal (half to even)
+    assert '<span class="memory">40.0 %</span>' in b and '<span class="load">1.50</span>' in b
+    assert 'class="host fresh"' in b and ">reporting<" in b
+    # Last seen is the store's accept time (the item's ts), not the sample's own ts.
+    assert '<time datetime="1970-01-12T13:46:38+00:00">13:46:38</time>' in b
+    assert not fold(live)  # nothing changed: the same HTML, nothing to send
+
+
+def test_last_seen_ignores_the_hosts_own_clock(live, clock):
+    ahead = sample(host="b", ts=clock.now + 3600)  # its clock runs an hour ahead
+    fold(live, Item(1, "metrics", clock.now, sample(host="a")),
+         Item(2, "metrics", clock.now - 60, ahead))
+    [_, b] = cards(live.view.html["fleet"])
+    assert 'class="host stale"' in b and ">stale<" in b
+
+
+def test_a_host_turns_stale_after_stale_after_seconds_with_no_new_item(live, clock):
+    live.fleet.stale_after = 10
+    fold(live, Item(1, "metrics", clock.now, sample(host="a")),
+         Item(2, "metrics", clock.now, sample(host="b")))
+    clock.now += 10  # exactly at the bound: not yet
+    assert not live.view.refresh_fleet()
+    clock.now += 0.5
+    assert live.view.refresh_fleet()
+    a, b = cards(live.view.html["fleet"])
+    assert 'class="host stale"' in a and 'class="host stale"' in b
+    fold(live, Item(3, "metrics", clock.now, sample(host="b")))  # b reports again
+    a, b = cards(live.view.html["fleet"])
+    assert "stale" in a and 'class="host fresh"' in b
+
+
+def test_the_home_host_has_a_card_before_its_first_sample(live, clock):
+    fold(live, Item(1, "metrics", clock.now, sample(host="agent-1")))
+    home, agent = cards(live.view.html["fleet"])  # by name
+    assert '<a href="/?host=a" aria-current="page">' in home
+    assert "stale" in home and "last seen –" in home and "CPU <span class=\"cpu\">– %" in home
+    assert "agent-1" in agent and "fresh" in agent
+
+
+def test_host_names_and_partial_samples_are_escaped_and_do_not_break_the_row(live, clock):
+    fold(live, Item(1, "metrics", clock.now, {"host": "<b>x&y</b>", "cpu_percent": "lots"}),
+         Item(2, "metrics", clock.now, sample(host="a")))
+    html = live.view.html["fleet"]
+    assert "<b>x" not in html and "&lt;b&gt;x&amp;y&lt;/b&gt;" in html
+    assert 'href="/?host=%3Cb%3Ex%26y%3C/b%3E"' in html
+    assert "CPU <span class=\"cpu\">– %" in html
+
+
+def test_load_takes_every_sample_state_and_its_accept_time(live, clock):
+    store = live.store
+    store.append("metrics", sample(host="a"), state_key="sample:a")
+    for n in range(3):  # b reported long before a, and many events came since
+        store.append("metrics", sample(host="b", cpu_percent=float(n)), state_key="sample:b")
+    for n in range(5):
+        store.append("event", {"level": "info", "message": f"m{n}", "source": None, "ts": 0})
+    store.append("metrics", sample(host="a"), state_key="sample:a")
+    fleet = Fleet(10)
+    fleet.load(store)
+    assert set(fleet.hosts) == {"a", "b"}
+    assert fleet.hosts["b"].sample["cpu_percent"] == 2.0
+    [last_b] = store.find("metrics", limit=1, where={"host": "b"})
+    assert fleet.hosts["b"].seen == last_b.ts
+
+
+def test_load_finds_a_host_beyond_the_recent_scan(live, monkeypatch):
+    import app.domain.fleet
+
+    monkeypatch.setattr(app.domain.fleet, "_LOAD_SCAN", 2)
+    store = live.store
+    old = store.append("metrics", sample(host="old"), state_key="sample:old")
+    for _ in range(3):
+        store.append("metrics", sample(host="a"), state_key="sample:a")
+    fleet = Fleet(10)
+    fleet.load(store)
+    assert fleet.hosts["old"].seen == store.since(old - 1, 1)[0].ts
+
+
+def test_the_fleet_keeps_the_most_recently_seen_hosts(clock):
+    fleet = Fleet(10)
+    fleet.apply([Item(n, "metrics", float(n), sample(host=f"h{n}"))
+                 for n in range(1, FLEET_KEPT + 6)])
+    assert len(fleet) == FLEET_KEPT
+    assert "h5" not in fleet and "h6" in fleet and f"h{FLEET_KEPT + 5}" in fleet
+
+
+def test_the_tailer_sends_the_fleet_when_it_changes_and_when_a_host_turns_stale(client, live):
+    # The real tailer: its once-a-second sweep re-renders the fleet; only changed HTML goes out.
+    client.get("/")  # starts it
+    fake = Clock(0.0)
+    live.fleet.clock = fake
+    live.fleet.stale_after = 5
+    sub = live.hub.subscribe(b"snapshot")
+    sub.queue.get_nowait()
+    a = live.store.append("metrics", sample(host="web-1"), state_key="sample:web-1")
+    live.store.append("metrics", sample(host="web-2"), state_key="sample:web-2")
+    fake.now = live.store.since(a - 1, 1)[0].ts
+
+    def next_fleet(timeout=3.0) -> str:
+        with gevent.Timeout(timeout):
+            while True:
+                found = region(sub.queue.get().decode(), "fleet")
+                if found:
+                    return found
+
+    shown = next_fleet()
+    assert 'class="host fresh"' in shown and len(cards(shown)) == 3  # home, web-1, web-2
+    with pytest.raises(gevent.Timeout):  # unchanged: not sent again
+        next_fleet(timeout=1.5)
+    fake.now += 6
+    stale = next_fleet()
+    assert stale.count('class="host stale"') == 3
+    live.hub.unsubscribe(sub)

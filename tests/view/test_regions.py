@@ -1,0 +1,127 @@
+"""Region fragments: values with units, levels from thresholds, the feed, and escaping."""
+
+import time
+
+from app.store import Item
+
+
+def sample(**values):
+    base = {"host": "h", "ts": time.time(), "cpu_percent": 12.5, "cpu_count": 2, "mem_percent": 40.0,
+            "mem_used": 4 << 30, "mem_total": 8 << 30, "disk_percent": 50.0, "disk_used": 50 << 30,
+            "disk_total": 100 << 30, "net_rx_bps": 1536.0, "net_tx_bps": 0.0, "load1": 0.5,
+            "load5": 0.4, "load15": 0.3, "uptime": 93784, "temperature": None}
+    return {**base, **values}
+
+
+def view_with(live, *items):
+    view = live.view
+    view.host = "h"
+    return view, view.apply(list(items))
+
+
+def test_metric_regions_show_values_units_and_levels(live):
+    view, changed = view_with(live, Item(1, "metrics", 0, sample(cpu_percent=95.0, mem_percent=85)))
+    assert set(changed) >= {"cpu", "memory", "disk", "network", "load", "uptime"}
+    assert 'class="card level-critical"' in view.html["cpu"] and "95.0" in view.html["cpu"]
+    assert "%" in view.html["cpu"]
+    assert "level-warning" in view.html["memory"]
+    assert "level-ok" in view.html["disk"]
+    assert "1.5 KiB" in view.html["network"]
+    assert "1 d 2 h 3 min" in view.html["uptime"]
+
+
+def test_unchanged_values_do_not_rerender(live):
+    view, _ = view_with(live, Item(1, "metrics", 0, sample()))
+    _, changed = view_with(live, Item(2, "metrics", 0, sample(cpu_percent=13.0)))
+    assert "cpu" in changed and "disk" not in changed
+
+
+def test_samples_of_other_hosts_are_not_shown_here(live):
+    _, changed = view_with(live, Item(1, "metrics", 0, sample(host="elsewhere")))
+    assert changed == []
+
+
+def test_feed_is_newest_first_bounded_and_shows_the_level(live):
+    items = [Item(n, "event", 0, {"level": "error" if n % 2 else "info", "message": f"m{n}",
+                                  "source": None, "ts": time.time()}) for n in range(1, 31)]
+    view, changed = view_with(live, *items)
+    assert changed == ["events"]
+    html = view.html["events"]
+    assert html.count("<li") == 20
+    assert html.index("m30") < html.index("m29")
+    assert "m10<" not in html
+    assert 'class="event level-error"' in html and ">error<" in html
+
+
+def test_user_text_is_escaped(live):
+    evil = "<img src=x onerror=alert(1)>"
+    view, _ = view_with(live, Item(1, "event", 0, {"level": "info", "message": evil,
+                                                  "source": '"><script>', "ts": 0}))
+    html = view.html["events"]
+    assert evil not in html and "<script>" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_metric_cards_carry_sparklines_and_gauges(live):
+    view, _ = view_with(live, *[Item(n, "metrics", 0, sample(cpu_percent=float(n)))
+                                for n in range(1, 4)])
+    assert '<span class="number">3.0</span>' in view.html["cpu"]
+    assert "svg" not in view.html["cpu"]  # the chart is a region of its own
+    cpu = view.html["cpu-chart"]
+    assert cpu.startswith('<div id="cpu-chart" class="chart" hx-swap-oob="true">')
+    # One point per CHART_STEP samples, counted back from the newest: 1 of these 3.
+    assert 'class="gauge"' in cpu and 'aria-label="CPU 3.0 % of 100 %"' in cpu
+    assert 'aria-label="CPU, last 1 sample: now 3.0 %' in cpu
+    mem = view.html["memory-chart"]
+    assert 'class="spark"' in mem and 'class="gauge"' in mem
+    assert "received now 1.5 KiB/s" in view.html["network-chart"]
+    assert "Load 1 min, last 1 sample: now 0.50" in view.html["load-chart"]
+
+
+def test_charts_are_redrawn_every_chart_step_samples_one_point_per_step(live):
+    from app.view.regions import CHART_REGIONS, CHART_STEP
+
+    redrawn = []
+    for n in range(1, 3 * CHART_STEP + 2):
+        _, changed = view_with(live, Item(n, "metrics", 0, sample(cpu_percent=float(n))))
+        assert "cpu" in changed
+        if set(CHART_REGIONS) <= set(changed):
+            redrawn.append(n)
+    assert redrawn == [1, 1 + CHART_STEP, 1 + 2 * CHART_STEP, 1 + 3 * CHART_STEP]
+    newest = 1 + 3 * CHART_STEP
+    # The points: the newest sample and every CHART_STEP-th one before it.
+    assert f"last 4 samples: now {newest}.0 %, min 1.0, max {newest}.0" in live.view.html["cpu-chart"]
+
+
+def test_charts_are_redrawn_at_once_when_a_gauge_changes_level(live):
+    view_with(live, Item(1, "metrics", 0, sample(cpu_percent=10.0)))
+    _, changed = view_with(live, Item(2, "metrics", 0, sample(cpu_percent=95.0)))
+    assert "cpu-chart" in changed  # the others are redrawn too, but their HTML is the same
+    assert "level-critical" in live.view.html["cpu-chart"]
+    _, changed = view_with(live, Item(3, "metrics", 0, sample(cpu_percent=96.0)))
+    assert "cpu-chart" not in changed  # same level: waits for its step
+    _, changed = view_with(live, Item(4, "metrics", 0, sample(cpu_percent=5.0)))
+    assert "cpu-chart" in changed and "level-critical" not in live.view.html["cpu-chart"]
+
+
+def test_history_is_bounded_and_reloaded_from_the_store(live):
+    from app.view.regions import CHART_STEP, HISTORY_SIZE
+
+    live.view.host = "h"
+    for n in range(HISTORY_SIZE + 20):
+        live.store.append("metrics", sample(cpu_percent=float(n % 100)), state_key="sample:h")
+    for _ in range(2 * HISTORY_SIZE):  # other hosts' samples since do not crowd it out
+        live.store.append("metrics", sample(host="other", cpu_percent=99.0))
+    live.view.load(live.store)
+    assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
+    assert live.view.history["cpu_percent"][-1] == float((HISTORY_SIZE + 19) % 100)
+    assert f"last {HISTORY_SIZE // CHART_STEP} samples" in live.view.html["cpu-chart"]
+    live.view.apply([Item(10_000, "metrics", 0, sample(cpu_percent=55.0))])
+    assert len(live.view.history["cpu_percent"]) == HISTORY_SIZE
+    assert live.view.history["cpu_percent"][-1] == 55.0
+
+
+def test_cards_before_the_first_sample_show_placeholders(live):
+    live.view.load(live.store)
+    assert "CPU: no data yet" in live.view.html["cpu-chart"]
+    assert "Network: no data yet" in live.view.html["network-chart"]
