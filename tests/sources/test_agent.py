@@ -221,10 +221,10 @@ def http_server(http_base):
 
 def test_the_sender_posts_json_with_the_bearer_token(http_server):
     Answer.status, Answer.body = 202, b'{"ids": [1], "count": 1}'
-    http_sender(http_server + "/", "s3cret")([{"host": "a", "n": 1}])
+    http_sender(http_server + "/", "s3cret-s3cret-s3cret")([{"host": "a", "n": 1}])
     [(path, headers, body)] = Answer.seen
     assert path == "/api/v1/samples" and body == {"samples": [{"host": "a", "n": 1}]}
-    assert headers["Authorization"] == "Bearer s3cret"
+    assert headers["Authorization"] == "Bearer s3cret-s3cret-s3cret"
     assert headers["Content-Type"] == "application/json"
 
 

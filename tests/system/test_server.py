@@ -19,7 +19,7 @@ def test_stream_sends_snapshot_then_cpu_changes(server):
     started = time.monotonic()
     with SSEClient(server.url + "/stream") as client:
         assert client.response.headers["content-type"].startswith("text/event-stream")
-        assert client.response.headers["cache-control"] == "no-cache"
+        assert client.response.headers["cache-control"] == "no-cache, no-transform"
         assert client.response.headers["x-accel-buffering"] == "no"
         snapshot = client.next(timeout=2)
         assert snapshot.at - started < 2
