@@ -321,6 +321,30 @@ def _mid_replay(live, monkeypatch, count: int) -> tuple[list[int], Reader]:
     return ids, reader
 
 
+def test_a_long_replay_lets_other_greenlets_run_between_its_pages(live, monkeypatch):
+    """Last-Event-ID: 0 on a long log must not hold the worker until the whole log is sent."""
+    monkeypatch.setattr(jsonstream, "REPLAY_BATCH", 10)
+    live.start()
+    ids = [event(live) for _ in range(50)]
+    caught_up(live)
+    ran_at: list[int] = []  # how many pages the replay had read when the other greenlet ran
+    pages = []
+
+    def other():
+        while len(ran_at) < 100:
+            ran_at.append(len(pages))
+            gevent.sleep(0)
+
+    gevent.spawn(other)
+    body = messages(live.json, live.store, ALL, 60, None, after=0)
+    next(body)  # the first message (no id), sent before the replay
+    for _ in range(5):
+        pages.append(next(body))  # no wait of ours in between: only the replay may switch
+    body.close()
+    assert b"".join(pages).count(b"id: ") == len(ids)  # five pages of ten: every event
+    assert {1, 2, 3, 4} <= set(ran_at)
+
+
 def test_a_replay_whose_items_are_trimmed_meanwhile_resyncs(live, monkeypatch):
     ids, reader = _mid_replay(live, monkeypatch, 40)
     live.store._db.execute("DELETE FROM log WHERE id <= ?", (ids[20],))  # a trim, under it
