@@ -27,7 +27,7 @@ from .sources import agent
 from .store import open_store
 from .view.format import FILTERS, GLOBALS
 from .view.regions import LiveView
-from .web import api, assets, auth, dashboard, errors, headers, ops, stream, throttle
+from .web import api, assets, auth, dashboard, deadline, errors, headers, ops, stream, throttle
 from .web.api import stream as api_stream
 
 
@@ -57,7 +57,8 @@ def create_app(config: dict | None = None) -> Flask:
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
-                    fleet=Fleet(settings.stale_after, home=settings.host_name))
+                    fleet=Fleet(settings.stale_after, home=settings.host_name,
+                                forget_after=settings.host_retention))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
@@ -79,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(simulator.ui_bp)
 
     app.before_request(live.start)
+    app.wsgi_app = deadline.BodyDeadline(app.wsgi_app, settings.body_timeout)
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
                                 x_proto=settings.trusted_proxies)

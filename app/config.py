@@ -106,6 +106,12 @@ class Settings(BaseModel):
     auth_failures_per_minute: Annotated[int, Field(ge=1)] = 10
     #: Seconds a client may take to send a request's body; past it the connection is closed.
     body_timeout: Seconds = 10.0
+    #: Seconds after its latest update at which a task is forgotten (``app.domain.retention``).
+    task_retention: Seconds = 7 * 86400.0
+    #: Seconds after it was resolved at which an alert is forgotten.
+    alert_retention: Seconds = 7 * 86400.0
+    #: Seconds without a sample after which another host leaves the fleet and the store.
+    host_retention: Seconds = 86400.0
 
     @field_validator("store_url")
     @classmethod

@@ -16,6 +16,7 @@ the time), so tests drive it with a fake clock.
 
 from __future__ import annotations
 
+import heapq
 import time
 import uuid
 from typing import Annotated, Literal, NamedTuple
@@ -175,17 +176,22 @@ def get(store: Store, alert_id: str) -> dict | None:
     return store.get_state(STATE_PREFIX + alert_id)
 
 
-def all_alerts(store: Store) -> list[dict]:
-    """Every alert in the state table, firing first (newest first), then resolved (newest first)."""
-    return sort(list(store.states(STATE_PREFIX).values()))
+def all_alerts(store: Store, limit: int | None = None, state: str | None = None) -> list[dict]:
+    """The alerts in the state table (only those in ``state``, if given), firing first (newest
+    first), then resolved (newest first); with ``limit``, at most that many (chosen before
+    sorting, not after)."""
+    alerts = [a for a in store.states(STATE_PREFIX).values() if state in (None, a["state"])]
+    return sort(alerts, limit)
 
 
-def sort(alerts: list[dict]) -> list[dict]:
-    """Firing alerts first, each group newest first (by ``started_at`` / ``ended_at``)."""
-    firing = sorted((a for a in alerts if a["state"] == "firing"),
-                    key=lambda a: a["started_at"], reverse=True)
-    resolved = sorted((a for a in alerts if a["state"] != "firing"),
-                      key=lambda a: a.get("ended_at") or 0, reverse=True)
+def sort(alerts: list[dict], limit: int | None = None) -> list[dict]:
+    """Firing alerts first, each group newest first (by ``started_at`` / ``ended_at``); with
+    ``limit``, the first ``limit`` of that order."""
+    count = len(alerts) if limit is None else limit
+    firing = heapq.nlargest(count, (a for a in alerts if a["state"] == "firing"),
+                            key=lambda a: a["started_at"])
+    resolved = heapq.nlargest(count - len(firing), (a for a in alerts if a["state"] != "firing"),
+                              key=lambda a: a.get("ended_at") or 0)
     return firing + resolved
 
 

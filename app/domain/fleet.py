@@ -46,12 +46,16 @@ class Fleet:
     :param home: this dashboard's own host (``DASHBOARD_HOST_NAME``): it has a card even
         before its first sample, or with its sampler off, so that a dashboard that only shows
         agents still offers the way back to its own page.
+    :param forget_after: seconds after ``seen`` at which a host leaves the fleet
+        (``DASHBOARD_HOST_RETENTION``; the store forgets it too: ``app.domain.retention``).
     :param clock: the current Unix time in seconds; tests pass a fake one.
     """
 
     def __init__(self, stale_after: float, home: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 forget_after: float = float("inf")) -> None:
         self.stale_after = stale_after
+        self.forget_after = forget_after
         self.home = home
         self.clock = clock
         self.hosts: dict[str, Host] = {}
@@ -97,9 +101,12 @@ class Fleet:
     def cards(self) -> list[dict]:
         """What the fleet region shows, by host name: ``{"name", "sample", "seen", "stale"}``.
 
-        A host without a known accept time (the home host before its first sample) is stale.
+        A host without a known accept time (the home host before its first sample) is stale;
+        one unseen for ``forget_after`` seconds is dropped from the fleet here.
         """
         now = self.clock()
+        self.hosts = {name: host for name, host in self.hosts.items()
+                      if host.seen is None or now - host.seen <= self.forget_after}
         hosts = dict(self.hosts)
         if self.home is not None:
             hosts.setdefault(self.home, Host({}, None))

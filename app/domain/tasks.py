@@ -8,6 +8,7 @@ per-task event stream is ``app.live.tasks``.
 
 from __future__ import annotations
 
+import heapq
 import time
 
 from app.store import Store
@@ -48,9 +49,9 @@ def update_task(store: Store, task_id: str, spec: TaskIn) -> dict:
 
 
 def list_tasks(store: Store, limit: int) -> list[dict]:
-    """Every stored task (up to ``limit``), most recently updated first."""
-    tasks = sorted(store.states("task:").values(), key=lambda t: t["updated_at"], reverse=True)
-    return tasks[:limit]
+    """The ``limit`` most recently updated tasks, newest first (picked, not the whole list
+    sorted)."""
+    return heapq.nlargest(limit, store.states("task:").values(), key=lambda t: t["updated_at"])
 
 
 def summary(tasks: list[dict], *, shown: int, kept: int) -> dict:

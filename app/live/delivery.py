@@ -32,14 +32,24 @@ def direct_socket(environ) -> socket.socket | None:
     return sock
 
 
+def client_socket(environ) -> socket.socket | None:
+    """The client's socket on gunicorn whatever the protocol (TLS included), or None: what a
+    stream that is not written directly shuts down when it is dropped as a slow consumer."""
+    sock = environ.get("gunicorn.socket")
+    return sock if isinstance(sock, socket.socket) else None
+
+
 def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
-            farewell: Callable[[], bytes]) -> Iterator[bytes]:
+            farewell: Callable[[], bytes], closer: socket.socket | None = None
+            ) -> Iterator[bytes]:
     """Hand the client what ``hub`` gives ``sub`` until the stream is closed, then ``farewell()``.
 
     Call it once the stream's first message went out through the server (the headers are
     sent). With ``sock`` (see :func:`direct_socket`) the Hub writes to it directly from now on
-    and this only finishes writes the Hub could not; without, every message is yielded. A
-    dropped subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
+    and this only finishes writes the Hub could not; without, every message is yielded, and
+    ``closer`` (:func:`client_socket`) is what the Hub shuts down if the client stops reading:
+    the server's write that this generator waits in would otherwise wait forever. A dropped
+    subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
     """
     if sub.dropped:  # dropped while the caller sent other things (a replay): nothing to finish
         return
@@ -55,6 +65,7 @@ def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
         except OSError:
             pass  # the client left, or was dropped as a slow consumer
         return
+    sub.sock = closer  # shut down on a drop; no fd: the Hub still only queues
     while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
         yield data
     if not sub.dropped:
@@ -62,13 +73,15 @@ def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
 
 
 def page_messages(live, lifetime: float, sock: socket.socket | None,
-                  host: str | None = None) -> Iterator[bytes]:
+                  host: str | None = None, closer: socket.socket | None = None
+                  ) -> Iterator[bytes]:
     """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own):
     the snapshot, then what the page's hub gives, until the stream ends (:func:`deliver`).
 
     :param live: the process's :class:`~app.live.engine.Live`.
     :param lifetime: seconds until the server ends the stream (``DASHBOARD_STREAM_LIFETIME``).
     :param sock: the client socket for direct writes (:func:`direct_socket`), or None.
+    :param closer: the client socket to shut down if it stops reading (:func:`deliver`).
 
     A plain generator fed what it needs (no ``stream_with_context``): the request context is
     not kept alive for the stream's whole life. An unknown host, or one past the page limit,
@@ -88,6 +101,6 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
             yield page.farewell()
             return
         yield first  # through the server, which sends the headers with it
-        yield from deliver(hub, sub, sock, page.farewell)
+        yield from deliver(hub, sub, sock, page.farewell, closer)
     finally:
         hub.unsubscribe(sub)

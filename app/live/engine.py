@@ -1,6 +1,7 @@
 """The engine of one worker process: :class:`Live` owns the store, the fleet, the pages (view
 and hub per viewed host), the task and JSON streams, and the greenlets that feed them: the
-tailer (:mod:`app.live.tailer`) and the sampler loop (:mod:`app.live.sampling`).
+tailer (:mod:`app.live.tailer`), the sampler loop (:mod:`app.live.sampling`) and the
+janitor (:mod:`app.live.janitor`).
 
 Nothing here imports Flask: the web layer reaches it as ``app.extensions["dashboard"]``.
 """
@@ -16,6 +17,7 @@ from app.store import Store, StoreUnavailable
 from app.view.regions import LiveView
 
 from .hub import Hub
+from .janitor import run_janitor
 from .jsonstream import JsonStreams
 from .pages import RECONNECT_MS, Page, Pages
 from .sampling import run_sampler
@@ -107,6 +109,7 @@ class Live:
         for page in self.pages:
             page.view.load(self.store)
         self._greenlets.append(gevent.spawn(Tailer(self).run))
+        self._greenlets.append(gevent.spawn(run_janitor, self.store, self.settings, self.owner))
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(run_sampler, self.store, self.settings, self.owner))
 

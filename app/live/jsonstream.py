@@ -236,13 +236,15 @@ def _replay(store: Store, channels: frozenset[str], after: int,
 
 
 def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifetime: float,
-             sock, *, after: int | None = None, reason: str | None = None) -> Iterator[bytes]:
+             sock, *, after: int | None = None, reason: str | None = None,
+             closer=None) -> Iterator[bytes]:
     """Yield one JSON stream (module docstring).
 
     :param after: replay the items after this log id first; it must not be above
         ``streams.position`` (the route waits for the tailer to get there). None: go live.
     :param reason: send ``event: resync`` with it first, then go live (``after`` is ignored).
     :param sock: the client socket for direct writes (``app.live.delivery.direct_socket``), or None.
+    :param closer: the client socket to shut down if it stops reading (``deliver``).
 
     A stream closed by the server ends with :meth:`JsonStreams.farewell`; one whose replay the
     store cannot serve ends without one (the client reconnects with the last id it got).
@@ -275,6 +277,6 @@ def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifet
         except StoreUnavailable as exc:
             log.warning("JSON stream: replay failed, ending the stream: %s", exc)
             return
-        yield from deliver(hub, sub, sock, lambda: streams.farewell(sub, sent))
+        yield from deliver(hub, sub, sock, lambda: streams.farewell(sub, sent), closer)
     finally:
         streams.unsubscribe(sub)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from app.live.delivery import direct_socket, page_messages
+from app.live.delivery import client_socket, direct_socket, page_messages
 
 from .dashboard import page_of
 
@@ -33,6 +33,8 @@ def stream():
     lifetime = current_app.config["SETTINGS"].stream_lifetime
     # direct_passthrough: hand our generator of bytes to the server as it is, without
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
-    return Response(page_messages(live, lifetime, direct_socket(request.environ), host),
+    environ = request.environ
+    return Response(page_messages(live, lifetime, direct_socket(environ), host,
+                                  client_socket(environ)),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

@@ -122,3 +122,25 @@ def test_direct_writes_keep_order_when_a_socket_is_full(live):
     assert chunks[:-1] == messages  # all of them, in order, once
     assert b"retry: " in chunks[-1]  # then the farewell
     assert len(live.hub) == 0
+
+
+def test_a_slow_queued_stream_is_shut_down_under_its_blocked_write(live):
+    """Off the direct path (TLS, HTTP/1.0) the server writes what the stream yields; a client
+    that stops reading leaves that write waiting forever unless the drop shuts the socket."""
+    import socket
+
+    import gevent
+
+    live.start()
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        gen = _messages(live, 60, None, None, server_end)
+        assert next(gen).startswith(b"id: ")
+        stuck = gevent.spawn(next, gen)  # the server, about to write what comes next ...
+        gevent.sleep(0)
+        for n in range(live.settings.queue_size + 2):  # ... but the client reads nothing
+            live.hub.publish(b"data: %d\n\n" % n)
+        assert live.hub.dropped_total == 1 and len(live.hub) == 0
+        client_end.settimeout(5)
+        assert client_end.recv(10) == b""  # shut down: the server's write fails at once
+        stuck.kill()

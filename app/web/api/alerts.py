@@ -14,6 +14,11 @@ from ..errors import error_response
 from ..payload import parse
 
 
+#: Alerts ``GET /api/v1/alerts`` returns at most (the store keeps up to
+#: ``app.domain.retention.MAX_ALERTS``).
+LISTED = 1000
+
+
 def _store():
     return current_app.extensions["dashboard"].store
 
@@ -50,11 +55,12 @@ def ack(alert_id: str):
 
 
 def list_alerts():
-    """Every alert as a JSON list, firing first, newest first; ``?state=firing|resolved`` filters.
+    """Up to :data:`LISTED` alerts as a JSON list, firing first, newest first;
+    ``?state=firing|resolved`` filters.
 
     :raise 400: another ``state``.
     """
     state = request.args.get("state")
     if state not in (None, "firing", "resolved"):
         return error_response(400, "state must be 'firing' or 'resolved'")
-    return jsonify([a for a in alerts.all_alerts(_store()) if state in (None, a["state"])])
+    return jsonify(alerts.all_alerts(_store(), limit=LISTED, state=state))

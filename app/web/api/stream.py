@@ -28,7 +28,7 @@ from pydantic import Field, field_validator
 
 from app.domain.schemas import _Strict
 from app.live import sse
-from app.live.delivery import direct_socket
+from app.live.delivery import client_socket, direct_socket
 from app.live.jsonstream import CHANNELS, INVALID, TRIMMED, UNKNOWN, JsonStreams, messages
 from app.store import Store, StoreUnavailable
 
@@ -106,7 +106,8 @@ def _open(channels: frozenset[str], query_id: int | None):
             return _response([sse.encode(retry=live.json.retry_ms)])
     return _response(messages(live.json, live.store, channels,
                               current_app.config["SETTINGS"].stream_lifetime,
-                              direct_socket(request.environ), after=after, reason=reason))
+                              direct_socket(request.environ), after=after, reason=reason,
+                              closer=client_socket(request.environ)))
 
 
 class _Behind(Exception):
