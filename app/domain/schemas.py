@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+                      ValidationError, field_validator)
 
 from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
 
@@ -18,7 +19,14 @@ TaskState = Literal["pending", "running", "succeeded", "failed"]
 FINAL_STATES = frozenset({"succeeded", "failed"})
 #: ``task_id`` in ``/api/v1/tasks/<task_id>``: 1-100 characters of letters, digits, ``.``, ``_``, ``-``.
 TASK_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+#: Text with something besides white space (which is stripped). The pattern says so in the
+#: OpenAPI document, with Python's white space spelled out: JSON Schema's ``\s`` (ECMAScript's)
+#: leaves out some that ``str.strip`` removes, such as U+0085.
+Text = Annotated[str, StringConstraints(
+    strip_whitespace=True, min_length=1,
+    pattern=r"[^\t\n\x0b\x0c\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")]
+#: A log id: what both stores can hold (SQLite's INTEGER is 64-bit signed).
+LogId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class _Strict(BaseModel):
@@ -87,7 +95,7 @@ class EventQuery(_Strict):
     """Query string of ``GET /api/v1/events``: ``level``, ``since`` (a log id), ``limit``."""
 
     level: Level | None = None
-    since: Annotated[int, Field(ge=0)] = 0
+    since: LogId = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 
@@ -126,7 +134,8 @@ class AckIn(_Strict):
 
 #: Prometheus' metric-name grammar; label names follow its label grammar.
 METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
-LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$", max_length=100)]
+LABEL_NAME = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME, max_length=100)]
 LabelValue = Annotated[str, StringConstraints(max_length=200)]
 
 
@@ -137,7 +146,11 @@ class CustomMetric(_Strict):
     value: Annotated[float, Field(allow_inf_nan=False)]
     type: Literal["gauge", "counter"] = "gauge"
     unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)] = ""
-    labels: Annotated[dict[LabelName, LabelValue], Field(max_length=20)] = {}
+    # The JSON schema pydantic writes would let keys outside the pattern through with any value:
+    # say what the validation does (a test fuzzes the API from this document).
+    labels: Annotated[dict[LabelName, LabelValue], Field(max_length=20, json_schema_extra={
+        "additionalProperties": False,
+        "propertyNames": {"pattern": LABEL_NAME, "maxLength": 100}})] = {}
 
 
 class MetricsIn(_Strict):
@@ -148,6 +161,14 @@ class MetricsIn(_Strict):
 
 # strict: JSON numbers only, never "12" or true read as 12 / 1.
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
+
+
+def _whole(value):
+    """``4.0`` -> ``4``: JSON (and the JSON Schema of the OpenAPI document) counts a number
+    without a fraction as an integer; strict mode still refuses ``"4"``, ``true`` and ``4.5``."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 
 
@@ -161,7 +182,7 @@ class SampleIn(_Strict):
     host: Annotated[str, Field(pattern=HOST_PATTERN)]
     ts: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
     cpu_percent: Percent
-    cpu_count: Annotated[int, Field(ge=1, le=1_000_000, strict=True)]
+    cpu_count: Annotated[int, Field(ge=1, le=1_000_000, strict=True), BeforeValidator(_whole)]
     mem_percent: Percent
     mem_used: Amount
     mem_total: Amount

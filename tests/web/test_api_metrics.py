@@ -74,12 +74,12 @@ def test_not_json_is_415(client, live):
     assert live.store.latest_id() == 0
 
 
-def test_too_many_series_is_422_and_stores_nothing(client, live):
+def test_too_many_series_is_409_and_stores_nothing(client, live):
     many = [{"name": "m", "value": 1, "labels": {"n": str(n)}} for n in range(custom.MAX_SERIES)]
     assert post(client, {"metrics": many}).status_code == 202
     latest = live.store.latest_id()
     response = post(client, {"metrics": [{"name": "one_more", "value": 1}]})
-    assert response.status_code == 422 and "series" in response.get_json()["error"]
+    assert response.status_code == 409 and "series" in response.get_json()["error"]
     assert live.store.latest_id() == latest
     assert "one_more" not in custom.latest(live.store)
     assert post(client, {"metrics": [{"name": "m", "value": 2, "labels": {"n": "0"}}]}).status_code == 202

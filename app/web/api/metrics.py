@@ -16,14 +16,15 @@ def post_metrics():
 
     202 with ``{"id": N, "count": len(metrics)}`` once stored.
 
-    :raise 422: a schema error, or more distinct series than ``app.domain.custom.MAX_SERIES``.
+    :raise 422: a schema error. :raise 409: the store would hold more distinct series than
+        ``app.domain.custom.MAX_SERIES`` (a valid body that the current state refuses).
     """
     spec = parse(MetricsIn)
     store = current_app.extensions["dashboard"].store
     try:
         item_id = custom.ingest(store, [m.model_dump() for m in spec.metrics])
     except custom.TooManySeries as exc:
-        return error_response(422, str(exc))
+        return error_response(409, str(exc))
     return jsonify({"id": item_id, "count": len(spec.metrics)}), 202
 
 

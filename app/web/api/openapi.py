@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
                                 SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
-                                TaskIn, TaskQuery)
+                                TASK_ID_PATTERN, TaskIn, TaskQuery)
 
 from .stream import StreamQuery
 
@@ -39,7 +39,8 @@ class Route:
     query: type[BaseModel] | None = None
     secured: bool = False  # needs the bearer token (writes)
     body_required: bool = True
-    path_params: dict[str, str] = field(default_factory=dict)  # name -> description
+    #: name -> description, or (description, JSON schema) where more than a string is meant
+    path_params: dict[str, str | tuple[str, dict]] = field(default_factory=dict)
     header_params: dict[str, str] = field(default_factory=dict)  # name -> description
 
 
@@ -52,13 +53,15 @@ _EVENT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "level": {"type": "string"}, "message": {"type": "string"},
     "source": {"type": ["string", "null"]}, "ts": {"type": "number", "description": "Unix seconds"}}}
 _STATUS = {"type": "object", "properties": {"status": {"type": "string"}}}
-_TASK_ID = {"task_id": "1-100 characters of A-Z a-z 0-9 . _ -"}
+_TASK_ID = {"task_id": ("1-100 characters of A-Z a-z 0-9 . _ -",
+                        {"type": "string", "pattern": TASK_ID_PATTERN})}
 _ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
 _ALERT = {"type": "object", "description": "id, name, level, state (firing or resolved), "
           "started_at, ended_at, peak, value, acked_by, acked_at, host, message, source"}
 _BAD_BODY = {"415": ("body is not JSON", _ERRORS), "400": ("JSON is not an object", _ERRORS),
              "422": ("schema error, with field paths in details", _ERRORS),
              "401": ("missing or wrong bearer token", _ERRORS),
+             "429": ("too many wrong tokens from this client lately; see Retry-After", _ERRORS),
              "403": ("no token configured and the client is not on loopback", _ERRORS)}
 
 #: Every documented operation.
@@ -115,7 +118,9 @@ ROUTES: list[Route] = [
                      "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
     Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
           secured=True, responses={"202": ("accepted", {"type": "object", "properties": {
-              "id": {"type": "integer"}, "count": {"type": "integer"}}}), **_BAD_BODY}),
+              "id": {"type": "integer"}, "count": {"type": "integer"}}}),
+              "409": ("the store keeps 100 series (name and labels) already", _ERRORS),
+              **_BAD_BODY}),
     Route("post", "/api/v1/samples", "Push host samples (an agent for a machine without a "
           "dashboard)", "metrics", body=SamplesIn, secured=True, responses={
               "202": ("stored, oldest first", {"type": "object", "properties": {
@@ -162,8 +167,11 @@ def openapi_path(rule: str) -> str:
 
 def _operation(route: Route) -> dict:
     op: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
-    params = [{"name": name, "in": "path", "required": True, "description": text,
-               "schema": {"type": "string"}} for name, text in route.path_params.items()]
+    params = []
+    for name, spec in route.path_params.items():
+        text, schema = (spec, {"type": "string"}) if isinstance(spec, str) else spec
+        params.append({"name": name, "in": "path", "required": True, "description": text,
+                       "schema": schema})
     params += [{"name": name, "in": "header", "required": False, "description": text,
                 "schema": {"type": "string"}} for name, text in route.header_params.items()]
     if route.query is not None:

@@ -20,13 +20,12 @@ from __future__ import annotations
 import logging
 import re
 import time
-from typing import Annotated
 
 import gevent
 from flask import Blueprint, Response, current_app, request
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
-from app.domain.schemas import _Strict
+from app.domain.schemas import LogId, _Strict
 from app.live import sse
 from app.live.delivery import client_socket, direct_socket
 from app.live.jsonstream import CHANNELS, INVALID, TRIMMED, UNKNOWN, JsonStreams, messages
@@ -61,7 +60,7 @@ def channel_set(text: str) -> frozenset[str]:
 class ResumeQuery(_Strict):
     """Query of the JSON streams: where to resume when the client has no ``Last-Event-ID``."""
 
-    last_event_id: Annotated[int, Field(ge=0)] | None = None
+    last_event_id: LogId | None = None
 
 
 class StreamQuery(ResumeQuery):
