@@ -59,6 +59,12 @@ def test_blocked_stream_falls_back_to_polling(server, page: Page):
     expect(page.locator("#events li").first).to_contain_text(marker, timeout=4000)
     expect(page.locator("#badge")).to_have_text("POLLING")
 
+    # The proxy lets the stream through again: the page re-dials (every 15 s) and is LIVE.
+    page.unroute(re.compile(r"/stream(\?|$)"))
+    expect(page.locator("#badge")).to_have_text("LIVE", timeout=25_000)
+    changes(page, "#cpu .number", timeout_ms=5000)
+    expect(page.locator("#badge")).to_have_text("LIVE")
+
 
 def test_poll_transport_page_polls_from_the_start(server, watched: Page):
     page = watched
