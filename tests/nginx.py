@@ -5,12 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
-import httpx
-
-from tests.servers import ROOT, terminate
+from tests.servers import ROOT, answers, terminate
 
 #: The README's nginx block, as a user copies it.
 README_BLOCK = re.search(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
@@ -68,15 +65,11 @@ class Nginx:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         self.proc = subprocess.Popen([binary, "-c", str(self.conf), "-p", str(self.folder)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"nginx exited: {(self.folder / 'error.log').read_text()}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
+        try:
+            if answers(self.proc, self.url + "/healthz", 20):
+                return self
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {(self.folder / 'error.log').read_text()}") from None
         self.__exit__()
         raise RuntimeError("nginx did not answer within 20 s")
 

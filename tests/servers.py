@@ -36,6 +36,23 @@ def terminate(proc: subprocess.Popen | None, grace: float) -> None:
         proc.wait(5)
 
 
+def answers(proc: subprocess.Popen, url: str, timeout: float) -> bool:
+    """Wait until ``url`` answers 200 (True) or ``timeout`` seconds pass (False).
+
+    :raise RuntimeError: ``proc`` exited meanwhile.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.TransportError:
+            time.sleep(0.1)
+    return False
+
+
 class Server:
     """``gunicorn -c gunicorn.conf.py wsgi:app`` on 127.0.0.1:``port``, stopped by its PID.
 
@@ -58,17 +75,15 @@ class Server:
             [str(GUNICORN), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}",
              "-w", str(self.workers), "wsgi:app"],
             cwd=ROOT, env=self.env, stdout=self._logfile, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.log}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not answer within {timeout} s:\n{self.log}")
+        try:
+            answered = answers(self.proc, self.url + "/healthz", timeout)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{exc}:\n{self.log}") from None
+        if not answered:
+            self.stop()
+            raise RuntimeError(f"gunicorn did not answer within {timeout} s:\n{self.log}")
+        return self
 
     @property
     def log(self) -> str:
