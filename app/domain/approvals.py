@@ -41,7 +41,11 @@ ANSWERED = frozenset({"approved", "denied"})
 
 
 class ApprovalError(Exception):
-    """Base of the refusals below; ``approval`` is the stored approval (None for Unknown)."""
+    """Base of the refusals below; ``approval`` is the stored approval (None for Unknown).
+    ``status`` is the HTTP status each deserves, as :class:`~app.domain.schemas.BadPayload`
+    carries its own (``app.web.errors`` answers them)."""
+
+    status = 400
 
     def __init__(self, message: str, approval: dict | None = None) -> None:
         super().__init__(message)
@@ -51,13 +55,19 @@ class ApprovalError(Exception):
 class Unknown(ApprovalError):
     """No approval has that id (404)."""
 
+    status = 404
+
 
 class AlreadyDecided(ApprovalError):
     """It was answered or withdrawn before; ``approval`` holds the decision that stands (409)."""
 
+    status = 409
+
 
 class Expired(ApprovalError):
     """It expired before this answer; ``approval`` is the expired one (410)."""
+
+    status = 410
 
 
 def state_key(approval_id: str) -> str:

@@ -1,5 +1,5 @@
 """The engine of one worker process: :class:`Live` owns the store, the fleet, the pages (view
-and hub per viewed host), the task and JSON streams, and the greenlets that feed them: the
+and hub per viewed host), the task, approval and JSON streams, and the greenlets that feed them: the
 tailer (:mod:`app.live.tailer`) and the sampler loop (:mod:`app.live.sampling`).
 
 Nothing here imports Flask: the web layer reaches it as ``app.extensions["dashboard"]``.
@@ -15,6 +15,7 @@ import gevent
 from app.store import Store, StoreUnavailable
 from app.view.regions import LiveView
 
+from .approvals import ApprovalWatchers
 from .hub import Hub
 from .jsonstream import JsonStreams
 from .pages import RECONNECT_MS, Page, Pages
@@ -43,6 +44,7 @@ class Live:
         self._stopped = False
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         self.tasks = TaskWatchers(settings.queue_size)
+        self.approvals = ApprovalWatchers(settings.queue_size)
         self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
         self._greenlets: list[gevent.Greenlet] = []
         #: This process among all that share the store: ``host:pid:random``.
@@ -127,6 +129,7 @@ class Live:
         for hub in self.pages.hubs():
             hub.close_all()
         self.tasks.close_all()
+        self.approvals.close_all()
         self.json.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()

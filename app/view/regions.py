@@ -10,6 +10,7 @@ per client.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict, deque
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from app.domain import custom as custom_mod
 from app.domain.fleet import Fleet
 from app.store import Item, Store
 
+from .approvals import PendingApprovals
 from .format import level_of
 
 METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
@@ -33,7 +35,9 @@ CHART_STEP = 5
 #: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep about once a
 #: second, not on each sample: its staleness changes with time alone, and sending the whole row
 #: for every host's every sample would multiply what each viewer receives by the number of hosts.
-REGIONS = (("fleet",) + METRIC_REGIONS + CHART_REGIONS
+#: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
+#: it too (its "time left" changes with time alone), sending it only when its HTML changed.
+REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS
            + ("viewers", "alerts", "custom", "tasks", "events", "simulator"))
 LEVELS = ("info", "warning", "error", "critical")
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
@@ -93,6 +97,7 @@ class LiveView:
         self.alerts: dict[str, dict] = {}
         self.custom: dict[str, dict] = {}  # series key -> latest reading
         self.custom_history: dict[str, deque[float]] = {}
+        self.approvals = PendingApprovals()  # the same on every host's page
         self.html: dict[str, str] = {}
         self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
         self._badges = {state: env.get_template("_badge.html").render(state=state, query=self.query)
@@ -108,7 +113,7 @@ class LiveView:
 
     def load(self, store: Store) -> None:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
-        tasks) and render every region."""
+        tasks, pending approvals) and render every region."""
         self.last_id = store.latest_id()
         self.sample = store.get_state(f"sample:{self.host}")
         self.events.clear()
@@ -138,6 +143,7 @@ class LiveView:
         # in the usual case, oldest first so that each task ends on its latest update.
         for item in reversed(store.recent("task", TASKS_KEPT * 10)):
             self._fold_task(item)
+        self.approvals.load(store)
         for name in self.regions:
             self.html[name] = self._render(name)
 
@@ -172,6 +178,9 @@ class LiveView:
             elif item.kind == "task":
                 self._fold_task(item)
                 touched.add("tasks")
+            elif item.kind == "approval":
+                self.approvals.fold(item.data)
+                touched.add("approvals")
         return [name for name in self.regions if name in touched and self._rerender(name)]
 
     def _fold_task(self, item: Item) -> None:
@@ -231,6 +240,10 @@ class LiveView:
         """Re-render the fleet region (hosts turn stale with time alone); True if it changed."""
         return "fleet" in self.regions and self._rerender("fleet")
 
+    def refresh_approvals(self) -> bool:
+        """Re-render the approvals region (its times change with time alone); True if it changed."""
+        return self._rerender("approvals")
+
     def set_viewers(self, count: int) -> bool:
         """Record the viewer count; return True if the viewers region changed."""
         self.viewers = count
@@ -261,6 +274,8 @@ class LiveView:
             extra = {"tasks": self.task_summary()}
         elif name == "fleet":
             extra = {"fleet": self.fleet.cards()}
+        elif name == "approvals":
+            extra = {"approvals": self.approvals.cards(time.time())}
         elif name in CHART_REGIONS:
             # One point per CHART_STEP samples, counted back from the newest, which is always in.
             extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]
