@@ -8,6 +8,9 @@ changed (``LiveView.refresh_approvals``).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from app.domain import approvals as approvals_mod
 from app.store import Store
 
@@ -31,10 +34,14 @@ def left(seconds: float) -> str:
 
 class PendingApprovals:
     """The pending approvals of one view: approval id -> approval dict, at most
-    :data:`PENDING_KEPT` (the newest by ``created_at``)."""
+    :data:`PENDING_KEPT` (the newest by ``created_at``).
 
-    def __init__(self) -> None:
+    :param clock: Unix seconds now, for the cards' texts (tests pass a fake).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.by_id: dict[str, dict] = {}
+        self.clock = clock
 
     def load(self, store: Store) -> None:
         """Replace them with the store's pending approvals."""
@@ -55,8 +62,10 @@ class PendingApprovals:
         """Those whose ``expires_at`` (Unix seconds) is at or before ``now``."""
         return [a for a in self.by_id.values() if a["expires_at"] <= now]
 
-    def cards(self, now: float) -> list[dict]:
-        """What the region lists, newest first: each approval plus ``asked`` and ``left`` texts."""
+    def cards(self, now: float | None = None) -> list[dict]:
+        """What the region lists, newest first: each approval plus ``asked`` and ``left`` texts
+        as of ``now`` (Unix seconds; None: the clock's)."""
+        now = self.clock() if now is None else now
         newest = sorted(self.by_id.values(), key=lambda a: a["created_at"], reverse=True)
         return [{**a, "asked": asked(now - a["created_at"]), "left": left(a["expires_at"] - now)}
                 for a in newest]

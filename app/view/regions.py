@@ -10,7 +10,6 @@ per client.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict, deque
 from urllib.parse import urlencode
 
@@ -275,7 +274,7 @@ class LiveView:
         elif name == "fleet":
             extra = {"fleet": self.fleet.cards()}
         elif name == "approvals":
-            extra = {"approvals": self.approvals.cards(time.time())}
+            extra = {"approvals": self.approvals.cards()}
         elif name in CHART_REGIONS:
             # One point per CHART_STEP samples, counted back from the newest, which is always in.
             extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]
