@@ -18,6 +18,7 @@ import secrets
 
 from flask import Flask
 from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ROOT, load_settings
 from .domain.fleet import Fleet
@@ -26,7 +27,7 @@ from .sources import agent, ask
 from .store import open_store
 from .view.format import FILTERS, GLOBALS
 from .view.regions import LiveView
-from .web import api, assets, auth, dashboard, errors, ops, stream
+from .web import api, assets, auth, dashboard, errors, headers, ops, stream, throttle
 from .web.api import stream as api_stream
 
 
@@ -61,6 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["dashboard"] = live
 
     errors.register(app)
+    headers.register(app)
+    throttle.register(app)  # before auth: a throttled client gets 429, not another 401
     auth.register(app)
     ops.register(app)
     app.register_blueprint(assets.bp)
@@ -77,6 +80,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(simulator.ui_bp)
 
     app.before_request(live.start)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
+                                x_proto=settings.trusted_proxies)
     app.wsgi_app = dashboard.NotModifiedPolls(
         app.wsgi_app, live, open_view=settings.view_token.get_secret_value() == "")
     return app

@@ -33,6 +33,8 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
 }
 
 Seconds = Annotated[float, Field(gt=0)]
+#: Shortest token accepted: a shorter one could be guessed even at the throttled rate.
+MIN_TOKEN_LENGTH = 16
 
 
 class ConfigError(RuntimeError):
@@ -93,13 +95,38 @@ class Settings(BaseModel):
     #: Key that signs the session cookie; empty: a random key per start, which logs everyone out
     #: at each restart and fails with several workers or hosts (each would have its own key).
     secret_key: SecretStr = SecretStr("")
+    #: Host names (comma- or space-separated, no port) besides loopback ones under which a
+    #: request may use the loopback fallback of writes and page actions (no token set).
+    allowed_hosts: str = ""
+    #: Reverse proxies in front of the dashboard whose ``X-Forwarded-For`` / ``-Proto`` to
+    #: trust (Werkzeug's ``ProxyFix``); 0: none, the socket's peer is the client.
+    trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0
+    #: Failed token checks (bearer or ``/login``) one client address may make per minute;
+    #: past it every write and login from that address gets 429 until the minute is over.
+    auth_failures_per_minute: Annotated[int, Field(ge=1)] = 10
+    #: Seconds a client may take to send a request's body; past it the connection is closed.
+    body_timeout: Seconds = 10.0
 
     @field_validator("store_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite:///", "redis://")):
-            raise ValueError("must be sqlite:///absolute/path or redis://host:port/db")
+        if value and not value.startswith(("sqlite:///", "redis://", "rediss://")):
+            raise ValueError("must be sqlite:///absolute/path, redis://host:port/db or "
+                             "rediss://host:port/db (Redis over TLS)")
         return value
+
+    @field_validator("ingest_token", "view_token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (make one with: "
+                             "python3 -c 'import secrets; print(secrets.token_urlsafe(24))')")
+        return value
+
+    @property
+    def allowed_host_names(self) -> frozenset[str]:
+        """:attr:`allowed_hosts` as lower-case names."""
+        return frozenset(name.lower() for name in self.allowed_hosts.replace(",", " ").split())
 
     @field_validator("alert_rules")
     @classmethod

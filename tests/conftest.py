@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,30 @@ from tests.servers import Server, free_port
 #: What every in-process app in the tests runs with: no sampler (tests feed the store
 #: themselves), the simulator on, and a store that lives in the test's temporary folder.
 BASE_CONFIG = {"TESTING": True, "SAMPLER": False, "SIMULATOR": True}
+#: Variables of the machine that would change what a test's app or server does.
+_OUTSIDE = ("DASHBOARD_", "GUNICORN_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_environment():
+    """Run every test, and every server a test starts, without the machine's ``DASHBOARD_*``,
+    ``GUNICORN_*`` and ``PROMETHEUS_MULTIPROC_DIR`` (a developer's shell, a CI's settings)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(_OUTSIDE):
+                patch.delenv(name)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _servers_need_the_marker(monkeypatch, request):
+    """Fail a test that starts gunicorn without the ``server`` marker, so that
+    ``-m "not server"`` really leaves every one of them out."""
+    if request.node.get_closest_marker("server") is None:
+        def unmarked(self, *args, **kwargs):
+            pytest.fail("this test starts gunicorn: mark it @pytest.mark.server", pytrace=False)
+
+        monkeypatch.setattr(Server, "start", unmarked)
 
 
 @pytest.fixture

@@ -31,7 +31,10 @@ class ResumingStream:
 
     ``messages`` holds every message with a data field, in arrival order; ``connects`` counts
     the connections that got a 200, ``pings`` the comments (heartbeats); ``last_id`` is what
-    the next reconnect sends.
+    the next reconnect sends. ``endings`` says how each connection that got a 200 ended:
+    ``"farewell"`` (the server closed it cleanly after a last message of ``id:`` and ``retry:``
+    without data), ``"clean"`` (closed cleanly without one) or ``"cut"`` (reset, or cut
+    mid-chunk).
     """
 
     port: int
@@ -42,7 +45,9 @@ class ResumingStream:
     last_id: str | None = None
     retry_ms: int = 1000
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    endings: list[str] = field(default_factory=list)
     local_port: int | None = None
+    _last: dict = field(default_factory=dict)  # the fields of the connection's latest message
     _task: asyncio.Task | None = None
     _stopping: bool = False
 
@@ -65,10 +70,13 @@ class ResumingStream:
 
     async def _run(self) -> None:
         while not self._stopping:
+            connects = self.connects
             try:
                 await self._once()
             except (OSError, asyncio.IncompleteReadError, ValueError):
-                pass  # reset, refused, or cut mid-chunk: resume like a browser
+                # Reset, refused, or cut mid-chunk: resume like a browser.
+                if self.connects > connects:
+                    self.endings.append("cut")
             self.connected.clear()
             await asyncio.sleep(self.retry_ms / 1000)
 
@@ -83,12 +91,16 @@ class ResumingStream:
                 raise ValueError(head.split(b"\r\n", 1)[0].decode())
             self.local_port = writer.get_extra_info("sockname")[1]
             self.connects += 1
+            self._last = {}
             self.connected.set()
             buffer = b""
             while True:
                 size = int((await reader.readuntil(b"\r\n")).strip(), 16)
-                if size == 0:
-                    return  # the server ended the stream cleanly
+                if size == 0:  # the server ended the stream cleanly
+                    last = self._last
+                    farewell = "id" in last and "retry" in last and "data" not in last
+                    self.endings.append("farewell" if farewell else "clean")
+                    return
                 buffer += (await reader.readexactly(size + 2))[:-2]
                 *blocks, buffer = buffer.split(b"\n\n")
                 for block in blocks:
@@ -104,6 +116,8 @@ class ResumingStream:
                 fields.setdefault(name, []).append(value.removeprefix(" "))
             elif line:  # a line that starts with ":" is a comment (heartbeat)
                 self.pings += 1
+        if fields:
+            self._last = fields
         if "id" in fields:
             self.last_id = fields["id"][-1]
         if "retry" in fields:

@@ -61,10 +61,10 @@ def test_overrides_beat_the_environment(monkeypatch):
 
 
 def test_ingest_token_is_read_and_kept_out_of_reprs(monkeypatch):
-    monkeypatch.setenv("DASHBOARD_INGEST_TOKEN", "t0ken")
+    monkeypatch.setenv("DASHBOARD_INGEST_TOKEN", "t0ken-t0ken-t0ken")
     settings = load_settings()
-    assert settings.ingest_token.get_secret_value() == "t0ken"
-    assert "t0ken" not in repr(settings) and "t0ken" not in str(settings)
+    assert settings.ingest_token.get_secret_value() == "t0ken-t0ken-t0ken"
+    assert "t0ken-t0ken-t0ken" not in repr(settings) and "t0ken-t0ken-t0ken" not in str(settings)
     monkeypatch.delenv("DASHBOARD_INGEST_TOKEN")
     assert load_settings().ingest_token.get_secret_value() == ""
 
@@ -109,3 +109,24 @@ def test_thresholds_that_are_not_json_name_the_variable(monkeypatch):
     monkeypatch.setenv("DASHBOARD_THRESHOLDS", "cpu=50")
     with pytest.raises(ConfigError, match="DASHBOARD_THRESHOLDS"):
         load_settings()
+
+
+@pytest.mark.parametrize("name", ["INGEST_TOKEN", "VIEW_TOKEN"])
+def test_a_token_under_16_characters_stops_start_up_naming_it(name):
+    with pytest.raises(ConfigError, match=f"DASHBOARD_{name}: .*at least 16 characters"):
+        load_settings({name: "x" * 15})
+    assert load_settings({name: "x" * 16})
+
+
+def test_redis_over_tls_is_accepted():
+    from redis.connection import SSLConnection
+
+    from app.store import open_store
+
+    url = "rediss://127.0.0.1:6380/0"
+    assert load_settings({"STORE_URL": url}).store_url == url
+    store = open_store(url, log_size=100, poll_interval=0.1)  # connects on first use only
+    try:
+        assert store._pool.connection_class is SSLConnection
+    finally:
+        store.close()

@@ -25,11 +25,17 @@ class TooManySeries(ValueError):
 
 
 def series_key(name: str, labels: dict[str, str]) -> str:
-    """``'queue_depth{queue="mail"}'``: the name and the labels sorted by name."""
+    r"""``'queue_depth{queue="mail"}'``: the name and the labels sorted by name, each value
+    escaped as in Prometheus' text format (``\\``, ``\"``, ``\n``) so that two label sets
+    never make one key."""
     if not labels:
         return name
-    inner = ",".join(f'{k}="{labels[k]}"' for k in sorted(labels))
+    inner = ",".join(f'{k}="{_escape(labels[k])}"' for k in sorted(labels))
     return f"{name}{{{inner}}}"
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def slug(key: str) -> str:

@@ -51,3 +51,25 @@ def list_tasks(store: Store, limit: int) -> list[dict]:
     """Every stored task (up to ``limit``), most recently updated first."""
     tasks = sorted(store.states("task:").values(), key=lambda t: t["updated_at"], reverse=True)
     return tasks[:limit]
+
+
+def summary(tasks: list[dict], *, shown: int, kept: int) -> dict:
+    """Sum up ``tasks`` (task dicts, most recently updated first, at most ``kept``).
+
+    :return: ``shown`` (up to ``shown`` tasks, running first, then the most recently updated),
+        ``total``, ``succeeded``, ``failed``, ``success_rate`` (percent of the finished ones,
+        None before any finished) and ``capped`` (``kept`` tasks are held: older ones dropped).
+    """
+    running = [t for t in tasks if t["state"] == "running"]
+    others = [t for t in tasks if t["state"] != "running"]
+    succeeded = sum(t["state"] == "succeeded" for t in tasks)
+    failed = sum(t["state"] == "failed" for t in tasks)
+    finished = succeeded + failed
+    return {
+        "shown": (running + others)[:shown],
+        "total": len(tasks),
+        "succeeded": succeeded,
+        "failed": failed,
+        "success_rate": round(100 * succeeded / finished, 1) if finished else None,
+        "capped": len(tasks) >= kept,
+    }

@@ -38,6 +38,8 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 
+import gevent
+
 from app.store import Item, Store, StoreUnavailable
 
 from . import sse
@@ -228,6 +230,9 @@ def _replay(store: Store, channels: frozenset[str], after: int,
         batch = [item for item in batch if item.id <= position]  # later ones come live
         cursor = batch[-1].id
         yield b"".join(message(item) for item in batch if channel_of(item) in channels), cursor
+        # A replay of the whole log (Last-Event-ID: 0) is many pages; a write of each to a
+        # client that reads fast never blocks, so let the worker's other greenlets run between.
+        gevent.sleep(0)
 
 
 def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifetime: float,

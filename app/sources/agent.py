@@ -60,11 +60,24 @@ class SendError(Exception):
         self.too_large = too_large
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib would repeat the ``Authorization`` header to wherever it
+    points, another host included, and turn the POST into a GET without its body anyway."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def http_sender(base_url: str, token: str = "", timeout: float = 10.0) -> Callable[[list[dict]], None]:
     """Return ``send(samples)``, which POSTs ``{"samples": samples}`` to ``base_url`` +
     ``/api/v1/samples`` with the bearer ``token`` (if any).
 
     :raise SendError: from ``send`` for any answer but 2xx, and for network errors (retry).
+        A redirect is not followed (the token stays with the dashboard named); its error says
+        where it pointed, so that ``--to`` can be corrected, and the samples are kept.
     """
     endpoint = base_url.rstrip("/") + "/api/v1/samples"
     headers = {"Content-Type": "application/json", "User-Agent": "live-dashboard-agent"}
@@ -75,9 +88,14 @@ def http_sender(base_url: str, token: str = "", timeout: float = 10.0) -> Callab
         body = json.dumps({"samples": samples}, separators=(",", ":")).encode()
         request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with _OPENER.open(request, timeout=timeout) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
+            if 300 <= exc.code < 400:
+                exc.close()
+                raise SendError(f"HTTP {exc.code}: redirected to {exc.headers.get('Location')}; "
+                                "not followed: give --to the dashboard's own address",
+                                retry=True) from None
             with exc:
                 text = exc.read(2000).decode(errors="replace")
             try:

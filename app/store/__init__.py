@@ -151,7 +151,9 @@ class Store(abc.ABC):
 
 
 def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
-    """Open the backend that ``url`` names: ``sqlite:///absolute/path`` or ``redis://host:port/db``.
+    """Open the backend that ``url`` names: ``sqlite:///absolute/path``, ``redis://host:port/db``
+    or ``rediss://host:port/db`` (Redis over TLS; redis-py's URL options such as
+    ``ssl_ca_certs`` go in the query string).
 
     :param log_size: items kept in the log before the oldest are trimmed.
     :param poll_interval: seconds between checks for writes by other processes (SQLite; Redis
@@ -164,7 +166,7 @@ def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
 
         return SQLiteStore(url.removeprefix("sqlite://"), log_size=log_size,
                            poll_interval=poll_interval)
-    if url.startswith("redis://"):
+    if url.startswith(("redis://", "rediss://")):
         from .redis import RedisStore
 
         return RedisStore(url, log_size=log_size)

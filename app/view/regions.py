@@ -10,49 +10,30 @@ per client.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from jinja2 import Environment
 
 from app.domain import alerts as alerts_mod
 from app.domain import custom as custom_mod
+from app.domain import tasks as tasks_mod
 from app.domain.fleet import Fleet
 from app.store import Item, Store
 
 from .approvals import PendingApprovals
+from .catalog import (CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT, HISTORY_KEYS,
+                      HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN, TASKS_KEPT,
+                      TASKS_SHOWN)
 from .format import level_of
 
-METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
-#: Every region, in page order. ``simulator`` (the control panel) is left out of a view built
-#: with ``simulator=False``: see :attr:`LiveView.regions`.
-#: Each chart is a region of its own, redrawn every CHART_STEP samples with one point per
-#: CHART_STEP samples: a sparkline is the largest part of a card, and sending it every second
-#: would multiply what each viewer receives while the figures beside it still change each second.
-CHART_REGIONS = ("cpu-chart", "memory-chart", "network-chart", "load-chart")
-CHART_STEP = 5
-#: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep about once a
-#: second, not on each sample: its staleness changes with time alone, and sending the whole row
-#: for every host's every sample would multiply what each viewer receives by the number of hosts.
-#: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
-#: it too (its "time left" changes with time alone), sending it only when its HTML changed.
-REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS
-           + ("viewers", "alerts", "custom", "tasks", "events", "simulator"))
-LEVELS = ("info", "warning", "error", "critical")
-#: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
-TASKS_KEPT = 200
-#: Tasks listed in the region: every running one first, then the latest others, up to this.
-TASKS_SHOWN = 10
-#: Sample keys whose recent values the cards draw as sparklines.
-HISTORY_KEYS = ("cpu_percent", "mem_percent", "net_rx_bps", "net_tx_bps", "load1")
-#: Samples a sparkline spans: 5 minutes at the default 1 Hz.
-HISTORY_SIZE = 300
-#: Readings a custom metric's sparkline spans (up to 100 cards: kept shorter than a host's).
-CUSTOM_HISTORY_SIZE = 120
-#: Resolved alerts the region lists (and the donut counts) besides every firing one.
-RESOLVED_SHOWN = 20
-#: Firing alerts kept in memory; a program that raises without resolving must not grow it forever.
-FIRING_KEPT = 500
+log = logging.getLogger(__name__)
+
+#: What a region that has never rendered shows instead (its root keeps the id htmx swaps by).
+BROKEN = ('<div id="{name}" hx-swap-oob="true"><p class="error" role="alert">This panel could '
+          'not be drawn; the server log says why.</p></div>')
 
 
 class LiveView:
@@ -98,6 +79,10 @@ class LiveView:
         self.custom_history: dict[str, deque[float]] = {}
         self.approvals = PendingApprovals()  # the same on every host's page
         self.html: dict[str, str] = {}
+        #: Regions whose last render raised (their previous HTML is shown meanwhile).
+        self.failing: set[str] = set()
+        #: Called with a region's name each time it fails to render (``app.web.ops`` counts it).
+        self.on_render_error: Callable[[str], None] | None = None
         self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
         self._badges = {state: env.get_template("_badge.html").render(state=state, query=self.query)
                         for state in ("connecting", "live", "polling")}
@@ -107,21 +92,32 @@ class LiveView:
 
         It has no simulator panel: the simulator acts on this dashboard's own host only.
         """
-        return LiveView(self.env, host=host, thresholds=self.thresholds,
+        view = LiveView(self.env, host=host, thresholds=self.thresholds,
                         feed_size=self.events.maxlen, simulator=False, fleet=self.fleet)
+        view.on_render_error = self.on_render_error
+        return view
 
     def load(self, store: Store) -> None:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
-        tasks, pending approvals) and render every region."""
-        self.last_id = store.latest_id()
+        tasks, pending approvals) and render every region.
+
+        The view holds the log up to the id read first: items read from the log after it are
+        left for :meth:`apply`, or one appended meanwhile would show twice. (What comes from the
+        state, latest values by key, may be newer; folding its item again changes nothing.)
+        """
+        self.last_id = last = store.latest_id()
+
+        def upto(items: list[Item]) -> list[Item]:
+            return [item for item in items if item.id <= last]
+
         self.sample = store.get_state(f"sample:{self.host}")
         self.events.clear()
-        self.events.extend(store.recent("event", self.events.maxlen))
+        self.events.extend(upto(store.recent("event", self.events.maxlen)))
         for values in self.history.values():
             values.clear()
         # This host's own items: with several hosts in the log, the latest metrics items of
         # all of them would leave each host a fraction of its history.
-        found = store.find("metrics", limit=HISTORY_SIZE, where={"host": self.host})
+        found = upto(store.find("metrics", limit=HISTORY_SIZE, where={"host": self.host}))
         for item in reversed(found):  # oldest first
             self._remember(item.data)
         self._samples = 0  # the next sample redraws the charts
@@ -130,7 +126,7 @@ class LiveView:
             self._fold_alert(alert)
         self.custom.clear()
         self.custom_history.clear()
-        for item in reversed(store.recent("custom", CUSTOM_HISTORY_SIZE)):
+        for item in reversed(upto(store.recent("custom", CUSTOM_HISTORY_SIZE))):
             self._fold_custom(item.data)
         # The state has the latest reading of series the recent items no longer mention.
         for key, reading in custom_mod.latest(store).items():
@@ -140,11 +136,11 @@ class LiveView:
         self.tasks.clear()
         # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
         # in the usual case, oldest first so that each task ends on its latest update.
-        for item in reversed(store.recent("task", TASKS_KEPT * 10)):
+        for item in reversed(upto(store.recent("task", TASKS_KEPT * 10))):
             self._fold_task(item)
         self.approvals.load(store)
         for name in self.regions:
-            self.html[name] = self._render(name)
+            self._rerender(name)
 
     def apply(self, items: list[Item]) -> list[str]:
         """Fold new log items into the view; return the regions whose HTML changed."""
@@ -189,23 +185,10 @@ class LiveView:
             self.tasks.popitem(last=False)
 
     def task_summary(self) -> dict:
-        """What the tasks region shows: ``shown`` (task dicts, running first, then the most
-        recently updated), ``total``, ``succeeded``, ``failed`` and ``success_rate`` (percent of
-        the finished ones, None before any finished) over the tasks this view keeps."""
-        latest = [item.data for item in reversed(self.tasks.values())]
-        running = [t for t in latest if t["state"] == "running"]
-        others = [t for t in latest if t["state"] != "running"]
-        succeeded = sum(t["state"] == "succeeded" for t in latest)
-        failed = sum(t["state"] == "failed" for t in latest)
-        finished = succeeded + failed
-        return {
-            "shown": (running + others)[:TASKS_SHOWN],
-            "total": len(latest),
-            "succeeded": succeeded,
-            "failed": failed,
-            "success_rate": round(100 * succeeded / finished, 1) if finished else None,
-            "capped": len(latest) >= TASKS_KEPT,
-        }
+        """What the tasks region shows (:func:`app.domain.tasks.summary`) over the tasks this
+        view keeps, most recently updated first."""
+        return tasks_mod.summary([item.data for item in reversed(self.tasks.values())],
+                                 shown=TASKS_SHOWN, kept=TASKS_KEPT)
 
     def _remember(self, sample: dict) -> None:
         for key, values in self.history.items():
@@ -249,7 +232,21 @@ class LiveView:
         return self._rerender("viewers")
 
     def _rerender(self, name: str) -> bool:
-        html = self._render(name)
+        try:
+            html = self._render(name)
+        except Exception:  # noqa: BLE001 - one region's bug must not stop every other update
+            # Logged once until the region renders again; its last good HTML stays meanwhile.
+            if name not in self.failing:
+                log.exception("region %r of host %r failed to render; keeping its last HTML",
+                              name, self.host)
+            self.failing.add(name)
+            if self.on_render_error is not None:
+                self.on_render_error(name)
+            if name in self.html:
+                return False
+            html = BROKEN.format(name=name)
+        else:
+            self.failing.discard(name)
         if html == self.html.get(name):
             return False
         self.html[name] = html

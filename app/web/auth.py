@@ -2,7 +2,7 @@
 
 - :func:`check_write`: every ``POST``/``PUT``/``PATCH``/``DELETE`` under ``/api/`` and
   ``/simulator/`` needs ``Authorization: Bearer <DASHBOARD_INGEST_TOKEN>``, or, with no token
-  set, a loopback client.
+  set, a request the loopback fallback holds for (:func:`loopback_refusal`).
 - :func:`check_view`: with ``DASHBOARD_VIEW_TOKEN`` set, everything else except
   :data:`OPEN_PATHS` / :data:`OPEN_PREFIXES` needs a session from ``/login``: browsers are
   redirected there (303), JSON and SSE clients get 401 JSON. The writes above are exempt: they
@@ -10,15 +10,23 @@
   token (a program waiting for the answer it asked for). With no view token, viewing is open.
 - :func:`check_ui`: page actions (``POST``/``PUT``/``PATCH``/``DELETE`` under ``/ui/``) need an
   ``Origin`` (or ``Referer``) of this host, and then: with a view token, a session; with neither
-  token, a loopback client; with an ingest token but no view token, nobody (403 asking for
+  token, the loopback fallback; with an ingest token but no view token, nobody (403 asking for
   ``DASHBOARD_VIEW_TOKEN``). Why the last: a browser cannot send the ingest token, and behind a
   local proxy every client looks like loopback, so anything else would let any remote browser do
   what the operator protected with a token.
 
-Behind a reverse proxy every request comes from the proxy's address, loopback for a local
-nginx, so loopback-only is for a bare local run: with a proxy, set the tokens. (No ProxyFix: a
-client-supplied X-Forwarded-For must not decide who may write.) For the same reason the session
-cookie is ``Secure`` only when the request reaching Flask is https.
+The loopback fallback is for a bare local run, and holds only when all three say so: the peer
+is a loopback address, the ``Host`` header is a loopback name or address (or one listed in
+``DASHBOARD_ALLOWED_HOSTS``), and no forwarding header is present. Why the Host: a page on
+another site whose name an attacker re-resolves to 127.0.0.1 (DNS rebinding) reaches us from a
+local browser with that site's name as Host. Why the forwarding headers: behind a proxy on the
+same host every request comes from 127.0.0.1, so the fallback would open writes to the world.
+Behind a proxy, set the tokens; ``DASHBOARD_TRUSTED_PROXIES`` (Werkzeug's ``ProxyFix``) only
+makes the logged and throttled client address the real one. The session cookie is ``Secure``
+when the request reaching Flask is https (or said so by a trusted proxy).
+
+Failed token checks (a wrong bearer token, a wrong ``/login`` token) are counted per client
+address and throttled (``app.web.throttle``); each is logged, never with the token.
 """
 
 from __future__ import annotations
@@ -26,9 +34,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import logging
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, current_app, redirect, render_template, request, session,
+from flask import (Blueprint, Flask, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask.sessions import SecureCookieSessionInterface
 
@@ -41,6 +50,10 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/login", "/logout"})
 OPEN_PREFIXES = ("/vendor/", "/static/")
 UI_PREFIX = "/ui/"
 _SESSION_KEY = "viewer"
+#: Headers that say a proxy relayed the request: their presence ends the loopback fallback.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("auth", __name__)
 
@@ -61,6 +74,43 @@ def is_loopback(address: str | None) -> bool:
     return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
 
 
+def host_name(host: str) -> str:
+    """The name part of a ``Host`` header, lower case: ``'[::1]:8000' -> '::1'``."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
+
+
+def is_loopback_host(name: str) -> bool:
+    """Whether a host name is loopback: ``localhost``, a ``*.localhost`` name (RFC 6761: a
+    browser resolves those to loopback itself) or a loopback address."""
+    return name == "localhost" or name.endswith(".localhost") or is_loopback(name)
+
+
+def loopback_refusal() -> str | None:
+    """Why the loopback fallback does not hold for this request (module docstring), as the
+    sentence a 403 answer gives, or None when it holds."""
+    if not is_loopback(request.remote_addr):
+        return "the client is not on loopback"
+    relayed = [name for name in FORWARDING_HEADERS if name in request.headers]
+    if relayed:
+        return f"the request came through a proxy ({', '.join(relayed)})"
+    name = host_name(request.host)
+    if not (is_loopback_host(name) or name in _settings().allowed_host_names):
+        return (f"its Host {name!r} is not a loopback name (add it to DASHBOARD_ALLOWED_HOSTS "
+                "if it is this machine)")
+    return None
+
+
+def failed(what: str) -> None:
+    """Count a failed token check against the client address (``app.web.throttle``) and log it
+    without the token."""
+    g.auth_failed = True
+    log.warning("%s failed from %s (%s %s)", what, request.remote_addr, request.method,
+                request.path)
+
+
 def check_write():
     """Let an authorised write through (return None); otherwise return the 401/403 JSON reply.
 
@@ -72,11 +122,13 @@ def check_write():
         return None
     token = current_app.config["SETTINGS"].ingest_token.get_secret_value()
     if not token:
-        if is_loopback(request.remote_addr):
+        refusal = loopback_refusal()
+        if refusal is None:
             return None
         return error_response(
-            403, "writes from other hosts need a token: set DASHBOARD_INGEST_TOKEN on the server "
-                 "and send it as 'Authorization: Bearer <token>'")
+            403, f"writes without a token are for local clients only, and {refusal}: set "
+                 "DASHBOARD_INGEST_TOKEN on the server and send it as 'Authorization: Bearer "
+                 "<token>'")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
         response = error_response(401, "send 'Authorization: Bearer <token>' to write")
@@ -84,6 +136,7 @@ def check_write():
         return response
     # Constant time on bytes: str comparison would raise for non-ASCII and leak timing.
     if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        failed("bearer token")
         response = error_response(401, "the bearer token is not valid")
         response.headers["WWW-Authenticate"] = 'Bearer realm="dashboard", error="invalid_token"'
         return response
@@ -144,9 +197,13 @@ def _follows_approvals() -> bool:
     """
     token = _settings().ingest_token.get_secret_value()
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return (bool(token) and request.path.startswith("/api/v1/approvals/")
-            and scheme.lower() == "bearer"
-            and hmac.compare_digest(given.strip().encode(), token.encode()))
+    if not (token and request.path.startswith("/api/v1/approvals/")
+            and scheme.lower() == "bearer" and given.strip()):
+        return False
+    if hmac.compare_digest(given.strip().encode(), token.encode()):
+        return True
+    failed("bearer token")  # throttled like a wrong token on a write
+    return False
 
 
 def same_origin() -> bool:
@@ -169,10 +226,11 @@ def check_ui():
     if _settings().ingest_token.get_secret_value():
         return error_response(403, "page actions need viewers to sign in: set "
                                    "DASHBOARD_VIEW_TOKEN on the server")
-    if is_loopback(request.remote_addr):
+    refusal = loopback_refusal()
+    if refusal is None:
         return None
-    return error_response(403, "page actions from other hosts need viewers to sign in: set "
-                               "DASHBOARD_VIEW_TOKEN on the server")
+    return error_response(403, f"page actions without sign-in are for local viewers only, and "
+                               f"{refusal}: set DASHBOARD_VIEW_TOKEN on the server")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -193,12 +251,17 @@ def login():
         session.clear()
         session[_SESSION_KEY] = _tag(token)
         return redirect("/", 303)
+    failed("login")
     return render_template("login.html", error="That token is not valid."), 401
 
 
 @bp.post("/logout")
 def logout():
-    """End the session; 303 to ``/login``."""
+    """End the session; 303 to ``/login``. 403 JSON unless the form came from this dashboard's
+    own pages (a cross-site form must not sign a viewer out)."""
+    if not same_origin():
+        return error_response(403, "sign out from this dashboard's own pages (the Origin "
+                                   "header does not match)")
     session.clear()
     return redirect(url_for("auth.login"), 303)
 

@@ -91,6 +91,9 @@ class Metrics:
         self.ingest_requests = Counter(
             "dashboard_ingest_requests", "Write requests to /api/ and /simulator/ by route and status.",
             ["endpoint", "status"], registry=self.registry)
+        self.render_errors = Counter(
+            "dashboard_render_errors", "Region renders that raised (the region kept its last HTML).",
+            ["region"], registry=self.registry)
         host = HostCollector(live.view)
         self.registry.register(host)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -104,6 +107,7 @@ class Metrics:
         live.on_viewers = self.viewers.set
         live.on_sent = self.messages_sent.inc
         live.on_drop = self.slow_consumer_drops.inc
+        live.view.on_render_error = lambda region: self.render_errors.labels(region).inc()
         # The JSON streams count in the same counters, not in dashboard_viewers (browser tabs).
         live.json.on_sent = self.messages_sent.inc
         live.json.on_drop = self.slow_consumer_drops.inc

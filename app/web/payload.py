@@ -21,18 +21,44 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         raise BadPayload(400, f"invalid query parameter: {names}", details) from None
 
 
+#: Levels of JSON nesting a body may have; no payload of ours needs more than 4.
+MAX_DEPTH = 32
+
+
+def _deeper_than(value, limit: int) -> bool:
+    """Whether ``value`` (decoded JSON) nests more than ``limit`` arrays/objects; iterative,
+    so that no depth can exhaust the stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
 def parse(model: type[BaseModel]) -> BaseModel:
     """Validate the request's JSON body against ``model``.
 
     :raise BadPayload: 415 for a body that is not ``application/json``, 400 for JSON that does
-        not parse or is not an object, 422 with field paths for a schema error. (413 for an
+        not parse, is not an object or nests deeper than :data:`MAX_DEPTH`, 422 with field
+        paths for a schema error. (413 for an
         oversized body is raised by Werkzeug from ``DASHBOARD_MAX_BODY``.)
     """
     if not request.is_json:
         raise BadPayload(415, "the body must be JSON (Content-Type: application/json)")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # the json module's own limit, far past ours
+        body = None
     if not isinstance(body, dict):
-        raise BadPayload(400, "the body must be a JSON object")
+        raise BadPayload(400, "the body must be a JSON object (nested at most "
+                              f"{MAX_DEPTH} levels)")
+    if _deeper_than(body, MAX_DEPTH):
+        raise BadPayload(400, f"the body is nested deeper than {MAX_DEPTH} levels")
     try:
         return model.model_validate(body)
     except ValidationError as exc:

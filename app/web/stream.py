@@ -14,7 +14,9 @@ from .dashboard import page_of
 bp = Blueprint("stream", __name__)
 
 #: DESIGN.md, "The wire". No ``Connection`` header: PEP 3333 forbids hop-by-hop headers.
-STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+#: ``no-transform`` (RFC 9111, 5.2.2.6): a proxy must not re-encode the stream, as gzip would
+#: hold its bytes in the compressor's buffers.
+STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
 @bp.get("/stream")

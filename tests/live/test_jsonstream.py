@@ -170,11 +170,11 @@ def test_an_unknown_alias_is_a_404(client):
 
 
 def test_with_a_view_token_the_streams_need_a_session(make_app):
-    client = make_app(VIEW_TOKEN="letmein").test_client()
+    client = make_app(VIEW_TOKEN="letmein-letmein-letmein").test_client()
     for url in ("/api/v1/stream", "/api/events/all"):
         response = client.get(url)
         assert response.status_code == 401 and response.is_json
-    assert client.post("/login", data={"token": "letmein"}).status_code == 303
+    assert client.post("/login", data={"token": "letmein-letmein-letmein"}).status_code == 303
     response = client.get("/api/v1/stream", buffered=False)
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
     response.close()
@@ -186,7 +186,7 @@ def test_a_fresh_stream_starts_at_the_position_then_sends_its_channels(client, l
     first_id = event(live)
     caught_up(live)
     response, reader = open_stream("/api/v1/stream?channels=events,alerts")
-    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Cache-Control"] == "no-cache, no-transform"
     assert response.headers["X-Accel-Buffering"] == "no"
     assert reader.next() == {"id": str(first_id), "retry": "1000"}  # no data: not an event
     logged = one_of_each(client, live)
@@ -319,6 +319,30 @@ def _mid_replay(live, monkeypatch, count: int) -> tuple[list[int], Reader]:
     reader.next()
     assert [int(m["id"]) for m in reader.take(10)] == ids[:10]
     return ids, reader
+
+
+def test_a_long_replay_lets_other_greenlets_run_between_its_pages(live, monkeypatch):
+    """Last-Event-ID: 0 on a long log must not hold the worker until the whole log is sent."""
+    monkeypatch.setattr(jsonstream, "REPLAY_BATCH", 10)
+    live.start()
+    ids = [event(live) for _ in range(50)]
+    caught_up(live)
+    ran_at: list[int] = []  # how many pages the replay had read when the other greenlet ran
+    pages = []
+
+    def other():
+        while len(ran_at) < 100:
+            ran_at.append(len(pages))
+            gevent.sleep(0)
+
+    gevent.spawn(other)
+    body = messages(live.json, live.store, ALL, 60, None, after=0)
+    next(body)  # the first message (no id), sent before the replay
+    for _ in range(5):
+        pages.append(next(body))  # no wait of ours in between: only the replay may switch
+    body.close()
+    assert b"".join(pages).count(b"id: ") == len(ids)  # five pages of ten: every event
+    assert {1, 2, 3, 4} <= set(ran_at)
 
 
 def test_a_replay_whose_items_are_trimmed_meanwhile_resyncs(live, monkeypatch):

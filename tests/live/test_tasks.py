@@ -87,11 +87,11 @@ def test_bad_task_update_is_rejected_and_stores_nothing(client, live, task_id, b
 
 
 def test_task_writes_need_the_token_like_other_writes(make_app):
-    app = make_app(INGEST_TOKEN="s3cret")
+    app = make_app(INGEST_TOKEN="s3cret-s3cret-s3cret")
     client = app.test_client()
     assert put(client, "t", RUNNING).status_code == 401
     response = client.put("/api/v1/tasks/t", json=RUNNING,
-                          headers={"Authorization": "Bearer s3cret"})
+                          headers={"Authorization": "Bearer s3cret-s3cret-s3cret"})
     assert response.status_code == 200
 
 

@@ -186,12 +186,21 @@ def test_run_ends_on_keyboard_interrupt_and_says_what_was_not_sent(caplog):
 # -- the HTTP sender, against a real local HTTP server ------------------------------------------
 
 class Answer(BaseHTTPRequestHandler):
-    status, body, seen = 202, b"{}", []
+    status, body, seen, location = 202, b"{}", [], None
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         length = int(self.headers["Content-Length"])
         Answer.seen.append((self.path, dict(self.headers), json.loads(self.rfile.read(length))))
+        self._answer()
+
+    def do_GET(self):  # noqa: N802 - where a followed redirect would land
+        Answer.seen.append((self.path, dict(self.headers), None))
+        self._answer()
+
+    def _answer(self):
         self.send_response(Answer.status)
+        if Answer.location:
+            self.send_header("Location", Answer.location)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(Answer.body)))
         self.end_headers()
@@ -215,16 +224,27 @@ def http_base():
 
 @pytest.fixture
 def http_server(http_base):
-    Answer.seen = []
+    Answer.seen, Answer.location = [], None
     return http_base
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_and_the_token_goes_nowhere_else(http_server, status):
+    port = http_server.rsplit(":", 1)[1]
+    Answer.status, Answer.body = status, b""
+    Answer.location = f"http://localhost:{port}/elsewhere"  # another host name: same server
+    with pytest.raises(SendError) as caught:
+        http_sender(http_server, "s3cret-s3cret-s3cret")([{"host": "a"}])
+    assert [path for path, _headers, _body in Answer.seen] == ["/api/v1/samples"]
+    assert caught.value.retry and "/elsewhere" in str(caught.value)
 
 
 def test_the_sender_posts_json_with_the_bearer_token(http_server):
     Answer.status, Answer.body = 202, b'{"ids": [1], "count": 1}'
-    http_sender(http_server + "/", "s3cret")([{"host": "a", "n": 1}])
+    http_sender(http_server + "/", "s3cret-s3cret-s3cret")([{"host": "a", "n": 1}])
     [(path, headers, body)] = Answer.seen
     assert path == "/api/v1/samples" and body == {"samples": [{"host": "a", "n": 1}]}
-    assert headers["Authorization"] == "Bearer s3cret"
+    assert headers["Authorization"] == "Bearer s3cret-s3cret-s3cret"
     assert headers["Content-Type"] == "application/json"
 
 

@@ -19,7 +19,7 @@ def test_stream_sends_snapshot_then_cpu_changes(server):
     started = time.monotonic()
     with SSEClient(server.url + "/stream") as client:
         assert client.response.headers["content-type"].startswith("text/event-stream")
-        assert client.response.headers["cache-control"] == "no-cache"
+        assert client.response.headers["cache-control"] == "no-cache, no-transform"
         assert client.response.headers["x-accel-buffering"] == "no"
         snapshot = client.next(timeout=2)
         assert snapshot.at - started < 2
@@ -68,16 +68,27 @@ def test_closing_a_client_drops_the_viewer_count(tmp_path):
         watcher.wait_for(lambda m: number(m.data, "viewers") == "1", timeout=4)
 
 
-def test_poll_matches_the_stream_and_honours_etag(server):
-    response = httpx.get(server.url + "/poll")
-    assert response.status_code == 200 and "POLLING" in response.text
-    etag = response.headers["etag"]
-    # The sampler writes every second, so the tag moves on; a matching tag is still 304 at once.
-    again = httpx.get(server.url + "/poll", headers={"If-None-Match": etag})
-    assert again.status_code in (200, 304)
-    current = again.headers["etag"]
-    assert httpx.get(server.url + "/fragments/events",
-                     headers={"If-None-Match": current}).status_code in (200, 304)
+def test_poll_honours_etag_304_while_unchanged_then_200_with_the_change(tmp_path):
+    # No sampler: nothing but this test writes, so the tag moves only when it says so.
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}", "DASHBOARD_SAMPLER": "0"}
+    with Server(free_port(), env) as srv:
+        first = httpx.get(srv.url + "/poll")
+        assert first.status_code == 200 and "POLLING" in first.text
+        etag = first.headers["etag"]
+        for path in ("/poll", "/fragments/events"):
+            unchanged = httpx.get(srv.url + path, headers={"If-None-Match": etag})
+            assert unchanged.status_code == 304 and unchanged.content == b""
+            assert unchanged.headers["etag"] == etag
+        event_id = httpx.post(srv.url + "/api/v1/events",
+                              json={"message": "etag moved"}).json()["id"]
+        deadline = time.monotonic() + 10
+        while (changed := httpx.get(srv.url + "/poll", headers={"If-None-Match": etag})
+               ).status_code == 304 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the tailer folds the event within its interval
+        assert changed.status_code == 200 and changed.headers["etag"] == f'"{event_id}"'
+        assert "etag moved" in changed.text
+        fragment = httpx.get(srv.url + "/fragments/events", headers={"If-None-Match": etag})
+        assert fragment.status_code == 200 and "etag moved" in fragment.text
 
 
 def test_stream_ends_cleanly_after_its_lifetime(tmp_path):

@@ -125,3 +125,48 @@ def test_cards_before_the_first_sample_show_placeholders(live):
     live.view.load(live.store)
     assert "CPU: no data yet" in live.view.html["cpu-chart"]
     assert "Network: no data yet" in live.view.html["network-chart"]
+
+
+class _Broken:
+    def render(self, **_context):
+        raise ValueError("a template bug")
+
+
+def test_a_region_that_fails_to_render_keeps_its_html_and_the_rest_go_on(live, client, caplog):
+    client.get("/healthz")  # starts the live view now, not at the scrape below
+    view, _ = view_with(live, Item(1, "metrics", 0, sample(cpu_percent=10.0)))
+    good_cpu = view.html["cpu"]
+    view._templates["cpu"] = _Broken()
+    with caplog.at_level("ERROR", logger="app.view.regions"):
+        _, changed = view_with(live, Item(2, "metrics", 0, sample(cpu_percent=20.0, mem_percent=1)),
+                               Item(3, "event", 0, {"level": "info", "message": "m", "ts": 1.0}))
+        view.apply([Item(4, "metrics", 0, sample(cpu_percent=30.0))])
+    assert "cpu" not in changed and {"memory", "events"} <= set(changed)
+    assert view.html["cpu"] == good_cpu and view.failing == {"cpu"}
+    assert len([r for r in caplog.records if "'cpu'" in r.getMessage()]) == 1  # once, not per sample
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'dashboard_render_errors_total{region="cpu"} 2.0' in metrics
+
+
+def test_a_region_that_never_rendered_shows_a_placeholder_with_its_id(live):
+    live.view._templates["tasks"] = _Broken()
+    live.view.load(live.store)
+    assert 'id="tasks"' in live.view.html["tasks"] and "could not be drawn" in live.view.html["tasks"]
+    assert "cpu" in live.view.html  # the others rendered
+
+
+def test_an_item_appended_while_a_view_loads_is_shown_once(live):
+    store = live.store
+    store.append("event", {"level": "info", "message": "before", "ts": 1.0})
+    real_recent = store.recent
+
+    def recent_after_a_write(kind, count):
+        if kind == "event" and not getattr(store, "_raced", False):
+            store._raced = True
+            store.append("event", {"level": "info", "message": "during", "ts": 2.0})
+        return real_recent(kind, count)
+
+    store.recent = recent_after_a_write
+    live.view.load(store)
+    live.view.apply(store.since(live.view.last_id))
+    assert [item.data["message"] for item in live.view.events] == ["during", "before"]

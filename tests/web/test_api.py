@@ -63,6 +63,17 @@ def test_body_over_the_limit_is_413_and_stores_nothing(client, live):
     assert live.store.latest_id() == 0
 
 
+@pytest.mark.parametrize("body", [
+    "[" * 100_000 + "]" * 100_000,                            # past the json module's own limit
+    '{"message": ' + '{"a": ' * 40 + "1" + "}" * 40 + "}",    # parses, but deeper than allowed
+    '{"message": ' + "[" * 40 + "]" * 40 + "}",
+])
+def test_deeply_nested_json_is_400_and_stores_nothing(client, live, body):
+    response = client.post("/api/v1/events", data=body, content_type="application/json")
+    assert response.status_code == 400 and "nested" in response.get_json()["error"]
+    assert live.store.latest_id() == 0
+
+
 def test_unsupported_method_on_the_ingest_path_is_405_json(client):
     response = client.patch("/api/v1/events", json={})
     assert response.status_code == 405 and response.is_json

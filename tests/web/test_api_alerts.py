@@ -133,13 +133,13 @@ def test_list_is_empty_without_alerts(client):
 
 
 def test_writes_need_the_token_when_one_is_set(make_app):
-    app = make_app(INGEST_TOKEN="s3cret")
+    app = make_app(INGEST_TOKEN="s3cret-s3cret-s3cret")
     client = app.test_client()
     body = {"name": "n", "message": "m"}
     assert client.post("/api/v1/alerts", json=body).status_code == 401
     assert client.post("/api/v1/alerts/x/ack").status_code == 401
     assert client.post("/api/v1/alerts/x/resolve").status_code == 401
-    ok = client.post("/api/v1/alerts", json=body, headers={"Authorization": "Bearer s3cret"})
+    ok = client.post("/api/v1/alerts", json=body, headers={"Authorization": "Bearer s3cret-s3cret-s3cret"})
     assert ok.status_code == 201
 
 

@@ -7,6 +7,8 @@ import time
 import gevent
 import pytest
 
+from app.web.stream import STREAM_HEADERS
+
 
 ASK = {"title": "Deploy v2 to production?", "detail": "build 1432", "source": "ci"}
 
@@ -168,9 +170,10 @@ def test_list_newest_first_filtered_and_bounded(client):
 
 
 def test_writes_need_the_token_and_a_token_holder_may_follow_with_a_view_token(make_app):
-    client = make_app(INGEST_TOKEN="s3cret", VIEW_TOKEN="look").test_client()
+    client = make_app(INGEST_TOKEN="s3cret-ingest-token",
+                      VIEW_TOKEN="look-view-token-0").test_client()
     assert client.post("/api/v1/approvals", json=ASK).status_code == 401
-    bearer = {"Authorization": "Bearer s3cret"}
+    bearer = {"Authorization": "Bearer s3cret-ingest-token"}
     approval_id = ask(client, **bearer)
     assert client.get(f"/api/v1/approvals/{approval_id}").status_code == 401
     assert client.get(f"/api/v1/approvals/{approval_id}",
@@ -198,7 +201,8 @@ def test_stream_of_a_decided_approval_sends_request_then_response_and_ends(clien
     settle(live)
     response = client.get(f"/api/v1/approvals/{approval_id}/stream")
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
-    assert response.headers["Cache-Control"] == "no-cache"
+    for name, value in STREAM_HEADERS.items():  # the same headers as every stream
+        assert response.headers[name] == value
     [(first, request), (second, answer)] = events_of(response.get_data())
     assert first == "permission_request" and request["id"] == approval_id
     assert second == "permission_response"

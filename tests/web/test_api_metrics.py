@@ -102,3 +102,12 @@ def test_custom_region_appears_with_the_first_metric(client, live):
     # Another process loads the same view from the store.
     live.view.load(live.store)
     assert live.view.html["custom"] == html
+
+
+def test_label_sets_that_read_alike_stay_two_series(client, live):
+    tricky = {**QUEUE, "labels": {"a": 'x",b="y'}, "value": 1}
+    plain = {**QUEUE, "labels": {"a": "x", "b": "y"}, "value": 2}
+    assert post(client, {"metrics": [tricky, plain]}).status_code == 202
+    latest = custom.latest(live.store)
+    assert len(latest) == 2 and {r["value"] for r in latest.values()} == {1.0, 2.0}
+    assert 'queue_depth{a="x\\",b=\\"y"}' in latest

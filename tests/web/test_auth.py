@@ -6,7 +6,7 @@ import pytest
 
 EVENT = {"level": "info", "message": "deploy finished"}
 REMOTE = {"REMOTE_ADDR": "10.1.2.3"}
-TOKEN = "s3cret"
+TOKEN = "s3cret-s3cret-s3cret"
 
 
 @pytest.fixture
@@ -90,3 +90,86 @@ def test_the_token_never_reaches_the_log(token_app, caplog):
         assert TOKEN not in response.get_data(as_text=True)
     assert TOKEN not in caplog.text and "nope" not in caplog.text
     assert TOKEN not in repr(token_app.config["SETTINGS"])
+
+
+# -- the loopback fallback: Host and forwarding headers ------------------------------------------
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "127.0.0.1.evil.example",
+                                  "localhost.evil.example:80", "10.0.0.8:8000"])
+def test_without_a_token_a_foreign_host_header_is_refused(client, live, host):
+    """DNS rebinding: a page of evil.example re-resolved to 127.0.0.1 posts from a local browser."""
+    response = client.post("/api/v1/events", json=EVENT, headers={"Host": host})
+    assert response.status_code == 403 and response.is_json
+    error = response.get_json()["error"]
+    assert "Host" in error and "DASHBOARD_ALLOWED_HOSTS" in error
+    assert live.store.latest_id() == 0
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:8000", "127.3.2.1",
+                                  "[::1]:8000", "[::1]", "dash.localhost:8000", "DASH.LAN:8000"])
+def test_without_a_token_loopback_names_and_allowed_hosts_may_write(make_app, host):
+    app = make_app(ALLOWED_HOSTS="dash.lan, other.lan")
+    response = app.test_client().post("/api/v1/events", json=EVENT, headers={"Host": host})
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("header", [{"X-Forwarded-For": "203.0.113.9"}, {"X-Real-IP": "127.0.0.1"},
+                                    {"Forwarded": "for=127.0.0.1"}])
+def test_without_a_token_a_relayed_request_is_refused(client, live, header):
+    """Behind nginx on the same host every request comes from 127.0.0.1."""
+    response = client.post("/api/v1/events", json=EVENT, headers=header)
+    assert response.status_code == 403 and "proxy" in response.get_json()["error"]
+    assert live.store.latest_id() == 0
+
+
+def test_a_foreign_host_gets_no_page_action_either(client, live):
+    headers = {"Host": "evil.example", "Origin": "http://evil.example"}
+    response = client.post("/ui/simulator/scenarios/alert-storm", headers=headers)
+    assert response.status_code == 403 and "Host" in response.get_json()["error"]
+    assert live.store.latest_id() == 0
+
+
+# -- throttling failed token checks --------------------------------------------------------------
+
+def test_ten_wrong_tokens_in_a_minute_then_429_even_with_the_right_one(token_app, caplog):
+    client = token_app.test_client()
+    wrong = {"Authorization": "Bearer wrong-guess-number"}
+    with caplog.at_level(logging.WARNING, logger="app.web.auth"):
+        statuses = [client.post("/api/v1/events", json=EVENT, headers=wrong).status_code
+                    for _ in range(10)]
+    assert statuses == [401] * 10
+    assert len(caplog.records) == 10 and "wrong-guess" not in caplog.text
+    right = client.post("/api/v1/events", json=EVENT, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert right.status_code == 429 and right.is_json
+    assert 0 < int(right.headers["Retry-After"]) <= 60
+    assert stored(token_app) == 0
+    # Counted per client address: another one still writes.
+    other = client.post("/api/v1/events", json=EVENT, environ_base=REMOTE,
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    assert other.status_code == 201
+
+
+def test_right_tokens_and_reads_are_never_throttled(token_app):
+    client = token_app.test_client()
+    good = {"Authorization": f"Bearer {TOKEN}"}
+    assert {client.post("/api/v1/events", json=EVENT, headers=good).status_code
+            for _ in range(15)} == {201}
+    assert {client.get("/api/v1/events").status_code for _ in range(15)} == {200}
+
+
+def test_behind_trusted_proxies_the_forwarded_client_is_counted(make_app, caplog):
+    app = make_app(INGEST_TOKEN=TOKEN, TRUSTED_PROXIES=1)
+    client = app.test_client()
+    wrong = {"Authorization": "Bearer wrong-guess-number"}
+    with caplog.at_level(logging.WARNING, logger="app.web.auth"):
+        for _ in range(10):
+            client.post("/api/v1/events", json=EVENT,
+                        headers={**wrong, "X-Forwarded-For": "203.0.113.9"})
+    assert "203.0.113.9" in caplog.text
+    good = {"Authorization": f"Bearer {TOKEN}"}
+    blocked = client.post("/api/v1/events", json=EVENT,
+                          headers={**good, "X-Forwarded-For": "203.0.113.9"})
+    assert blocked.status_code == 429
+    # The proxy's other clients are not blocked by one client's guesses.
+    assert client.post("/api/v1/events", json=EVENT,
+                       headers={**good, "X-Forwarded-For": "198.51.100.7"}).status_code == 201

@@ -2,7 +2,7 @@
 
 import pytest
 
-VIEW = "v1ew-token"
+VIEW = "v1ew-token-v1ew-token"
 ORIGIN = {"Origin": "http://localhost"}
 
 
@@ -41,9 +41,9 @@ def test_probes_assets_and_the_form_stay_open(viewer_app, path):
 
 
 def test_bearer_writes_need_no_session(make_app):
-    app = make_app(VIEW_TOKEN=VIEW, INGEST_TOKEN="ingest")
+    app = make_app(VIEW_TOKEN=VIEW, INGEST_TOKEN="ingest-token-ingest")
     response = app.test_client().post("/api/v1/events", json={"message": "m"},
-                                      headers={"Authorization": "Bearer ingest"})
+                                      headers={"Authorization": "Bearer ingest-token-ingest"})
     assert response.status_code == 201
 
 
@@ -94,9 +94,19 @@ def test_a_token_in_the_query_string_signs_nobody_in(viewer_app):
 def test_logout_ends_the_session(viewer_app):
     client = viewer_app.test_client()
     login(client)
-    response = client.post("/logout")
+    response = client.post("/logout", headers=ORIGIN)
     assert response.status_code == 303 and response.headers["Location"] == "/login"
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 303
+
+
+@pytest.mark.parametrize("headers", [{}, {"Origin": "http://evil.example"},
+                                     {"Referer": "http://evil.example/page"}])
+def test_logout_from_another_site_is_refused_and_keeps_the_session(viewer_app, headers):
+    client = viewer_app.test_client()
+    login(client)
+    response = client.post("/logout", headers=headers)
+    assert response.status_code == 403 and "Origin" in response.get_json()["error"]
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
 
 
 def test_changing_the_token_ends_old_sessions(make_app, tmp_path):
@@ -104,7 +114,7 @@ def test_changing_the_token_ends_old_sessions(make_app, tmp_path):
     client = first.test_client()
     login(client)
     cookie = client.get_cookie("dashboard_session").value
-    second = make_app(VIEW_TOKEN="new-token", SECRET_KEY="k" * 32)
+    second = make_app(VIEW_TOKEN="new-token-new-token", SECRET_KEY="k" * 32)
     other = second.test_client()
     other.set_cookie("dashboard_session", cookie)
     assert other.get("/", headers={"Accept": "text/html"}).status_code == 303
@@ -146,7 +156,7 @@ def test_ui_actions_from_other_hosts_without_a_view_token_are_refused(client, li
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5"])
 def test_with_an_ingest_token_but_no_view_token_nobody_acts(make_app, address):
-    app = make_app(INGEST_TOKEN="ingest")
+    app = make_app(INGEST_TOKEN="ingest-token-ingest")
     response = ui(app.test_client(), ORIGIN, address=address)
     assert response.status_code == 403 and "DASHBOARD_VIEW_TOKEN" in response.get_json()["error"]
     assert app.extensions["dashboard"].store.latest_id() == 0
@@ -176,3 +186,12 @@ def test_panel_is_on_the_page_only_with_the_simulator(client, make_app):
     off = make_app(SIMULATOR=False).test_client()
     assert 'id="simulator"' not in off.get("/").data.decode()
     assert off.get("/fragments/simulator").status_code == 404
+
+
+def test_ten_wrong_logins_in_a_minute_then_429(viewer_app):
+    client = viewer_app.test_client()
+    assert [client.post("/login", data={"token": f"guess-{n}"}).status_code
+            for n in range(10)] == [401] * 10
+    response = client.post("/login", data={"token": VIEW})
+    assert response.status_code == 429 and "Retry-After" in response.headers
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 303  # not signed in

@@ -122,9 +122,9 @@ def test_an_unchanged_poll_is_answered_before_flask(app, client, live):
 
 
 def test_with_a_view_token_every_poll_goes_through_the_session_check(make_app):
-    app = make_app(VIEW_TOKEN="v1ew-token", SECRET_KEY="k" * 32)
+    app = make_app(VIEW_TOKEN="v1ew-token-v1ew-token", SECRET_KEY="k" * 32)
     client = app.test_client()
-    client.post("/login", data={"token": "v1ew-token"})
+    client.post("/login", data={"token": "v1ew-token-v1ew-token"})
     etag = client.get("/poll").headers["ETag"]
     assert client.get("/poll", headers={"If-None-Match": etag}).status_code == 304
     stranger = app.test_client()
