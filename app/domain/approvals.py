@@ -33,10 +33,8 @@ STATE_PREFIX = "approval:"
 #: An approval id: what ``uuid4().hex`` gives.
 ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 PENDING = "pending"
-#: States an approval ends in; ``expired`` and ``withdrawn`` are "cleared" (no answer given).
-FINAL_STATES = frozenset({"approved", "denied", "expired", "withdrawn"})
-#: What the stream sends for a final state: ``permission_response`` for an answer,
-#: ``permission_cleared`` for an expiry or withdrawal.
+#: The final states that are answers (the stream's ``permission_response``); the others,
+#: ``expired`` and ``withdrawn``, are "cleared" (``permission_cleared``).
 ANSWERED = frozenset({"approved", "denied"})
 
 
