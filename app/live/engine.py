@@ -1,6 +1,6 @@
 """The engine of one worker process: :class:`Live` owns the store, the fleet, the pages (view
-and hub per viewed host), the task, approval and JSON streams, and the greenlets that feed them: the
-tailer (:mod:`app.live.tailer`) and the sampler loop (:mod:`app.live.sampling`).
+and hub per viewed host), the task, approval and JSON streams, and the greenlets that feed
+them: the tailer (:mod:`app.live.tailer`) and the sampler loop (:mod:`app.live.sampling`).
 
 Nothing here imports Flask: the web layer reaches it as ``app.extensions["dashboard"]``.
 """

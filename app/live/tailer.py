@@ -6,9 +6,9 @@ page's change once as an SSE message and hands the bytes to that page's
 :class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
 viewer count, the fleet row (whose hosts turn stale with time alone) and the approvals region
 (whose "time left" changes with time alone), expires the pending approvals whose deadline
-passed, hands ``task`` and ``approval`` items to their streams (:class:`~app.live.tasks.TaskWatchers`,
-:class:`~app.live.approvals.ApprovalWatchers`) and every item to the JSON streams
-(:class:`~app.live.jsonstream.JsonStreams`).
+passed, hands ``task`` and ``approval`` items to their streams
+(:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`) and every
+item to the JSON streams (:class:`~app.live.jsonstream.JsonStreams`).
 
 Nothing here runs per client: the cost of a change does not grow with the number of viewers.
 """
@@ -57,8 +57,8 @@ class Tailer:
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
-                # watches a stream (page, JSON or task); otherwise page loads and polls may show a
-                # view up to a second old.
+                # watches a stream (page, JSON, task or approval); otherwise page loads and polls
+                # may show a view up to a second old.
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
                            or len(live.json))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL

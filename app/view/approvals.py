@@ -26,7 +26,8 @@ def asked(seconds: float) -> str:
 
 
 def left(seconds: float) -> str:
-    """Its time left, to the minute: ``'12 min left'``, ``'under a minute left'``, ``'expiring'``."""
+    """Its time left, to the minute (rounded down): ``'12 min left'``, ``'under a minute
+    left'``, ``'expiring'``."""
     if seconds <= 0:
         return "expiring"
     return "under a minute left" if seconds < 60 else f"{human_duration(seconds)} left"

@@ -8,9 +8,7 @@ show this dashboard's own host (``DASHBOARD_HOST_NAME``). The page passes its ho
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import parse_qsl
-
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from markupsafe import Markup
