@@ -7,7 +7,7 @@ The layers, each importing only those below it (``tests/test_layers.py`` holds t
     live/     the engine: Live (tailer, sampler loop), pages, hubs, SSE, JSON and task streams
     view/     rendering: the regions of a host's page (LiveView), the SVG charts
     domain/   alerts, tasks, events, custom metrics, the fleet, payload schemas
-    sources/  what produces samples: psutil sampler, simulated host, the agent
+    sources/  what produces samples: psutil sampler, simulated host, the agent; the ask CLI
     store/    the log and the state: SQLite or Redis
 """
 
@@ -23,7 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import ROOT, load_settings
 from .domain.fleet import Fleet
 from .live.engine import Live
-from .sources import agent
+from .sources import agent, ask
 from .store import open_store
 from .view.format import FILTERS, GLOBALS
 from .view.regions import LiveView
@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stream.bp)
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
+    app.cli.add_command(ask.command)  # flask --app wsgi ask --to URL "Deploy?"
     if settings.simulator:
         from .web import simulator
 

@@ -1,6 +1,6 @@
 """The engine of one worker process: :class:`Live` owns the store, the fleet, the pages (view
-and hub per viewed host), the task and JSON streams, and the greenlets that feed them: the
-tailer (:mod:`app.live.tailer`), the sampler loop (:mod:`app.live.sampling`) and the
+and hub per viewed host), the task, approval and JSON streams, and the greenlets that feed
+them: the tailer (:mod:`app.live.tailer`), the sampler loop (:mod:`app.live.sampling`) and the
 janitor (:mod:`app.live.janitor`).
 
 Nothing here imports Flask: the web layer reaches it as ``app.extensions["dashboard"]``.
@@ -16,6 +16,7 @@ import gevent
 from app.store import Store, StoreUnavailable
 from app.view.regions import LiveView
 
+from .approvals import ApprovalWatchers
 from .hub import Hub
 from .janitor import run_janitor
 from .jsonstream import JsonStreams
@@ -45,6 +46,7 @@ class Live:
         self._stopped = False
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         self.tasks = TaskWatchers(settings.queue_size)
+        self.approvals = ApprovalWatchers(settings.queue_size)
         self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
         self._greenlets: list[gevent.Greenlet] = []
         #: This process among all that share the store: ``host:pid:random``.
@@ -130,6 +132,7 @@ class Live:
         for hub in self.pages.hubs():
             hub.close_all()
         self.tasks.close_all()
+        self.approvals.close_all()
         self.json.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()

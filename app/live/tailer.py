@@ -4,9 +4,11 @@ It folds new items into the :class:`~app.domain.fleet.Fleet` and into the
 :class:`~app.view.regions.LiveView` of every viewed host (:mod:`app.live.pages`), encodes each
 page's change once as an SSE message and hands the bytes to that page's
 :class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
-viewer count and the fleet row (whose hosts turn stale with time alone), hands ``task`` items to
-the task streams (:class:`~app.live.tasks.TaskWatchers`) and every item to the JSON streams
-(:class:`~app.live.jsonstream.JsonStreams`).
+viewer count, the fleet row (whose hosts turn stale with time alone) and the approvals region
+(whose "time left" changes with time alone), expires the pending approvals whose deadline
+passed, hands ``task`` and ``approval`` items to their streams
+(:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`) and every
+item to the JSON streams (:class:`~app.live.jsonstream.JsonStreams`).
 
 Nothing here runs per client: the cost of a change does not grow with the number of viewers.
 """
@@ -18,6 +20,7 @@ import time
 
 import gevent
 
+from app.domain import approvals
 from app.store import StoreUnavailable
 
 from . import sse
@@ -54,9 +57,10 @@ class Tailer:
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
-                # watches a stream (page, JSON or task); otherwise page loads and polls may show a
-                # view up to a second old.
-                watched = live.viewers_here() or len(live.tasks) or len(live.json)
+                # watches a stream (page, JSON, task or approval); otherwise page loads and polls
+                # may show a view up to a second old.
+                watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
+                           or len(live.json))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
@@ -78,6 +82,7 @@ class Tailer:
             if items:
                 live.fleet.apply(items)
                 live.tasks.feed(items)
+                live.approvals.feed(items)
             pages = list(live.pages)
             changed = {page: page.view.apply(items) if items else [] for page in pages}
             if items:
@@ -93,6 +98,7 @@ class Tailer:
                 # retries, and the heartbeats would wait for them.
                 if not failing:
                     self._notice_reset()
+                    self._expire_approvals()
                 total = live.viewers_here() if failing else self._count_viewers()
                 for page in pages:
                     page.hub.expire(now)
@@ -100,6 +106,8 @@ class Tailer:
                         changed[page].append("viewers")
                     if page.view.refresh_fleet():
                         changed[page].append("fleet")
+                    if page.view.refresh_approvals():
+                        changed[page].append("approvals")
             for page in pages:
                 if changed[page]:
                     page.publish(changed[page])
@@ -137,6 +145,17 @@ class Tailer:
             self._reload_pending = False
         except StoreUnavailable:
             pass
+
+    def _expire_approvals(self) -> None:
+        """Expire the pending approvals of the default view whose deadline passed. Every
+        process does it; the store's compare-and-set lets one write each expiry, which comes
+        back through the log and leaves every page's list."""
+        due = self.live.view.approvals.due(time.time())
+        if due:
+            try:
+                approvals.expire_due(self.live.store, due)
+            except StoreUnavailable:
+                pass  # the next sweep tries again
 
     def _count_viewers(self) -> int:
         """Share this process's stream count (every page's hub) through the store and return

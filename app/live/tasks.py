@@ -1,82 +1,36 @@
 """The per-task JSON event stream, ``GET /api/v1/tasks/<id>/stream``.
 
 It does not poll the store: the tailer (``app.live.tailer``) hands every ``task`` item it folds
-to :class:`TaskWatchers`, which puts it in the queue of each stream watching that task. A
-stream reads the store once, when it opens, for the current state.
+to :class:`TaskWatchers` (keyed :class:`~app.live.watchers.Watchers`), which puts it in the
+queue of each stream watching that task. A stream reads the store once, when it opens, for the
+current state.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 import gevent.queue
 
 from app.domain.schemas import FINAL_STATES
 from app.domain.tasks import state_key
-from app.store import Item, Store
+from app.store import Store
 
 from . import sse
+from .watchers import CLOSE, Watchers
 
-#: Put in a watcher's queue to end its stream (worker shutdown, or a client too slow to read).
-CLOSE = object()
 #: The fields of a stream message's JSON, in this order.
 STREAM_FIELDS = ("task_id", "state", "progress", "estimated_seconds", "updated_at")
 
 
-class TaskWatchers:
+class TaskWatchers(Watchers):
     """This process's task streams: task_id -> the queues of the streams that watch it.
 
-    :param queue_size: updates a stream may have pending; a stream that falls further behind is
-        ended (its client reconnects and starts from the current state).
+    :param queue_size: updates a stream may have pending (see :class:`~app.live.watchers.Watchers`).
     """
 
     def __init__(self, queue_size: int) -> None:
-        self.queue_size = queue_size
-        self._watchers: dict[str, set[gevent.queue.Queue]] = defaultdict(set)
-
-    def __len__(self) -> int:
-        return sum(len(queues) for queues in self._watchers.values())
-
-    def watch(self, task_id: str) -> gevent.queue.Queue:
-        """Register a stream for ``task_id``; it gets every later ``task`` item of that task."""
-        queue = gevent.queue.Queue(self.queue_size)
-        self._watchers[task_id].add(queue)
-        return queue
-
-    def unwatch(self, task_id: str, queue: gevent.queue.Queue) -> None:
-        """Forget a stream; safe to call twice."""
-        queues = self._watchers.get(task_id)
-        if queues is not None:
-            queues.discard(queue)
-            if not queues:
-                del self._watchers[task_id]
-
-    def feed(self, items: list[Item]) -> None:
-        """Hand new log items to the streams that watch them (called by the tailer only)."""
-        if not self._watchers:
-            return
-        for item in items:
-            if item.kind != "task":
-                continue
-            for queue in list(self._watchers.get(item.data["task_id"], ())):
-                try:
-                    queue.put_nowait(item)
-                except gevent.queue.Full:
-                    self._end(item.data["task_id"], queue)
-
-    def close_all(self) -> None:
-        """End every task stream (worker shutdown)."""
-        for task_id, queues in list(self._watchers.items()):
-            for queue in list(queues):
-                self._end(task_id, queue)
-
-    def _end(self, task_id: str, queue: gevent.queue.Queue) -> None:
-        # Drop what is pending so CLOSE fits: a stream that is ended has no use for it.
-        self.unwatch(task_id, queue)
-        while not queue.empty():
-            queue.get_nowait()
-        queue.put_nowait(CLOSE)
+        super().__init__("task", "task_id", queue_size)
 
 
 def message(task: dict, log_id: int) -> bytes:

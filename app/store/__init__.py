@@ -16,7 +16,8 @@ class Item(NamedTuple):
 
     Kinds: ``metrics`` (a host sample, see ``app.sources.sampler``), ``event`` (level, message, source),
     ``task`` (a task update, see ``app.domain.tasks``), ``alert`` (an alert's full state, see
-    ``app.domain.alerts``), ``custom`` (metrics programs pushed, see ``app.domain.custom``).
+    ``app.domain.alerts``), ``custom`` (metrics programs pushed, see ``app.domain.custom``),
+    ``approval`` (an approval's full state, see ``app.domain.approvals``).
     ``ts`` is the Unix time in seconds at which the store accepted it.
     """
 
@@ -39,6 +40,20 @@ class Store(abc.ABC):
 
         With ``state_key`` the same data also becomes that key's current state, atomically
         (the sampler keeps ``sample:<host>`` this way).
+
+        :raise StoreUnavailable: nothing was written.
+        """
+
+    @abc.abstractmethod
+    def append_if(self, kind: str, data: dict, state_key: str, field: str,
+                  expected: str) -> int | None:
+        """Like :meth:`append` with ``state_key``, but only if the state now stored under
+        ``state_key`` has ``state[field] == expected``: a compare-and-set.
+
+        Read, compare and write are one atomic step across every process and host sharing the
+        store, so of many callers that expect the same value exactly one succeeds (an approval
+        answered from two workers at once: ``app.domain.approvals``). Returns the new log id,
+        or None when the state is missing or differs; then nothing is written and no id is used.
 
         :raise StoreUnavailable: nothing was written.
         """

@@ -38,11 +38,6 @@ from . import Item, Store, StoreUnavailable
 
 T = TypeVar("T")
 
-#: KEYS: log stream, id counter, state hash. ARGV: maxlen, kind, ts, data[, state key].
-#: One script, so the log entry and the state change land together or not at all. Redis does not
-#: undo a script's earlier writes when a later command fails, so the key types are checked
-#: before anything is written (a shared Redis may hold a foreign value under our names); after
-#: that no command can fail but INCR, the first write (out of memory, a non-number counter).
 # Take a free lease or renew our own, atomically; another owner's unexpired lease stays.
 _LEASE = """
 local holder = redis.call('GET', KEYS[1])
@@ -53,6 +48,11 @@ end
 return 0
 """
 
+#: KEYS: log stream, id counter, state hash. ARGV: maxlen, kind, ts, data[, state key].
+#: One script, so the log entry and the state change land together or not at all. Redis does not
+#: undo a script's earlier writes when a later command fails, so the key types are checked
+#: before anything is written (a shared Redis may hold a foreign value under our names); after
+#: that no command can fail but INCR, the first write (out of memory, a non-number counter).
 _APPEND = """
 for i, want in ipairs({'stream', 'string', 'hash'}) do
   local found = redis.call('TYPE', KEYS[i]).ok
@@ -76,6 +76,22 @@ if #ARGV >= 5 then
 end
 return n
 """
+#: The compare-and-set: :data:`_APPEND` run only if the state under ARGV[5] is a JSON object
+#: whose field ARGV[6] is the string ARGV[7]; else it returns nil (None) and writes nothing.
+#: (HGET on a foreign value under our hash's name fails before any write, as in _APPEND.)
+#: Prepended to _APPEND rather than written anew, so that ids, the counter's repair and the
+#: trimming are exactly those of a plain append. Scripts run atomically: no other client's
+#: command runs between the HGET and the writes.
+_APPEND_IF = """
+local current = redis.call('HGET', KEYS[3], ARGV[5])
+if not current then
+  return false
+end
+local ok, state = pcall(cjson.decode, current)
+if not ok or type(state) ~= 'table' or state[ARGV[6]] ~= ARGV[7] then
+  return false
+end
+""" + _APPEND
 _PAGE = 500  # entries per XREVRANGE while scanning backwards: one short call each
 _GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\"})  # Redis glob metacharacters, escaped
 
@@ -129,6 +145,7 @@ class RedisStore(Store):
             url, max_connections=1, timeout=None, socket_timeout=None, **common)
         self._tail = redis.Redis(connection_pool=self._tail_pool)
         self._append = self._redis.register_script(_APPEND)
+        self._append_if = self._redis.register_script(_APPEND_IF)
         self._lease = self._redis.register_script(_LEASE)
         self._closed = False
 
@@ -153,6 +170,14 @@ class RedisStore(Store):
         if state_key is not None:
             args.append(state_key)
         return int(self._call(self._append, keys=[self._log, self._seq, self._state], args=args))
+
+    def append_if(self, kind: str, data: dict, state_key: str, field: str,
+                  expected: str) -> int | None:
+        # A lost reply retried by redis-py finds the state changed (by the first run) and
+        # returns None: the caller then reads the state and sees its own write as the winner.
+        args = [self.log_size, kind, repr(time.time()), _json(data), state_key, field, expected]
+        new_id = self._call(self._append_if, keys=[self._log, self._seq, self._state], args=args)
+        return None if new_id is None else int(new_id)
 
     def since(self, after_id: int, limit: int = 1000) -> list[Item]:
         entries = self._call(self._redis.xrange, self._log, _stream_id(after_id + 1), "+",

@@ -87,7 +87,30 @@ class SQLiteStore(Store):
                         "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (state_key, text))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
-        new_id = cur.lastrowid
+        return self._appended(cur.lastrowid)
+
+    def append_if(self, kind: str, data: dict, state_key: str, field: str,
+                  expected: str) -> int | None:
+        text = json.dumps(data, separators=(",", ":"))
+        try:
+            # BEGIN IMMEDIATE takes the write lock before the read: no other connection (of
+            # any process) can change the state between our compare and our write.
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                row = self._db.execute("SELECT value FROM state WHERE key = ?",
+                                       (state_key,)).fetchone()
+                if row is None or json.loads(row[0]).get(field) != expected:
+                    return None  # the with block commits an empty transaction
+                cur = self._db.execute(
+                    "INSERT INTO log (kind, ts, data) VALUES (?, ?, ?)", (kind, time.time(), text))
+                self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
+                                 (state_key, text))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        return self._appended(cur.lastrowid)
+
+    def _appended(self, new_id: int) -> int:
+        """Book-keeping after a committed append: the periodic trim, and waking the tailer."""
         self._appends += 1
         if self._appends % _TRIM_EVERY == 0:
             self._trim(new_id)

@@ -14,7 +14,9 @@ CHART_STEP = 5
 #: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep about once a
 #: second, not on each sample: its staleness changes with time alone, and sending the whole row
 #: for every host's every sample would multiply what each viewer receives by the number of hosts.
-REGIONS = (("fleet",) + METRIC_REGIONS + CHART_REGIONS
+#: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
+#: it too (its "time left" changes with time alone), sending it only when its HTML changed.
+REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS
            + ("viewers", "alerts", "custom", "tasks", "events", "simulator"))
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200

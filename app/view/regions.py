@@ -23,6 +23,7 @@ from app.domain import tasks as tasks_mod
 from app.domain.fleet import Fleet
 from app.store import Item, Store
 
+from .approvals import PendingApprovals
 from .catalog import (CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT, HISTORY_KEYS,
                       HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN, TASKS_KEPT,
                       TASKS_SHOWN)
@@ -76,6 +77,7 @@ class LiveView:
         self.alerts: dict[str, dict] = {}
         self.custom: dict[str, dict] = {}  # series key -> latest reading
         self.custom_history: dict[str, deque[float]] = {}
+        self.approvals = PendingApprovals()  # the same on every host's page
         self.html: dict[str, str] = {}
         #: Regions whose last render raised (their previous HTML is shown meanwhile).
         self.failing: set[str] = set()
@@ -97,7 +99,7 @@ class LiveView:
 
     def load(self, store: Store) -> None:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
-        tasks) and render every region.
+        tasks, pending approvals) and render every region.
 
         The view holds the log up to the id read first: items read from the log after it are
         left for :meth:`apply`, or one appended meanwhile would show twice. (What comes from the
@@ -136,6 +138,7 @@ class LiveView:
         # in the usual case, oldest first so that each task ends on its latest update.
         for item in reversed(upto(store.recent("task", TASKS_KEPT * 10))):
             self._fold_task(item)
+        self.approvals.load(store)
         for name in self.regions:
             self._rerender(name)
 
@@ -170,6 +173,9 @@ class LiveView:
             elif item.kind == "task":
                 self._fold_task(item)
                 touched.add("tasks")
+            elif item.kind == "approval":
+                self.approvals.fold(item.data)
+                touched.add("approvals")
         return [name for name in self.regions if name in touched and self._rerender(name)]
 
     def _fold_task(self, item: Item) -> None:
@@ -216,6 +222,10 @@ class LiveView:
         """Re-render the fleet region (hosts turn stale with time alone); True if it changed."""
         return "fleet" in self.regions and self._rerender("fleet")
 
+    def refresh_approvals(self) -> bool:
+        """Re-render the approvals region (its times change with time alone); True if it changed."""
+        return self._rerender("approvals")
+
     def set_viewers(self, count: int) -> bool:
         """Record the viewer count; return True if the viewers region changed."""
         self.viewers = count
@@ -260,6 +270,8 @@ class LiveView:
             extra = {"tasks": self.task_summary()}
         elif name == "fleet":
             extra = {"fleet": self.fleet.cards()}
+        elif name == "approvals":
+            extra = {"approvals": self.approvals.cards()}
         elif name in CHART_REGIONS:
             # One point per CHART_STEP samples, counted back from the newest, which is always in.
             extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]

@@ -6,7 +6,8 @@
 - :func:`check_view`: with ``DASHBOARD_VIEW_TOKEN`` set, everything else except
   :data:`OPEN_PATHS` / :data:`OPEN_PREFIXES` needs a session from ``/login``: browsers are
   redirected there (303), JSON and SSE clients get 401 JSON. The writes above are exempt: they
-  carry their own credentials. With no view token, viewing is open.
+  carry their own credentials; so are reads under ``/api/v1/approvals/`` that carry the ingest
+  token (a program waiting for the answer it asked for). With no view token, viewing is open.
 - :func:`check_ui`: page actions (``POST``/``PUT``/``PATCH``/``DELETE`` under ``/ui/``) need an
   ``Origin`` (or ``Referer``) of this host, and then: with a view token, a session; with neither
   token, the loopback fallback; with an ingest token but no view token, nobody (403 asking for
@@ -178,12 +179,31 @@ def check_view():
     if not _view_token() or is_write() or (request.method in WRITE_METHODS
                                            and request.path.startswith(UI_PREFIX)):
         return None  # writes carry a token; page actions get check_ui's JSON answers
+    if _follows_approvals():
+        return None
     path = request.path
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES) or has_session():
         return None
     if _wants_json():
         return error_response(401, "sign in at /login first (DASHBOARD_VIEW_TOKEN is set)")
     return redirect(url_for("auth.login"), 303)
+
+
+def _follows_approvals() -> bool:
+    """Whether a read of ``/api/v1/approvals/...`` carries the ingest token as a bearer token.
+
+    Why: a program that may ask (a write, with that token) must be able to wait for the answer
+    (``flask ask`` reads the approval's stream), and it has no session to show.
+    """
+    token = _settings().ingest_token.get_secret_value()
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if not (token and request.path.startswith("/api/v1/approvals/")
+            and scheme.lower() == "bearer" and given.strip()):
+        return False
+    if hmac.compare_digest(given.strip().encode(), token.encode()):
+        return True
+    failed("bearer token")  # throttled like a wrong token on a write
+    return False
 
 
 def same_origin() -> bool:

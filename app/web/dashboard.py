@@ -8,13 +8,15 @@ show this dashboard's own host (``DASHBOARD_HOST_NAME``). The page passes its ho
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from markupsafe import Markup
+from pydantic import ValidationError
 from werkzeug.exceptions import ServiceUnavailable
 
-from app.domain import alerts
+from app.domain import alerts, approvals
+from app.domain.schemas import ApprovalForm, BadPayload, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost
 
 bp = Blueprint("dashboard", __name__)
@@ -101,6 +103,37 @@ def ack_alert(alert_id: str):
     if alerts.acknowledge(_live().store, alert_id, by="page") is None:
         abort(404, description=f"no alert with id {alert_id!r}")
     return "", 204
+
+
+@bp.post("/ui/approvals/<approval_id>/response")
+def answer_approval(approval_id: str):
+    """The page's Approve / Deny buttons: form fields ``decision`` (approve|deny) and
+    ``reason`` (optional; empty means none), recorded with ``by="page"``.
+
+    204 to htmx (the card leaves through the stream); a native form post (no JavaScript)
+    gets 303 back to the page it came from. Refusals: 404, 409 (answered already), 410
+    (expired) as a small HTML fragment for htmx, which swaps it into the form, JSON otherwise;
+    422 JSON for a bad form. Origin and session checks: ``app.web.auth.check_ui``.
+    """
+    try:
+        form = ApprovalForm.model_validate(request.form.to_dict())
+    except ValidationError as exc:
+        raise BadPayload(422, "invalid form", field_errors(exc)) from None
+    # A refusal (404, 409, 410) propagates to app.web.errors: HTML for htmx, JSON otherwise.
+    approvals.answer(_live().store, approval_id, approved=form.decision == "approve",
+                     reason=form.reason or None, by="page")
+    if request.htmx:
+        return "", 204
+    return redirect(_back(), 303)
+
+
+def _back() -> str:
+    """The page a native form was posted from (its path and query), or ``/``. check_ui made
+    sure the Referer, when there is one, is this dashboard's own."""
+    referer = urlsplit(request.headers.get("Referer", ""))
+    if referer.netloc != request.host or not referer.path.startswith("/"):
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "")
 
 
 class NotModifiedPolls:

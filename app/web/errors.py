@@ -6,6 +6,7 @@ from flask import Flask, jsonify, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from app.domain.approvals import ApprovalError
 from app.domain.schemas import BadPayload
 from app.store import StoreUnavailable
 
@@ -22,7 +23,8 @@ def _wants_json() -> bool:
 
 
 def register(app: Flask) -> None:
-    """Install the handlers for HTTP errors, bad payloads and an unreachable store (503)."""
+    """Install the handlers for HTTP errors, bad payloads, refused approval answers (404, 409,
+    410) and an unreachable store (503)."""
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         # The exception's own headers (Retry-After, Allow) go along; its Content-Type does not.
@@ -38,6 +40,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(BadPayload)
     def bad_payload(exc: BadPayload):
         extra = {"details": exc.details} if exc.details is not None else {}
+        return error_response(exc.status, str(exc), **extra)
+
+    @app.errorhandler(ApprovalError)
+    def approval_refused(exc: ApprovalError):
+        # 404 / 409 / 410; a 409 or 410 carries the approval that stands.
+        if request.htmx and not _wants_json():
+            return f'<p class="error" role="alert">{escape(str(exc))}</p>', exc.status
+        extra = {"approval": exc.approval} if exc.approval is not None else {}
         return error_response(exc.status, str(exc), **extra)
 
     @app.errorhandler(StoreUnavailable)

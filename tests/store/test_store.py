@@ -120,6 +120,69 @@ def test_append_with_state_key_writes_nothing_when_it_fails(store):
     assert store.append("event", {"n": 2}) == first + 1  # the failed append took no id
 
 
+def test_append_if_writes_only_when_the_field_matches(store):
+    store.append("event", {"n": 0})
+    assert store.append_if("approval", {"state": "approved"}, "approval:a", "state",
+                           "pending") is None  # no state at all: nothing to compare
+    first = store.append("approval", {"id": "a", "state": "pending"}, state_key="approval:a")
+    assert store.append_if("approval", {"id": "a", "state": "denied"}, "approval:a", "state",
+                           "expired") is None
+    assert store.latest_id() == first and store.get_state("approval:a")["state"] == "pending"
+    won = store.append_if("approval", {"id": "a", "state": "approved"}, "approval:a", "state",
+                          "pending")
+    assert won == first + 1  # the next id, as a plain append takes it
+    assert store.get_state("approval:a") == {"id": "a", "state": "approved"}
+    assert store.since(first)[0] == (won, "approval", store.since(first)[0].ts,
+                                     {"id": "a", "state": "approved"})
+    # Now the state differs from what a second answer expects: refused, no id taken.
+    assert store.append_if("approval", {"id": "a", "state": "denied"}, "approval:a", "state",
+                           "pending") is None
+    assert store.get_state("approval:a")["state"] == "approved"
+    assert store.append("event", {"n": 1}) == won + 1
+
+
+def test_append_if_compares_a_string_field_exactly(store):
+    store.set_state("k", {"state": None, "n": "1"})
+    assert store.append_if("x", {"state": "a"}, "k", "state", "None") is None
+    assert store.append_if("x", {"state": "a"}, "k", "n", "01") is None
+    assert store.append_if("x", {"state": "a"}, "k", "missing", "") is None
+    store.set_state("k", {"state": "pending"})
+    assert store.append_if("x", {"state": "a"}, "k", "state", "pending") is not None
+
+
+def test_append_if_trims_the_log_like_append(store):
+    store.set_state("k", {"v": "0"})
+    for n in range(350):
+        assert store.append_if("x", {"v": str(n + 1)}, "k", "v", str(n)) is not None
+    kept = store.since(0, limit=10_000)
+    assert 100 <= len(kept) <= 200 and kept[-1].data == {"v": "350"}
+
+
+def test_of_many_concurrent_compare_and_sets_exactly_one_wins(store, open_other):
+    # Each thread has its own store object (its own connections), as separate workers do.
+    store.append("approval", {"state": "pending"}, state_key="approval:race")
+    others = [open_other() for _ in range(16)]
+    start = threading.Barrier(len(others))
+    results: list = []
+
+    def attempt(other, n):
+        start.wait(10)
+        results.append(other.append_if("approval", {"state": "approved", "by": n},
+                                       "approval:race", "state", "pending"))
+
+    threads = [threading.Thread(target=attempt, args=(other, n)) for n, other in enumerate(others)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(results) == 16
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1, results
+    assert store.latest_id() == winners[0]
+    [item] = store.since(winners[0] - 1)
+    assert store.get_state("approval:race") == item.data and item.data["state"] == "approved"
+
+
 def test_wait_returns_at_once_for_old_items_and_times_out_empty(store):
     store.append("event", {})
     started = time.monotonic()

@@ -1,4 +1,5 @@
-"""The JSON API under ``/api/v1``: ingest for other programs, snapshots and the task streams.
+"""The JSON API under ``/api/v1``: ingest for other programs, snapshots, approvals and the task
+and approval streams.
 
 One module per resource holds its view functions; :data:`ROUTES` below is the one place that
 binds them to URLs on :data:`bp` (the modules import nothing from here, so nothing is circular).
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import alerts, events, metrics, openapi, samples, tasks
+from . import alerts, approvals, events, metrics, openapi, samples, tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -31,6 +32,12 @@ ROUTES = [
     ("POST", "/metrics", metrics.post_metrics),
     ("GET", "/metrics", metrics.get_metrics),
     ("POST", "/samples", samples.post_samples),
+    ("POST", "/approvals", approvals.post_approval),
+    ("GET", "/approvals", approvals.list_approvals),
+    ("GET", "/approvals/<approval_id>", approvals.get_approval),
+    ("DELETE", "/approvals/<approval_id>", approvals.withdraw),
+    ("POST", "/approvals/<approval_id>/response", approvals.respond),
+    ("GET", "/approvals/<approval_id>/stream", approvals.approval_stream),
 ]
 for method, rule, view in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=[method])

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app, jsonify
 from pydantic import BaseModel
 
-from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, MetricOverride, MetricsIn,
+from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
+                                ApprovalQuery, EventIn, EventQuery, MetricOverride, MetricsIn,
                                 SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
                                 TASK_ID_PATTERN, TaskIn, TaskQuery)
 
@@ -58,6 +59,9 @@ _TASK_ID = {"task_id": ("1-100 characters of A-Z a-z 0-9 . _ -",
 _ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
 _ALERT = {"type": "object", "description": "id, name, level, state (firing or resolved), "
           "started_at, ended_at, peak, value, acked_by, acked_at, host, message, source"}
+_APPROVAL_ID = {"approval_id": "the approval's id (32 hex digits), as POST /api/v1/approvals gives it"}
+_STANDS = ("the approval, with the decision that stands", {"type": "object", "properties": {
+    "error": {"type": "string"}, "approval": _ref("Approval")}})
 _BAD_BODY = {"415": ("body is not JSON", _ERRORS), "400": ("JSON is not an object", _ERRORS),
              "422": ("schema error, with field paths in details", _ERRORS),
              "401": ("missing or wrong bearer token", _ERRORS),
@@ -130,6 +134,41 @@ ROUTES: list[Route] = [
               **_BAD_BODY}),
     Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
           responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
+    Route("post", "/api/v1/approvals", "Ask a person on the dashboard a yes/no question",
+          "approvals", body=ApprovalIn, secured=True,
+          responses={"201": ("asked; it shows on every page until answered, expired or "
+                             "withdrawn", {"type": "object", "properties": {
+                                 "id": {"type": "string"}}}), **_BAD_BODY}),
+    Route("get", "/api/v1/approvals", "Stored approvals, newest first", "approvals",
+          query=ApprovalQuery, responses={
+              "200": ("approvals", {"type": "array", "items": _ref("Approval")}),
+              "400": ("a bad query parameter", _ERRORS)}),
+    Route("get", "/api/v1/approvals/{approval_id}", "One approval and its state", "approvals",
+          path_params=_APPROVAL_ID, responses={"200": ("the approval", _ref("Approval")),
+                                               "404": ("unknown approval", _ERRORS)}),
+    Route("delete", "/api/v1/approvals/{approval_id}", "Withdraw a pending approval",
+          "approvals", secured=True, path_params=_APPROVAL_ID,
+          responses={"200": ("withdrawn", _ref("Approval")),
+                     "409": ("it was answered, expired or withdrawn already", _STANDS),
+                     "404": ("unknown approval", _ERRORS),
+                     "401": _BAD_BODY["401"], "403": _BAD_BODY["403"]}),
+    Route("post", "/api/v1/approvals/{approval_id}/response", "Answer an approval; the first "
+          "answer wins", "approvals", body=ApprovalAnswer, secured=True,
+          path_params=_APPROVAL_ID, responses={
+              "200": ("answered", _ref("Approval")),
+              "409": ("answered or withdrawn already", _STANDS),
+              "410": ("expired", _STANDS), "404": ("unknown approval", _ERRORS), **_BAD_BODY}),
+    Route("get", "/api/v1/approvals/{approval_id}/stream", "Wait for the answer (Server-Sent "
+          "Events)", "approvals", path_params=_APPROVAL_ID, header_params={
+              "Last-Event-ID": "any id this stream sent: the permission_request is not sent "
+                               "again"},
+          responses={
+              "200": "text/event-stream: `event: permission_request` with the approval as it "
+                     "stands, then `event: permission_response` (JSON {id, state, approved, "
+                     "reason, by, at}) or `event: permission_cleared` (expired or withdrawn, "
+                     "the same fields) and the end; `id:` is a log id; `: ping` comments while "
+                     "idle",
+              "404": ("unknown approval", _ERRORS)}),
     Route("get", "/api/v1/openapi.json", "This document", "meta",
           responses={"200": ("OpenAPI 3.1", {"type": "object"})}),
     Route("post", "/simulator/events", "Inject events", "simulator", body=SimulatedEvents,
@@ -152,7 +191,8 @@ ROUTES: list[Route] = [
 ]
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
-           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery)
+           SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
+           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval)
 
 
 def flask_path(path: str) -> str:

@@ -1,0 +1,72 @@
+"""The approvals region's data: the pending approvals a view keeps and how their cards read.
+
+Approvals are global, not per host: every host's page shows the same list. Times read to the
+minute ("asked 3 min ago · 12 min left") so that the region's HTML changes about once a minute
+per approval, not every second; the tailer's sweep re-renders it and sends it only when it
+changed (``LiveView.refresh_approvals``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from app.domain import approvals as approvals_mod
+from app.store import Store
+
+from .format import human_duration
+
+#: Pending approvals a view keeps, newest first; older ones beyond it are not shown.
+PENDING_KEPT = 50
+
+
+def asked(seconds: float) -> str:
+    """How long ago an approval was asked, to the minute: ``'just now'``, ``'3 min ago'``."""
+    return "just now" if seconds < 60 else f"{human_duration(seconds)} ago"
+
+
+def left(seconds: float) -> str:
+    """Its time left, to the minute (rounded down): ``'12 min left'``, ``'under a minute
+    left'``, ``'expiring'``."""
+    if seconds <= 0:
+        return "expiring"
+    return "under a minute left" if seconds < 60 else f"{human_duration(seconds)} left"
+
+
+class PendingApprovals:
+    """The pending approvals of one view: approval id -> approval dict, at most
+    :data:`PENDING_KEPT` (the newest by ``created_at``).
+
+    :param clock: Unix seconds now, for the cards' texts (tests pass a fake).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.by_id: dict[str, dict] = {}
+        self.clock = clock
+
+    def load(self, store: Store) -> None:
+        """Replace them with the store's pending approvals."""
+        self.by_id = {a["id"]: a for a in approvals_mod.listed(store, approvals_mod.PENDING,
+                                                               PENDING_KEPT)}
+
+    def fold(self, approval: dict) -> None:
+        """Take one logged change: a pending approval is kept, any other state removes it."""
+        if approval["state"] != approvals_mod.PENDING:
+            self.by_id.pop(approval["id"], None)
+            return
+        self.by_id[approval["id"]] = approval
+        if len(self.by_id) > PENDING_KEPT:
+            oldest = min(self.by_id.values(), key=lambda a: a["created_at"])
+            del self.by_id[oldest["id"]]
+
+    def due(self, now: float) -> list[dict]:
+        """Those whose ``expires_at`` (Unix seconds) is at or before ``now``."""
+        return [a for a in self.by_id.values() if a["expires_at"] <= now]
+
+    def cards(self, now: float | None = None) -> list[dict]:
+        """What the region lists, newest first: each approval plus ``asked`` and ``left`` texts
+        as of ``now`` (Unix seconds; None: the clock's)."""
+        now = self.clock() if now is None else now
+        newest = sorted(self.by_id.values(), key=lambda a: a["created_at"], reverse=True)
+        return [{**a, "asked": asked(now - a["created_at"]), "left": left(a["expires_at"] - now)}
+                for a in newest]
