@@ -21,6 +21,7 @@ waiting.
 
 from __future__ import annotations
 
+import heapq
 import re
 import time
 import uuid
@@ -99,8 +100,8 @@ def listed(store: Store, state: str | None = None, limit: int = 200) -> list[dic
     """Stored approvals, newest first (``created_at``), at most ``limit``; ``state`` filters
     (None: all). A pending one past ``expires_at`` is listed as pending until the next sweep
     (within about a second while a dashboard runs)."""
-    found = [a for a in store.states(STATE_PREFIX).values() if state in (None, a["state"])]
-    return sorted(found, key=lambda a: a["created_at"], reverse=True)[:limit]
+    found = (a for a in store.states(STATE_PREFIX).values() if state in (None, a["state"]))
+    return heapq.nlargest(limit, found, key=lambda a: a["created_at"])
 
 
 def answer(store: Store, approval_id: str, *, approved: bool, reason: str | None, by: str,

@@ -5,13 +5,14 @@ the API builds.
 :func:`sweep` deletes, in the state (the log trims itself):
 
 - tasks not updated for ``DASHBOARD_TASK_RETENTION`` seconds, finished or not;
-- resolved alerts that ended ``DASHBOARD_ALERT_RETENTION`` seconds ago;
+- resolved alerts that ended ``DASHBOARD_ALERT_RETENTION`` seconds ago, and approvals decided
+  (answered, expired or withdrawn) as long ago;
 - the latest sample of hosts that sent none for ``DASHBOARD_HOST_RETENTION`` seconds, by the
   sample's time and the store's accept time of the host's newest item (never the dashboard's
   own host);
 
-and beyond that keeps at most :data:`MAX_TASKS`, :data:`MAX_ALERTS` (resolved ones go first) and
-:data:`MAX_HOSTS` of them, the most recent. One process of the deployment runs it about once a
+and beyond that keeps at most :data:`MAX_TASKS`, :data:`MAX_ALERTS` (resolved ones go first),
+:data:`MAX_APPROVALS` (decided ones go first) and :data:`MAX_HOSTS` of them, the most recent. One process of the deployment runs it about once a
 minute (``app.live.janitor``).
 """
 
@@ -24,12 +25,13 @@ from app.store import Store
 MAX_TASKS = 10_000
 MAX_ALERTS = 2_000
 MAX_HOSTS = 1_000
+MAX_APPROVALS = 2_000
 
 
 def sweep(store: Store, now: float, *, task_retention: float, alert_retention: float,
           host_retention: float, home: str) -> dict[str, int]:
     """Delete what has expired or is past the caps (module docstring); return how many
-    ``{"tasks", "alerts", "hosts"}`` went. ``now`` and the retentions are in (Unix) seconds.
+    ``{"tasks", "alerts", "approvals", "hosts"}`` went. ``now`` and the retentions are in (Unix) seconds.
 
     :raise app.store.StoreUnavailable: part may have been deleted; the next sweep goes on.
     """
@@ -44,6 +46,12 @@ def sweep(store: Store, now: float, *, task_retention: float, alert_retention: f
     gone_alerts |= _oldest_beyond(alerts, gone_alerts, lambda a: (
         a["state"] == "firing", a.get("ended_at") or a["started_at"]), MAX_ALERTS)
 
+    asked = store.states("approval:")
+    gone_approvals = {k for k, a in asked.items()
+                      if a["state"] != "pending" and (a.get("answered_at") or 0) < now - alert_retention}
+    gone_approvals |= _oldest_beyond(asked, gone_approvals, lambda a: (
+        a["state"] == "pending", a.get("answered_at") or a["created_at"]), MAX_APPROVALS)
+
     hosts = {k: s for k, s in store.states("sample:").items() if k != f"sample:{home}"}
     cutoff = now - host_retention
     # The sample's ts is the sender's clock: a host goes only if the store, too, accepted
@@ -52,9 +60,10 @@ def sweep(store: Store, now: float, *, task_retention: float, alert_retention: f
                   if (s.get("ts") or 0) < cutoff and not _heard_since(store, k, cutoff)}
     gone_hosts |= _oldest_beyond(hosts, gone_hosts, lambda s: s.get("ts") or 0, MAX_HOSTS)
 
-    for key in (*gone_tasks, *gone_alerts, *gone_hosts):
+    for key in (*gone_tasks, *gone_alerts, *gone_approvals, *gone_hosts):
         store.set_state(key, None)
-    return {"tasks": len(gone_tasks), "alerts": len(gone_alerts), "hosts": len(gone_hosts)}
+    return {"tasks": len(gone_tasks), "alerts": len(gone_alerts),
+            "approvals": len(gone_approvals), "hosts": len(gone_hosts)}
 
 
 def _heard_since(store: Store, key: str, since: float) -> bool:

@@ -62,7 +62,8 @@ def _json(value: dict) -> str:
 
 
 def stream(watchers: Watchers, store: Store, view, approval_id: str, heartbeat: float,
-           resumed: bool = False, clock=time.time):
+           resumed: bool = False, clock=time.time, lifetime: float = float("inf"),
+           closer=None):
     """Yield the SSE bytes of one approval's stream (module docstring); the route checked that
     the approval exists.
 
@@ -71,11 +72,15 @@ def stream(watchers: Watchers, store: Store, view, approval_id: str, heartbeat: 
     :param heartbeat: seconds without news after which a ``: ping`` comment is sent.
     :param resumed: the client sent ``Last-Event-ID``: no ``permission_request`` again.
     :param clock: Unix seconds now (tests pass a fake).
+    :param lifetime: seconds after which the stream ends (``DASHBOARD_STREAM_LIFETIME``, as
+        ``/stream``); the client reconnects with ``Last-Event-ID`` and goes on.
+    :param closer: the client socket, shut down if the client stops reading (``Watchers``).
 
     The stream registers with ``watchers`` before it reads the state, so no change falls
     between the two. An approval decided already gets its final message at once.
     """
-    queue = watchers.watch(approval_id)
+    queue = watchers.watch(approval_id, closer)
+    ends_at = clock() + lifetime
     try:
         approval = approvals_mod.get(store, approval_id)
         if approval is None:
@@ -86,8 +91,8 @@ def stream(watchers: Watchers, store: Store, view, approval_id: str, heartbeat: 
             yield outcome(approval, view.last_id)
             return
         expiry_asked = False
-        while True:
-            wait = heartbeat
+        while clock() < ends_at:
+            wait = min(heartbeat, ends_at - clock())
             remaining = approval["expires_at"] - clock()
             if remaining <= 0 and not expiry_asked:
                 expiry_asked = True
@@ -96,11 +101,11 @@ def stream(watchers: Watchers, store: Store, view, approval_id: str, heartbeat: 
                 except StoreUnavailable:
                     expiry_asked = False  # asked again after the next wait
             elif remaining > 0:
-                wait = min(heartbeat, remaining)
+                wait = min(wait, remaining)
             try:
                 item = queue.get(timeout=wait)
             except gevent.queue.Empty:
-                if wait == heartbeat:
+                if wait == heartbeat:  # a wait cut short by the deadline or the end sends none
                     yield sse.HEARTBEAT
                 continue
             if item is CLOSE:

@@ -34,8 +34,8 @@ def run_janitor(store: Store, settings, owner: str) -> None:
                     alert_retention=settings.alert_retention,
                     host_retention=settings.host_retention, home=settings.host_name)
                 if any(removed.values()):
-                    log.info("retention: removed %(tasks)d tasks, %(alerts)d alerts and "
-                             "%(hosts)d hosts", removed)
+                    log.info("retention: removed %(tasks)d tasks, %(alerts)d alerts, "
+                             "%(approvals)d approvals and %(hosts)d hosts", removed)
         except StoreUnavailable:
             pass  # the next sweep tries again
         except Exception:  # noqa: BLE001 - an odd stored value must not end the loop

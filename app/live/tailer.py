@@ -104,10 +104,8 @@ class Tailer:
                     page.hub.expire(now)
                     if page.view.set_viewers(total):
                         changed[page].append("viewers")
-                    if page.view.refresh_fleet():
-                        changed[page].append("fleet")
-                    if page.view.refresh_approvals():
-                        changed[page].append("approvals")
+                    changed[page] += [name for name in ("fleet", "approvals")
+                                      if page.view.refresh(name)]
             for page in pages:
                 if changed[page]:
                     page.publish(changed[page])

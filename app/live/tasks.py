@@ -9,6 +9,7 @@ current state.
 from __future__ import annotations
 
 import json
+import time
 
 import gevent.queue
 
@@ -41,11 +42,15 @@ def message(task: dict, log_id: int) -> bytes:
     return sse.encode(data, event=event, id=log_id)
 
 
-def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: float):
+def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: float,
+           lifetime: float = float("inf"), closer=None):
     """Yield the SSE bytes of one task stream (the route checked that the task exists).
 
     :param view: the :class:`~app.view.regions.LiveView` the tailer keeps, for the first message's id.
     :param heartbeat: seconds without an update after which a ``: ping`` comment is sent.
+    :param lifetime: seconds after which the stream ends (``DASHBOARD_STREAM_LIFETIME``, as
+        ``/stream``); the client reconnects and starts from the current state.
+    :param closer: the client socket, shut down if the client stops reading (``Watchers``).
 
     The stream registers with ``watchers`` first and reads the task's state after, so no
     update falls between the two; registering here rather than in the view means a response
@@ -56,7 +61,8 @@ def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: 
     first message already covered (the tailer may fold the very update that was read) or an
     older one is skipped.
     """
-    queue = watchers.watch(task_id)
+    queue = watchers.watch(task_id, closer)
+    ends_at = time.monotonic() + lifetime
     try:
         task = store.get_state(state_key(task_id))
         if task is None:  # removed since the route looked: nothing to stream
@@ -65,10 +71,14 @@ def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: 
         yield message(task, known.id if known is not None and known.data == task else view.last_id)
         last = task
         while last["state"] not in FINAL_STATES:
+            remaining = ends_at - time.monotonic()
+            if remaining <= 0:
+                return
             try:
-                item = queue.get(timeout=heartbeat)
+                item = queue.get(timeout=min(heartbeat, remaining))
             except gevent.queue.Empty:
-                yield sse.HEARTBEAT
+                if time.monotonic() < ends_at:
+                    yield sse.HEARTBEAT
                 continue
             if item is CLOSE:
                 return

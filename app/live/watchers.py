@@ -8,6 +8,7 @@ field. Nothing here polls the store or knows what the streams send.
 
 from __future__ import annotations
 
+import socket
 from collections import defaultdict
 
 import gevent.queue
@@ -32,14 +33,22 @@ class Watchers:
         self.key_field = key_field
         self.queue_size = queue_size
         self._watchers: dict[str, set[gevent.queue.Queue]] = defaultdict(set)
+        self._closers: dict[gevent.queue.Queue, socket.socket] = {}
 
     def __len__(self) -> int:
         return sum(len(queues) for queues in self._watchers.values())
 
-    def watch(self, key: str) -> gevent.queue.Queue:
-        """Register a stream for ``key``; it gets every later item of that key."""
+    def watch(self, key: str, closer: socket.socket | None = None) -> gevent.queue.Queue:
+        """Register a stream for ``key``; it gets every later item of that key.
+
+        :param closer: the client socket (``app.live.delivery.client_socket``): shut down if
+            the stream falls behind, since its greenlet then waits in a write to a client that
+            reads nothing and would never see the end.
+        """
         queue = gevent.queue.Queue(self.queue_size)
         self._watchers[key].add(queue)
+        if closer is not None:
+            self._closers[queue] = closer
         return queue
 
     def unwatch(self, key: str, queue: gevent.queue.Queue) -> None:
@@ -49,6 +58,7 @@ class Watchers:
             queues.discard(queue)
             if not queues:
                 del self._watchers[key]
+        self._closers.pop(queue, None)
 
     def feed(self, items: list[Item]) -> None:
         """Hand new log items to the streams that watch them (called by the tailer only)."""
@@ -62,7 +72,13 @@ class Watchers:
                 try:
                     queue.put_nowait(item)
                 except gevent.queue.Full:
+                    closer = self._closers.get(queue)
                     self._end(key, queue)
+                    if closer is not None:
+                        try:
+                            closer.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
 
     def close_all(self) -> None:
         """End every stream (worker shutdown)."""

@@ -3,7 +3,7 @@
 Approvals are global, not per host: every host's page shows the same list. Times read to the
 minute ("asked 3 min ago · 12 min left") so that the region's HTML changes about once a minute
 per approval, not every second; the tailer's sweep re-renders it and sends it only when it
-changed (``LiveView.refresh_approvals``).
+changed (``LiveView.refresh``).
 """
 
 from __future__ import annotations

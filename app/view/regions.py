@@ -218,13 +218,10 @@ class LiveView:
             del self.custom[oldest]
             del self.custom_history[oldest]
 
-    def refresh_fleet(self) -> bool:
-        """Re-render the fleet region (hosts turn stale with time alone); True if it changed."""
-        return "fleet" in self.regions and self._rerender("fleet")
-
-    def refresh_approvals(self) -> bool:
-        """Re-render the approvals region (its times change with time alone); True if it changed."""
-        return self._rerender("approvals")
+    def refresh(self, name: str) -> bool:
+        """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
+        ``approvals``: minutes ago and left); True if its HTML changed."""
+        return name in self.regions and self._rerender(name)
 
     def set_viewers(self, count: int) -> bool:
         """Record the viewer count; return True if the viewers region changed."""

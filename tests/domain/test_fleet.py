@@ -37,7 +37,7 @@ def clock(live):
 def fold(live, *items):
     live.fleet.apply(list(items))
     live.view.apply(list(items))
-    return live.view.refresh_fleet()
+    return live.view.refresh("fleet")
 
 
 def test_one_host_renders_an_empty_placeholder_with_its_id(live, clock):
@@ -75,9 +75,9 @@ def test_a_host_turns_stale_after_stale_after_seconds_with_no_new_item(live, clo
     fold(live, Item(1, "metrics", clock.now, sample(host="a")),
          Item(2, "metrics", clock.now, sample(host="b")))
     clock.now += 10  # exactly at the bound: not yet
-    assert not live.view.refresh_fleet()
+    assert not live.view.refresh("fleet")
     clock.now += 0.5
-    assert live.view.refresh_fleet()
+    assert live.view.refresh("fleet")
     a, b = cards(live.view.html["fleet"])
     assert 'class="host stale"' in a and 'class="host stale"' in b
     fold(live, Item(3, "metrics", clock.now, sample(host="b")))  # b reports again

@@ -32,12 +32,18 @@ def test_what_expired_goes_and_the_rest_stays(live):
     alert(store, "firing-for-long", "firing", NOW - 30 * DAY)
     for host, ts in {"home": NOW - 30 * DAY, "gone": NOW - 2 * DAY, "here": NOW - 60}.items():
         store.set_state(f"sample:{host}", {"host": host, "ts": ts})
+    from app.domain import approvals
+    old = approvals.ask(store, title="old", timeout_seconds=3600, now=NOW - 8 * DAY - 60)
+    approvals.answer(store, old["id"], approved=True, reason=None, by="x", now=NOW - 8 * DAY)
+    waiting = approvals.ask(store, title="waiting", timeout_seconds=60, now=NOW - 9 * DAY)
     removed = retention.sweep(store, NOW, **KEEP)
-    assert removed == {"tasks": 2, "alerts": 1, "hosts": 1}
+    assert removed == {"tasks": 2, "alerts": 1, "approvals": 1, "hosts": 1}
+    assert set(store.states("approval:")) == {f"approval:{waiting['id']}"}  # pending stays
     assert set(store.states("task:")) == {"task:recent"}
     assert set(store.states("alert:")) == {"alert:resolved-lately", "alert:firing-for-long"}
     assert set(store.states("sample:")) == {"sample:home", "sample:here"}  # home never goes
-    assert retention.sweep(store, NOW, **KEEP) == {"tasks": 0, "alerts": 0, "hosts": 0}
+    assert retention.sweep(store, NOW, **KEEP) == {"tasks": 0, "alerts": 0, "approvals": 0,
+                                                   "hosts": 0}
 
 
 def test_past_the_caps_the_oldest_go_resolved_alerts_before_firing_ones(live, monkeypatch):

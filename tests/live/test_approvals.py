@@ -3,6 +3,7 @@ expiry on a fake clock, and clean-up."""
 
 import json
 
+import gevent
 import pytest
 
 from app.domain import approvals
@@ -114,3 +115,16 @@ def test_keyed_watchers_route_by_kind_and_key_and_end_a_slow_one():
     assert mine.empty() and other.get_nowait().id == 2
     watchers.feed([Item(n, "approval", 0, {"id": "a"}) for n in range(3, 6)])
     assert mine.get_nowait() is CLOSE and len(watchers) == 1
+
+
+def test_an_approval_stream_ends_after_its_lifetime(live, asked):
+    import time
+
+    gen = stream_mod.stream(live.approvals, live.store, live.view, asked["id"], 5,
+                            lifetime=0.2)  # the real clock; the approval waits 15 min
+    assert parse(next(gen))["event"] == "permission_request"
+    with gevent.Timeout(3):  # the heartbeat (5 s) is not what ends it
+        started = time.monotonic()
+        assert list(gen) == []
+        assert time.monotonic() - started < 2
+    assert len(live.approvals) == 0

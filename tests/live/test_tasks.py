@@ -195,6 +195,30 @@ def test_a_watcher_that_falls_behind_is_ended(live):
     assert queue.get_nowait() is tasks.CLOSE and len(watchers) == 0
 
 
+def test_a_task_stream_ends_after_its_lifetime_like_every_stream(live):
+    live.store.set_state("task:t", task_item(1, "t", "running", 10).data)
+    gen = tasks.stream(live.tasks, live.store, live.view, "t", heartbeat=5, lifetime=0.2)
+    next(gen)
+    with gevent.Timeout(3):  # the heartbeat (5 s) is not what ends it
+        assert list(gen) == []
+    assert len(live.tasks) == 0
+
+
+def test_a_task_stream_whose_client_stops_reading_is_shut_down(live):
+    import socket
+
+    live.store.set_state("task:t", task_item(1, "t", "running", 10).data)
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        gen = tasks.stream(live.tasks, live.store, live.view, "t", heartbeat=5,
+                           closer=server_end)
+        next(gen)  # the server now waits in a write that never ends: the stream reads nothing
+        live.tasks.feed([task_item(i, "t", "running", i) for i in range(2, live.tasks.queue_size + 4)])
+        client_end.settimeout(5)
+        assert client_end.recv(10) == b""  # shut down: the blocked write fails at once
+        assert len(live.tasks) == 0
+
+
 def test_stream_of_a_finished_task_is_one_complete_message(client, live):
     put(client, "t", {"state": "failed", "progress": 30})
     gevent.sleep(0.3)  # the tailer folds it

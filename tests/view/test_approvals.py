@@ -44,10 +44,10 @@ def test_the_region_re_renders_only_when_its_minute_texts_change(live):
     html = live.view.html["approvals"]
     assert a["id"] in html and "just now" in html and "10 min left" in html
     now[0] += 20
-    assert not live.view.refresh_approvals()  # the same minutes: nothing to send
+    assert not live.view.refresh("approvals")  # the same minutes: nothing to send
     now[0] += 15
-    assert live.view.refresh_approvals() and "9 min left" in live.view.html["approvals"]
+    assert live.view.refresh("approvals") and "9 min left" in live.view.html["approvals"]
     now[0] += 30
-    assert live.view.refresh_approvals() and "1 min ago" in live.view.html["approvals"]
+    assert live.view.refresh("approvals") and "1 min ago" in live.view.html["approvals"]
     now[0] += 10
-    assert not live.view.refresh_approvals()
+    assert not live.view.refresh("approvals")

@@ -13,6 +13,7 @@ from flask import Response, current_app, jsonify, request
 from app.domain import approvals
 from app.domain.schemas import ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.live.approvals import stream
+from app.live.delivery import client_socket
 
 from ..payload import parse, parse_query
 from ..stream import STREAM_HEADERS
@@ -75,6 +76,7 @@ def approval_stream(approval_id: str):
     _known(approval_id)
     resumed = bool(request.headers.get("Last-Event-ID", "").strip())
     body = stream(live.approvals, live.store, live.view, approval_id, live.settings.heartbeat,
-                  resumed=resumed)
+                  resumed=resumed, lifetime=live.settings.stream_lifetime,
+                  closer=client_socket(request.environ))
     return Response(body, mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, request
 
 from app.domain import tasks
 from app.domain.schemas import TASK_ID_PATTERN, TaskIn, TaskQuery
+from app.live.delivery import client_socket
 from app.live.tasks import stream
 
 from ..errors import error_response
@@ -65,6 +66,7 @@ def task_stream(task_id: str):
     live = _live()
     if _known_task(task_id) is None:
         return _no_task(task_id)
-    body = stream(live.tasks, live.store, live.view, task_id, live.settings.heartbeat)
+    body = stream(live.tasks, live.store, live.view, task_id, live.settings.heartbeat,
+                  live.settings.stream_lifetime, client_socket(request.environ))
     return Response(body, mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)
