@@ -29,6 +29,12 @@ Text = Annotated[str, StringConstraints(
 LogId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
+def _whole(value):
+    """``4.0`` -> ``4``: JSON (and the JSON Schema of the OpenAPI document) counts a number
+    without a fraction as an integer; strict mode still refuses ``"4"``, ``true`` and ``4.5``."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 class _Strict(BaseModel):
     # defer_build: a model is compiled when first used, so an idle worker holds none of them.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
@@ -144,7 +150,8 @@ class ApprovalIn(_Strict):
     title: Annotated[Text, Field(max_length=200)]
     detail: Annotated[Text, Field(max_length=2000)] | None = None
     source: Annotated[Text, Field(max_length=200)] | None = None
-    timeout_seconds: Annotated[int, Field(ge=10, le=86_400, strict=True)] = 900
+    timeout_seconds: Annotated[int, Field(ge=10, le=86_400, strict=True),
+                               BeforeValidator(_whole)] = 900
 
 
 class ApprovalAnswer(_Strict):
@@ -214,11 +221,6 @@ class MetricsIn(_Strict):
 # strict: JSON numbers only, never "12" or true read as 12 / 1.
 Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
 
-
-def _whole(value):
-    """``4.0`` -> ``4``: JSON (and the JSON Schema of the OpenAPI document) counts a number
-    without a fraction as an integer; strict mode still refuses ``"4"``, ``true`` and ``4.5``."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
