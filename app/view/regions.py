@@ -220,7 +220,10 @@ class LiveView:
 
     def refresh(self, name: str) -> bool:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
-        ``approvals``: minutes ago and left); True if its HTML changed."""
+        ``approvals``: minutes ago and left, only while some are pending); True if its HTML
+        changed."""
+        if name == "approvals" and not self.approvals.by_id and "approvals" in self.html:
+            return False  # nothing pending: nothing of it moves with time
         return name in self.regions and self._rerender(name)
 
     def set_viewers(self, count: int) -> bool:

@@ -16,8 +16,6 @@ Limits are per client address as Flask sees it: behind a proxy, that is the prox
 from __future__ import annotations
 
 from flask import Flask, current_app, g, request
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from .auth import is_write
 
@@ -31,13 +29,22 @@ def _can_guess() -> bool:
             and bool(settings.view_token.get_secret_value()))
 
 
-def register(app: Flask) -> Limiter:
+def register(app: Flask) -> None:
     """Install the limiter on ``app``; call it before ``app.web.auth.register`` so that its
-    check runs first (a throttled client gets 429, not another 401)."""
+    check runs first (a throttled client gets 429, not another 401).
+
+    Without any token there is nothing to guess, so nothing is installed: Flask-Limiter (and
+    its storage library) then cost no worker memory (about 2 MB each otherwise).
+    """
     settings = app.config["SETTINGS"]
+    if not (settings.ingest_token.get_secret_value() or settings.view_token.get_secret_value()):
+        return
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
     store_url = settings.store_url
     storage = store_url if store_url.startswith(("redis://", "rediss://")) else "memory://"
-    return Limiter(
+    Limiter(
         get_remote_address, app=app, storage_uri=storage, key_prefix="dashboard-auth",
         application_limits=[f"{settings.auth_failures_per_minute} per minute"],
         application_limits_deduct_when=lambda _response: bool(g.get("auth_failed")),
