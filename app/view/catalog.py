@@ -32,3 +32,6 @@ CUSTOM_HISTORY_SIZE = 120
 RESOLVED_SHOWN = 20
 #: Firing alerts kept in memory; a program that raises without resolving must not grow it forever.
 FIRING_KEPT = 500
+#: What a region that has never rendered shows instead (its root keeps the id htmx swaps by).
+BROKEN = ('<div id="{name}" hx-swap-oob="true"><p class="error" role="alert">This panel could '
+          'not be drawn; the server log says why.</p></div>')

@@ -24,16 +24,13 @@ from app.domain.fleet import Fleet
 from app.store import Item, Store
 
 from .approvals import PendingApprovals
-from .catalog import (CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT, HISTORY_KEYS,
-                      HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN, TASKS_KEPT,
-                      TASKS_SHOWN)
+from .catalog import (BROKEN, CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT,
+                      HISTORY_KEYS, HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
+                      TASKS_KEPT, TASKS_SHOWN)
 from .format import level_of
 
 log = logging.getLogger(__name__)
 
-#: What a region that has never rendered shows instead (its root keeps the id htmx swaps by).
-BROKEN = ('<div id="{name}" hx-swap-oob="true"><p class="error" role="alert">This panel could '
-          'not be drawn; the server log says why.</p></div>')
 
 
 class LiveView:
@@ -220,10 +217,9 @@ class LiveView:
 
     def refresh(self, name: str) -> bool:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
-        ``approvals``: minutes ago and left, only while some are pending); True if its HTML
-        changed."""
+        ``approvals``: minutes, while any is pending); True if its HTML changed."""
         if name == "approvals" and not self.approvals.by_id and "approvals" in self.html:
-            return False  # nothing pending: nothing of it moves with time
+            return False
         return name in self.regions and self._rerender(name)
 
     def set_viewers(self, count: int) -> bool:
