@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from .client import OPENER, dashboard_options
 from .sample import HOST_PATTERN, MAX_SAMPLES
 from .sampler import HostSampler
 
@@ -60,17 +61,6 @@ class SendError(Exception):
         self.too_large = too_large
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Follow no redirect: urllib would repeat the ``Authorization`` header to wherever it
-    points, another host included, and turn the POST into a GET without its body anyway."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None  # urllib then raises HTTPError with the 3xx status
-
-
-_OPENER = urllib.request.build_opener(_NoRedirects)
-
-
 def http_sender(base_url: str, token: str = "", timeout: float = 10.0) -> Callable[[list[dict]], None]:
     """Return ``send(samples)``, which POSTs ``{"samples": samples}`` to ``base_url`` +
     ``/api/v1/samples`` with the bearer ``token`` (if any).
@@ -88,7 +78,7 @@ def http_sender(base_url: str, token: str = "", timeout: float = 10.0) -> Callab
         body = json.dumps({"samples": samples}, separators=(",", ":")).encode()
         request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
         try:
-            with _OPENER.open(request, timeout=timeout) as response:
+            with OPENER.open(request, timeout=timeout) as response:
                 response.read()
         except urllib.error.HTTPError as exc:
             if 300 <= exc.code < 400:
@@ -213,11 +203,7 @@ def _stop(_signum, _frame):
 
 
 @click.command("agent")
-@click.option("--to", "url", required=True, metavar="URL",
-              help="Base URL of a dashboard, e.g. http://dashboard.lan:8000.")
-@click.option("--token", envvar="DASHBOARD_INGEST_TOKEN", default="", show_default=False,
-              help="The dashboard's DASHBOARD_INGEST_TOKEN (default: that variable, which "
-                   "keeps it out of the process list).")
+@dashboard_options
 @click.option("--interval", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Seconds between two samples.")
 @click.option("--host", default=socket.gethostname, show_default="this machine's host name",

@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 
 import click
 
+from .client import OPENER, dashboard_options
+
 #: Exit status by final state.
 EXIT = {"approved": 0, "denied": 1, "expired": 2, "withdrawn": 2}
 #: Exit status when the question could not be asked or the answer not learnt.
@@ -109,7 +111,7 @@ def post_question(base_url: str, token: str, question: dict, timeout: float = 10
         data=json.dumps(question).encode(),
         headers={**_headers(token), "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with OPENER.open(request, timeout=timeout) as response:
             return json.load(response)["id"]
     except urllib.error.HTTPError as exc:
         raise AskError(_error_text(exc)) from None
@@ -122,7 +124,7 @@ def withdraw(base_url: str, token: str, approval_id: str, timeout: float = 5.0) 
     request = urllib.request.Request(f"{base_url.rstrip('/')}/api/v1/approvals/{approval_id}",
                                      method="DELETE", headers=_headers(token))
     try:
-        with urllib.request.urlopen(request, timeout=timeout):
+        with OPENER.open(request, timeout=timeout):
             pass
     except (urllib.error.URLError, OSError, http.client.HTTPException):
         pass
@@ -137,7 +139,7 @@ def http_stream(base_url: str, token: str, approval_id: str) -> Callable:
         headers = {**_headers(token), "Accept": "text/event-stream"}
         if last_id is not None:
             headers["Last-Event-ID"] = last_id
-        return urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+        return OPENER.open(urllib.request.Request(url, headers=headers),
                                       timeout=READ_TIMEOUT)
 
     return open_stream
@@ -209,11 +211,7 @@ def _stop(_signum, _frame):
 
 @click.command("ask")
 @click.argument("title")
-@click.option("--to", "url", required=True, metavar="URL",
-              help="Base URL of a dashboard, e.g. http://dashboard.lan:8000.")
-@click.option("--token", envvar="DASHBOARD_INGEST_TOKEN", default="", show_default=False,
-              help="The dashboard's DASHBOARD_INGEST_TOKEN (default: that variable, which "
-                   "keeps it out of the process list).")
+@dashboard_options
 @click.option("--detail", default=None, help="More text under the title (up to 2000 characters).")
 @click.option("--source", default=None, help="Who asks (default: ask@this host's name).")
 @click.option("--timeout", type=click.IntRange(10, 86_400), default=900, show_default=True,
