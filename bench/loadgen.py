@@ -5,6 +5,10 @@ the time from just before a POST is written to the moment a client reads the uni
 ``bench<seq>z`` that the POST carried; both ends read the same ``time.monotonic()`` clock.
 The generator is itself a Python process on the same machine: its own lag is part of every
 figure, for the baseline and the dashboard alike.
+
+Each SSE message (up to its blank line) counts once, by the newest marker it holds: a feed
+region lists older events too. A marker seen again is a duplicate, one older than the newest
+seen is out of order; a correct server has none of either, and the suite fails on any.
 """
 
 from __future__ import annotations
@@ -44,8 +48,11 @@ class StreamClient(asyncio.Protocol):
         self.run = run
         self.bytes = 0
         self.delivered = 0
+        self.duplicates = 0
+        self.reordered = 0
         self.last_seq = -1
-        self.tail = b""
+        self.seen: set[int] = set()
+        self.partial = b""  # the message being received, up to its blank line
         self.first = asyncio.get_running_loop().create_future()
         self.lost = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
@@ -59,17 +66,27 @@ class StreamClient(asyncio.Protocol):
         self.bytes += len(data)
         if not self.first.done():
             self.first.set_result(now)
-        if b"bench" not in data and not self.tail:
+        if b"bench" not in data and not self.partial:
+            # No marker here: keep only what could begin one split across reads.
+            self.partial = data[data.rfind(b"\n\n") + 2:][-16:]
             return
-        buf = self.tail + data
-        for match in MARKER.finditer(buf):
-            seq = int(match.group(1))
-            sent = self.run.post_times.get(seq)  # None: not this run's marker
-            if sent is not None and seq > self.last_seq:  # the tail may repeat a marker
-                self.last_seq = seq
-                self.run.latencies.append(now - sent)
-                self.delivered += 1
-        self.tail = buf[-16:]
+        *messages, self.partial = (self.partial + data).split(b"\n\n")
+        for text in messages:
+            seqs = [int(m) for m in MARKER.findall(text)]
+            seqs = [seq for seq in seqs if seq in self.run.post_times]  # this run's markers
+            if seqs:
+                self._count(max(seqs), now)
+
+    def _count(self, seq: int, now: float) -> None:
+        if seq in self.seen:
+            self.duplicates += 1
+            return
+        if seq < self.last_seq:
+            self.reordered += 1
+        self.seen.add(seq)
+        self.last_seq = max(self.last_seq, seq)
+        self.run.latencies.append(now - self.run.post_times[seq])
+        self.delivered += 1
 
     def connection_lost(self, exc) -> None:
         if not self.lost.done():

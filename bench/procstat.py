@@ -29,3 +29,29 @@ def children(pid: int) -> list[int]:
         with open(f"/proc/{pid}/task/{task}/children") as f:
             found.extend(int(c) for c in f.read().split())
     return found
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its direct children: gunicorn's arbiter and its workers."""
+    return [pid, *children(pid)]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of ``pid`` and its direct children (the arbiter and every worker)."""
+    return sum(cpu_seconds(p) for p in tree(pid))
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident set size of ``pid`` and its direct children added up, in bytes."""
+    return sum(rss_bytes(p) for p in tree(pid))
+
+
+def sockets(pid: int) -> int:
+    """Open sockets of ``pid`` (``/proc/<pid>/fd`` links to ``socket:``): a worker's streams."""
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:")
+        except OSError:
+            pass  # closed meanwhile
+    return count

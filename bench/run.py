@@ -1,11 +1,15 @@
-"""The benchmark suite: the dashboard's fan-out beside a minimal gevent baseline, in one run.
+"""The benchmark suite: the dashboard's fan-out beside the floor, in one run.
 
-    .venv/bin/python -m bench.run            # full run (about 8 minutes), writes bench/RESULTS.md
+    .venv/bin/python -m bench.run            # full run (about 25 minutes), writes bench/RESULTS.md
     .venv/bin/python -m bench.run --tiny     # 20 clients, seconds: proves the suite still works
     .venv/bin/python -m bench.run --soak     # only the soak: 10 min at 1,000 viewers, writes SOAK.md
 
 Everything runs on 127.0.0.1 with bounded counts and durations. The dashboard is the real thing:
-``gunicorn -c gunicorn.conf.py wsgi:app`` with one gevent worker and a fresh SQLite store.
+``gunicorn -c gunicorn.conf.py wsgi:app`` with gevent workers and a fresh store; every size gets
+fresh processes (memory freed after a big run stays mapped and would flatter the next). The
+floor is ``bench/baseline.py``: the same bytes, framed the same way, put on every socket with the
+same non-blocking write. CPU and RSS are the whole process tree's (gunicorn's arbiter and its
+workers). The run fails (exit status 1) if any client saw a message twice or out of order.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import time
 from pathlib import Path
 
 from bench import loadgen
-from bench.procstat import children, cpu_seconds, rss_bytes
+from bench.procstat import children, sockets, tree_cpu_seconds, tree_rss_bytes
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -52,10 +57,11 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
 class Server:
     """A server process started for one part of the run and stopped by PID at the end."""
 
-    def __init__(self, argv: list[str], env: dict | None = None) -> None:
+    def __init__(self, argv: list[str], env: dict | None = None, workers: int = 1) -> None:
         self.port = free_port()
         self.argv = [a.replace("{port}", str(self.port)) for a in argv]
         self.env = {**os.environ, **(env or {})}
+        self.workers = workers
         self.proc: subprocess.Popen | None = None
         self.tmp = tempfile.TemporaryDirectory(prefix="bench-")
 
@@ -64,13 +70,19 @@ class Server:
         self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc)
+        deadline = time.monotonic() + 20
+        while len(self.workers_pids) < self.workers and time.monotonic() < deadline:
+            time.sleep(0.1)  # the arbiter listens before it forks every worker
         return self
 
     @property
     def pid(self) -> int:
-        """The PID that does the work: gunicorn's one worker, or the process itself."""
-        workers = children(self.proc.pid)
-        return workers[0] if workers else self.proc.pid
+        """The PID whose tree is measured: gunicorn's arbiter, or the process itself."""
+        return self.proc.pid
+
+    @property
+    def workers_pids(self) -> list[int]:
+        return children(self.proc.pid)
 
     def __exit__(self, *exc) -> None:
         self.proc.terminate()
@@ -82,16 +94,17 @@ class Server:
         self.tmp.cleanup()
 
 
-def dashboard(**env: str) -> Server:
-    """The dashboard with one gevent worker; ``env`` adds ``DASHBOARD_*`` settings."""
-    return Server([str(GUNICORN), "-c", "gunicorn.conf.py", "-b", "127.0.0.1:{port}", "-w", "1",
-                   "wsgi:app"],
-                  {"GUNICORN_WORKER_CONNECTIONS": "12000", "GUNICORN_LOGLEVEL": "warning", **env})
+def dashboard(workers: int = 1, **env: str) -> Server:
+    """The dashboard with ``workers`` gevent workers; ``env`` adds ``DASHBOARD_*`` settings."""
+    return Server([str(GUNICORN), "-c", "gunicorn.conf.py", "-b", "127.0.0.1:{port}",
+                   "-w", str(workers), "wsgi:app"],
+                  {"GUNICORN_WORKER_CONNECTIONS": "22000", "GUNICORN_LOGLEVEL": "warning", **env},
+                  workers=workers)
 
 
-def baseline(size: int) -> Server:
-    """The minimal gevent fan-out server of ``bench/baseline.py``, messages of ``size`` bytes."""
-    return Server([sys.executable, "bench/baseline.py", "{port}", str(size)])
+def floor(size: int, mode: str = "write") -> Server:
+    """``bench/baseline.py``: messages of ``size`` bytes, written the ``mode`` way."""
+    return Server([sys.executable, "bench/baseline.py", "{port}", str(size), mode], workers=0)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -106,61 +119,76 @@ JSON_STREAM = "/api/v1/stream?channels=events"
 
 
 async def fanout(server: Server, clients: int, *, rate: float, seconds: float, pad: int,
-                 path: str = "/stream") -> dict:
-    """``clients`` viewers on ``path`` while events are posted at ``rate`` per second."""
+                 path: str = "/stream", others: tuple[Server, ...] = ()) -> dict:
+    """``clients`` viewers on ``path`` while events are posted to ``server`` at ``rate`` per
+    second. With ``others`` (servers sharing its store), the viewers are split evenly over
+    ``server`` and each of them, and ``"p99_by_server"`` gives each one's p99 (ms)."""
+    servers = (server, *others)
     # Warm up first (imports, template caches, the first stream) so that the memory measured
     # below is what the connections cost, not what the first request loaded.
-    warm = await loadgen.open_clients(server.port, path, 2, loadgen.Run())
-    await loadgen.post_events(server.port, loadgen.Run(), rate=10, count=2, pad=pad,
-                              first=10**9)  # markers the measured run never uses
-    for client in warm:
-        client.close()
-    await asyncio.sleep(0.5)
-    run = loadgen.Run()
-    pid = server.pid
-    rss_before = rss_bytes(pid)
-    viewers = await loadgen.open_clients(server.port, path, clients, run)
+    for each in servers:
+        warm = await loadgen.open_clients(each.port, path, 2 * max(each.workers, 1),
+                                          loadgen.Run())
+        await loadgen.post_events(server.port, loadgen.Run(), rate=10, count=2, pad=pad,
+                                  first=10**9)  # markers the measured run never uses
+        for client in warm:
+            client.close()
+    await asyncio.sleep(1.0)
+    shared = loadgen.Run()
+    runs = [shared] + [loadgen.Run(post_times=shared.post_times) for _ in others]
+    rss_before = sum(tree_rss_bytes(each.pid) for each in servers)
+    groups = []
+    for index, (each, run) in enumerate(zip(servers, runs)):
+        share = clients // len(servers) + (index < clients % len(servers))
+        groups.append(await loadgen.open_clients(each.port, path, share, run,
+                                                 start=index * clients))
+    viewers = [client for group in groups for client in group]
     await asyncio.sleep(2.0)  # the viewer-count updates of the ramp settle
-    rss_after = rss_bytes(pid)
+    rss_after = sum(tree_rss_bytes(each.pid) for each in servers)
+    split = [sockets(pid) for each in servers for pid in each.workers_pids]
     bytes_before = sum(c.bytes for c in viewers)
-    cpu_before, started = cpu_seconds(pid), time.monotonic()
+    cpu_before = sum(tree_cpu_seconds(each.pid) for each in servers)
+    started = time.monotonic()
     count = max(int(rate * seconds), 1)
-    await loadgen.post_events(server.port, run, rate=rate, count=count, pad=pad)
+    await loadgen.post_events(server.port, shared, rate=rate, count=count, pad=pad)
     deadline = time.monotonic() + 5.0
     while sum(c.delivered for c in viewers) < count * clients and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     elapsed = time.monotonic() - started
-    cpu = cpu_seconds(pid) - cpu_before
+    cpu = sum(tree_cpu_seconds(each.pid) for each in servers) - cpu_before
     received = sum(c.bytes for c in viewers) - bytes_before
     delivered = sum(c.delivered for c in viewers)
     dropped = sum(c.lost.done() for c in viewers)
     for client in viewers:
         client.close()
-    latencies = [1000 * x for x in run.latencies]
+    latencies = [1000 * x for run in runs for x in run.latencies]
     return {
         "delivery": delivered / (count * clients),
+        "duplicates": sum(c.duplicates for c in viewers),
+        "reordered": sum(c.reordered for c in viewers),
         "p50": percentile(latencies, 0.50), "p95": percentile(latencies, 0.95),
         "p99": percentile(latencies, 0.99), "max": max(latencies, default=float("nan")),
+        "p99_by_server": [percentile([1000 * x for x in run.latencies], 0.99) for run in runs],
         "cpu_per_1000": 1000 * cpu / max(delivered, 1),
         "rss_per_conn": (rss_after - rss_before) / clients,
         "bytes_per_client_s": received / clients / elapsed,
         "message_bytes": received / max(delivered, 1),
-        "disconnected": dropped, "post_errors": run.post_errors,
+        "disconnected": dropped, "post_errors": shared.post_errors, "split": split,
     }
 
 
 async def idle(server: Server, seconds: float, viewers: int) -> dict:
-    """CPU percent of one core, RSS, and bytes per viewer per second with ``viewers`` open."""
+    """CPU percent of one core, RSS (the process tree's), and bytes per viewer per second with
+    ``viewers`` open."""
     run = loadgen.Run()
     opened = await loadgen.open_clients(server.port, "/stream", viewers, run) if viewers else []
     await asyncio.sleep(1.0)
-    pid = server.pid
     bytes_before = sum(c.bytes for c in opened)
-    cpu_before, started = cpu_seconds(pid), time.monotonic()
+    cpu_before, started = tree_cpu_seconds(server.pid), time.monotonic()
     await asyncio.sleep(seconds)
     elapsed = time.monotonic() - started
-    result = {"cpu_percent": 100 * (cpu_seconds(pid) - cpu_before) / elapsed,
-              "rss": rss_bytes(pid),
+    result = {"cpu_percent": 100 * (tree_cpu_seconds(server.pid) - cpu_before) / elapsed,
+              "rss": tree_rss_bytes(server.pid),
               "bytes_per_viewer_s": (sum(c.bytes for c in opened) - bytes_before)
               / max(viewers, 1) / elapsed}
     for client in opened:
@@ -179,7 +207,7 @@ async def soak(minutes: int, clients: int) -> dict:
         opened = clients
         for _minute in range(minutes):
             await asyncio.sleep(60)
-            rss.append(rss_bytes(server.pid))
+            rss.append(tree_rss_bytes(server.pid))
             leaving, viewers = viewers[: clients // 10], viewers[clients // 10:]
             for client in leaving:
                 client.close()
@@ -218,134 +246,241 @@ def machine() -> str:
             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
 
 
-def ratio(ours: float, base: float) -> str:
-    if base == 0 or base != base or ours != ours:
+def ratio(ours: float, base: float | None) -> str:
+    if base is None or base == 0 or base != base or ours != ours:
         return "–"
     return f"{ours / base:.2f}x"
 
 
-def table(rows: list[tuple[str, float, float, str, str]]) -> str:
-    """Markdown: figure | dashboard | baseline | ratio | target."""
-    out = ["| figure | dashboard | baseline | ratio | target |", "|---|---:|---:|---:|---|"]
-    for name, ours, base, fmt, target in rows:
-        shown_base = "–" if base is None else format(base, fmt)
-        out.append(f"| {name} | {format(ours, fmt)} | {shown_base} | "
-                   f"{ratio(ours, base) if base is not None else '–'} | {target} |")
+def table(rows: list[tuple], columns: tuple[str, ...] = ("dashboard", "floor")) -> str:
+    """Markdown: figure | one column per value | ratio of the first two | target.
+
+    A row is ``(name, value, value..., format, target)``; a value of None shows as "–".
+    """
+    head = ["figure", *columns, "ratio", "target"]
+    out = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(columns) + 1) + "---|"]
+    for name, *values, fmt, target in rows:
+        shown = ["–" if v is None else format(v, fmt) for v in values]
+        out.append(f"| {name} | {' | '.join(shown)} | {ratio(values[0], values[1])} | {target} |")
     return "\n".join(out)
 
 
-def fanout_table(clients: int, ours: dict, base: dict, targets: tuple[str, str, str]) -> str:
-    """The table of one fan-out size: the dashboard's figures beside the baseline's."""
+def fanout_table(clients: int, ours: dict, base: dict, targets: tuple[str, str, str],
+                 sendall: dict | None = None) -> str:
+    """The table of one fan-out size: the dashboard's figures beside the floor's (and the
+    ``sendall`` baseline's, if measured)."""
     p99_target, cpu_target, rss_target = targets
+    columns = ("dashboard", "floor") + (("gevent sendall",) if sendall else ())
+
+    def row(name, key, fmt, target="", scale=1.0):
+        values = [ours[key] / scale, base[key] / scale]
+        if sendall:
+            values.append(sendall[key] / scale)
+        return (name, *values, fmt, target)
+
     return table([
-        ("delivered (ratio of messages × clients)", ours["delivery"], base["delivery"], ".4f",
-         "1.0000" if clients >= 1000 else ""),
-        ("latency p50 (ms)", ours["p50"], base["p50"], ".1f", ""),
-        ("latency p95 (ms)", ours["p95"], base["p95"], ".1f", ""),
-        ("latency p99 (ms)", ours["p99"], base["p99"], ".1f", p99_target),
-        ("latency max (ms)", ours["max"], base["max"], ".1f", ""),
-        ("server CPU seconds per 1,000 delivered messages", ours["cpu_per_1000"],
-         base["cpu_per_1000"], ".4f", cpu_target),
-        ("server RSS per connection (KB)", ours["rss_per_conn"] / 1024,
-         base["rss_per_conn"] / 1024, ".1f", rss_target),
-        ("bytes per client per second", ours["bytes_per_client_s"],
-         base["bytes_per_client_s"], ".0f", ""),
-        ("bytes per message on the wire", ours["message_bytes"], base["message_bytes"],
-         ".0f", "~1 KB fragment"),
-        ("clients disconnected by the server", ours["disconnected"], base["disconnected"],
-         ".0f", "0"),
-    ])
+        row("delivered (ratio of messages × clients)", "delivery", ".4f",
+            "1.0000" if clients >= 1000 else ""),
+        row("messages seen twice or out of order", "duplicates", ".0f", "0"),
+        row("latency p50 (ms)", "p50", ".1f"),
+        row("latency p95 (ms)", "p95", ".1f"),
+        row("latency p99 (ms)", "p99", ".1f", p99_target),
+        row("latency max (ms)", "max", ".1f"),
+        row("server CPU seconds per 1,000 delivered messages", "cpu_per_1000", ".4f", cpu_target),
+        row("server RSS per connection (KB)", "rss_per_conn", ".1f", rss_target, 1024),
+        row("bytes per client per second", "bytes_per_client_s", ".0f"),
+        row("bytes per message on the wire", "message_bytes", ".0f"),
+        row("clients disconnected by the server", "disconnected", ".0f", "0"),
+    ], columns)
 
 
-async def main(args) -> str:
+def disorder(result: dict) -> int:
+    """Messages a run's clients saw twice or out of order (the suite fails on any)."""
+    return result["duplicates"] + result["reordered"]
+
+
+class Suite:
+    """One invocation's measurements, printed as they come and gathered into the report."""
+
+    def __init__(self, args) -> None:
+        self.args = args
+        self.sections: list[str] = []
+        self.disorder = 0
+
+    async def fan(self, label: str, server: Server, clients: int, **kw) -> dict:
+        kw = {"rate": self.args.rate, "seconds": self.args.seconds, "pad": self.args.pad, **kw}
+        result = await fanout(server, clients, **kw)
+        result["duplicates"] = disorder(result)
+        self.disorder += result["duplicates"]
+        print(f"{label} {clients}: {result}", flush=True)
+        return result
+
+    async def floor_of(self, clients: int, size: float, mode: str = "write") -> dict:
+        """The floor's figures for ``clients`` and messages of ``size`` bytes on the wire."""
+        body = round(size) - len(f"{round(size):X}") - 4  # the chunk framing is added to it
+        with floor(body, mode) as server:
+            return await self.fan(f"floor ({mode}, {body} B)", server, clients)
+
+    async def one_worker(self) -> None:
+        """Fan-out with one worker, the sampler off and a feed of one: the messaging path alone."""
+        for n in self.args.clients:
+            with dashboard(DASHBOARD_SAMPLER="0", DASHBOARD_FEED_SIZE="1") as server:
+                ours = await self.fan("dashboard", server, n)
+            base = await self.floor_of(n, ours["message_bytes"])
+            old = await self.floor_of(n, ours["message_bytes"], "sendall")
+            targets = {10_000: ("p99 ≤ 300 ms", "≤ 2x floor", "≤ 14 KB"),
+                       1000: ("p99 ≤ 50 ms", "", "")}.get(n, ("", "", ""))
+            self.sections.append(
+                f"## {n:,} viewers on `/stream`: one worker, sampler off, feed of one\n\n"
+                + fanout_table(n, ours, base, targets, old) + "\n")
+        n = self.args.json_clients
+        with dashboard(DASHBOARD_SAMPLER="0", DASHBOARD_FEED_SIZE="1") as server:
+            ours = await self.fan("dashboard JSON", server, n, path=JSON_STREAM)
+        base = await self.floor_of(n, ours["message_bytes"])
+        self.sections.append(f"## {n:,} clients on the JSON stream `{JSON_STREAM}`\n\n"
+                             + fanout_table(n, ours, base, ("", "", "")) + "\n")
+
+    async def default_page(self) -> None:
+        """Fan-out as in production: the sampler at 1 Hz, every region, the default feed."""
+        for n in self.args.clients:
+            with dashboard(DASHBOARD_SAMPLER="1") as server:
+                await asyncio.sleep(2)  # the first samples
+                ours = await self.fan("dashboard, default page", server, n, pad=100)
+            base = await self.floor_of(n, ours["message_bytes"])
+            self.sections.append(
+                f"## {n:,} viewers on `/stream`: the default page, sampler at 1 Hz\n\n"
+                "Events of ~200 bytes into the default feed; the floor sends the same bytes "
+                "per event as the dashboard's messages averaged (samples included).\n\n"
+                + fanout_table(n, ours, base, ("", "", "")) + "\n")
+
+    async def every_core(self) -> None:
+        """Two workers splitting the viewers, on SQLite and on Redis."""
+        for store in ("sqlite", "redis"):
+            for n in self.args.core_clients:
+                with RedisServer(free_port()) if store == "redis" else _Nothing() as redis_server:
+                    env = {"DASHBOARD_SAMPLER": "0", "DASHBOARD_FEED_SIZE": "1"}
+                    if redis_server is not None:
+                        env["DASHBOARD_STORE_URL"] = redis_server.url
+                    with dashboard(workers=2, **env) as server:
+                        ours = await self.fan(f"dashboard -w 2 {store}", server, n)
+                base = await self.floor_of(n, ours["message_bytes"])
+                split = " / ".join(f"{s:,}" for s in ours["split"])
+                self.sections.append(
+                    f"## {n:,} viewers on `/stream`: two workers, {store} store\n\n"
+                    f"Open sockets per worker while measured (its viewers and a few of its own): "
+                    f"{split}. "
+                    "The floor is one process.\n\n"
+                    + fanout_table(n, ours, base, ("", "", "")) + "\n")
+
+    async def two_hosts(self) -> None:
+        """Two instances on one Redis, events posted to the first: the hop's added latency."""
+        n = self.args.json_clients
+        with RedisServer(free_port()) as redis_server:
+            env = {"DASHBOARD_SAMPLER": "0", "DASHBOARD_FEED_SIZE": "1",
+                   "DASHBOARD_STORE_URL": redis_server.url}
+            with dashboard(**env) as first, dashboard(**env) as second:
+                ours = await self.fan("two instances", first, n, others=(second,))
+        same, other = ours["p99_by_server"]
+        self.sections.append(
+            f"## {n:,} viewers split over two instances on one Redis\n\n"
+            "Events posted to the first instance; half the viewers on each.\n\n" + table([
+                ("delivered (ratio of messages × clients)", ours["delivery"], None, ".4f",
+                 "1.0000"),
+                ("messages seen twice or out of order", ours["duplicates"], None, ".0f", "0"),
+                ("latency p99, viewers of the posting instance (ms)", same, None, ".1f", ""),
+                ("latency p99, viewers of the other instance (ms)", other, None, ".1f", ""),
+                ("p99 added by the hop through Redis (ms)", other - same, None, ".1f", "≤ 20 ms"),
+            ]) + "\n")
+
+    async def polling_and_idle(self) -> None:
+        args = self.args
+        with dashboard(DASHBOARD_SAMPLER="0", DASHBOARD_FEED_SIZE="1") as server:
+            polled = await loadgen.hammer_poll(server.port, connections=20,
+                                               seconds=args.poll_seconds)
+        with floor(1000) as server:
+            base_polled = await loadgen.hammer_poll(server.port, connections=20,
+                                                    seconds=args.poll_seconds)
+            base_idle = await idle(server, args.idle_seconds, 0)
+        with dashboard(DASHBOARD_SAMPLER="1") as server:
+            await asyncio.sleep(3)  # start-up and the first samples
+            quiet = await idle(server, args.idle_seconds, 0)
+            watched = await idle(server, args.idle_seconds, 1)
+        print(f"poll: {polled}; idle: {quiet}; one viewer: {watched}", flush=True)
+        self.sections.append("## Polling, idle cost, normal sampling\n\n" + table([
+            ("`/poll` 304s per second (20 keep-alive connections)", polled["per_second"],
+             base_polled["per_second"], ".0f", "≥ 2,000"),
+            ("idle CPU, % of one core (sampler 1 Hz, no viewer)", quiet["cpu_percent"],
+             base_idle["cpu_percent"], ".2f", "≤ 0.5 %"),
+            ("idle RSS, arbiter and worker (MB)", quiet["rss"] / 2**20, base_idle["rss"] / 2**20,
+             ".1f", "≤ 80 MB"),
+            ("CPU with one viewer, % of one core", watched["cpu_percent"], None, ".2f", "≤ 1 %"),
+            ("bytes per viewer per second, normal sampling", watched["bytes_per_viewer_s"], None,
+             ".0f", "≤ 1,500"),
+        ]) + "\n")
+
+
+class _Nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return None
+
+
+async def main(args) -> tuple[str, int]:
+    """Run every section; return the report and how many messages arrived twice or out of order."""
     loadgen.raise_file_limit()
-    sections = [f"# Benchmark results\n\n{machine()}\n\nCommand: `{' '.join(['python -m bench.run', *sys.argv[1:]])}`; "
-                f"events at {args.rate}/s for {args.seconds} s, fragments of ~1 KB "
-                "(event text padded, feed of 1), one gevent worker, sampler off for fan-out.\n"]
-    fan = {}
-    with dashboard(DASHBOARD_SAMPLER="0", DASHBOARD_FEED_SIZE="1") as server:
-        for n in args.clients:
-            fan[n] = await fanout(server, n, rate=args.rate, seconds=args.seconds, pad=args.pad)
-            print(f"dashboard {n}: {fan[n]}", flush=True)
-            await asyncio.sleep(3)  # let closed sockets be noticed before the next size
-        polled = await loadgen.hammer_poll(server.port, connections=20, seconds=args.poll_seconds)
-        print(f"dashboard poll: {polled}", flush=True)
-    # A fresh server: after 10,000 sockets, freed memory would make RSS per connection meaningless.
-    with dashboard(DASHBOARD_SAMPLER="0", DASHBOARD_FEED_SIZE="1") as server:
-        json_fan = await fanout(server, args.json_clients, rate=args.rate, seconds=args.seconds,
-                                pad=args.pad, path=JSON_STREAM)
-        print(f"dashboard JSON {args.json_clients}: {json_fan}", flush=True)
-    size = round(next(iter(fan.values()))["message_bytes"])
-    base_fan = {}
-    with baseline(size) as server:
-        for n in args.clients:
-            base_fan[n] = await fanout(server, n, rate=args.rate, seconds=args.seconds,
-                                       pad=args.pad)
-            print(f"baseline {n}: {base_fan[n]}", flush=True)
-            await asyncio.sleep(1)
-        base_polled = await loadgen.hammer_poll(server.port, connections=20,
-                                                seconds=args.poll_seconds)
-    with baseline(round(json_fan["message_bytes"])) as server:  # the JSON message's size
-        base_json = await fanout(server, args.json_clients, rate=args.rate,
-                                 seconds=args.seconds, pad=args.pad)
-        print(f"baseline JSON {args.json_clients}: {base_json}", flush=True)
-    with baseline(size) as server:  # a fresh one: memory freed after 10,000 sockets stays mapped
-        base_idle = await idle(server, args.idle_seconds, 0)
-    with dashboard(DASHBOARD_SAMPLER="1") as server:
-        await asyncio.sleep(3)  # start-up and the first samples
-        quiet = await idle(server, args.idle_seconds, 0)
-        watched = await idle(server, args.idle_seconds, 1)
-    print(f"idle: {quiet}; one viewer: {watched}", flush=True)
-
-    targets = {10_000: ("p99 ≤ 300 ms", "≤ 2x baseline", "≤ 20 KB"), 1000: ("p99 ≤ 50 ms", "", "")}
-    for n in args.clients:
-        sections.append(f"## {n:,} viewers on `/stream`\n\n"
-                        + fanout_table(n, fan[n], base_fan[n], targets.get(n, ("", "", ""))) + "\n")
-    sections.append(f"## {args.json_clients:,} clients on the JSON stream `{JSON_STREAM}`\n\n"
-                    + fanout_table(args.json_clients, json_fan, base_json, ("", "", "")) + "\n")
-    sections.append("## Polling, idle cost, normal sampling\n\n" + table([
-        ("`/poll` 304s per second (20 keep-alive connections)", polled["per_second"],
-         base_polled["per_second"], ".0f", "≥ 2,000"),
-        ("idle CPU, % of one core (sampler 1 Hz, no viewer)", quiet["cpu_percent"],
-         base_idle["cpu_percent"], ".2f", "≤ 0.5 %"),
-        ("idle RSS (MB)", quiet["rss"] / 2**20, base_idle["rss"] / 2**20, ".1f", "≤ 50 MB"),
-        ("CPU with one viewer, % of one core", watched["cpu_percent"], None, ".2f", "≤ 1 %"),
-        ("bytes per viewer per second, normal sampling", watched["bytes_per_viewer_s"], None,
-         ".0f", "≤ 1,500"),
-    ]) + "\n")
-    return "\n".join(sections)
+    suite = Suite(args)
+    await suite.one_worker()
+    await suite.default_page()
+    await suite.every_core()
+    await suite.two_hosts()
+    await suite.polling_and_idle()
+    intro = (f"# Benchmark results\n\n{machine()}\n\nCommand: "
+             f"`{' '.join(['python -m bench.run', *sys.argv[1:]])}`; events at {args.rate}/s for "
+             f"{args.seconds} s, fragments of ~1 KB (event text padded) unless a section says "
+             "otherwise. Ratios are to the floor (`bench/baseline.py`: the same bytes and framing, "
+             "one non-blocking write per socket) measured in the same run; CPU and RSS are the "
+             "whole process tree's; every size runs on fresh processes.\n")
+    return "\n".join([intro, *suite.sections]), suite.disorder
 
 
-async def main_soak() -> str:
+async def main_soak() -> tuple[str, int]:
     loadgen.raise_file_limit()
     result = await soak(10, 1000)
     return (f"# Soak\n\n{machine()}\n\n10 minutes, 1,000 viewers on `/stream`, events at 2/s, "
             f"10 % of the viewers reconnecting every minute, sampler at 1 Hz.\n\n"
             f"- RSS at the end of each minute (MB): {result['rss_mb']}\n"
             f"- growth after the first minute: {100 * result['growth']:.1f} % (target < 5 %)\n"
-            f"- viewers counted after all disconnected: {result['viewers_after']} (target 0)\n")
+            f"- viewers counted after all disconnected: {result['viewers_after']} (target 0)\n"), 0
+
+
+def sizes(text: str) -> list[int]:
+    return [int(x) for x in text.split(",")]
 
 
 def parse(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", default="1000,10000",
-                        type=lambda s: [int(x) for x in s.split(",")])
+    parser.add_argument("--clients", default="1000,10000", type=sizes,
+                        help="viewer counts of the one-worker and default-page runs")
+    parser.add_argument("--core-clients", default="10000,20000", type=sizes,
+                        help="viewer counts of the two-worker runs")
     parser.add_argument("--json-clients", type=int, default=1000,
-                        help="clients on the JSON stream")
+                        help="clients on the JSON stream, and viewers of the two-instance run")
     parser.add_argument("--rate", type=float, default=2.0, help="events per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="posting time per size")
     parser.add_argument("--pad", type=int, default=700, help="characters added to each event")
     parser.add_argument("--poll-seconds", type=float, default=10.0)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--soak", action="store_true",
-                        help="run only the 10-minute soak; writes bench/SOAK.md")
+                        help="run only the soak; writes bench/SOAK.md")
     parser.add_argument("--tiny", action="store_true", help="20 clients, a few seconds each")
     parser.add_argument("--out", type=Path, help="write the report here "
                         "(default bench/RESULTS.md for a full run, nowhere for --tiny)")
     args = parser.parse_args(argv)
     if args.tiny:
-        args.clients, args.seconds, args.poll_seconds, args.idle_seconds = [20], 2.0, 1.0, 2.0
-        args.json_clients = 20
+        args.clients, args.core_clients, args.json_clients = [20], [20], 20
+        args.seconds, args.poll_seconds, args.idle_seconds = 2.0, 1.0, 2.0
     elif args.out is None:
         args.out = ROOT / "bench" / ("SOAK.md" if args.soak else "RESULTS.md")
     return args
@@ -353,7 +488,10 @@ def parse(argv: list[str] | None = None):
 
 if __name__ == "__main__":
     arguments = parse()
-    report = asyncio.run(main_soak() if arguments.soak else main(arguments))
+    report, disordered = asyncio.run(main_soak() if arguments.soak else main(arguments))
     print(report)
     if arguments.out:
         arguments.out.write_text(report)
+    if disordered:
+        print(f"FAILED: {disordered} messages arrived twice or out of order", file=sys.stderr)
+        sys.exit(1)
