@@ -12,8 +12,9 @@
 MODE says how the posting greenlet puts the bytes on a socket:
 
 - ``write`` (the default, the floor): one non-blocking ``os.write`` per socket, exactly as the
-  dashboard's Hub does (``app.live.hub``); what a full socket does not take is finished by that
-  stream's own greenlet with ``sendall``, later messages queued behind it.
+  dashboard's Hub does (``app.live.hub``). An open stream holds its socket and a small record,
+  no greenlet: what a full socket does not take is finished by a greenlet spawned for it
+  (``sendall``), later messages queued behind it.
 - ``sendall``: gevent's ``sendall`` per socket from the posting greenlet (the earlier baseline,
   kept as a labelled second row: it yields to the loop on every full socket).
 
@@ -32,7 +33,7 @@ import os  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 
-import gevent.queue  # noqa: E402
+import gevent  # noqa: E402
 from gevent.server import StreamServer  # noqa: E402
 
 STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -44,15 +45,29 @@ QUEUE_SIZE = 64
 
 
 class Stream:
-    """One open stream: its socket, file descriptor, and what its greenlet must still write."""
+    """One open stream: its socket, file descriptor, and what must still be written to it."""
 
-    __slots__ = ("sock", "fd", "queue", "busy")
+    __slots__ = ("sock", "fd", "pending")
 
     def __init__(self, sock) -> None:
         self.sock = sock
         self.fd = sock.fileno()
-        self.queue: gevent.queue.Queue = gevent.queue.Queue(QUEUE_SIZE)
-        self.busy = False
+        self.pending: list[bytes] | None = None  # a list while a greenlet finishes writes
+
+
+def drain(stream: Stream) -> None:
+    """Write what a stream's socket did not take, in order, then let direct writes resume."""
+    try:
+        while stream.pending:
+            stream.sock.sendall(stream.pending.pop(0))
+        stream.pending = None
+    except OSError:
+        close(stream.sock)
+
+
+def close(sock) -> None:
+    streams.pop(sock, None)
+    sock.close()
 
 
 streams: dict = {}
@@ -67,24 +82,22 @@ def message(text: str, size: int) -> bytes:
 def publish_write(data: bytes) -> None:
     frame = b"%X\r\n%b\r\n" % (len(data), data)
     for sock, stream in list(streams.items()):
-        item = frame
-        if not stream.busy:
-            try:
-                written = os.write(stream.fd, frame)
-            except BlockingIOError:
-                written = 0
-            except OSError:
-                streams.pop(sock, None)
-                continue
-            if written == len(frame):
-                continue
-            stream.busy = True
-            item = frame[written:]
+        if stream.pending is not None:
+            if len(stream.pending) >= QUEUE_SIZE:
+                close(sock)  # a slow consumer, dropped
+            else:
+                stream.pending.append(frame)
+            continue
         try:
-            stream.queue.put_nowait(item)
-        except gevent.queue.Full:
-            streams.pop(sock, None)
-            sock.close()
+            written = os.write(stream.fd, frame)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            close(sock)
+            continue
+        if written < len(frame):
+            stream.pending = [frame[written:]]
+            gevent.spawn(drain, stream)
 
 
 def publish_sendall(data: bytes) -> None:
@@ -110,14 +123,15 @@ def handle(sock, _address, size: int, publish) -> None:
             body = reader.read(length) if length else b""
             if request_line.startswith(b"GET /stream"):
                 sock.sendall(STREAM_HEAD)
-                stream = streams[sock] = Stream(sock)
                 if publish is publish_sendall:
+                    streams[sock] = Stream(sock)
                     reader.read()  # until the client hangs up
                     return
-                while True:  # only what a direct write could not finish
-                    sock.sendall(stream.queue.get())
-                    if stream.queue.empty():
-                        stream.busy = False
+                # The server closes the socket it handed us when this returns: the stream
+                # keeps a duplicate of it open, and no greenlet waits on it.
+                kept = sock.dup()
+                streams[kept] = Stream(kept)
+                return
             if request_line.startswith(b"POST"):
                 publish(message(json.loads(body)["message"], size))
                 sock.sendall(CREATED)
@@ -126,8 +140,7 @@ def handle(sock, _address, size: int, publish) -> None:
     except OSError:
         pass
     finally:
-        streams.pop(sock, None)
-        sock.close()
+        close(sock)
 
 
 def main() -> None:

@@ -45,26 +45,34 @@ def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
     """Hand the client what ``hub`` gives ``sub`` until the stream is closed, then ``farewell()``.
 
     Call it once the stream's first message went out through the server (the headers are
-    sent). With ``sock`` (see :func:`direct_socket`) the Hub writes to it directly from now on
-    and this only finishes writes the Hub could not; without, every message is yielded, and
-    ``closer`` (:func:`client_socket`) is what the Hub shuts down if the client stops reading:
-    the server's write that this generator waits in would otherwise wait forever. A dropped
-    subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
+    sent), as ``yield from deliver(...)``. With ``sock`` (see :func:`direct_socket`) the Hub
+    writes to it directly from now on and this call only finishes, in the caller's greenlet,
+    the writes the Hub could not, returning an empty iterator once the stream is over: a plain
+    call, not one more generator, so the stack the waiting greenlet keeps stays short (every
+    open stream keeps one). Without ``sock`` it returns a generator that yields every message,
+    and ``closer`` (:func:`client_socket`) is what the Hub shuts down if the client stops
+    reading: the server's write that generator waits in would otherwise wait forever. A
+    dropped subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
     """
     if sub.dropped:  # dropped while the caller sent other things (a replay): nothing to finish
-        return
-    if sock is not None:
-        hub.go_direct(sub, sock)
-        try:
-            while (frame := sub.queue.get()) is not CLOSE:
-                sock.sendall(frame)  # only what a direct write could not finish
-                if sub.queue.empty():
-                    sub.busy = False
-            if not sub.dropped:
-                sock.sendall(chunk(farewell()))
-        except OSError:
-            pass  # the client left, or was dropped as a slow consumer
-        return
+        return iter(())
+    if sock is None:
+        return _queued(sub, farewell, closer)
+    hub.go_direct(sub, sock)
+    try:
+        while (frame := sub.queue.get()) is not CLOSE:
+            sock.sendall(frame)  # only what a direct write could not finish
+            if sub.queue.empty():
+                sub.busy = False
+        if not sub.dropped:
+            sock.sendall(chunk(farewell()))
+    except OSError:
+        pass  # the client left, or was dropped as a slow consumer
+    return iter(())
+
+
+def _queued(sub: Subscriber, farewell: Callable[[], bytes],
+            closer: socket.socket | None) -> Iterator[bytes]:
     sub.sock = closer  # shut down on a drop; no fd: the Hub still only queues
     while (data := sub.queue.get()) is not CLOSE and not sub.dropped:
         yield data

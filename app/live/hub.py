@@ -23,10 +23,63 @@ import socket
 import time
 from collections.abc import Callable
 
-import gevent.queue
+from gevent import get_hub
+from gevent._waiter import Waiter
 
 #: Put in a queue to end that stream: the generator sends its farewell message and returns.
 CLOSE = object()
+
+
+class Full(Exception):
+    """:meth:`Mailbox.put_nowait` on a full mailbox."""
+
+
+class Mailbox:
+    """A bounded first-in, first-out queue read by one greenlet: a stream's pending messages.
+
+    What ``gevent.queue.Queue`` does for one reader, in a fraction of its memory (about 150
+    bytes against 3 KB): every open stream has one, and at 10,000 viewers that is 30 MB.
+
+    :param maxsize: items it holds at most (``DASHBOARD_QUEUE_SIZE``).
+    """
+
+    __slots__ = ("_items", "_maxsize", "_waiter")
+
+    def __init__(self, maxsize: int) -> None:
+        self._items: list = []
+        self._maxsize = maxsize
+        self._waiter: Waiter | None = None
+
+    def put_nowait(self, item) -> None:
+        """Append ``item`` and wake the reader; :raise Full: ``maxsize`` items are waiting."""
+        if len(self._items) >= self._maxsize:
+            raise Full
+        self._items.append(item)
+        if self._waiter is not None:
+            waiter, self._waiter = self._waiter, None
+            # A Waiter is switched to from the event loop only: the reader runs after the
+            # writer's turn, as with a gevent queue.
+            get_hub().loop.run_callback(waiter.switch, None)
+
+    def get(self):
+        """The oldest item, waiting for one (from one greenlet at a time)."""
+        while not self._items:
+            self._waiter = Waiter()
+            try:
+                self._waiter.get()
+            finally:
+                self._waiter = None
+        return self._items.pop(0)
+
+    def get_nowait(self):
+        """The oldest item; :raise IndexError: there is none."""
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items)
 
 
 def chunk(data: bytes) -> bytes:
@@ -47,7 +100,7 @@ class Subscriber:
     __slots__ = ("queue", "dropped", "sock", "fd", "busy", "ends_at")
 
     def __init__(self, maxsize: int, ends_at: float) -> None:
-        self.queue: gevent.queue.Queue = gevent.queue.Queue(maxsize)
+        self.queue = Mailbox(maxsize)
         self.dropped = False
         self.sock: socket.socket | None = None
         self.fd: int | None = None
@@ -141,7 +194,7 @@ class Hub:
                     item = frame[written:]
             try:
                 sub.queue.put_nowait(item)
-            except gevent.queue.Full:
+            except Full:
                 full.append(sub)
         for sub in gone:
             self._end(sub)
@@ -168,7 +221,7 @@ class Hub:
         self._counted()
         try:
             sub.queue.put_nowait(CLOSE)
-        except gevent.queue.Full:
+        except Full:
             self._drop(sub)
 
     def _end(self, sub: Subscriber) -> None:
@@ -178,7 +231,7 @@ class Hub:
         self._counted()
         try:
             sub.queue.put_nowait(CLOSE)
-        except gevent.queue.Full:
+        except Full:
             pass  # the stream's greenlet is in a write that will fail and end it
 
     def _drop(self, sub: Subscriber) -> None:
