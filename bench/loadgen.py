@@ -6,9 +6,10 @@ the time from just before a POST is written to the moment a client reads the uni
 The generator is itself a Python process on the same machine: its own lag is part of every
 figure, for the baseline and the dashboard alike.
 
-Each SSE message (up to its blank line) counts once, by the newest marker it holds: a feed
-region lists older events too. A marker seen again is a duplicate, one older than the newest
-seen is out of order; a correct server has none of either, and the suite fails on any.
+Each SSE message (up to its blank line) delivers the markers it holds that this client had not
+seen (a feed region lists older events too). A message with none new is a duplicate, one whose
+newest marker is older than the newest seen is out of order; a correct server sends neither,
+and the suite fails on any.
 """
 
 from __future__ import annotations
@@ -72,21 +73,25 @@ class StreamClient(asyncio.Protocol):
             return
         *messages, self.partial = (self.partial + data).split(b"\n\n")
         for text in messages:
-            seqs = [int(m) for m in MARKER.findall(text)]
-            seqs = [seq for seq in seqs if seq in self.run.post_times]  # this run's markers
+            seqs = {int(m) for m in MARKER.findall(text)}
+            seqs = {seq for seq in seqs if seq in self.run.post_times}  # this run's markers
             if seqs:
-                self._count(max(seqs), now)
+                self._count(seqs, now)
 
-    def _count(self, seq: int, now: float) -> None:
-        if seq in self.seen:
+    def _count(self, seqs: set[int], now: float) -> None:
+        # A feed lists older events beside the new ones, and one message may bring several new
+        # ones (changes the server folded into one render): what is new counts, once.
+        new = seqs - self.seen
+        if not new:
             self.duplicates += 1
             return
-        if seq < self.last_seq:
+        if max(seqs) < self.last_seq:
             self.reordered += 1
-        self.seen.add(seq)
-        self.last_seq = max(self.last_seq, seq)
-        self.run.latencies.append(now - self.run.post_times[seq])
-        self.delivered += 1
+        self.seen |= new
+        self.last_seq = max(self.last_seq, max(seqs))
+        sent = self.run.post_times
+        self.run.latencies.extend(now - sent[seq] for seq in new)
+        self.delivered += len(new)
 
     def connection_lost(self, exc) -> None:
         if not self.lost.done():
