@@ -63,10 +63,13 @@ def replace(store: Store, rules, by: str, now: float | None = None) -> dict:
 def seed(store: Store, defaults) -> None:
     """Store ``defaults`` (``DASHBOARD_ALERT_RULES``) unless the store has a list already.
 
-    Two processes starting at once may both write the same list: harmless.
+    State only, no log item: every process starts with the same list from its settings (or the
+    store's), so there is no change to tell anyone; two processes starting at once may both
+    write it, harmlessly.
     """
     if store.get_state(STATE_KEY) is None:
-        replace(store, defaults, by="DASHBOARD_ALERT_RULES")
+        store.set_state(STATE_KEY, {"rules": dump(defaults), "updated_at": time.time(),
+                                    "by": "DASHBOARD_ALERT_RULES"})
 
 
 class FleetEvaluator:

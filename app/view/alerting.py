@@ -56,7 +56,7 @@ class AlertNotes:
 
     def region(self, name: str, alerts: dict[str, dict]) -> dict:
         """What the ``rules`` template gets (``rules``), or the ``alerts`` one: ``alerts``
-        (the view's, sorted and :meth:`decorate`\ d), ``firing`` and ``resolved`` counts."""
+        (the view's, sorted, through :meth:`decorate`), ``firing`` and ``resolved`` counts."""
         if name == "rules":
             return {"rules": self.rules}
         listed = self.decorate(alerts_mod.sort(list(alerts.values())))
