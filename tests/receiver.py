@@ -2,7 +2,8 @@
 
 Every POST is answered and recorded as one JSON line ``{"path", "key", "status", "body"}``
 (``key``: the ``Idempotency-Key`` header). A path that starts with ``/flaky`` answers 500 to
-the first :data:`FAILURES` posts of each idempotency key, then 200. Run as
+the first :data:`FAILURES` posts of each idempotency key, then 200; one that starts with
+``/slow`` is recorded at once and answered after :data:`SLOW` seconds. Run as
 ``python -m tests.receiver PORT FILE``; tests use :class:`Receiver`.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 from tests.servers import ROOT, terminate
 
 FAILURES = 3
+SLOW = 0.2
 
 
 class Receiver:
@@ -73,10 +75,15 @@ def main(port: int, path: str) -> None:
                 data = body.decode(errors="replace")
             out.write(json.dumps({"path": self.path, "key": key, "status": status,
                                   "body": data}) + "\n")
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+            if self.path.startswith("/slow"):
+                time.sleep(SLOW)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:
+                pass  # the sender died waiting (a kill -9 test): recorded all the same
 
         def log_message(self, *args):
             pass
