@@ -57,7 +57,7 @@ class AlertRule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
                               defer_build=True)
 
-    metric: str
+    metric: Annotated[str, Field(json_schema_extra={"enum": list(RULE_METRICS)})]
     op: Literal[">", ">=", "<", "<="]
     value: Annotated[float, Field(allow_inf_nan=False)]
     for_: Annotated[float, Field(alias="for", ge=0, allow_inf_nan=False)] = 0.0

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
                       ValidationError, field_validator, model_validator)
+from pydantic.json_schema import SkipJsonSchema
 
 from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
 
@@ -155,12 +156,14 @@ class RulesIn(_Strict):
 
 
 class SilenceMatchers(_Strict):
-    """What a silence covers: every matcher given must match. ``name`` and ``host`` are
-    shell-style patterns (``cpu-*``), ``level`` is exact."""
+    """What a silence covers: every matcher given (at least one) must match. ``name`` and
+    ``host`` are shell-style patterns (``cpu-*``), ``level`` is exact."""
 
-    name: Annotated[Text, Field(max_length=200)] | None = None
-    host: Annotated[Text, Field(max_length=253)] | None = None
-    level: Literal["warning", "error", "critical"] | None = None
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Annotated[Text, Field(max_length=200)] | SkipJsonSchema[None] = None
+    host: Annotated[Text, Field(max_length=253)] | SkipJsonSchema[None] = None
+    level: Literal["warning", "error", "critical"] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _some(self):
@@ -170,12 +173,15 @@ class SilenceMatchers(_Strict):
 
 
 class SilenceIn(_Strict):
-    """``POST /api/v1/silences``: ``matchers`` and either ``duration`` (seconds, up to a year)
+    """``POST /api/v1/silences``: ``matchers`` and either ``duration`` (seconds, 1 s to a year)
     or ``ends_at`` (Unix seconds, in the future); ``comment`` and ``by`` are for people."""
 
+    model_config = ConfigDict(json_schema_extra={
+        "oneOf": [{"required": ["duration"]}, {"required": ["ends_at"]}]})
+
     matchers: SilenceMatchers
-    duration: Annotated[float, Field(gt=0, le=366 * 86400, allow_inf_nan=False)] | None = None
-    ends_at: Annotated[float, Field(gt=0, le=2**53, allow_inf_nan=False)] | None = None
+    duration: Annotated[float, Field(ge=1, le=366 * 86400, allow_inf_nan=False)] | SkipJsonSchema[None] = None
+    ends_at: Annotated[float, Field(gt=0, le=2**53, allow_inf_nan=False)] | SkipJsonSchema[None] = None
     comment: Annotated[Text, Field(max_length=500)] | None = None
     by: Annotated[Text, Field(max_length=100)] = "api"
 
