@@ -60,9 +60,10 @@ def plan(alert: dict, record: dict | None, silences: list[dict], receivers: list
         if silenced:
             return new if record is None else None  # remembered as seen: not notified later
         waiting = any(e["status"] == "firing" for e in new["pending"])
-        if new["fired"] == 0 or (not alert.get("acked_by") and not waiting
-                                 and now - new["fired_at"] >= repeat):
-            sends.append(("firing", alert))
+        if not (new["fired"] == 0 or (not alert.get("acked_by") and not waiting
+                                      and now - new["fired_at"] >= repeat)):
+            return None
+        sends.append(("firing", alert))
     elif not new["resolved"]:
         if record is None and not silenced and (alert.get("ended_at") or 0) >= now - RECENT:
             sends.append(("firing", {**alert, "state": "firing", "ended_at": None}))
