@@ -15,6 +15,8 @@ from tests.servers import Server, free_port
 pytestmark = pytest.mark.server
 
 PUBLIC = "http://dash.example"
+#: A webhook path that is a secret (as Slack's are): never in a log line or on the page.
+FLAKY = "/flaky/T0KEN-s3cr3t-path"
 REPEAT = 3.0
 
 
@@ -26,7 +28,7 @@ def setup(tmp_path_factory):
             "DASHBOARD_STORE_URL": f"sqlite:///{tmp / 'store.sqlite3'}",
             "DASHBOARD_ALERT_RULES": "[]",
             "DASHBOARD_NOTIFY_URLS": f"json://127.0.0.1:{port}/apprise",
-            "DASHBOARD_WEBHOOK_URLS": f"{receiver.url}/webhook {receiver.url}/flaky",
+            "DASHBOARD_WEBHOOK_URLS": f"{receiver.url}/webhook {receiver.url}{FLAKY}",
             "DASHBOARD_NOTIFY_REPEAT": str(REPEAT),
             "DASHBOARD_NOTIFY_BACKOFF": "0.2",
             "DASHBOARD_PUBLIC_URL": PUBLIC}) as server:
@@ -112,18 +114,23 @@ def test_a_receiver_that_fails_three_times_gets_it_on_the_fourth_try(setup):
     alert_id = raise_alert(server, "flaky-path")
     httpx.post(f"{server.url}/api/v1/alerts/{alert_id}/ack")
     got = receiver.wait_for(lambda got: any(p["status"] == 200
-                                            for p in of(got, alert_id, "/flaky")), timeout=40)
-    tries = of(got, alert_id, "/flaky")
+                                            for p in of(got, alert_id, FLAKY)), timeout=40)
+    tries = of(got, alert_id, FLAKY)
     assert [p["status"] for p in tries] == [500] * FAILURES + [200]
     assert len({p["key"] for p in tries}) == 1  # the same idempotency key each time
     assert tries[0]["body"] == tries[-1]["body"]
     metrics = httpx.get(server.url + "/metrics").text
     retried = re.search(r'dashboard_notifications_total\{outcome="retrying"\} (\S+)', metrics)
     assert retried and float(retried.group(1)) >= FAILURES
+    sent = re.search(r'dashboard_notifications_total\{outcome="sent"\} (\S+)', metrics)
+    assert sent and float(sent.group(1)) >= 1
     # The card says it was sent in the end.
     deadline_html = _wait_fragment(server, lambda html: f'id="alert-{alert_id}"' in html
                                    and "Notification sent" in _card(html, alert_id))
     assert "delivery-sent" in _card(deadline_html, alert_id)
+    # The failures were logged, with the receiver's address redacted.
+    assert "HTTP 500 from http://127.0.0.1" in server.log
+    assert "s3cr3t" not in server.log and "s3cr3t" not in deadline_html
     httpx.post(f"{server.url}/api/v1/alerts/{alert_id}/resolve")
 
 
