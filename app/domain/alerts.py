@@ -243,7 +243,7 @@ def record(store: Store, change: Change) -> dict | None:
     Merging keeps fields others wrote (an acknowledgement); an alert someone resolved through
     the API stays resolved: the evaluator's later peak updates and resolution are dropped.
     (Read and write are two statements: two processes evaluating one host could interleave;
-    DESIGN.md has one sampler per host.)
+    one process of the deployment evaluates, ``app.live.rulerunner``.)
     """
     stored = get(store, change.alert["id"])
     if stored is not None and stored["state"] == "resolved":

@@ -163,3 +163,11 @@ class Live:
         self.json.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
+        if configured(self.settings):
+            try:
+                # After the kill (the sender cannot renew it again): renewed for a moment if
+                # this process sends, so another takes over at once rather than after
+                # NOTIFY_LEASE seconds; a no-op if another holds it.
+                self.store.lease("notifier", self.owner, 0.001)
+            except StoreUnavailable:
+                pass

@@ -45,6 +45,11 @@ class AlertNotes:
         elif item.kind == "rules":
             self.rules = item.data
 
+    def ended(self, now: float | None = None) -> bool:
+        """Whether a silence shown as active has ended since (its alerts need redrawing)."""
+        now = time.time() if now is None else now
+        return any(s["ends_at"] <= now for s in self.silences.values())
+
     def decorate(self, alerts: list[dict], now: float | None = None) -> list[dict]:
         """``alerts`` each with ``silence`` (the silence covering it, or None) and
         ``delivery`` (its notifications' state, or None); ended silences are dropped."""

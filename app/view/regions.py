@@ -222,7 +222,7 @@ class LiveView:
         ``approvals``: minutes, while any is pending; ``alerts``: a silence ends); True if its
         HTML changed."""
         if ((name == "approvals" and not self.approvals.by_id and "approvals" in self.html)
-                or (name == "alerts" and not self.notes.silences)):
+                or (name == "alerts" and not self.notes.ended())):
             return False
         return name in self.regions and self._rerender(name)
 
