@@ -116,6 +116,12 @@ def load(notify_urls: str, webhook_urls: str) -> list[Receiver]:
         return found
     import apprise  # noqa: PLC0415 - lazily: see the module docstring
 
+    # Apprise logs some URLs whole (an unparseable one, for instance): its lines go only to the
+    # captures of AppriseReceiver.send, which redacts them, never to the server's log.
+    quiet = logging.getLogger("apprise")
+    quiet.propagate = False
+    if not quiet.handlers:
+        quiet.addHandler(logging.NullHandler())
     if len(words) == 1 and "://" not in words[0]:
         if not os.path.isfile(words[0]):
             log.error("DASHBOARD_NOTIFY_URLS: no Apprise config file at %s", words[0])
