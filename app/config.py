@@ -82,8 +82,9 @@ class Settings(BaseModel):
     transport: Literal["sse", "poll"] = "sse"
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
     thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name"}``
-    #: (see :class:`app.domain.alerts.AlertRule`); replaces the defaults. ``[]`` turns rules off.
+    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name",
+    #: "hosts"}`` (see :class:`app.domain.alerts.AlertRule`); replaces the defaults. ``[]`` turns
+    #: rules off.
     #: Rules live in the store (``PUT /api/v1/rules``): this only seeds a store without any.
     alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
     #: Run the sampler in this process (tests of the API alone turn it off).
