@@ -39,7 +39,8 @@ def text(alert: dict, status: str, public_url: str) -> str:
     lines = [f"{alert['level']}: {alert.get('message') or alert['name']}"]
     if alert.get("value") is not None:
         peak = alert.get("peak")
-        lines.append(f"Value: {alert['value']:g}" + (f" (peak {peak:g})" if peak is not None else ""))
+        worst = f" (peak {peak:g})" if peak is not None else ""
+        lines.append(f"Value: {alert['value']:g}{worst}")
     lines.append(f"Since: {rfc3339(alert['started_at'])}")
     if status == "resolved" and alert.get("ended_at"):
         lines.append(f"Resolved: {rfc3339(alert['ended_at'])}")

@@ -34,7 +34,8 @@ MAX_APPROVALS = 2_000
 def sweep(store: Store, now: float, *, task_retention: float, alert_retention: float,
           host_retention: float, home: str) -> dict[str, int]:
     """Delete what has expired or is past the caps (module docstring); return how many
-    ``{"tasks", "alerts", "approvals", "silences", "hosts"}`` went. ``now`` and the retentions are in (Unix) seconds.
+    ``{"tasks", "alerts", "approvals", "silences", "hosts"}`` went. ``now`` and the retentions
+    are in (Unix) seconds.
 
     :raise app.store.StoreUnavailable: part may have been deleted; the next sweep goes on.
     """

@@ -180,7 +180,8 @@ class SilenceIn(_Strict):
         "oneOf": [{"required": ["duration"]}, {"required": ["ends_at"]}]})
 
     matchers: SilenceMatchers
-    duration: Annotated[float, Field(ge=1, le=366 * 86400, allow_inf_nan=False)] | SkipJsonSchema[None] = None
+    duration: (Annotated[float, Field(ge=1, le=366 * 86400, allow_inf_nan=False)]
+               | SkipJsonSchema[None]) = None
     ends_at: Annotated[float, Field(gt=0, le=2**53, allow_inf_nan=False)] | SkipJsonSchema[None] = None
     comment: Annotated[Text, Field(max_length=500)] | None = None
     by: Annotated[Text, Field(max_length=100)] = "api"

@@ -118,8 +118,9 @@ class _Sender:
         record, outcome = outbox.settle(record, entry["key"], error, now,
                                         self.settings.notify_backoff)
         if error is not None:
-            log.warning("notifier: %s of %s to %s: %s (%s)", entry["status"], entry["alert"]["name"],
-                        receiver.shown if receiver else entry["receiver"], error, outcome)
+            log.warning("notifier: %s of %s to %s: %s (%s)", entry["status"],
+                        entry["alert"]["name"], receiver.shown if receiver else entry["receiver"],
+                        error, outcome)
         outbox.write(self.store, record)
         self.on_outcome(outcome)
         return record
