@@ -85,8 +85,18 @@ def plan(alert: dict, record: dict | None, silences: list[dict], receivers: list
 
 
 def due(records: dict[str, dict], now: float) -> list[tuple[str, dict]]:
-    """``(alert id, entry)`` of every entry whose time came, the longest waiting first."""
-    found = [(r["alert"], e) for r in records.values() for e in r["pending"] if e["next_at"] <= now]
+    """``(alert id, entry)`` of every entry whose time came, the longest waiting first.
+
+    An entry waits while an earlier one of its alert to the same receiver is pending (a
+    firing being retried): a receiver never hears of a resolution before the firing.
+    """
+    found = []
+    for record in records.values():
+        ahead: set[str] = set()
+        for entry in record["pending"]:
+            if entry["next_at"] <= now and entry["receiver"] not in ahead:
+                found.append((record["alert"], entry))
+            ahead.add(entry["receiver"])
     return sorted(found, key=lambda pair: pair[1]["next_at"])
 
 

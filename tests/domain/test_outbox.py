@@ -78,7 +78,13 @@ def test_failures_back_off_exponentially_with_jitter_and_give_up_after_an_hour()
     assert outbox.backoff(1, 10, rand=0.0) == 5.0  # the jitter halves at most
 
 
-def test_due_lists_the_longest_waiting_first():
-    a = {"alert": "a", "pending": [{"key": "a-1", "next_at": 5}, {"key": "a-2", "next_at": 50}]}
-    b = {"alert": "b", "pending": [{"key": "b-1", "next_at": 1}]}
+def test_due_lists_the_longest_waiting_first_and_keeps_each_receivers_order():
+    a = {"alert": "a", "pending": [{"key": "a-1", "receiver": "r0", "next_at": 5},
+                                   {"key": "a-2", "receiver": "r1", "next_at": 50}]}
+    b = {"alert": "b", "pending": [{"key": "b-1", "receiver": "r0", "next_at": 1}]}
     assert [e["key"] for _, e in outbox.due({"a": a, "b": b}, now=10)] == ["b-1", "a-1"]
+    # The firing to r0 is being retried: its resolution waits, r1's goes.
+    c = {"alert": "c", "pending": [{"key": "c-f", "receiver": "r0", "next_at": 30},
+                                   {"key": "c-r", "receiver": "r0", "next_at": 2},
+                                   {"key": "c-r1", "receiver": "r1", "next_at": 2}]}
+    assert [e["key"] for _, e in outbox.due({"c": c}, now=10)] == ["c-r1"]

@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 
 from app.domain import outbox
-from tests.store.test_store import open_other, store  # noqa: F401 - the backends' fixtures
+from tests.store import test_store
+
+# The contract suite's fixtures: each test runs on SQLite and on a real Redis.
+open_other, store = test_store.open_other, test_store.store
 
 
 def firing(alert_id: str) -> dict:
