@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 #: Seconds the lease lasts unrenewed: longer than one send can take (the webhook's timeouts,
 #: Apprise's own), so a slow send never lets a second sender in.
 NOTIFY_LEASE = 30.0
-_LOOK = 1.0  # seconds between two looks at the alerts with nothing to wake the sender
+_LOOK = 1.0  # seconds between two looks for due retries (in memory)
+#: Seconds between two plans with no alert or silence change to wake the sender: how late a
+#: repeat or the end of a silence may be noticed. Each plan reads every alert, record and
+#: silence from the store, so not every second.
+PLAN_EVERY = 5.0
 
 
 def configured(settings) -> bool:
@@ -51,7 +55,7 @@ def run_notifier(store: Store, settings, owner: str, wake: gevent.event.Event,
     """
     sender: _Sender | None = None
     while True:
-        wake.wait(_LOOK)
+        woken = wake.wait(_LOOK)
         wake.clear()
         try:
             if not store.lease("notifier", owner, NOTIFY_LEASE):
@@ -59,7 +63,7 @@ def run_notifier(store: Store, settings, owner: str, wake: gevent.event.Event,
                 continue
             if sender is None:  # just took the lease: only now load Apprise
                 sender = _Sender(store, settings, owner, on_outcome)
-            sender.tick(time.time())
+            sender.tick(time.time(), replan=bool(woken))
         except StoreUnavailable:
             pass  # the next look tries again; the records keep what is pending
         except Exception:  # noqa: BLE001 - one odd alert must not stop every notification
@@ -67,7 +71,9 @@ def run_notifier(store: Store, settings, owner: str, wake: gevent.event.Event,
 
 
 class _Sender:
-    """What the lease holder does each pass: plan, then send what is due."""
+    """What the lease holder does each pass: plan (when something changed, or every
+    :data:`PLAN_EVERY` seconds), then send what is due. While it holds the lease it is the only
+    writer of the records, so its copy of them is the store's."""
 
     def __init__(self, store: Store, settings, owner: str, on_outcome) -> None:
         self.store, self.settings, self.owner = store, settings, owner
@@ -76,9 +82,14 @@ class _Sender:
             settings.notify_urls.get_secret_value(), settings.webhook_urls.get_secret_value())}
         log.info("notifier: this process sends notifications to %s",
                  ", ".join(r.shown for r in self.receivers.values()) or "nobody (no valid URL)")
+        self.records: dict[str, dict] = {}
+        self.planned_at: float | None = None
 
-    def tick(self, now: float) -> None:
-        records = self._plan(now)
+    def tick(self, now: float, replan: bool) -> None:
+        if replan or self.planned_at is None or now - self.planned_at >= PLAN_EVERY:
+            self.records = self._plan(now)
+            self.planned_at = now
+        records = self.records
         for alert_id, entry in outbox.due(records, now):
             # Renewed before each send: a holder that lost the lease must not send on.
             if not self.store.lease("notifier", self.owner, NOTIFY_LEASE):
