@@ -16,7 +16,7 @@ from typing import Annotated, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
-from app.domain.alerts import DEFAULT_RULES, AlertRule
+from app.domain.alerts import DEFAULT_RULES, AlertRule, check_names
 
 ENV_PREFIX = "DASHBOARD_"
 #: The checkout: ``templates/``, ``static/``, ``node_modules/`` and ``instance/`` are here.
@@ -82,8 +82,10 @@ class Settings(BaseModel):
     transport: Literal["sse", "poll"] = "sse"
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
     thresholds: dict[str, tuple[float, float]] = Field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name"}``
-    #: (see :class:`app.domain.alerts.AlertRule`); replaces the defaults. ``[]`` turns rules off.
+    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name",
+    #: "hosts"}`` (see :class:`app.domain.alerts.AlertRule`); replaces the defaults. ``[]`` turns
+    #: rules off.
+    #: Rules live in the store (``PUT /api/v1/rules``): this only seeds a store without any.
     alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
     #: Run the sampler in this process (tests of the API alone turn it off).
     sampler: bool = True
@@ -112,6 +114,20 @@ class Settings(BaseModel):
     alert_retention: Seconds = 7 * 86400.0
     #: Seconds without a sample after which another host leaves the fleet and the store.
     host_retention: Seconds = 86400.0
+    #: Apprise URLs that get alert notifications (``slack://...``, ``ntfy://...``,
+    #: ``json://...``), whitespace-separated, or the path of an Apprise config file; empty: none.
+    #: Secret: never logged nor shown whole (``app.live.receivers`` redacts it).
+    notify_urls: SecretStr = SecretStr("")
+    #: URLs that get Alertmanager's webhook JSON (version 4), whitespace-separated. Secret too.
+    webhook_urls: SecretStr = SecretStr("")
+    #: Seconds between two notifications of an alert that keeps firing unacknowledged.
+    notify_repeat: Seconds = 4 * 3600.0
+    #: Seconds before the first retry of a failed notification; each retry doubles it up to
+    #: ten minutes (with jitter), and a notification is given up after an hour of failures.
+    notify_backoff: Seconds = 10.0
+    #: The dashboard's address as people reach it (``https://dash.example.com``): the links in
+    #: notifications; empty: none.
+    public_url: str = ""
 
     @field_validator("store_url")
     @classmethod
@@ -120,6 +136,13 @@ class Settings(BaseModel):
             raise ValueError("must be sqlite:///absolute/path, redis://host:port/db or "
                              "rediss://host:port/db (Redis over TLS)")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value.rstrip("/")
 
     @field_validator("ingest_token", "view_token")
     @classmethod
@@ -137,11 +160,7 @@ class Settings(BaseModel):
     @field_validator("alert_rules")
     @classmethod
     def _unique_names(cls, value: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
-        names = [rule.name for rule in value]
-        doubles = sorted({name for name in names if names.count(name) > 1})
-        if doubles:  # the evaluator keys its timers by name
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(doubles)}")
-        return value
+        return check_names(value)
 
     @field_validator("thresholds")
     @classmethod

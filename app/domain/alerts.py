@@ -16,6 +16,7 @@ the time), so tests drive it with a fake clock.
 
 from __future__ import annotations
 
+import fnmatch
 import heapq
 import time
 import uuid
@@ -34,22 +35,35 @@ _OPS = {">": (float.__gt__, "above"), ">=": (float.__ge__, "at or above"),
 RULE_METRICS = tuple(key for key in METRICS if key != "cpu_count")
 
 
+def value_of(sample: dict, metric: str) -> float | None:
+    """The reading of a rule's ``metric`` in ``sample``, or None (no sensor, no such key).
+
+    The one place where a rule meets a sample: richer keys (an item of a list in the sample)
+    are resolved here.
+    """
+    value = sample.get(metric)
+    return None if value is None else float(value)
+
+
 class AlertRule(BaseModel):
-    """One threshold rule: ``{"metric", "op", "value", "for", "level", "name"}``.
+    """One threshold rule: ``{"metric", "op", "value", "for", "level", "name", "hosts"}``.
 
     ``for`` is in seconds (0 fires on the first sample that matches); ``metric`` is a key of a
-    host sample (``app.sources.sample.METRICS``), compared in that metric's unit.
+    host sample (``app.sources.sample.METRICS``), compared in that metric's unit; ``hosts`` is
+    a shell-style pattern (``web*``, ``db[12]``) of the host names the rule watches, every
+    host by default.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
                               defer_build=True)
 
-    metric: str
+    metric: Annotated[str, Field(json_schema_extra={"enum": list(RULE_METRICS)})]
     op: Literal[">", ">=", "<", "<="]
     value: Annotated[float, Field(allow_inf_nan=False)]
     for_: Annotated[float, Field(alias="for", ge=0, allow_inf_nan=False)] = 0.0
     level: AlertLevel = "warning"
     name: Annotated[str, Field(min_length=1, max_length=200)]
+    hosts: Annotated[str, Field(min_length=1, max_length=253)] = "*"
 
     @field_validator("metric")
     @classmethod
@@ -57,6 +71,10 @@ class AlertRule(BaseModel):
         if value not in RULE_METRICS:
             raise ValueError(f"unknown metric {value!r}; known: {', '.join(RULE_METRICS)}")
         return value
+
+    def applies_to(self, host: str) -> bool:
+        """Whether the rule watches ``host`` (its ``hosts`` pattern, case-sensitive)."""
+        return fnmatch.fnmatchcase(host, self.hosts)
 
     def holds(self, value: float | None) -> bool:
         """Whether ``value`` meets the condition; a missing value (no sensor) never does."""
@@ -78,6 +96,18 @@ DEFAULT_RULES: tuple[AlertRule, ...] = (
     AlertRule(metric="mem_percent", op=">", value=95, **{"for": 60}, level="critical", name="memory-high"),
     AlertRule(metric="disk_percent", op=">", value=95, **{"for": 60}, level="critical", name="disk-full"),
 )
+
+
+def check_names(rules: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
+    """Return ``rules`` if their names are unique (the evaluator keys its timers by name).
+
+    :raise ValueError: naming the repeated names.
+    """
+    names = [rule.name for rule in rules]
+    doubles = sorted({name for name in names if names.count(name) > 1})
+    if doubles:
+        raise ValueError(f"rule names must be unique; repeated: {', '.join(doubles)}")
+    return rules
 
 
 class Change(NamedTuple):
@@ -104,12 +134,12 @@ class Evaluator:
     worst value (``peak``) while firing, and resolves on the first sample where it no longer
     holds. Run it in the one process that samples the host, so each host evaluates once.
 
-    :param rules: the rules (``DASHBOARD_ALERT_RULES``).
+    :param rules: the rules (those whose ``hosts`` pattern misses ``host`` are left out).
     :param host: the host whose samples are evaluated; alerts carry it.
     """
 
     def __init__(self, rules, host: str) -> None:
-        self.rules = tuple(rules)
+        self.rules = tuple(rule for rule in rules if rule.applies_to(host))
         self.host = host
         self._since: dict[str, float] = {}   # rule name -> when its condition started holding
         self._firing: dict[str, dict] = {}   # rule name -> the alert it has firing
@@ -123,6 +153,10 @@ class Evaluator:
                 self._firing[alert["name"]] = dict(alert)
                 self._since[alert["name"]] = alert["started_at"]
 
+    def firing(self) -> list[dict]:
+        """The alerts this evaluator has firing."""
+        return list(self._firing.values())
+
     def evaluate(self, sample: dict, now: float) -> list[Change]:
         """Check every rule against ``sample`` at Unix time ``now`` (seconds).
 
@@ -131,7 +165,7 @@ class Evaluator:
         """
         changes = []
         for rule in self.rules:
-            value = sample.get(rule.metric)
+            value = value_of(sample, rule.metric)
             firing = self._firing.get(rule.name)
             if not rule.holds(value):
                 self._since.pop(rule.name, None)
@@ -139,7 +173,6 @@ class Evaluator:
                     del self._firing[rule.name]
                     changes.append(self._resolve(rule, firing, value, now))
                 continue
-            value = float(value)
             since = self._since.setdefault(rule.name, now)
             if firing:
                 peak = rule.worse(firing["peak"], value)
@@ -210,7 +243,7 @@ def record(store: Store, change: Change) -> dict | None:
     Merging keeps fields others wrote (an acknowledgement); an alert someone resolved through
     the API stays resolved: the evaluator's later peak updates and resolution are dropped.
     (Read and write are two statements: two processes evaluating one host could interleave;
-    DESIGN.md has one sampler per host.)
+    one process of the deployment evaluates, ``app.live.rulerunner``.)
     """
     stored = get(store, change.alert["id"])
     if stored is not None and stored["state"] == "resolved":

@@ -7,6 +7,7 @@ the API builds.
 - tasks not updated for ``DASHBOARD_TASK_RETENTION`` seconds, finished or not;
 - resolved alerts that ended ``DASHBOARD_ALERT_RETENTION`` seconds ago, and approvals decided
   (answered, expired or withdrawn) as long ago;
+- silences that ended ``app.domain.silences.KEPT_AFTER_END`` seconds ago;
 - the latest sample of hosts that sent none for ``DASHBOARD_HOST_RETENTION`` seconds, by the
   sample's time and the store's accept time of the host's newest item (never the dashboard's
   own host);
@@ -22,6 +23,8 @@ import heapq
 
 from app.store import Store
 
+from . import silences
+
 MAX_TASKS = 10_000
 MAX_ALERTS = 2_000
 MAX_HOSTS = 1_000
@@ -31,7 +34,8 @@ MAX_APPROVALS = 2_000
 def sweep(store: Store, now: float, *, task_retention: float, alert_retention: float,
           host_retention: float, home: str) -> dict[str, int]:
     """Delete what has expired or is past the caps (module docstring); return how many
-    ``{"tasks", "alerts", "approvals", "hosts"}`` went. ``now`` and the retentions are in (Unix) seconds.
+    ``{"tasks", "alerts", "approvals", "silences", "hosts"}`` went. ``now`` and the retentions
+    are in (Unix) seconds.
 
     :raise app.store.StoreUnavailable: part may have been deleted; the next sweep goes on.
     """
@@ -52,6 +56,9 @@ def sweep(store: Store, now: float, *, task_retention: float, alert_retention: f
     gone_approvals |= _oldest_beyond(asked, gone_approvals, lambda a: (
         a["state"] == "pending", a.get("answered_at") or a["created_at"]), MAX_APPROVALS)
 
+    gone_silences = {k for k, s in store.states(silences.STATE_PREFIX).items()
+                     if s["ends_at"] < now - silences.KEPT_AFTER_END}
+
     hosts = {k: s for k, s in store.states("sample:").items() if k != f"sample:{home}"}
     cutoff = now - host_retention
     # The sample's ts is the sender's clock: a host goes only if the store, too, accepted
@@ -60,10 +67,11 @@ def sweep(store: Store, now: float, *, task_retention: float, alert_retention: f
                   if (s.get("ts") or 0) < cutoff and not _heard_since(store, k, cutoff)}
     gone_hosts |= _oldest_beyond(hosts, gone_hosts, lambda s: s.get("ts") or 0, MAX_HOSTS)
 
-    for key in (*gone_tasks, *gone_alerts, *gone_approvals, *gone_hosts):
+    for key in (*gone_tasks, *gone_alerts, *gone_approvals, *gone_silences, *gone_hosts):
         store.set_state(key, None)
     return {"tasks": len(gone_tasks), "alerts": len(gone_alerts),
-            "approvals": len(gone_approvals), "hosts": len(gone_hosts)}
+            "approvals": len(gone_approvals), "silences": len(gone_silences),
+            "hosts": len(gone_hosts)}
 
 
 def _heard_since(store: Store, key: str, since: float) -> bool:

@@ -9,9 +9,13 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
-                      ValidationError, field_validator)
+                      ValidationError, field_validator, model_validator)
+from pydantic.json_schema import SkipJsonSchema
 
 from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
+
+from .alerts import AlertRule, check_names
+from .rules import MAX_RULES
 
 Level = Literal["info", "warning", "error", "critical"]
 TaskState = Literal["pending", "running", "succeeded", "failed"]
@@ -136,6 +140,63 @@ class AckIn(_Strict):
     """``POST /api/v1/alerts/<id>/ack``: ``{"by": "name"}``, who acknowledged it."""
 
     by: Annotated[Text, Field(max_length=100)] = "api"
+
+
+class RulesIn(_Strict):
+    """``PUT /api/v1/rules``: ``{"rules": [rule, ...]}``, the whole list (the shape of
+    ``DASHBOARD_ALERT_RULES``; names unique; ``[]`` turns rules off)."""
+
+    rules: Annotated[list[AlertRule], Field(max_length=MAX_RULES)]
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, value: list[AlertRule]) -> list[AlertRule]:
+        check_names(tuple(value))
+        return value
+
+
+class SilenceMatchers(_Strict):
+    """What a silence covers: every matcher given (at least one) must match. ``name`` and
+    ``host`` are shell-style patterns (``cpu-*``), ``level`` is exact."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: Annotated[Text, Field(max_length=200)] | SkipJsonSchema[None] = None
+    host: Annotated[Text, Field(max_length=253)] | SkipJsonSchema[None] = None
+    level: Literal["warning", "error", "critical"] | SkipJsonSchema[None] = None
+
+    @model_validator(mode="after")
+    def _some(self):
+        if self.name is None and self.host is None and self.level is None:
+            raise ValueError("give at least one of name, host, level")
+        return self
+
+
+class SilenceIn(_Strict):
+    """``POST /api/v1/silences``: ``matchers`` and either ``duration`` (seconds, 1 s to a year)
+    or ``ends_at`` (Unix seconds, in the future); ``comment`` and ``by`` are for people."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "oneOf": [{"required": ["duration"]}, {"required": ["ends_at"]}]})
+
+    matchers: SilenceMatchers
+    duration: (Annotated[float, Field(ge=1, le=366 * 86400, allow_inf_nan=False)]
+               | SkipJsonSchema[None]) = None
+    ends_at: Annotated[float, Field(gt=0, le=2**53, allow_inf_nan=False)] | SkipJsonSchema[None] = None
+    comment: Annotated[Text, Field(max_length=500)] | None = None
+    by: Annotated[Text, Field(max_length=100)] = "api"
+
+    @model_validator(mode="after")
+    def _one_end(self):
+        if (self.duration is None) == (self.ends_at is None):
+            raise ValueError("give either duration or ends_at")
+        return self
+
+
+class SilenceForm(_Strict):
+    """The page's Silence buttons (``POST /ui/alerts/<id>/silence``), form-encoded."""
+
+    hours: Literal["1", "4", "24"]
 
 
 ApprovalState = Literal["pending", "approved", "denied", "expired", "withdrawn"]

@@ -12,7 +12,9 @@ import os
 import uuid
 
 import gevent
+import gevent.event
 
+from app.domain import rules
 from app.store import Store, StoreUnavailable
 from app.view.regions import LiveView
 
@@ -20,7 +22,9 @@ from .approvals import ApprovalWatchers
 from .hub import Hub
 from .janitor import run_janitor
 from .jsonstream import JsonStreams
+from .notifier import configured, run_notifier
 from .pages import RECONNECT_MS, Page, Pages
+from .rulerunner import run_rules
 from .sampling import run_sampler
 from .tailer import Tailer
 from .tasks import TaskWatchers
@@ -35,14 +39,19 @@ class Live:
 
     ``on_viewers``, ``on_sent`` and ``on_drop`` (``app.web.ops`` sets them) are called like the
     :class:`~app.live.hub.Hub` hooks of the same names, for every page's hub; ``on_viewers`` gets
-    the total over all of them.
+    the total over all of them. ``on_notified`` gets each notification attempt's outcome
+    (``sent``, ``retrying``, ``failed``).
     """
 
     def __init__(self, settings, store: Store, view: LiveView) -> None:
         self.settings = settings
         self.store = store
         self.fleet = view.fleet
-        self.on_viewers = self.on_sent = self.on_drop = None
+        self.on_viewers = self.on_sent = self.on_drop = self.on_notified = None
+        # Set by the tailer: the rule runner and the notifier look at once instead of within
+        # a second (app.live.rulerunner, app.live.notifier).
+        self.rules_due = gevent.event.Event()
+        self.notify_due = gevent.event.Event()
         self._stopped = False
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         self.tasks = TaskWatchers(settings.queue_size)
@@ -76,6 +85,14 @@ class Live:
         """Open streams of this process, over every page."""
         return sum(len(hub) for hub in self.pages.hubs())
 
+    def feed_alerting(self, items) -> None:
+        """Wake the rule runner for new samples or rules, the notifier for alert changes."""
+        kinds = {item.kind for item in items}
+        if kinds & {"metrics", "rules"}:
+            self.rules_due.set()
+        if kinds & {"alert", "silence"}:
+            self.notify_due.set()
+
     def _known(self, host: str) -> bool:
         return host == self.settings.host_name or host in self.fleet
 
@@ -107,11 +124,21 @@ class Live:
         """Load the fleet and the views and start the greenlets; calling it again does nothing."""
         if self._greenlets:
             return
+        try:
+            rules.seed(self.store, self.settings.alert_rules)
+        except StoreUnavailable:
+            pass  # the runner uses DASHBOARD_ALERT_RULES meanwhile; the next start seeds
         self.fleet.load(self.store)
         for page in self.pages:
             page.view.load(self.store)
         self._greenlets.append(gevent.spawn(Tailer(self).run))
         self._greenlets.append(gevent.spawn(run_janitor, self.store, self.settings, self.owner))
+        self._greenlets.append(gevent.spawn(run_rules, self.store, self.settings, self.owner,
+                                            self.rules_due))
+        if configured(self.settings):
+            self._greenlets.append(gevent.spawn(
+                run_notifier, self.store, self.settings, self.owner, self.notify_due,
+                lambda outcome: self.on_notified and self.on_notified(outcome)))
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(run_sampler, self.store, self.settings, self.owner))
 
@@ -136,3 +163,11 @@ class Live:
         self.json.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
+        if configured(self.settings):
+            try:
+                # After the kill (the sender cannot renew it again): renewed for a moment if
+                # this process sends, so another takes over at once rather than after
+                # NOTIFY_LEASE seconds; a no-op if another holds it.
+                self.store.lease("notifier", self.owner, 0.001)
+            except StoreUnavailable:
+                pass

@@ -1,6 +1,6 @@
 """The janitor loop: one process of the deployment at a time (a lease in the store, like the
-sampler's) applies the retention of tasks, alerts and hosts (:mod:`app.domain.retention`)
-every :data:`JANITOR_INTERVAL` seconds."""
+sampler's) applies the retention of tasks, alerts, approvals, silences and hosts
+(:mod:`app.domain.retention`) every :data:`JANITOR_INTERVAL` seconds."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def run_janitor(store: Store, settings, owner: str) -> None:
                     host_retention=settings.host_retention, home=settings.host_name)
                 if any(removed.values()):
                     log.info("retention: removed %(tasks)d tasks, %(alerts)d alerts, "
-                             "%(approvals)d approvals and %(hosts)d hosts", removed)
+                             "%(approvals)d approvals, %(silences)d silences and %(hosts)d "
+                             "hosts", removed)
         except StoreUnavailable:
             pass  # the next sweep tries again
         except Exception:  # noqa: BLE001 - an odd stored value must not end the loop

@@ -2,9 +2,9 @@
 
 Every worker (on every host sharing the store) runs :func:`run_sampler`, but only the holder of
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
-every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then checks the
-alert rules on it (:class:`~app.domain.alerts.Evaluator`) and stores the transitions. If the
-holder dies, another takes over within :data:`SAMPLER_LEASE` seconds.
+every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store (the alert rules
+are checked by :mod:`app.live.rulerunner`, for every host alike). If the holder dies, another
+takes over within :data:`SAMPLER_LEASE` seconds.
 
 While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the readings come from
 :class:`~app.sources.simhost.SimulatedHost` instead of psutil, and the simulator's overrides
@@ -18,7 +18,6 @@ import time
 
 import gevent
 
-from app.domain import alerts
 from app.sources.sample import METRICS
 from app.sources.sampler import HostSampler
 from app.sources.simhost import SimulatedHost
@@ -41,13 +40,12 @@ def run_sampler(store: Store, settings, owner: str) -> None:
     greenlet, which ``Live.stop`` kills.
 
     :param settings: the validated :class:`~app.config.Settings` (``host_name``,
-        ``sample_interval``, ``disk_path``, ``alert_rules``, ``simulator``).
+        ``sample_interval``, ``disk_path``, ``simulator``).
     :param owner: this process among all that share the store, the lease holder's name.
     """
     lease = f"sampler:{settings.host_name}"
     ttl = max(SAMPLER_LEASE, 3 * settings.sample_interval)
     sampler: HostSampler | None = None
-    evaluator: alerts.Evaluator | None = None
     simulated: SimulatedHost | None = None
     interval = settings.sample_interval
     next_at = time.monotonic()
@@ -57,16 +55,13 @@ def run_sampler(store: Store, settings, owner: str) -> None:
         next_at = max(next_at + interval, time.monotonic())
         try:
             if not store.lease(lease, owner, ttl):
-                sampler = evaluator = None
+                sampler = None
                 continue
             if sampler is None:
-                # Just took the lease: the constructor primes psutil's counters; alerts
-                # resume where the last holder left them. The first sample comes after
-                # _PRIME seconds, not a whole interval: on a takeover the host has gone
-                # unsampled for a lease's length already.
+                # Just took the lease: the constructor primes psutil's counters. The first
+                # sample comes after _PRIME seconds, not a whole interval: on a takeover the
+                # host has gone unsampled for a lease's length already.
                 sampler = HostSampler(settings.host_name, settings.disk_path)
-                evaluator = alerts.Evaluator(settings.alert_rules, settings.host_name)
-                evaluator.resume(alerts.all_alerts(store))
                 next_at = time.monotonic() + min(interval, _PRIME)
                 continue
             mode = store.get_state(SIMULATED_HOST_KEY) if settings.simulator else None
@@ -80,9 +75,6 @@ def run_sampler(store: Store, settings, owner: str) -> None:
             sample = apply_override(reading,
                                     store.get_state(override_key(settings.host_name)))
             store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
-            # After the append: an alert's event never precedes the sample that raised it.
-            for change in evaluator.evaluate(sample, now=sample["ts"]):
-                alerts.record(store, change)
         except StoreUnavailable:
             log.warning("sampler: store unavailable; sample dropped")
         except Exception:  # noqa: BLE001 - one bad reading must not stop sampling

@@ -83,6 +83,7 @@ class Tailer:
                 live.fleet.apply(items)
                 live.tasks.feed(items)
                 live.approvals.feed(items)
+                live.feed_alerting(items)
             pages = list(live.pages)
             changed = {page: page.view.apply(items) if items else [] for page in pages}
             if items:
@@ -104,7 +105,7 @@ class Tailer:
                     page.hub.expire(now)
                     if page.view.set_viewers(total):
                         changed[page].append("viewers")
-                    changed[page] += [name for name in ("fleet", "approvals")
+                    changed[page] += [name for name in ("fleet", "approvals", "alerts")
                                       if page.view.refresh(name)]
             for page in pages:
                 if changed[page]:

@@ -17,7 +17,7 @@ CHART_STEP = 5
 #: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
 #: it too (its "time left" changes with time alone), sending it only when its HTML changed.
 REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS
-           + ("viewers", "alerts", "custom", "tasks", "events", "simulator"))
+           + ("viewers", "alerts", "rules", "custom", "tasks", "events", "simulator"))
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200
 #: Tasks listed in the region: every running one first, then the latest others, up to this.

@@ -23,6 +23,7 @@ from app.domain import tasks as tasks_mod
 from app.domain.fleet import Fleet
 from app.store import Item, Store
 
+from .alerting import KINDS as NOTE_KINDS, AlertNotes
 from .approvals import PendingApprovals
 from .catalog import (BROKEN, CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT,
                       HISTORY_KEYS, HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
@@ -30,8 +31,6 @@ from .catalog import (BROKEN, CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FI
 from .format import level_of
 
 log = logging.getLogger(__name__)
-
-
 
 class LiveView:
     """This process's current view of the dashboard and the HTML of each region.
@@ -75,6 +74,7 @@ class LiveView:
         self.custom: dict[str, dict] = {}  # series key -> latest reading
         self.custom_history: dict[str, deque[float]] = {}
         self.approvals = PendingApprovals()  # the same on every host's page
+        self.notes = AlertNotes()  # silences, delivery states, rules
         self.html: dict[str, str] = {}
         #: Regions whose last render raised (their previous HTML is shown meanwhile).
         self.failing: set[str] = set()
@@ -136,6 +136,7 @@ class LiveView:
         for item in reversed(upto(store.recent("task", TASKS_KEPT * 10))):
             self._fold_task(item)
         self.approvals.load(store)
+        self.notes.load(store)
         for name in self.regions:
             self._rerender(name)
 
@@ -173,11 +174,14 @@ class LiveView:
             elif item.kind == "approval":
                 self.approvals.fold(item.data)
                 touched.add("approvals")
+            elif item.kind in NOTE_KINDS:
+                self.notes.fold(item)
+                touched.add(NOTE_KINDS[item.kind])
         return [name for name in self.regions if name in touched and self._rerender(name)]
 
     def _fold_task(self, item: Item) -> None:
-        self.tasks[item.data["task_id"]] = item
-        self.tasks.move_to_end(item.data["task_id"])
+        self.tasks.pop(item.data["task_id"], None)
+        self.tasks[item.data["task_id"]] = item  # re-inserted: "last updated last"
         while len(self.tasks) > TASKS_KEPT:
             self.tasks.popitem(last=False)
 
@@ -189,9 +193,8 @@ class LiveView:
 
     def _remember(self, sample: dict) -> None:
         for key, values in self.history.items():
-            value = sample.get(key)
-            if value is not None:
-                values.append(value)
+            if sample.get(key) is not None:
+                values.append(sample[key])
 
     def _fold_alert(self, alert: dict) -> None:
         self.alerts.pop(alert["id"], None)
@@ -205,10 +208,9 @@ class LiveView:
 
     def _fold_custom(self, data: dict) -> None:
         for reading in data.get("metrics", ()):
-            key = reading["key"]
-            self.custom[key] = reading
-            self.custom_history.setdefault(
-                key, deque(maxlen=CUSTOM_HISTORY_SIZE)).append(reading["value"])
+            self.custom[reading["key"]] = reading
+            self.custom_history.setdefault(reading["key"], deque(
+                maxlen=CUSTOM_HISTORY_SIZE)).append(reading["value"])
         # The store caps the series; an old item may still name one dropped since: keep the newest.
         while len(self.custom) > custom_mod.MAX_SERIES:
             oldest = min(self.custom, key=lambda k: self.custom[k]["ts"])
@@ -217,8 +219,10 @@ class LiveView:
 
     def refresh(self, name: str) -> bool:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
-        ``approvals``: minutes, while any is pending); True if its HTML changed."""
-        if name == "approvals" and not self.approvals.by_id and "approvals" in self.html:
+        ``approvals``: minutes, while any is pending; ``alerts``: a silence ends); True if its
+        HTML changed."""
+        if ((name == "approvals" and not self.approvals.by_id and "approvals" in self.html)
+                or (name == "alerts" and not self.notes.ended())):
             return False
         return name in self.regions and self._rerender(name)
 
@@ -253,10 +257,8 @@ class LiveView:
         levels = {key: level_of(self._value(key), bounds)
                   for key, bounds in self.thresholds.items()}
         extra = {}
-        if name == "alerts":
-            listed = alerts_mod.sort(list(self.alerts.values()))
-            firing = sum(1 for a in listed if a["state"] == "firing")
-            extra = {"alerts": listed, "firing": firing, "resolved": len(listed) - firing}
+        if name in ("alerts", "rules"):
+            extra = self.notes.region(name, self.alerts)
         elif name == "custom":
             extra = {"series": [
                 {**self.custom[key], "slug": custom_mod.slug(key),

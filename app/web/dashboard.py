@@ -7,6 +7,7 @@ show this dashboard's own host (``DASHBOARD_HOST_NAME``). The page passes its ho
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,8 +16,8 @@ from markupsafe import Markup
 from pydantic import ValidationError
 from werkzeug.exceptions import ServiceUnavailable
 
-from app.domain import alerts, approvals
-from app.domain.schemas import ApprovalForm, BadPayload, field_errors
+from app.domain import alerts, approvals, silences
+from app.domain.schemas import ApprovalForm, BadPayload, SilenceForm, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost
 
 bp = Blueprint("dashboard", __name__)
@@ -103,6 +104,33 @@ def ack_alert(alert_id: str):
     if alerts.acknowledge(_live().store, alert_id, by="page") is None:
         abort(404, description=f"no alert with id {alert_id!r}")
     return "", 204
+
+
+@bp.post("/ui/alerts/<alert_id>/silence")
+def silence_alert(alert_id: str):
+    """The page's Silence buttons: form field ``hours`` (1, 4 or 24) silences this alert's name
+    on its host (exactly, not as patterns) for that long, recorded with ``by="page"``.
+
+    204 to htmx (the card shows the mark through the stream); a native form post gets 303
+    back to the page. 404 for an unknown alert, 422 JSON for a bad form; Origin and session
+    checks: ``app.web.auth.check_ui``.
+    """
+    try:
+        form = SilenceForm.model_validate(request.form.to_dict())
+    except ValidationError as exc:
+        raise BadPayload(422, "invalid form", field_errors(exc)) from None
+    store = _live().store
+    alert = alerts.get(store, alert_id)
+    if alert is None:
+        abort(404, description=f"no alert with id {alert_id!r}")
+    matchers = {"name": silences.literal(alert["name"])}
+    if alert.get("host"):
+        matchers["host"] = silences.literal(alert["host"])
+    now = time.time()
+    silences.create(store, matchers, now + int(form.hours) * 3600, by="page", now=now)
+    if request.htmx:
+        return "", 204
+    return redirect(_back(), 303)
 
 
 @bp.post("/ui/approvals/<approval_id>/response")

@@ -94,6 +94,10 @@ class Metrics:
         self.render_errors = Counter(
             "dashboard_render_errors", "Region renders that raised (the region kept its last HTML).",
             ["region"], registry=self.registry)
+        self.notifications = Counter(
+            "dashboard_notifications", "Alert notification attempts by outcome: sent, retrying "
+            "(failed, to be retried) or failed (given up after an hour).",
+            ["outcome"], registry=self.registry)
         host = HostCollector(live.view)
         self.registry.register(host)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -107,6 +111,7 @@ class Metrics:
         live.on_viewers = self.viewers.set
         live.on_sent = self.messages_sent.inc
         live.on_drop = self.slow_consumer_drops.inc
+        live.on_notified = lambda outcome: self.notifications.labels(outcome).inc()
         live.view.on_render_error = lambda region: self.render_errors.labels(region).inc()
         # The JSON streams count in the same counters, not in dashboard_viewers (browser tabs).
         live.json.on_sent = self.messages_sent.inc

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.domain import alerts, retention, tasks
+from app.domain import alerts, retention, silences, tasks
 from app.domain.fleet import Fleet
 from app.live import janitor
 
@@ -36,14 +36,18 @@ def test_what_expired_goes_and_the_rest_stays(live):
     old = approvals.ask(store, title="old", timeout_seconds=3600, now=NOW - 8 * DAY - 60)
     approvals.answer(store, old["id"], approved=True, reason=None, by="x", now=NOW - 8 * DAY)
     waiting = approvals.ask(store, title="waiting", timeout_seconds=60, now=NOW - 9 * DAY)
+    silences.create(store, {"name": "old"}, ends_at=NOW - 2 * DAY, by="t", now=NOW - 3 * DAY)
+    kept = silences.create(store, {"name": "new"}, ends_at=NOW - DAY / 2, by="t", now=NOW - DAY)
     removed = retention.sweep(store, NOW, **KEEP)
-    assert removed == {"tasks": 2, "alerts": 1, "approvals": 1, "hosts": 1}
+    assert removed == {"tasks": 2, "alerts": 1, "approvals": 1, "silences": 1,
+                       "hosts": 1}
+    assert set(store.states("silence:")) == {f"silence:{kept['id']}"}
     assert set(store.states("approval:")) == {f"approval:{waiting['id']}"}  # pending stays
     assert set(store.states("task:")) == {"task:recent"}
     assert set(store.states("alert:")) == {"alert:resolved-lately", "alert:firing-for-long"}
     assert set(store.states("sample:")) == {"sample:home", "sample:here"}  # home never goes
     assert retention.sweep(store, NOW, **KEEP) == {"tasks": 0, "alerts": 0, "approvals": 0,
-                                                   "hosts": 0}
+                                                   "silences": 0, "hosts": 0}
 
 
 def test_past_the_caps_the_oldest_go_resolved_alerts_before_firing_ones(live, monkeypatch):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import alerts, approvals, events, metrics, openapi, samples, tasks
+from . import alerts, approvals, events, metrics, openapi, rules, samples, silences, tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,6 +29,11 @@ ROUTES = [
     ("POST", "/alerts/<alert_id>/resolve", alerts.resolve),
     ("POST", "/alerts/<alert_id>/ack", alerts.ack),
     ("GET", "/alerts", alerts.list_alerts),
+    ("POST", "/silences", silences.post_silence),
+    ("GET", "/silences", silences.list_silences),
+    ("DELETE", "/silences/<silence_id>", silences.delete_silence),
+    ("GET", "/rules", rules.get_rules),
+    ("PUT", "/rules", rules.put_rules),
     ("POST", "/metrics", metrics.post_metrics),
     ("GET", "/metrics", metrics.get_metrics),
     ("POST", "/samples", samples.post_samples),

@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
                                 ApprovalQuery, EventIn, EventQuery, MetricOverride, MetricsIn,
-                                SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
-                                TASK_ID_PATTERN, TaskIn, TaskQuery)
+                                RulesIn, SamplesIn, ScenarioIn, SilenceIn, SimulatedEvents,
+                                SimulatedHost, Task, TASK_ID_PATTERN, TaskIn, TaskQuery)
 
 from .stream import StreamQuery
 
@@ -59,6 +59,12 @@ _TASK_ID = {"task_id": ("1-100 characters of A-Z a-z 0-9 . _ -",
 _ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
 _ALERT = {"type": "object", "description": "id, name, level, state (firing or resolved), "
           "started_at, ended_at, peak, value, acked_by, acked_at, host, message, source"}
+_SILENCE = {"type": "object", "description": "id, matchers {name, host, level}, starts_at, "
+            "ends_at (Unix seconds), created_by, comment"}
+_RULES = {"type": "object", "properties": {
+    "rules": {"type": "array", "items": {"type": "object"}},
+    "updated_at": {"type": ["number", "null"], "description": "Unix seconds"},
+    "by": {"type": ["string", "null"]}}}
 _APPROVAL_ID = {"approval_id": "the approval's id (32 hex digits), as POST /api/v1/approvals gives it"}
 _STANDS = ("the approval, with the decision that stands", {"type": "object", "properties": {
     "error": {"type": "string"}, "approval": _ref("Approval")}})
@@ -120,6 +126,21 @@ ROUTES: list[Route] = [
           body=AckIn, body_required=False, secured=True, path_params=_ALERT_ID,
           responses={"200": ("the alert, with acked_by and acked_at", _ALERT),
                      "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
+    Route("post", "/api/v1/silences", "Silence matching alerts for a while (no notifications)",
+          "alerts", body=SilenceIn, secured=True,
+          responses={"201": ("the silence", _SILENCE), **_BAD_BODY}),
+    Route("get", "/api/v1/silences", "Silences that have not ended, the latest ending first",
+          "alerts", responses={"200": ("silences", {"type": "array", "items": _SILENCE})}),
+    Route("delete", "/api/v1/silences/{silence_id}", "End a silence now", "alerts",
+          secured=True, path_params={"silence_id": "the silence's id"},
+          responses={"200": ("the silence, ended", _SILENCE),
+                     "404": ("unknown silence", _ERRORS),
+                     "401": _BAD_BODY["401"], "403": _BAD_BODY["403"],
+                     "429": _BAD_BODY["429"]}),
+    Route("get", "/api/v1/rules", "The alert rules every host is checked against", "alerts",
+          responses={"200": ("the list, who set it and when", _RULES)}),
+    Route("put", "/api/v1/rules", "Replace the whole list of alert rules", "alerts",
+          body=RulesIn, secured=True, responses={"200": ("stored", _RULES), **_BAD_BODY}),
     Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
           secured=True, responses={"202": ("accepted", {"type": "object", "properties": {
               "id": {"type": "integer"}, "count": {"type": "integer"}}}),
@@ -192,7 +213,7 @@ ROUTES: list[Route] = [
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
            SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
-           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval)
+           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval, SilenceIn, RulesIn)
 
 
 def flask_path(path: str) -> str:

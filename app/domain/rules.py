@@ -1,0 +1,116 @@
+"""Alert rules at run time: one list in the store, shared by every worker and host, and the
+evaluation of that list for every host that reports.
+
+The list is the state ``rules`` = ``{"rules": [rule, ...], "updated_at": unix s, "by": str}``,
+written as a ``rules`` log item so that every process's tailer sees a change at once.
+``DASHBOARD_ALERT_RULES`` only seeds a store that has no list yet (:func:`seed`);
+``PUT /api/v1/rules`` replaces it (:func:`replace`).
+
+:class:`FleetEvaluator` keeps one :class:`~app.domain.alerts.Evaluator` per host; one process of
+the deployment runs it (``app.live.rulerunner``), so each sample is evaluated once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pydantic import TypeAdapter
+
+from app.store import Store
+
+from . import alerts
+from .alerts import AlertRule, Change, Evaluator
+
+STATE_KEY = "rules"
+#: Rules a list may hold: each is checked on every sample of every host.
+MAX_RULES = 200
+_LIST = TypeAdapter(list[AlertRule])
+
+
+def parse(data) -> tuple[AlertRule, ...]:
+    """Validate a JSON list of rules as ``DASHBOARD_ALERT_RULES`` is validated.
+
+    :raise pydantic.ValidationError: a rule is malformed (field paths in ``errors()``).
+    :raise ValueError: names repeat, or more than :data:`MAX_RULES`.
+    """
+    rules = tuple(_LIST.validate_python(data))
+    if len(rules) > MAX_RULES:
+        raise ValueError(f"at most {MAX_RULES} rules")
+    return alerts.check_names(rules)
+
+
+def dump(rules) -> list[dict]:
+    """The rules as JSON objects (``for`` under its own name)."""
+    return [rule.model_dump(by_alias=True) for rule in rules]
+
+
+def load(store: Store) -> tuple[AlertRule, ...] | None:
+    """The stored list, or None when the store has none yet."""
+    state = store.get_state(STATE_KEY)
+    return None if state is None else parse(state["rules"])
+
+
+def replace(store: Store, rules, by: str, now: float | None = None) -> dict:
+    """Store ``rules`` (already validated) as the list every process uses; return the state.
+
+    :raise StoreUnavailable: nothing was written.
+    """
+    state = {"rules": dump(rules), "updated_at": time.time() if now is None else now, "by": by}
+    store.append("rules", state, state_key=STATE_KEY)
+    return state
+
+
+def seed(store: Store, defaults) -> None:
+    """Store ``defaults`` (``DASHBOARD_ALERT_RULES``) unless the store has a list already.
+
+    State only, no log item: every process starts with the same list from its settings (or the
+    store's), so there is no change to tell anyone; two processes starting at once may both
+    write it, harmlessly.
+    """
+    if store.get_state(STATE_KEY) is None:
+        store.set_state(STATE_KEY, {"rules": dump(defaults), "updated_at": time.time(),
+                                    "by": "DASHBOARD_ALERT_RULES"})
+
+
+class FleetEvaluator:
+    """The rules evaluated for every host that reports, one :class:`Evaluator` per host.
+
+    :param rules: the current list.
+    :param firing: the firing alerts in the store; each host's evaluator adopts those its
+        rules raised (a takeover from another process, or a restart).
+    """
+
+    def __init__(self, rules, firing: list[dict]) -> None:
+        self.rules = tuple(rules)
+        self._firing = [a for a in firing if a.get("source") == "rule" and a.get("host")]
+        self._hosts: dict[str, Evaluator] = {}
+
+    def evaluate(self, sample: dict, now: float) -> list[Change]:
+        """The changes one host ``sample`` (with its ``host``) causes at Unix time ``now``."""
+        host = sample["host"]
+        evaluator = self._hosts.get(host)
+        if evaluator is None:
+            evaluator = self._hosts[host] = Evaluator(self.rules, host)
+            evaluator.resume([a for a in self._firing if a["host"] == host])
+        return evaluator.evaluate(sample, now)
+
+    def set_rules(self, rules, now: float) -> list[Change]:
+        """Switch to ``rules``; return the resolutions of alerts whose rule is gone (or no
+        longer watches their host). A rule kept under its name keeps its firing alert, which
+        resolves by the new condition."""
+        self.rules = tuple(rules)
+        changes = []
+        for host, old in self._hosts.items():
+            new = Evaluator(self.rules, host)
+            kept = {rule.name for rule in new.rules}
+            firing = [dict(alert) for alert in old.firing()]
+            new.resume([alert for alert in firing if alert["name"] in kept])
+            for alert in firing:
+                if alert["name"] not in kept:
+                    changes.append(Change(
+                        {**alert, "state": "resolved", "ended_at": now},
+                        {"level": "info", "message": f"Resolved: {alert['name']} (rule removed)",
+                         "source": f"{host} · {alert['name']}", "ts": now}))
+            self._hosts[host] = new
+        self._firing = [a for a in self._firing if a["host"] not in self._hosts]
+        return changes

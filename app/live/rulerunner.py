@@ -1,0 +1,90 @@
+"""The rule runner: one process of the deployment (the lease ``evaluator``) checks the alert
+rules against every host sample in the log, the dashboards' own and the agents' alike.
+
+Every process runs :func:`run_rules`; the holder reads the log after its cursor (the state
+:data:`CURSOR_KEY`, so a process that takes over goes on where the last holder stopped),
+evaluates each ``metrics`` item once with :class:`~app.domain.rules.FleetEvaluator`, switches
+to a new rule list at its ``rules`` item, writes the transitions and moves the cursor. Its
+tailer wakes it when ``metrics`` or ``rules`` items arrive, so a sample is evaluated within
+moments of being stored.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gevent
+import gevent.event
+
+from app.domain import alerts, rules
+from app.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+#: State key of the runner's position in the log: ``{"id": last evaluated log id}``.
+CURSOR_KEY = "evaluator:cursor"
+#: Seconds the lease lasts unrenewed (like the sampler's): how soon another process evaluates.
+RULES_LEASE = 3.0
+_LOOK = 1.0  # seconds between two renewals with nothing to wake the runner
+
+
+def run_rules(store: Store, settings, owner: str, wake: gevent.event.Event) -> None:
+    """Evaluate the rules forever while holding the lease (module docstring); runs in its own
+    greenlet, which ``Live.stop`` kills.
+
+    :param settings: ``alert_rules`` (the list used while the store has none).
+    :param wake: set by the tailer when ``metrics`` or ``rules`` items arrive.
+    """
+    fleet: rules.FleetEvaluator | None = None
+    cursor = 0
+    while True:
+        wake.wait(_LOOK)
+        wake.clear()
+        try:
+            if not store.lease("evaluator", owner, RULES_LEASE):
+                fleet = None
+                continue
+            if fleet is None:
+                fleet, cursor = _take_over(store, settings)
+            cursor = _catch_up(store, fleet, cursor, owner)
+        except StoreUnavailable:
+            fleet = None  # start over from the stored cursor once the store answers
+        except Exception:  # noqa: BLE001 - one odd sample must not stop every rule
+            log.exception("rules: evaluation failed")
+            fleet = None
+
+
+def _take_over(store: Store, settings) -> tuple[rules.FleetEvaluator, int]:
+    """The evaluator state a new holder starts from: the stored rules, the firing alerts, and
+    the cursor (the newest id if none is stored or the log no longer has it)."""
+    listed = rules.load(store)
+    fleet = rules.FleetEvaluator(settings.alert_rules if listed is None else listed,
+                                 alerts.all_alerts(store, state="firing"))
+    stored = store.get_state(CURSOR_KEY)
+    cursor = stored["id"] if stored else store.latest_id()
+    if cursor < store.first_id() - 1 or cursor > store.latest_id():
+        cursor = store.latest_id()  # trimmed meanwhile, or a log that went back: start now
+    return fleet, cursor
+
+
+def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, owner: str) -> int:
+    """Evaluate every item after ``cursor``; return the new cursor (stored after each batch)."""
+    while batch := store.since(cursor):
+        for item in batch:
+            try:
+                if item.kind == "metrics" and item.data.get("host"):
+                    changes = fleet.evaluate(item.data, now=item.data.get("ts") or item.ts)
+                elif item.kind == "rules":
+                    changes = fleet.set_rules(rules.parse(item.data["rules"]), now=item.ts)
+                else:
+                    continue
+            except Exception:  # noqa: BLE001 - skipped, not retried for ever
+                log.exception("rules: log item %d could not be evaluated; skipped", item.id)
+                continue
+            for change in changes:
+                alerts.record(store, change)
+        cursor = batch[-1].id
+        store.set_state(CURSOR_KEY, {"id": cursor})
+        if not store.lease("evaluator", owner, RULES_LEASE):
+            break  # a long catch-up outlived the lease: the new holder goes on from the cursor
+    return cursor

@@ -1,0 +1,39 @@
+"""``/api/v1/rules``: read and replace the alert rules every host is checked against.
+
+The list lives in the store (``app.domain.rules``); a replacement reaches every process's rule
+runner and page through the log within moments. The write passes
+:func:`app.web.auth.check_write` like every ``/api/`` write.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify
+
+from app.domain import rules
+from app.domain.schemas import RulesIn
+
+from ..payload import parse
+
+
+def _live():
+    return current_app.extensions["dashboard"]
+
+
+def get_rules():
+    """``{"rules": [...], "updated_at", "by"}``: the list in use (the configured one while the
+    store has none yet)."""
+    live = _live()
+    state = live.store.get_state(rules.STATE_KEY)
+    if state is None:
+        state = {"rules": rules.dump(live.settings.alert_rules), "updated_at": None,
+                 "by": "DASHBOARD_ALERT_RULES"}
+    return jsonify(state)
+
+
+def put_rules():
+    """Replace the whole list with ``{"rules": [...]}``; 200 with the stored state.
+
+    :raise 422: a malformed rule (field paths in ``details``) or repeated names.
+    """
+    spec = parse(RulesIn)
+    return jsonify(rules.replace(_live().store, spec.rules, by="api"))

@@ -1,0 +1,54 @@
+"""``/api/v1/silences``: silence alerts for a while, list the active silences, end one.
+
+Writes pass :func:`app.web.auth.check_write` like every ``/api/`` write; the matching lives in
+``app.domain.silences``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import current_app, jsonify
+
+from app.domain import silences
+from app.domain.schemas import SilenceIn
+
+from ..errors import error_response
+from ..payload import parse
+
+
+def _store():
+    return current_app.extensions["dashboard"].store
+
+
+def post_silence():
+    """``{"matchers": {"name"?, "host"?, "level"?}, "duration" | "ends_at", "comment"?, "by"?}``
+    -> 201 with the silence.
+
+    :raise 422: a bad body, an end in the past, or too many active silences.
+    """
+    spec = parse(SilenceIn)
+    now = time.time()
+    ends_at = spec.ends_at if spec.ends_at is not None else now + spec.duration
+    try:
+        silence = silences.create(_store(), spec.matchers.model_dump(exclude_none=True), ends_at,
+                                  by=spec.by, comment=spec.comment, now=now)
+    except ValueError as exc:
+        return error_response(422, str(exc))
+    return jsonify(silence), 201
+
+
+def list_silences():
+    """The silences that have not ended, the latest ending first."""
+    return jsonify(silences.active(_store()))
+
+
+def delete_silence(silence_id: str):
+    """End the silence now; 200 with it (also when it had ended already).
+
+    :raise 404: unknown id.
+    """
+    silence = silences.expire(_store(), silence_id)
+    if silence is None:
+        return error_response(404, f"no silence with id {silence_id!r}")
+    return jsonify(silence)

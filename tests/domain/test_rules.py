@@ -1,0 +1,66 @@
+"""Rules at run time (app.domain.rules) and silences (app.domain.silences)."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from app.domain import rules, silences
+from app.domain.alerts import AlertRule
+
+HOT = {"metric": "cpu_percent", "op": ">", "value": 90, "level": "error", "name": "hot",
+       "hosts": "web*"}
+
+
+def sample(host, cpu, ts):
+    return {"host": host, "ts": ts, "cpu_percent": cpu}
+
+
+def test_parse_validates_as_the_setting_does():
+    [rule] = rules.parse([HOT])
+    assert rule.hosts == "web*" and rule.applies_to("web2") and not rule.applies_to("db1")
+    with pytest.raises(ValueError, match="repeated: hot"):
+        rules.parse([HOT, HOT])
+    with pytest.raises(pydantic.ValidationError):
+        rules.parse([{**HOT, "metric": "nope"}])
+    assert rules.dump(rules.parse([HOT]))[0]["for"] == 0
+
+
+def test_every_host_gets_its_own_evaluation_and_patterns_limit_the_hosts():
+    fleet = rules.FleetEvaluator(rules.parse([HOT]), firing=[])
+    [fired] = fleet.evaluate(sample("web1", 95, 10), now=10)
+    assert fired.alert["host"] == "web1" and fired.alert["state"] == "firing"
+    assert fleet.evaluate(sample("db1", 95, 10), now=10) == []
+    assert fleet.evaluate(sample("web2", 10, 10), now=10) == []
+    [done] = fleet.evaluate(sample("web1", 20, 11), now=11)
+    assert done.alert["state"] == "resolved" and done.alert["id"] == fired.alert["id"]
+
+
+def test_a_takeover_resumes_firing_alerts_and_a_removed_rule_resolves_them():
+    first = rules.FleetEvaluator(rules.parse([HOT]), firing=[])
+    [fired] = first.evaluate(sample("web1", 95, 10), now=10)
+    # Another process takes over with the alerts from the store.
+    fleet = rules.FleetEvaluator(rules.parse([HOT]), firing=[fired.alert])
+    assert fleet.evaluate(sample("web1", 96, 11), now=11)[0].alert["id"] == fired.alert["id"]
+    kept = fleet.set_rules(rules.parse([{**HOT, "value": 50}]), now=12)
+    assert kept == []  # same name: still firing, resolved by the new condition
+    [gone] = fleet.set_rules([], now=13)
+    assert gone.alert["state"] == "resolved" and gone.alert["id"] == fired.alert["id"]
+    assert "rule removed" in gone.event["message"]
+
+
+def test_silence_matchers():
+    alert = {"name": "cpu[1]*", "host": "web1", "level": "warning"}
+    silence = {"matchers": {"name": silences.literal("cpu[1]*"), "host": "web?"},
+               "starts_at": 0, "ends_at": 100}
+    assert silences.matches(silence, alert, now=50)
+    assert not silences.matches(silence, {**alert, "name": "cpu1x"}, now=50)
+    assert not silences.matches(silence, alert, now=100)  # ended
+    assert not silences.matches({**silence, "matchers": {"level": "critical"}}, alert, now=50)
+    later = {**silence, "ends_at": 200}
+    assert silences.covering([silence, later], alert, now=50) is later
+
+
+def test_rule_json_schema_lists_the_metrics():
+    schema = AlertRule.model_json_schema()
+    assert "cpu_percent" in schema["properties"]["metric"]["enum"]
