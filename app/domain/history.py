@@ -36,6 +36,10 @@ _NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10
 
 
 _GRACE = 60.0
+#: Largest magnitude of a value kept in the history.
+LARGEST = 1e300
+#: Seconds a sample's time may be ahead of this dashboard's clock (an agent's clock is off).
+MAX_AHEAD = 3600.0
 
 
 class BadHistoryQuery(ValueError):
@@ -47,18 +51,31 @@ class BadHistoryQuery(ValueError):
         self.param = param
 
 
-def record(store: Store, sample: dict) -> None:
+def _kept(value) -> bool:
+    """A number the tiers can sum: not a bool, finite, and within ±:data:`LARGEST` (nothing
+    measured comes near it; beyond it a bucket's sum could overflow to infinity)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and abs(value) <= LARGEST)
+
+
+def _in_time(ts: float, now: float) -> bool:
+    """A sample time the history takes: not more than :data:`MAX_AHEAD` ahead of this clock
+    (a bucket in the far future would outlive every retention) and after 1970."""
+    return 0 <= ts <= now + MAX_AHEAD
+
+
+def record(store: Store, sample: dict, now: float | None = None) -> None:
     """Keep the :data:`HISTORY_KEYS` of one host sample (``{"host", "ts", key: value, ...}``,
-    as ``app.sources.sampler`` makes it) in the store's history. Keys missing or not finite
-    numbers (no temperature sensor: None) are left out; a sample with none is not recorded.
+    as ``app.sources.sampler`` makes it) in the store's history. Keys missing or not numbers
+    the tiers can sum (no temperature sensor: None) are left out; a sample with none, or
+    whose ``ts`` is more than :data:`MAX_AHEAD` seconds ahead of ``now``, is not recorded.
 
     :raise StoreUnavailable: nothing was recorded.
     """
-    values = {key: float(v) for key in HISTORY_KEYS
-              if isinstance(v := sample.get(key), (int, float)) and not isinstance(v, bool)
-              and math.isfinite(v)}
-    if values:
-        store.record_history(sample["host"], float(sample["ts"]), values)
+    values = {key: float(v) for key in HISTORY_KEYS if _kept(v := sample.get(key))}
+    ts = float(sample["ts"])
+    if values and _in_time(ts, time.time() if now is None else now):
+        store.record_history(sample["host"], ts, values)
 
 
 def record_custom(store: Store, host: str, readings: list[dict]) -> None:
@@ -68,10 +85,10 @@ def record_custom(store: Store, host: str, readings: list[dict]) -> None:
     :raise StoreUnavailable: nothing more was recorded.
     """
     by_time: dict[float, dict[str, float]] = {}
+    now = time.time()
     for reading in readings:
-        value = reading.get("value")
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            by_time.setdefault(float(reading["ts"]), {})[CUSTOM_PREFIX + reading["key"]] = value
+        if _kept(value := reading.get("value")) and _in_time(ts := float(reading["ts"]), now):
+            by_time.setdefault(ts, {})[CUSTOM_PREFIX + reading["key"]] = float(value)
     for ts, values in by_time.items():
         store.record_history(host, ts, values)
 

@@ -42,6 +42,18 @@ def test_record_keeps_the_numeric_history_keys_only(store):
     assert len(store.history("h", "cpu_percent", "raw", 0, now + 10)) == 1
 
 
+def test_record_leaves_out_what_the_tiers_cannot_hold(store):
+    now = time.time()
+    history.record(store, {"host": "h", "ts": now + 10 * 86400, "cpu_percent": 1.0})
+    history.record(store, {"host": "h", "ts": now, "cpu_percent": 1e308, "load1": -1e301,
+                           "mem_percent": 1e300})
+    got = store.history_many("h", ["cpu_percent", "load1", "mem_percent"], "raw", 0, now + 1e6)
+    assert {k: [p[1] for p in v] for k, v in got.items()} == {
+        "cpu_percent": [], "load1": [], "mem_percent": [1e300]}
+    history.record(store, {"host": "h", "ts": now + 600, "cpu_percent": 2.0})  # a clock ahead
+    assert len(store.history("h", "cpu_percent", "raw", 0, now + 1e6)) == 1
+
+
 def test_custom_readings_are_kept_under_their_series_key(store):
     now = time.time()
     history.record_custom(store, "home", [{"key": "q", "value": 3, "ts": now},
