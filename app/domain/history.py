@@ -118,12 +118,16 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     """Read ``metric`` of ``host`` over ``[start, end)`` (Unix seconds).
 
     Returns ``{"host", "metric", "step", "points": [{"t", "min", "avg", "max", "count"}]}``,
-    oldest first. The tier is the finest whose retention covers ``start`` (``now`` minus the
-    store's :attr:`~app.store.Store.history_retention`); its points are merged into buckets of
-    ``step`` seconds (aligned on multiples of it: min of mins, max of maxes, count-weighted
-    average) when ``step`` is given or when there would be more than ``max_points``; then
-    ``step`` is the smallest round step (:data:`_NICE_STEPS`) at or above the asked one that
-    fits. ``"step"`` in the answer is the points' length in seconds, or None for raw samples.
+    oldest first. The points come from the finest tier whose retention covers ``start``
+    (``now`` minus the store's :attr:`~app.store.Store.history_retention`), merged into
+    buckets aligned on multiples of a round step (:data:`_NICE_STEPS`: min of mins, max of
+    maxes, count-weighted average) when ``step`` asks for it or there would be more than
+    ``max_points``; that step is the smallest round one at or above both ``step`` and the
+    range over ``max_points - 1`` (so ``max_points`` must be 2 or more). Such buckets are
+    whole, the first one holding its tier's points from before ``start`` too, and are read
+    from the coarsest tier that gives the same ones (a 30-day range merged to hours reads the
+    hour tier). ``"step"`` in the answer
+    is the points' length in seconds, or None for raw samples as they are.
     Times without data have no point. ``custom_keys`` are the custom series that
     ``custom:<key>`` may name (``app.domain.custom.latest``); None: read them from the store.
 
@@ -144,19 +148,41 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     if step is not None and not (math.isfinite(step) and step > 0):
         raise BadHistoryQuery("step", "step must be a positive number of seconds")
     now = time.time() if now is None else now
-    tier = tier_for(now - start, store.history_retention)
-    points = store.history(host, metric, tier, start, end)
+    keep = store.history_retention
+    tier = tier_for(now - start, keep)
+    need = max(step or 0.0, (end - start) / max(max_points - 1, 1))
+    coarse = _nice(max(need, TIER_STEPS[tier] or 1))
+    # Buckets of ``coarse`` seconds merged from a tier are the very buckets merged from any
+    # coarser tier whose step divides it, and the coarser tier has far fewer rows to read
+    # (30 days: 720 hours, not 43,200 minutes). So read the coarsest such tier that covers.
+    for coarser in ("1m", "1h"):
+        length = TIER_STEPS[coarser]
+        if (length > (TIER_STEPS[tier] or 0) and coarse % length == 0
+                and now - start <= keep.of(coarser) + _GRACE):
+            tier = coarser
     native = TIER_STEPS[tier]
-    wanted = max(step or 0, native or 0, (end - start) / max(max_points - 1, 1))
-    if step is None and len(points) <= max_points:
-        out_step = native
+    if native is not None and need <= native:
+        out_step = native  # the tier's own points
+        points = store.history(host, metric, tier, start, end)
     else:
-        out_step = next((s for s in _NICE_STEPS if s >= wanted),
-                        math.ceil(wanted / 86400) * 86400)
-        points = coarsen(points, out_step)
+        points = store.history(host, metric, tier, start, end)
+        if native is None and step is None and len(points) <= max_points:
+            out_step = None  # raw samples, as they are
+        else:
+            # Whole buckets: the first one also holds what its tier has before ``start``.
+            out_step = coarse
+            begin = math.floor(start / coarse) * coarse
+            if begin < start:
+                points = store.history(host, metric, tier, begin, start) + points
+            points = coarsen(points, out_step)
     return {"host": host, "metric": metric, "step": out_step,
             "points": [{"t": t, "min": lo, "avg": avg, "max": hi, "count": n}
                        for t, lo, avg, hi, n in points]}
+
+
+def _nice(seconds: float) -> int:
+    """The smallest of :data:`_NICE_STEPS` at or above ``seconds``, beyond them whole days."""
+    return next((s for s in _NICE_STEPS if s >= seconds), math.ceil(seconds / 86400) * 86400)
 
 
 def coarsen(points: list[Point], step: float) -> list[Point]:
