@@ -33,8 +33,7 @@ CUSTOM_PREFIX = "custom:"
 #: start on round times (beyond a day: whole days).
 _NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
                43200, 86400)
-
-
+#: Seconds a range may reach past a tier's retention and still read that tier (:func:`tier_for`).
 _GRACE = 60.0
 #: Largest magnitude of a value kept in the history.
 LARGEST = 1e300
@@ -126,9 +125,8 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     range over ``max_points - 1`` (so ``max_points`` must be 2 or more). Such buckets are
     whole, the first one holding its tier's points from before ``start`` too, and are read
     from the coarsest tier that gives the same ones (a 30-day range merged to hours reads the
-    hour tier). ``"step"`` in the answer
-    is the points' length in seconds, or None for raw samples as they are.
-    Times without data have no point. ``custom_keys`` are the custom series that
+    hour tier). ``"step"`` in the answer is the points' length in seconds, or None for raw
+    samples as they are. Times without data have no point. ``custom_keys`` are the custom series that
     ``custom:<key>`` may name (``app.domain.custom.latest``); None: read them from the store.
 
     :raise BadHistoryQuery: an unknown metric, ``start > end``, or a step that is not a positive
@@ -161,20 +159,18 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
                 and now - start <= keep.of(coarser) + _GRACE):
             tier = coarser
     native = TIER_STEPS[tier]
+    points = store.history(host, metric, tier, start, end)
     if native is not None and need <= native:
         out_step = native  # the tier's own points
-        points = store.history(host, metric, tier, start, end)
+    elif native is None and step is None and len(points) <= max_points:
+        out_step = None  # raw samples, as they are
     else:
-        points = store.history(host, metric, tier, start, end)
-        if native is None and step is None and len(points) <= max_points:
-            out_step = None  # raw samples, as they are
-        else:
-            # Whole buckets: the first one also holds what its tier has before ``start``.
-            out_step = coarse
-            begin = math.floor(start / coarse) * coarse
-            if begin < start:
-                points = store.history(host, metric, tier, begin, start) + points
-            points = coarsen(points, out_step)
+        # Whole buckets: the first one also holds what its tier has before ``start``.
+        out_step = coarse
+        begin = math.floor(start / coarse) * coarse
+        if begin < start:
+            points = store.history(host, metric, tier, begin, start) + points
+        points = coarsen(points, out_step)
     return {"host": host, "metric": metric, "step": out_step,
             "points": [{"t": t, "min": lo, "avg": avg, "max": hi, "count": n}
                        for t, lo, avg, hi, n in points]}
