@@ -12,6 +12,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConst
                       ValidationError, field_validator, model_validator)
 from pydantic.json_schema import SkipJsonSchema
 
+from app.domain.history import CUSTOM_PREFIX, HISTORY_KEYS, RANGES
 from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
 
 from .alerts import AlertRule, check_names
@@ -107,6 +108,27 @@ class EventQuery(_Strict):
     level: Level | None = None
     since: LogId = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+#: ``metric`` of a history query: a kept sample key, or ``custom:`` and a series key.
+HISTORY_METRIC_PATTERN = rf"^({'|'.join(HISTORY_KEYS)}|{CUSTOM_PREFIX}.+)$"
+#: Latest Unix time a history query may name (the end of year 9999).
+MAX_TIME = 253402300799.0
+UnixTime = Annotated[float, Field(ge=0, le=MAX_TIME, allow_inf_nan=False)]
+
+
+class HistoryQuery(_Strict):
+    """Query string of ``GET /api/v1/history``: ``metric`` (a sample key or ``custom:<series
+    key>``), then either ``range`` (``5m`` ... ``1y``, back from now; ``1h`` when neither is
+    given) or ``from`` and ``to`` (Unix seconds; ``to`` defaults to now); optional ``host``
+    (default: the dashboard's own) and ``step`` (seconds per point, at least)."""
+
+    metric: Annotated[str, Field(max_length=400, pattern=HISTORY_METRIC_PATTERN)]
+    range: Literal[tuple(RANGES)] | None = None  # type: ignore[valid-type]
+    from_: Annotated[UnixTime | None, Field(alias="from")] = None
+    to: UnixTime | None = None
+    host: Annotated[str, Field(pattern=HOST_PATTERN)] | None = None
+    step: Annotated[float, Field(gt=0, le=10 * 365 * 86400, allow_inf_nan=False)] | None = None
 
 
 class TaskQuery(_Strict):

@@ -2,9 +2,11 @@
 
 Every worker (on every host sharing the store) runs :func:`run_sampler`, but only the holder of
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
-every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store (the alert rules
-are checked by :mod:`app.live.rulerunner`, for every host alike). If the holder dies, another
-takes over within :data:`SAMPLER_LEASE` seconds.
+every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then records it in
+the host's history (:func:`app.domain.history.record`): the lease makes that exactly once per
+sample, whatever the number of workers. The alert rules are checked by
+:mod:`app.live.rulerunner`, for every host alike. If the holder dies, another takes over within
+:data:`SAMPLER_LEASE` seconds.
 
 While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the readings come from
 :class:`~app.sources.simhost.SimulatedHost` instead of psutil, and the simulator's overrides
@@ -18,6 +20,7 @@ import time
 
 import gevent
 
+from app.domain import history
 from app.sources.sample import METRICS
 from app.sources.sampler import HostSampler
 from app.sources.simhost import SimulatedHost
@@ -75,6 +78,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
             sample = apply_override(reading,
                                     store.get_state(override_key(settings.host_name)))
             store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
+            history.record(store, sample)
         except StoreUnavailable:
             log.warning("sampler: store unavailable; sample dropped")
         except Exception:  # noqa: BLE001 - one bad reading must not stop sampling
