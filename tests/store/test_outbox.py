@@ -6,10 +6,8 @@ from __future__ import annotations
 import time
 
 from app.domain import outbox
-from tests.store import test_store
 
-# The contract suite's fixtures: each test runs on SQLite and on a real Redis.
-open_other, store = test_store.open_other, test_store.store
+# The fixtures (tests/store/conftest.py) run each test on SQLite and on a real Redis.
 
 
 def firing(alert_id: str) -> dict:
