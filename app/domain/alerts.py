@@ -23,22 +23,23 @@ from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.sources.sample import METRICS
+from .samplekeys import FLAT_KEYS, known_keys, metric_of, valid_key, value_of
 from app.store import Store
 
 AlertLevel = Literal["warning", "error", "critical"]
 STATE_PREFIX = "alert:"
 _OPS = {">": (float.__gt__, "above"), ">=": (float.__ge__, "at or above"),
         "<": (float.__lt__, "below"), "<=": (float.__le__, "at or below")}
-#: Sample keys a rule may watch: every number a sample carries.
-RULE_METRICS = tuple(key for key in METRICS if key != "cpu_count")
+#: Flat sample keys a rule may watch (per-item keys too: ``app.domain.samplekeys``).
+RULE_METRICS = FLAT_KEYS
 
 
 class AlertRule(BaseModel):
     """One threshold rule: ``{"metric", "op", "value", "for", "level", "name"}``.
 
     ``for`` is in seconds (0 fires on the first sample that matches); ``metric`` is a key of a
-    host sample (``app.sources.sample.METRICS``), compared in that metric's unit.
+    host sample (``app.sources.sample.METRICS``) or a per-item key such as ``disk_percent:/var``
+    (``app.domain.samplekeys``), compared in that metric's unit.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
@@ -54,8 +55,8 @@ class AlertRule(BaseModel):
     @field_validator("metric")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in RULE_METRICS:
-            raise ValueError(f"unknown metric {value!r}; known: {', '.join(RULE_METRICS)}")
+        if not valid_key(value):
+            raise ValueError(f"unknown metric {value!r}; known: {known_keys()}")
         return value
 
     def holds(self, value: float | None) -> bool:
@@ -64,7 +65,7 @@ class AlertRule(BaseModel):
 
     def describe(self) -> str:
         """The condition in words: ``"CPU above 90 % for 30 s"``."""
-        metric = METRICS[self.metric]
+        metric = metric_of(self.metric)
         unit = f" {metric.unit}" if metric.unit else ""
         return f"{metric.label} {_OPS[self.op][1]} {self.value:g}{unit} for {self.for_:g} s"
 
@@ -93,7 +94,7 @@ def new_id() -> str:
 
 
 def _unit(metric: str) -> str:
-    unit = METRICS[metric].unit
+    unit = metric_of(metric).unit
     return f" {unit}" if unit else ""
 
 
@@ -131,7 +132,7 @@ class Evaluator:
         """
         changes = []
         for rule in self.rules:
-            value = sample.get(rule.metric)
+            value = value_of(sample, rule.metric)
             firing = self._firing.get(rule.name)
             if not rule.holds(value):
                 self._since.pop(rule.name, None)

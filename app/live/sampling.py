@@ -3,8 +3,9 @@
 Every worker (on every host sharing the store) runs :func:`run_sampler`, but only the holder of
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
 every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then checks the
-alert rules on it (:class:`~app.domain.alerts.Evaluator`) and stores the transitions. If the
-holder dies, another takes over within :data:`SAMPLER_LEASE` seconds.
+alert rules on it (:class:`~app.domain.alerts.Evaluator`) and stores the transitions, and
+scans the processes while someone views the host (:class:`~app.live.procwatch.ProcessWatch`).
+If the holder dies, another takes over within :data:`SAMPLER_LEASE` seconds.
 
 While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the readings come from
 :class:`~app.sources.simhost.SimulatedHost` instead of psutil, and the simulator's overrides
@@ -23,6 +24,8 @@ from app.sources.sample import METRICS
 from app.sources.sampler import HostSampler
 from app.sources.simhost import SimulatedHost
 from app.store import Store, StoreUnavailable
+
+from .procwatch import ProcessWatch
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
     sampler: HostSampler | None = None
     evaluator: alerts.Evaluator | None = None
     simulated: SimulatedHost | None = None
+    watch: ProcessWatch | None = None
     interval = settings.sample_interval
     next_at = time.monotonic()
     while True:
@@ -57,7 +61,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
         next_at = max(next_at + interval, time.monotonic())
         try:
             if not store.lease(lease, owner, ttl):
-                sampler = evaluator = None
+                sampler = evaluator = watch = None
                 continue
             if sampler is None:
                 # Just took the lease: the constructor primes psutil's counters; alerts
@@ -65,6 +69,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
                 # _PRIME seconds, not a whole interval: on a takeover the host has gone
                 # unsampled for a lease's length already.
                 sampler = HostSampler(settings.host_name, settings.disk_path)
+                watch = ProcessWatch(settings)
                 evaluator = alerts.Evaluator(settings.alert_rules, settings.host_name)
                 evaluator.resume(alerts.all_alerts(store))
                 next_at = time.monotonic() + min(interval, _PRIME)
@@ -83,6 +88,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
             # After the append: an alert's event never precedes the sample that raised it.
             for change in evaluator.evaluate(sample, now=sample["ts"]):
                 alerts.record(store, change)
+            watch.tick(store, simulated)  # the process table, while someone views the host
         except StoreUnavailable:
             log.warning("sampler: store unavailable; sample dropped")
         except Exception:  # noqa: BLE001 - one bad reading must not stop sampling

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
                                 ApprovalQuery, EventIn, EventQuery, MetricOverride, MetricsIn,
-                                SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
+                                ProcessList, ProcessQuery, SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
                                 TASK_ID_PATTERN, TaskIn, TaskQuery)
 
 from .stream import StreamQuery
@@ -134,6 +134,11 @@ ROUTES: list[Route] = [
               **_BAD_BODY}),
     Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
           responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
+    Route("get", "/api/v1/processes", "A host's latest top processes (scanned while someone "
+          "views that host)", "metrics", query=ProcessQuery, responses={
+              "200": ("the list, sorted", _ref("ProcessList")),
+              "404": ("no process list of that host is known", _ERRORS),
+              "400": ("a bad query parameter", _ERRORS)}),
     Route("post", "/api/v1/approvals", "Ask a person on the dashboard a yes/no question",
           "approvals", body=ApprovalIn, secured=True,
           responses={"201": ("asked; it shows on every page until answered, expired or "
@@ -192,7 +197,7 @@ ROUTES: list[Route] = [
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
            SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
-           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval)
+           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval, ProcessQuery, ProcessList)
 
 
 def flask_path(path: str) -> str:

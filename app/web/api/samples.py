@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from app.domain import processes
 from app.domain.schemas import SamplesIn
 
 from ..errors import error_response
@@ -36,6 +37,10 @@ def sampled_by_a_dashboard(live, host: str) -> bool:
 def post_samples():
     """Take ``{"samples": [{"host", "ts", "cpu_percent", ...}, ...]}`` (1 to 1000).
 
+    A sample may carry ``processes`` (the agent's ``--processes``): the latest list of each
+    host is stored apart (``app.domain.processes``), without command lines unless
+    ``DASHBOARD_SHOW_CMDLINE`` is on.
+
     202 with ``{"ids": [...], "count": N}`` once every sample is stored, oldest first as sent.
     A 503 may follow a partial write: the client sends the batch again (at least once).
 
@@ -52,6 +57,14 @@ def post_samples():
                  "host name (--host)",
             details=[{"field": f"samples.{n}.host", "message": "sampled by a dashboard"}
                      for n, sample in enumerate(spec.samples) if sample.host in refused])
-    ids = [live.store.append("metrics", sample.model_dump(), state_key=f"sample:{sample.host}")
+    # A sample keeps what the agent sent: an older agent's lacks the newer keys.
+    ids = [live.store.append("metrics", sample.model_dump(exclude_unset=True, exclude={"processes"}),
+                             state_key=f"sample:{sample.host}")
            for sample in spec.samples]
+    # An agent with --processes adds its list to some samples: the latest of each host counts.
+    lists = {s.host: s for s in spec.samples if s.processes is not None}
+    for sample in lists.values():
+        processes.record(live.store, sample.host, sample.ts,
+                         [row.model_dump(exclude_none=True) for row in sample.processes],
+                         cmdline=live.settings.show_cmdline)
     return jsonify({"ids": ids, "count": len(ids)}), 202
