@@ -26,6 +26,7 @@ from .live.engine import Live
 from .sources import agent, ask
 from .store import open_store
 from .view.format import FILTERS, GLOBALS
+from .view.host import Inside
 from .view.regions import LiveView
 from .web import api, assets, auth, dashboard, deadline, errors, headers, ops, stream, throttle
 from .web.api import stream as api_stream
@@ -58,7 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
-                                forget_after=settings.host_retention))
+                                forget_after=settings.host_retention),
+                    inside=Inside(settings.process_count, settings.process_interval))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 
