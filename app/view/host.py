@@ -14,11 +14,17 @@ from markupsafe import Markup
 from app.domain import processes as processes_mod
 from app.sources.sample import CPU_MODES
 
+from .catalog import CHART_STEP
 from .catalog import INSIDE_REGIONS as REGIONS
 from .format import level_of
 
-#: Those that change with each sample (``processes`` changes with each process list).
-SAMPLE_REGIONS = REGIONS[:-1]
+#: Redrawn with each sample: the cores, the liveliest figures after the cards'.
+EVERY_SAMPLE = ("cpu-detail",)
+#: Redrawn every :data:`~app.view.catalog.CHART_STEP` samples (with the charts, in the same
+#: message), or at once when one of their levels changes: each is a table that every viewer
+#: would otherwise receive every second (``bench/host.py``), beside cards that already show
+#: the 1 Hz totals.
+PACED = ("cpu-modes", "memory-detail", "disks", "interfaces", "sensors")
 #: The CPU modes the stacked bar draws (idle is the track behind them).
 BUSY_MODES = tuple(mode for mode in CPU_MODES if mode != "idle")
 
@@ -31,19 +37,15 @@ def cores(percents: list[float]) -> list[int]:
 def mode_bar(times: dict[str, float]) -> Markup:
     """The CPU modes as one stacked bar: an SVG 100 units wide, a rect per busy mode of at
     least 1 %, widths in whole percents (``class`` is the mode, coloured by CSS)."""
-    x, rects, words = 0, [], []
+    x, rects = 0, []
     for mode in BUSY_MODES:
-        share = round(times.get(mode) or 0)
-        if share < 1:
-            continue
-        share = min(share, 100 - x)
-        rects.append(f'<rect class="{mode}" x="{x}" width="{share}" height="1"/>')
-        words.append(f"{mode} {share} %")
-        x += share
-    label = "CPU modes: " + (", ".join(words) if words else "idle")
-    return Markup('<svg class="modes" viewBox="0 0 100 1" preserveAspectRatio="none" role="img" '
-                  'aria-label="{label}">{rects}</svg>').format(label=label,
-                                                             rects=Markup("".join(rects)))
+        share = min(round(times.get(mode) or 0), 100 - x)
+        if share >= 1:
+            rects.append(f'<rect class="{mode}" x="{x}" width="{share}" height="1"/>')
+            x += share
+    # aria-hidden: the legend beside it says the same in words.
+    return Markup('<svg class="modes" viewBox="0 0 100 1" preserveAspectRatio="none" '
+                  f'aria-hidden="true">{"".join(rects)}</svg>')
 
 
 def _disk_of(device: str, io_by_name: dict[str, dict]) -> dict | None:
@@ -62,6 +64,26 @@ def _sensor_bounds(sensor: dict, fallback: tuple[float, float]) -> tuple[float, 
     return min(warning, critical), critical
 
 
+def _swap_level(sample: dict, thresholds: dict) -> str:
+    return level_of(sample.get("swap_percent"), thresholds["swap_percent"])
+
+
+def _disk_levels(sample: dict, thresholds: dict) -> list[str]:
+    return [level_of(disk["percent"], thresholds["disk_percent"])
+            for disk in sample.get("disks") or ()]
+
+
+def _sensor_levels(sample: dict, thresholds: dict) -> list[str]:
+    return [level_of(sensor["celsius"], _sensor_bounds(sensor, thresholds["temperature"]))
+            for sensor in sample.get("sensors") or ()]
+
+
+def _levels(sample: dict, thresholds: dict) -> tuple:
+    """Every level the :data:`PACED` regions show: a change redraws them at once."""
+    return (_swap_level(sample, thresholds), *_disk_levels(sample, thresholds),
+            *_sensor_levels(sample, thresholds))
+
+
 class Inside:
     """The state of the regions inside one host's page: the latest process list and the
     table's settings; the region contexts.
@@ -75,6 +97,8 @@ class Inside:
         self.count = count
         self.interval = interval
         self.processes: dict | None = None  # {"host", "ts", "processes"} (app.domain.processes)
+        self._samples = 0  # samples folded, which paces PACED
+        self._levels: tuple = ()  # the PACED regions' levels when last drawn
 
     def sibling(self) -> Inside:
         """The same settings, for another host's view; no list yet."""
@@ -83,13 +107,20 @@ class Inside:
     def load(self, store, host: str) -> None:
         """Read ``host``'s latest process list from the store."""
         self.processes = processes_mod.latest(store, host)
+        self._samples = 0
 
-    def apply(self, item, host: str) -> tuple[str, ...]:
-        """Fold a log item of ``host``'s; return the regions it touches."""
-        if item.data.get("host") != host:
+    def apply(self, item, view) -> tuple[str, ...]:
+        """Fold a log item into ``view`` (a LiveView: its ``host`` and ``thresholds``); return
+        the regions it touches."""
+        if item.data.get("host") != view.host:
             return ()
         if item.kind == "metrics":
-            return SAMPLE_REGIONS
+            self._samples += 1
+            levels = _levels(item.data, view.thresholds)
+            if self._samples % CHART_STEP == 1 or levels != self._levels:
+                self._levels = levels
+                return EVERY_SAMPLE + PACED
+            return EVERY_SAMPLE
         if item.kind == processes_mod.KIND:
             self.processes = item.data
             return ("processes",)
@@ -103,18 +134,19 @@ class Inside:
         if name == "cpu-detail":
             buckets = cores(sample.get("cpu_cores") or [])
             levels = [level_of(b * 10, thresholds["cpu_percent"]) for b in buckets]
-            return {"cores": list(zip(buckets, levels)),
-                    "modes": mode_bar(sample["cpu_times"]) if sample.get("cpu_times") else None}
+            return {"cores": list(zip(buckets, levels))}
+        if name == "cpu-modes":
+            return {"modes": mode_bar(sample["cpu_times"]) if sample.get("cpu_times") else None}
         if name == "memory-detail":
-            return {"swap_level": level_of(sample.get("swap_percent"), thresholds["swap_percent"])}
+            return {"swap_level": _swap_level(sample, thresholds)}
         if name == "disks":
             io_by_name = {io["device"]: io for io in sample.get("disk_io") or ()}
-            return {"disks": [{**disk, "io": _disk_of(disk["device"], io_by_name),
-                               "level": level_of(disk["percent"], thresholds["disk_percent"])}
-                              for disk in sample.get("disks") or ()]}
+            return {"disks": [{**disk, "io": _disk_of(disk["device"], io_by_name), "level": level}
+                              for disk, level in zip(sample.get("disks") or (),
+                                                     _disk_levels(sample, thresholds))]}
         if name == "sensors":
-            return {"sensors": [{**sensor, "level": level_of(sensor["celsius"], _sensor_bounds(
-                sensor, thresholds["temperature"]))} for sensor in sample.get("sensors") or ()]}
+            return {"sensors": [{**sensor, "level": level} for sensor, level in zip(
+                sample.get("sensors") or (), _sensor_levels(sample, thresholds))]}
         if name == "processes":
             found = self.processes
             rows = processes_mod.ranked(found["processes"], sort, self.count) if found else []

@@ -149,7 +149,7 @@ class LiveView:
             if item.id <= self.last_id:
                 continue  # already in the view: one made after the tailer's cursor loads it
             self.last_id = item.id
-            touched.update(self.inside.apply(item, self.host))
+            touched.update(self.inside.apply(item, self))
             if item.kind == "metrics" and item.data.get("host") == self.host:
                 self.sample = item.data
                 self._remember(item.data)
