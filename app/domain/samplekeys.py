@@ -37,7 +37,7 @@ FAMILIES: dict[str, tuple[str, str, str, str, Metric]] = {
 
 def _split(key: str) -> tuple[str, str] | None:
     family, sep, item = key.partition(":")
-    if not sep or family not in FAMILIES or not re.match(FAMILIES[family][3], item):
+    if not sep or family not in FAMILIES or not re.fullmatch(FAMILIES[family][3], item):
         return None
     return family, item
 

@@ -10,11 +10,15 @@ error. Figures are rounded so that a sample stays small: it is logged and stream
 from __future__ import annotations
 
 import os
+import time
 
 import psutil
 
 from .sample import MAX_DISKS, MAX_INTERFACES, MAX_SENSORS
 
+#: Seconds between two reads of the interfaces' up/down state (``psutil.net_if_stats``, one
+#: ioctl per interface: the costliest call of a sample, for a state that seldom changes).
+STATS_EVERY = 10.0
 #: Block devices that are not disks of their own (RAM disks, loop files, compressed swap).
 _NOT_DISKS = ("loop", "ram", "zram", "fd", "sr")
 
@@ -72,7 +76,9 @@ class DiskRates:
     """Read and write rates per whole disk, from ``psutil.disk_io_counters(perdisk=True)``."""
 
     def __init__(self, read=None) -> None:
-        self._read = read or (lambda: psutil.disk_io_counters(perdisk=True) or {})
+        # nowrap=False: psutil's wrap bookkeeping costs more than the read (~110 µs); a counter
+        # that goes back shows as 0 here anyway.
+        self._read = read or (lambda: psutil.disk_io_counters(perdisk=True, nowrap=False) or {})
         self._last: dict = {}
         self._kept: dict[str, bool] = {}  # name -> whole disk (asked once per name)
         self.sample(1.0)  # primes the counters
@@ -115,8 +121,10 @@ class InterfaceRates:
     whether it is up (``psutil.net_io_counters(pernic=True)``, ``psutil.net_if_stats()``)."""
 
     def __init__(self, counters: dict, stats=None) -> None:
-        self._stats = stats or psutil.net_if_stats
+        self._read_stats = stats or psutil.net_if_stats
         self._last = counters
+        self._stats: dict = {}
+        self._stats_until = 0.0  # time.monotonic() after which the states are read again
 
     def sample(self, counters: dict, elapsed: float) -> list[dict]:
         """Rates since the previous call, ``elapsed`` seconds ago.
@@ -128,10 +136,14 @@ class InterfaceRates:
             second; errors and drops counted since boot, in and out); an interface seen for
             the first time gets its rates from the next call on.
         """
-        try:
-            stats = self._stats()
-        except OSError:
-            stats = {}
+        now = time.monotonic()
+        if now >= self._stats_until or counters.keys() - self._stats.keys():
+            try:
+                self._stats = self._read_stats()
+            except OSError:
+                self._stats = {}
+            self._stats_until = now + STATS_EVERY
+        stats = self._stats
         rows = []
         for name, now in counters.items():
             before = self._last.get(name)

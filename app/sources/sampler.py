@@ -19,6 +19,15 @@ from .sample import CPU_MODES
 #: Seconds between two reads of the mounted file systems' list (mounts change rarely; their
 #: usage is read every sample).
 _MOUNTS_EVERY = 30.0
+#: Seconds between two reads of swap use (``psutil.swap_memory`` reads two /proc files, and
+#: swap moves slowly); samples in between repeat the last reading.
+_SWAP_EVERY = 5.0
+
+
+def _nic_counters() -> dict:
+    """``psutil.net_io_counters(pernic=True)``. nowrap=False: psutil's wrap bookkeeping costs
+    more than the read itself (~110 µs a call); a counter that goes back gives a rate of 0."""
+    return psutil.net_io_counters(pernic=True, nowrap=False)
 
 
 def _net_totals(counters: dict) -> tuple[int, int]:
@@ -46,7 +55,7 @@ class HostSampler:
         psutil.cpu_percent(None)
         psutil.cpu_percent(None, percpu=True)
         psutil.cpu_times_percent(None)
-        counters = psutil.net_io_counters(pernic=True)
+        counters = _nic_counters()
         self._net = _net_totals(counters)
         self._interfaces = InterfaceRates(counters)
         self._disk_io = DiskRates()
@@ -56,6 +65,8 @@ class HostSampler:
         self._no_sensor_until = 0.0  # where there is no sensor, look again once a minute
         self._mounts: list = []
         self._mounts_until = 0.0
+        self._swap = None
+        self._swap_until = 0.0
 
     def _sensors(self, now: float) -> list[dict]:
         if now < self._no_sensor_until:
@@ -82,7 +93,7 @@ class HostSampler:
         :raise OSError: only if ``disk_path`` does not exist.
         """
         now = time.monotonic()
-        counters = psutil.net_io_counters(pernic=True)
+        counters = _nic_counters()
         rx, tx = _net_totals(counters)
         elapsed = max(now - self._net_at, 1e-6)
         # Counters can go backwards when an interface disappears; show 0, not a negative rate.
@@ -92,7 +103,9 @@ class HostSampler:
         memory = psutil.virtual_memory()
         disk = psutil.disk_usage(self.disk_path)
         load1, load5, load15 = psutil.getloadavg()
-        swap = psutil.swap_memory()
+        if now >= self._swap_until:
+            self._swap, self._swap_until = psutil.swap_memory(), now + _SWAP_EVERY
+        swap = self._swap
         times = psutil.cpu_times_percent(None)
         found = self._sensors(now)
         wall = time.time()
