@@ -23,8 +23,9 @@ from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .samplekeys import FLAT_KEYS, known_keys, metric_of, valid_key, value_of
 from app.store import Store
+
+from .samplekeys import FLAT_KEYS, known_keys, metric_of, valid_key, value_of
 
 AlertLevel = Literal["warning", "error", "critical"]
 STATE_PREFIX = "alert:"

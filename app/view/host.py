@@ -1,10 +1,12 @@
 """What the regions inside a host show: cores and CPU modes, swap, file systems with their
 disks' I/O, interfaces, sensors and the process table.
 
-:class:`~app.view.regions.LiveView` calls :func:`context` for each of :data:`REGIONS` and
-renders the region's template with it, once per change, like every region. Figures are
-bucketed or rounded here so that a region's HTML changes only when what a viewer sees does:
-each byte of a region is sent to every viewer each time it changes (``bench/host.py`` measures it).
+:class:`~app.view.regions.LiveView` holds an :class:`Inside`: it folds the log items
+(:meth:`Inside.apply` says which regions they touch) and gives each of :data:`REGIONS` its
+template variables (:meth:`Inside.context`); the view renders them once per change, like every
+region. Figures are bucketed or rounded here so that a region's HTML changes only when what a
+viewer sees does: each byte of a region goes to every viewer each time it changes
+(``bench/host.py`` measures it).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from markupsafe import Markup
 from app.domain import processes as processes_mod
 from app.sources.sample import CPU_MODES
 
-from .catalog import CHART_STEP
-from .catalog import INSIDE_REGIONS as REGIONS
+from .catalog import CHART_STEP, INSIDE_REGIONS
 from .format import level_of
 
+#: The regions this module gives their variables to, in page order (``app.view.catalog``).
+REGIONS = INSIDE_REGIONS
 #: Redrawn with each sample: the cores, the liveliest figures after the cards'.
 EVERY_SAMPLE = ("cpu-detail",)
 #: Redrawn every :data:`~app.view.catalog.CHART_STEP` samples (with the charts, in the same

@@ -24,11 +24,11 @@ from app.domain.fleet import Fleet
 from app.store import Item, Store
 
 from .approvals import PendingApprovals
-from .host import REGIONS as HOST_REGIONS, Inside
 from .catalog import (BROKEN, CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT,
                       HISTORY_KEYS, HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
                       TASKS_KEPT, TASKS_SHOWN)
 from .format import level_of
+from .host import REGIONS as HOST_REGIONS, Inside
 
 log = logging.getLogger(__name__)
 
