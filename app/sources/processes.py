@@ -12,14 +12,15 @@ import time
 
 import psutil
 
-#: What one scan reads of each process (``psutil.Process.as_dict`` names).
-ATTRS = ["pid", "name", "username", "cpu_percent", "memory_percent", "memory_info", "status",
-         "create_time"]
+#: What one scan reads of each process (``psutil.Process.as_dict`` names). Not
+#: ``memory_percent``: it reads the machine's memory total once per process; :meth:`scan`
+#: divides by it once per scan.
+ATTRS = ["pid", "name", "username", "cpu_percent", "memory_info", "status", "create_time"]
 #: psutil's errors for a process that exited mid-scan or that this user may not read.
 SKIPPED = (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess)
 
 
-def _row(info: dict, now: float) -> dict | None:
+def _row(info: dict, now: float, total: int) -> dict | None:
     """One process as the dashboard keeps it, or None if psutil could not read the essentials."""
     memory = info.get("memory_info")
     if info.get("cpu_percent") is None or memory is None:
@@ -30,7 +31,7 @@ def _row(info: dict, now: float) -> dict | None:
         "name": (info.get("name") or "?")[:100],
         "user": (info.get("username") or "")[:100],
         "cpu_percent": round(info["cpu_percent"], 1),
-        "mem_percent": round(info.get("memory_percent") or 0.0, 1),
+        "mem_percent": round(min(memory.rss / total * 100, 100.0), 1),
         "rss": memory.rss,
         "state": (info.get("status") or "")[:20],
         "runtime": max(int(now - created), 0) if created else None,
@@ -78,10 +79,11 @@ class ProcessScanner:
         A process that exits mid-scan or that may not be read is skipped, never an error.
         """
         now = time.time()
+        total = psutil.virtual_memory().total or 1
         rows = []
         for proc in self._iterate(attrs=ATTRS, ad_value=None):
             try:
-                row = _row(proc.info, now)
+                row = _row(proc.info, now, total)
             except SKIPPED:
                 continue
             if row is not None:

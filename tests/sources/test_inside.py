@@ -135,7 +135,7 @@ class FakeProc:
         self.pid = pid
         self._error = error
         info = {"pid": pid, "name": f"p{pid}", "username": "u", "cpu_percent": cpu,
-                "memory_percent": 1.0, "memory_info": Mem(rss, rss), "status": "sleeping",
+                "memory_info": Mem(rss, rss), "status": "sleeping",
                 "create_time": time.time() - 60}
         for attr in denied:  # psutil's ad_value for an attribute it may not read
             info[attr] = None
