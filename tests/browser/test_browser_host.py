@@ -25,10 +25,11 @@ def test_inside_the_simulated_host(server, watched: Page):
     # The simulated host has 8 cores, two file systems, two interfaces and five sensors.
     expect(page.locator("#cpu-detail .cores i")).to_have_count(8, timeout=5000)
     expect(page.locator("#cpu-detail .cores")).to_have_attribute(
-        "aria-label", re.compile(r"^Busy per logical CPU.*: (\d+, ){7}\d+$"))
+        "aria-label", re.compile(r"^Busy per logical CPU, %: (\d+ ){7}\d+$"))
     expect(page.locator("#cpu-detail .cores i").first).to_be_visible()
-    expect(page.locator("#cpu-detail svg.modes rect.user")).to_have_count(1)
-    expect(page.locator("#memory-detail .swap")).to_contain_text(re.compile(r"\d+ % · .* of 4\.0 GiB"))
+    expect(page.locator("#cpu-modes svg.modes rect.user")).to_have_count(1)
+    expect(page.locator("#cpu-modes .legend")).to_contain_text(re.compile(r"user \d+ %"))
+    expect(page.locator("#memory-detail .swap")).to_contain_text(re.compile(r"\d+ % [\d.]+ MiB of 4\.0 GiB"))
     var = page.locator('#disks tr[data-mount="/var"]')
     expect(var).to_contain_text("/dev/sda1 · xfs")
     expect(var.locator("meter")).to_have_count(1)
