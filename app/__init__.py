@@ -27,6 +27,7 @@ from .sources import agent, ask
 from .store import open_store
 from .store.tiers import Retention
 from .view.format import FILTERS, GLOBALS
+from .view.host import Inside
 from .view.regions import LiveView
 from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, stream,
                   throttle)
@@ -62,7 +63,8 @@ def create_app(config: dict | None = None) -> Flask:
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
-                                forget_after=settings.host_retention))
+                                forget_after=settings.host_retention),
+                    inside=Inside(settings.process_count, settings.process_interval))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
 

@@ -32,6 +32,7 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
     "disk_percent": (80.0, 95.0),
     "load_per_cpu": (1.0, 2.0),
     "temperature": (70.0, 85.0),
+    "swap_percent": (50.0, 80.0),
 }
 
 Seconds = Annotated[float, Field(gt=0)]
@@ -164,6 +165,12 @@ class Settings(BaseModel):
     history_minute: Duration(3600) = 30 * 86400.0
     #: How long history keeps 1-hour points; at least a day.
     history_hour: Duration(86400) = 365 * 86400.0
+    #: Seconds between two scans of the process table, done only while someone views the host.
+    process_interval: Annotated[float, Field(ge=1, le=3600)] = 5.0
+    #: Processes the table lists (the top by CPU and the top by memory, this many of each).
+    process_count: Annotated[int, Field(ge=1, le=50)] = 15
+    #: Show processes' command lines (``1``); off by default, as they often hold secrets.
+    show_cmdline: bool = False
 
     @field_validator("store_url")
     @classmethod

@@ -24,40 +24,36 @@ from typing import Annotated, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from app.sources.sample import METRICS
 from app.store import Store
+
+from .samplekeys import FAMILIES, FLAT_KEYS, known_keys, metric_of, valid_key, value_of
 
 AlertLevel = Literal["warning", "error", "critical"]
 STATE_PREFIX = "alert:"
 _OPS = {">": (float.__gt__, "above"), ">=": (float.__ge__, "at or above"),
         "<": (float.__lt__, "below"), "<=": (float.__le__, "at or below")}
-#: Sample keys a rule may watch: every number a sample carries.
-RULE_METRICS = tuple(key for key in METRICS if key != "cpu_count")
-
-
-def value_of(sample: dict, metric: str) -> float | None:
-    """The reading of a rule's ``metric`` in ``sample``, or None (no sensor, no such key).
-
-    The one place where a rule meets a sample: richer keys (an item of a list in the sample)
-    are resolved here.
-    """
-    value = sample.get(metric)
-    return None if value is None else float(value)
+#: Flat sample keys a rule may watch (per-item keys too: ``app.domain.samplekeys``).
+RULE_METRICS = FLAT_KEYS
+#: What ``metric`` may be, for the JSON Schema of rules (OpenAPI): a flat key, or
+#: ``<family>:<item>`` with the item's grammar (``valid_key`` checks the same).
+_METRIC_SCHEMA = {"anyOf": [{"enum": list(RULE_METRICS)}]
+                  + [{"pattern": f"^{family}:{grammar[1:]}"}
+                     for family, (*_, grammar, _metric) in FAMILIES.items()]}
 
 
 class AlertRule(BaseModel):
     """One threshold rule: ``{"metric", "op", "value", "for", "level", "name", "hosts"}``.
 
     ``for`` is in seconds (0 fires on the first sample that matches); ``metric`` is a key of a
-    host sample (``app.sources.sample.METRICS``), compared in that metric's unit; ``hosts`` is
-    a shell-style pattern (``web*``, ``db[12]``) of the host names the rule watches, every
-    host by default.
+    host sample (``app.sources.sample.METRICS``) or a per-item key such as ``disk_percent:/var``
+    (``app.domain.samplekeys``), compared in that metric's unit; ``hosts`` is a shell-style
+    pattern (``web*``, ``db[12]``) of the host names the rule watches, every host by default.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
                               defer_build=True)
 
-    metric: Annotated[str, Field(json_schema_extra={"enum": list(RULE_METRICS)})]
+    metric: Annotated[str, Field(json_schema_extra=_METRIC_SCHEMA)]
     op: Literal[">", ">=", "<", "<="]
     value: Annotated[float, Field(allow_inf_nan=False)]
     for_: Annotated[float, Field(alias="for", ge=0, allow_inf_nan=False)] = 0.0
@@ -68,8 +64,8 @@ class AlertRule(BaseModel):
     @field_validator("metric")
     @classmethod
     def _known(cls, value: str) -> str:
-        if value not in RULE_METRICS:
-            raise ValueError(f"unknown metric {value!r}; known: {', '.join(RULE_METRICS)}")
+        if not valid_key(value):
+            raise ValueError(f"unknown metric {value!r}; known: {known_keys()}")
         return value
 
     def applies_to(self, host: str) -> bool:
@@ -82,7 +78,7 @@ class AlertRule(BaseModel):
 
     def describe(self) -> str:
         """The condition in words: ``"CPU above 90 % for 30 s"``."""
-        metric = METRICS[self.metric]
+        metric = metric_of(self.metric)
         unit = f" {metric.unit}" if metric.unit else ""
         return f"{metric.label} {_OPS[self.op][1]} {self.value:g}{unit} for {self.for_:g} s"
 
@@ -123,7 +119,7 @@ def new_id() -> str:
 
 
 def _unit(metric: str) -> str:
-    unit = METRICS[metric].unit
+    unit = metric_of(metric).unit
     return f" {unit}" if unit else ""
 
 

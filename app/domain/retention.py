@@ -67,7 +67,9 @@ def sweep(store: Store, now: float, *, task_retention: float, alert_retention: f
                   if (s.get("ts") or 0) < cutoff and not _heard_since(store, k, cutoff)}
     gone_hosts |= _oldest_beyond(hosts, gone_hosts, lambda s: s.get("ts") or 0, MAX_HOSTS)
 
-    for key in (*gone_tasks, *gone_alerts, *gone_approvals, *gone_silences, *gone_hosts):
+    gone_lists = {"processes:" + key.removeprefix("sample:") for key in gone_hosts}
+    for key in (*gone_tasks, *gone_alerts, *gone_approvals, *gone_silences, *gone_hosts,
+                *gone_lists):
         store.set_state(key, None)
     return {"tasks": len(gone_tasks), "alerts": len(gone_alerts),
             "approvals": len(gone_approvals), "silences": len(gone_silences),

@@ -4,7 +4,8 @@ Every worker (on every host sharing the store) runs :func:`run_sampler`, but onl
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
 every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then records it in
 the host's history (:func:`app.domain.history.record`): the lease makes that exactly once per
-sample, whatever the number of workers. The alert rules are checked by
+sample, whatever the number of workers. It also scans the processes while someone views the
+host (:class:`~app.live.procwatch.ProcessWatch`). The alert rules are checked by
 :mod:`app.live.rulerunner`, for every host alike. If the holder dies, another takes over within
 :data:`SAMPLER_LEASE` seconds.
 
@@ -25,6 +26,8 @@ from app.sources.sample import METRICS
 from app.sources.sampler import HostSampler
 from app.sources.simhost import SimulatedHost
 from app.store import Store, StoreUnavailable
+
+from .procwatch import ProcessWatch
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
     ttl = max(SAMPLER_LEASE, 3 * settings.sample_interval)
     sampler: HostSampler | None = None
     simulated: SimulatedHost | None = None
+    watch: ProcessWatch | None = None
     interval = settings.sample_interval
     next_at = time.monotonic()
     while True:
@@ -58,13 +62,14 @@ def run_sampler(store: Store, settings, owner: str) -> None:
         next_at = max(next_at + interval, time.monotonic())
         try:
             if not store.lease(lease, owner, ttl):
-                sampler = None
+                sampler = watch = None
                 continue
             if sampler is None:
                 # Just took the lease: the constructor primes psutil's counters. The first
                 # sample comes after _PRIME seconds, not a whole interval: on a takeover the
                 # host has gone unsampled for a lease's length already.
                 sampler = HostSampler(settings.host_name, settings.disk_path)
+                watch = ProcessWatch(settings)
                 next_at = time.monotonic() + min(interval, _PRIME)
                 continue
             mode = store.get_state(SIMULATED_HOST_KEY) if settings.simulator else None
@@ -79,6 +84,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
                                     store.get_state(override_key(settings.host_name)))
             store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
             history.record(store, sample)
+            watch.tick(store, simulated)  # the process table, while someone views the host
         except StoreUnavailable:
             log.warning("sampler: store unavailable; sample dropped")
         except Exception:  # noqa: BLE001 - one bad reading must not stop sampling

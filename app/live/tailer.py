@@ -42,7 +42,7 @@ class Tailer:
 
     def __init__(self, live) -> None:
         self.live = live
-        self._viewers_written: tuple[int, float] = (-1, 0.0)  # (count, Unix seconds)
+        self._viewers_written: tuple[int, dict, float] = (-1, {}, 0.0)  # (count, hosts, Unix s)
         self._reload_pending = False  # the store's log went back; the views still need loading
 
     def run(self) -> None:
@@ -160,19 +160,32 @@ class Tailer:
         """Share this process's stream count (every page's hub) through the store and return
         the total of every live process (all workers, all hosts).
 
-        Each process keeps ``viewers:<owner>`` = ``{"count", "ts"}``, rewritten when it changes
-        and every _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to
-        processes that died and are not counted. Without the store, the own count is shown.
+        Each process keeps ``viewers:<owner>`` = ``{"count", "ts", "hosts": {host: count}}``
+        (hosts with a stream only), rewritten when it changes and every _VIEWERS_REFRESH
+        seconds; entries older than _VIEWERS_STALE seconds belong to processes that died and
+        are not counted. Without the store, the own count is shown.
         """
         live = self.live
         own, wall = live.viewers_here(), time.time()
+        hosts = {page.host: len(page.hub) for page in live.pages if len(page.hub)}
         try:
-            written, written_at = self._viewers_written
-            if own != written or wall - written_at >= _VIEWERS_REFRESH:
-                live.store.set_state(f"viewers:{live.owner}", {"count": own, "ts": wall})
-                self._viewers_written = (own, wall)
+            written, written_hosts, written_at = self._viewers_written
+            if own != written or hosts != written_hosts or wall - written_at >= _VIEWERS_REFRESH:
+                live.store.set_state(f"viewers:{live.owner}",
+                                     {"count": own, "ts": wall, "hosts": hosts})
+                self._viewers_written = (own, hosts, wall)
             counts = live.store.states("viewers:").values()
             total = sum(c["count"] for c in counts if wall - c["ts"] < _VIEWERS_STALE)
         except StoreUnavailable:
             total = own
         return total
+
+
+def watchers(store, host: str) -> int:
+    """Streams open on ``host``'s page over every live process (what each tailer shares).
+
+    :raise app.store.StoreUnavailable: the store could not be read.
+    """
+    wall = time.time()
+    return sum(c.get("hosts", {}).get(host, 0) for c in store.states("viewers:").values()
+               if wall - c["ts"] < _VIEWERS_STALE)

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import click
 
 from .client import OPENER, dashboard_options
+from .processes import ProcessScanner
 from .sample import HOST_PATTERN, MAX_SAMPLES
 from .sampler import HostSampler
 
@@ -198,6 +199,25 @@ class Agent:
             self.buffer.popleft()
 
 
+def with_processes(sample: Callable[[], dict], scanner: ProcessScanner, every: float,
+                   clock: Callable[[], float] = time.monotonic) -> Callable[[], dict]:
+    """Wrap ``sample`` so that a sample carries ``processes`` (``scanner.scan()``) every
+    ``every`` seconds (``--processes``); the first scan only primes psutil's CPU figures."""
+    due = 0.0
+
+    def take() -> dict:
+        nonlocal due
+        taken = sample()
+        if clock() >= due:
+            rows = scanner.scan()
+            due = clock() + (every if rows is not None else 0.0)
+            if rows is not None:
+                taken["processes"] = rows
+        return taken
+
+    return take
+
+
 def _stop(_signum, _frame):
     raise KeyboardInterrupt  # SIGTERM ends the agent like Ctrl-C: at once, even mid-sleep
 
@@ -214,8 +234,15 @@ def _stop(_signum, _frame):
               default=3600.0, show_default=True,
               help="Seconds of samples kept while the dashboard is unreachable.")
 @click.option("--disk-path", default="/", show_default=True, help="Mount point to report.")
+@click.option("--processes", "process_every", type=click.FloatRange(min=1), default=None,
+              is_flag=False, flag_value=5.0,
+              help="Also send the top processes, every N seconds (5 without a value).")
+@click.option("--cmdline", is_flag=True,
+              help="With --processes, send command lines too (the dashboard shows them only "
+                   "with DASHBOARD_SHOW_CMDLINE=1; they often hold secrets).")
 def command(url: str, token: str, interval: float, host: str, batch: int,
-            buffer_seconds: float, disk_path: str) -> None:
+            buffer_seconds: float, disk_path: str, process_every: float | None,
+            cmdline: bool) -> None:
     """Sample this machine and push the samples to a dashboard (POST /api/v1/samples)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -229,6 +256,7 @@ def command(url: str, token: str, interval: float, host: str, batch: int,
     keep = max(math.ceil(buffer_seconds / interval), 1)
     log.info("agent: %s every %g s to %s, up to %d samples per request, %d kept",
              host, interval, url, batch, keep)
-    sampler = HostSampler(host, disk_path)
-    Agent(sampler.sample, http_sender(url, token), interval=interval, batch=batch,
-          keep=keep).run()
+    sample = HostSampler(host, disk_path).sample
+    if process_every is not None:
+        sample = with_processes(sample, ProcessScanner(cmdline=cmdline), process_every)
+    Agent(sample, http_sender(url, token), interval=interval, batch=batch, keep=keep).run()

@@ -37,7 +37,41 @@ METRICS: dict[str, Metric] = {
     "load15": Metric("Load 15 min", "", "psutil.getloadavg()[2]"),
     "uptime": Metric("Uptime", "s", "time.time() - psutil.boot_time()"),
     "temperature": Metric("Temperature", "°C", "max of psutil.sensors_temperatures()"),
+    "swap_percent": Metric("Swap", "%", "psutil.swap_memory().percent"),
+    "swap_used": Metric("Swap used", "bytes", "psutil.swap_memory().used"),
+    "swap_total": Metric("Swap total", "bytes", "psutil.swap_memory().total"),
 }
+
+#: The lists and maps a sample carries beside the flat :data:`METRICS` (absent from an older
+#: agent's samples). Each entry's fields and units:
+#:
+#: - ``cpu_cores``: percent busy per logical CPU (``psutil.cpu_percent(percpu=True)``), whole numbers;
+#: - ``cpu_times``: percent of time per CPU mode of :data:`CPU_MODES` that the platform reports
+#:   (``psutil.cpu_times_percent(None)``);
+#: - ``disks``: per real mounted file system (``psutil.disk_partitions(all=False)``, bind mounts
+#:   of one device once): ``mount``, ``device``, ``fstype``, ``percent``, ``used``, ``total`` (bytes);
+#: - ``disk_io``: per whole physical disk (``psutil.disk_io_counters(perdisk=True)``): ``device``,
+#:   ``read_bps``, ``write_bps`` (bytes per second), ``read_iops``, ``write_iops`` (operations per
+#:   second), ``busy_percent`` (share of the interval the disk was busy, where known);
+#: - ``interfaces``: per network interface but loopback (``psutil.net_io_counters(pernic=True)``,
+#:   ``psutil.net_if_stats()``): ``name``, ``rx_bps``, ``tx_bps``, ``errors``, ``drops`` (counts
+#:   since boot, in and out), ``up``;
+#: - ``sensors``: per temperature sensor (``psutil.sensors_temperatures()``): ``label``,
+#:   ``celsius``, ``high``, ``critical`` (°C, null where the sensor does not say).
+DETAIL_KEYS = ("cpu_cores", "cpu_times", "disks", "disk_io", "interfaces", "sensors")
+#: CPU modes a sample may report, in the order the mode bar stacks them.
+CPU_MODES = ("user", "nice", "system", "irq", "softirq", "iowait", "steal", "idle")
+#: Entries one sample may list: logical CPUs, file systems, disks, interfaces, sensors.
+MAX_CORES = 1024
+MAX_DISKS = 64
+MAX_INTERFACES = 64
+MAX_SENSORS = 128
+#: A device, interface or sensor name: 1-100 printable characters, no control characters.
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]{1,100}$"
+#: A mount point: an absolute path of printable characters.
+MOUNT_PATTERN = r"^/[^\x00-\x1f\x7f]{0,511}$"
+#: Processes one list may hold (``processes`` of a sample; the dashboard keeps the top ones).
+MAX_PROCESSES = 100
 
 #: A host name in samples and in ``?host=``: 1-253 characters of letters, digits, ``.``, ``_``,
 #: ``-``, starting with a letter or digit (DNS names, plus the underscore some hosts use).

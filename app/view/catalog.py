@@ -16,7 +16,11 @@ CHART_STEP = 5
 #: for every host's every sample would multiply what each viewer receives by the number of hosts.
 #: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
 #: it too (its "time left" changes with time alone), sending it only when its HTML changed.
-REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS
+#: Inside the host (``app.view.host``): cores, CPU modes and swap under the CPU and memory
+#: cards, then the disks, interfaces, sensors and process panels.
+INSIDE_REGIONS = ("cpu-detail", "cpu-modes", "memory-detail", "disks", "interfaces", "sensors",
+                  "processes")
+REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS + INSIDE_REGIONS
            + ("viewers", "alerts", "rules", "custom", "tasks", "events", "simulator"))
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200

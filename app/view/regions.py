@@ -29,6 +29,7 @@ from .catalog import (BROKEN, CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FI
                       HISTORY_KEYS, HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
                       TASKS_KEPT, TASKS_SHOWN)
 from .format import level_of
+from .host import REGIONS as HOST_REGIONS, Inside
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class LiveView:
     :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
     :param simulator: whether the simulator is on, which adds its control panel region.
     :param fleet: the process's :class:`~app.domain.fleet.Fleet`, shared by every view (the ``fleet``
-        region); a view of its own by default.
+        region); a view of its own by default. ``inside``: the process table's settings.
 
     Besides the latest sample it keeps the last :data:`HISTORY_SIZE` values of each of
     :data:`HISTORY_KEYS` (the sparklines), the current alerts by id (every firing one, the
@@ -49,7 +50,7 @@ class LiveView:
     """
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
-                 simulator: bool = False, fleet: Fleet | None = None) -> None:
+                 simulator: bool = False, fleet: Fleet | None = None, inside=None) -> None:
         self.env = env
         self.host = host
         self.thresholds = thresholds
@@ -61,6 +62,7 @@ class LiveView:
         #: The regions this page has, in page order.
         self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
         self.sample: dict | None = None
+        self.inside: Inside = inside or Inside()  # the regions inside the host (app.view.host)
         self.events: deque[Item] = deque(maxlen=feed_size)
         #: task_id -> the latest ``task`` item of that task, least recently updated first.
         self.tasks: OrderedDict[str, Item] = OrderedDict()
@@ -90,7 +92,8 @@ class LiveView:
         It has no simulator panel: the simulator acts on this dashboard's own host only.
         """
         view = LiveView(self.env, host=host, thresholds=self.thresholds,
-                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet)
+                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet,
+                        inside=self.inside.sibling())
         view.on_render_error = self.on_render_error
         return view
 
@@ -108,6 +111,7 @@ class LiveView:
             return [item for item in items if item.id <= last]
 
         self.sample = store.get_state(f"sample:{self.host}")
+        self.inside.load(store, self.host)
         self.events.clear()
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
         for values in self.history.values():
@@ -147,6 +151,7 @@ class LiveView:
             if item.id <= self.last_id:
                 continue  # already in the view: one made after the tailer's cursor loads it
             self.last_id = item.id
+            touched.update(self.inside.apply(item, self))
             if item.kind == "metrics" and item.data.get("host") == self.host:
                 self.sample = item.data
                 self._remember(item.data)
@@ -256,7 +261,7 @@ class LiveView:
         sample = self.sample or {}
         levels = {key: level_of(self._value(key), bounds)
                   for key, bounds in self.thresholds.items()}
-        extra = {}
+        extra = self.inside.context(name, self) if name in HOST_REGIONS else {}
         if name in ("alerts", "rules"):
             extra = self.notes.region(name, self.alerts)
         elif name == "custom":
@@ -284,11 +289,9 @@ class LiveView:
                      for key in ("cpu_percent", "mem_percent"))
 
     def _value(self, key: str) -> float | None:
-        if not self.sample:
-            return None
-        if key == "load_per_cpu":
+        if key == "load_per_cpu" and self.sample:
             return self.sample["load1"] / max(self.sample.get("cpu_count") or 1, 1)
-        return self.sample.get(key)
+        return (self.sample or {}).get(key)
 
     def badge(self, state: str) -> str:
         """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""

@@ -19,6 +19,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from app.domain import alerts, approvals, silences
 from app.domain.schemas import ApprovalForm, BadPayload, SilenceForm, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost
+from app.view.host import sorted_table
 
 bp = Blueprint("dashboard", __name__)
 
@@ -43,13 +44,17 @@ def page_of(live) -> Page:
 
 @bp.get("/")
 def index():
-    """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE."""
+    """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE;
+    ``?sort=mem`` sorts the process table by memory (a table that polls on its own)."""
     view = page_of(_live()).view
     transport = request.args.get("transport", current_app.config["SETTINGS"].transport)
     polling = transport == "poll"
+    regions = {name: Markup(view.html[name]) for name in view.regions}
+    if request.args.get("sort") == "mem":
+        regions["processes"] = Markup(sorted_table(view, "mem"))
     return render_template(
         "index.html",
-        regions={name: Markup(view.html[name]) for name in view.regions},
+        regions=regions,
         badge=Markup(view.badge("polling" if polling else "connecting")),
         polling=polling,
         host=view.host,
@@ -83,8 +88,11 @@ def poll():
 
 @bp.get("/fragments/<name>")
 def fragment(name: str):
-    """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name or host."""
+    """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name or host.
+    ``processes-mem`` is the process table sorted by memory (``/?sort=mem`` polls it)."""
     view = page_of(_live()).view
+    if name == "processes-mem":
+        return _conditional(view, lambda: sorted_table(view, "mem"))
     if name not in view.regions:
         abort(404, description=f"unknown region {name!r}; known: {', '.join(view.regions)}")
     return _conditional(view, lambda: view.html[name])

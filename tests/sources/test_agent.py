@@ -6,6 +6,7 @@ Time is fake: ``FakeTime.sleep`` moves ``FakeTime.clock`` on, so nothing here re
 import json
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -287,6 +288,32 @@ def test_the_command_builds_an_agent_from_its_options(app, started):
     assert (agent.interval, agent.batch, agent.keep) == (0.5, 20, 120)
     sample = agent.sample()
     assert sample["host"] == "box-7" and 0 <= sample["cpu_percent"] <= 100
+
+
+def test_with_processes_the_agent_sends_a_list_every_so_often(app, started):
+    result = app.test_cli_runner().invoke(args=[
+        "agent", "--to", "http://dash.lan:8000", "--processes", "--host", "box-7"])
+    assert result.exit_code == 0, result.output
+    [agent] = started
+    first = agent.sample()  # primes psutil's per-process CPU figures
+    assert "processes" not in first
+    time.sleep(0.1)
+    rows = agent.sample()["processes"]
+    assert rows and all("cmdline" not in row for row in rows)
+    assert "processes" not in agent.sample()  # the next list in 5 s
+
+
+def test_process_lists_come_at_their_own_pace():
+    now = [0.0]
+    scans = iter([None, [{"pid": 1}], [{"pid": 2}]])
+    take = agent_mod.with_processes(lambda: {"host": "a"}, type("S", (), {
+        "scan": lambda self: next(scans)})(), 10.0, clock=lambda: now[0])
+    assert take() == {"host": "a"}  # priming
+    assert take() == {"host": "a", "processes": [{"pid": 1}]}
+    now[0] = 9.0
+    assert take() == {"host": "a"}
+    now[0] = 10.0
+    assert take() == {"host": "a", "processes": [{"pid": 2}]}
 
 
 @pytest.mark.parametrize(("args", "complaint"), [

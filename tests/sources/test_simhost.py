@@ -1,6 +1,7 @@
 """The simulated host: realistic ranges, the real sample's keys, reproducible with a seed."""
 
-from app.sources.sample import METRICS
+from app.domain.schemas import Process, SampleIn
+from app.sources.sample import DETAIL_KEYS, METRICS
 from app.sources.simhost import SimulatedHost
 
 
@@ -13,7 +14,10 @@ def run(seed, count=600):
 def test_samples_have_every_metric_and_stay_in_range():
     samples = run(1)
     for s in samples:
-        assert set(s) == {"host", "ts", "simulated", *METRICS}
+        assert set(s) == {"host", "ts", "simulated", *METRICS, *DETAIL_KEYS}
+        SampleIn.model_validate({k: v for k, v in s.items() if k != "simulated"})
+        assert len(s["cpu_cores"]) == s["cpu_count"] and len(s["disks"]) == 2
+        assert len(s["interfaces"]) == 2 and s["sensors"]
         assert 0 <= s["cpu_percent"] <= 100 and 0 <= s["mem_percent"] <= 100
         assert 0 <= s["disk_percent"] <= 100 and s["mem_used"] <= s["mem_total"]
         assert s["net_rx_bps"] >= 0 and s["net_tx_bps"] >= 0 and s["load1"] >= 0
@@ -33,3 +37,20 @@ def test_values_fluctuate_with_spikes_and_bursts():
 def test_same_seed_same_samples():
     assert run(3, 50) == run(3, 50)
     assert run(3, 50) != run(4, 50)
+
+
+def test_process_list_changes_and_fits_the_schema():
+    clock = iter(range(1_000_000, 1_000_000 + 2000, 5))
+    host = SimulatedHost("sim", seed=5, clock=lambda: next(clock))
+    lists = []
+    for _ in range(100):
+        host.sample()
+        lists.append(host.processes())
+    names = [{row["name"] for row in rows} for rows in lists]
+    assert any("backup.sh" in n for n in names) and any("backup.sh" not in n for n in names)
+    for rows in lists:
+        for row in rows:
+            Process.model_validate(row)
+        assert [r["cpu_percent"] for r in rows] == sorted((r["cpu_percent"] for r in rows),
+                                                          reverse=True)
+        assert len({r["pid"] for r in rows}) == len(rows)

@@ -4,10 +4,11 @@ import json
 
 import pytest
 
-from app.sources.sample import METRICS
+from app.domain.schemas import CpuTimes, SampleIn
+from app.sources.sample import (CPU_MODES, DETAIL_KEYS, MAX_CORES, MAX_DISKS, MAX_INTERFACES,
+                                MAX_PROCESSES, MAX_SAMPLES, MAX_SENSORS, METRICS)
 from app.sources.sampler import HostSampler
-from app.domain.schemas import SampleIn
-from app.sources.sample import MAX_SAMPLES
+from app.sources.simhost import SimulatedHost
 
 
 def agent_sample(host="agent-1", **values):
@@ -24,7 +25,8 @@ def post(client, body, content_type="application/json", **headers):
 
 
 def test_the_schema_has_exactly_the_samplers_keys():
-    assert set(SampleIn.model_fields) == {"host", "ts", *METRICS}
+    assert set(SampleIn.model_fields) == {"host", "ts", *METRICS, *DETAIL_KEYS, "processes"}
+    assert tuple(CpuTimes.model_fields) == CPU_MODES
     # What the agent sends, from the same sampler code, passes as it is.
     SampleIn.model_validate(HostSampler("agent-1").sample())
 
@@ -92,6 +94,55 @@ BAD = [
      "samples.0.load1"),
 ]
 
+DISK = {"mount": "/var", "device": "/dev/sda1", "fstype": "xfs", "percent": 70.0,
+        "used": 70, "total": 100}
+IO = {"device": "sda", "read_bps": 1.0, "write_bps": 2.0, "read_iops": 0.0, "write_iops": 1.0,
+      "busy_percent": 3.0}
+NIC = {"name": "eth0", "rx_bps": 10.0, "tx_bps": 5.0, "errors": 0, "drops": 1, "up": True}
+SENSOR = {"label": "coretemp Core 0", "celsius": 50.0, "high": 80.0, "critical": 100.0}
+PROC = {"pid": 1, "name": "init", "user": "root", "cpu_percent": 0.5, "mem_percent": 0.1,
+        "rss": 1000, "state": "sleeping", "runtime": 60}
+
+
+def nan(key, path):
+    """A sample whose ``key`` holds a JSON NaN at ``path`` (a JSON fragment in place of 0.5)."""
+    return ('{"samples": [%s]}' % json.dumps(agent_sample(**{key: "@"})).replace('"@"', path))
+
+
+#: The new keys: too many entries, non-finite, negative or out of range, bad names.
+BAD_DETAILS = [
+    (agent_sample(cpu_cores=[1.0] * (MAX_CORES + 1)), "samples.0.cpu_cores"),
+    (agent_sample(disks=[DISK] * (MAX_DISKS + 1)), "samples.0.disks"),
+    (agent_sample(disk_io=[IO] * (MAX_DISKS + 1)), "samples.0.disk_io"),
+    (agent_sample(interfaces=[NIC] * (MAX_INTERFACES + 1)), "samples.0.interfaces"),
+    (agent_sample(sensors=[SENSOR] * (MAX_SENSORS + 1)), "samples.0.sensors"),
+    (agent_sample(processes=[PROC] * (MAX_PROCESSES + 1)), "samples.0.processes"),
+    (nan("cpu_cores", "[1.0, NaN]"), "samples.0.cpu_cores.1"),
+    (nan("cpu_times", '{"user": NaN}'), "samples.0.cpu_times.user"),
+    (nan("disk_io", json.dumps([IO]).replace('"read_bps": 1.0', '"read_bps": Infinity')),
+     "samples.0.disk_io.0.read_bps"),
+    (nan("sensors", json.dumps([SENSOR]).replace('"celsius": 50.0', '"celsius": NaN')),
+     "samples.0.sensors.0.celsius"),
+    (agent_sample(swap_percent=-1.0), "samples.0.swap_percent"),
+    (agent_sample(swap_used=-5), "samples.0.swap_used"),
+    (agent_sample(cpu_cores=[101.0]), "samples.0.cpu_cores.0"),
+    (agent_sample(cpu_times={"user": 50.0, "turbo": 1.0}), "samples.0.cpu_times.turbo"),
+    (agent_sample(disks=[{**DISK, "percent": -0.1}]), "samples.0.disks.0.percent"),
+    (agent_sample(disk_io=[{**IO, "write_bps": -1}]), "samples.0.disk_io.0.write_bps"),
+    (agent_sample(interfaces=[{**NIC, "drops": -1}]), "samples.0.interfaces.0.drops"),
+    (agent_sample(interfaces=[{**NIC, "up": "yes"}]), "samples.0.interfaces.0.up"),
+    (agent_sample(processes=[{**PROC, "rss": -1}]), "samples.0.processes.0.rss"),
+    (agent_sample(processes=[{**PROC, "pid": -1}]), "samples.0.processes.0.pid"),
+    (agent_sample(disks=[{**DISK, "mount": "var"}]), "samples.0.disks.0.mount"),
+    (agent_sample(disks=[{**DISK, "device": ""}]), "samples.0.disks.0.device"),
+    (agent_sample(interfaces=[{**NIC, "name": "eth0\n<b>"}]), "samples.0.interfaces.0.name"),
+    (agent_sample(interfaces=[{**NIC, "name": "x" * 101}]), "samples.0.interfaces.0.name"),
+    (agent_sample(sensors=[{**SENSOR, "label": "a\tb"}]), "samples.0.sensors.0.label"),
+    (agent_sample(disks=[{**DISK, "colour": "red"}]), "samples.0.disks.0.colour"),
+]
+BAD += [({"samples": [body]} if isinstance(body, dict) else body, field)
+        for body, field in BAD_DETAILS]
+
 
 @pytest.mark.parametrize(("body", "field"), BAD)
 def test_a_bad_sample_is_422_with_its_field_path_and_stores_nothing(client, live, body, field):
@@ -145,3 +196,47 @@ def test_a_token_guards_the_endpoint(make_app):
                 Authorization="Bearer wrong").status_code == 401
     assert post(client, {"samples": [agent_sample()]},
                 Authorization="Bearer s3cret-s3cret-s3cret").status_code == 202
+
+
+def test_new_keys_are_stored_as_sent_and_an_older_agents_sample_lacks_them(client, live):
+    full = agent_sample("agent-new", swap_percent=1.5, swap_used=10, swap_total=100,
+                        cpu_cores=[1.0, 2.0], cpu_times={"user": 1.0, "idle": 99.0},
+                        disks=[DISK], disk_io=[IO], interfaces=[NIC], sensors=[SENSOR])
+    assert post(client, {"samples": [full, agent_sample("agent-old")]}).status_code == 202
+    new = live.store.get_state("sample:agent-new")
+    assert new["disks"] == [{**DISK, "used": 70.0, "total": 100.0}]
+    assert new["cpu_times"] == {"user": 1.0, "idle": 99.0} and new["sensors"] == [SENSOR]
+    assert "processes" not in new
+    old = live.store.get_state("sample:agent-old")
+    assert not set(DETAIL_KEYS) & set(old) and "swap_percent" not in old
+
+
+def test_the_simulated_host_and_this_host_pass_as_they_are(client):
+    sim = {k: v for k, v in SimulatedHost("sim-1", seed=1).sample().items() if k != "simulated"}
+    assert post(client, {"samples": [sim, HostSampler("agent-1").sample()]}).status_code == 202
+
+
+def test_an_agents_process_list_is_stored_apart_without_command_lines(client, live):
+    rows = [{**PROC, "cmdline": "pg_dump --password=hunter2"}, {**PROC, "pid": 2, "rss": 5000}]
+    body = {"samples": [agent_sample(processes=rows[:1]), agent_sample(processes=rows)]}
+    assert post(client, body).status_code == 202
+    assert [i.kind for i in live.store.since(0)] == ["metrics", "metrics", "processes"]
+    stored = live.store.get_state("processes:agent-1")
+    assert [p["pid"] for p in stored["processes"]] == [1, 2]  # the latest list of the batch
+    assert "hunter2" not in json.dumps(stored)
+
+    listed = client.get("/api/v1/processes?host=agent-1&sort=mem").get_json()
+    assert listed["host"] == "agent-1" and [p["pid"] for p in listed["processes"]] == [2, 1]
+    assert client.get("/api/v1/processes?host=agent-1").get_json()["processes"][0]["pid"] == 1
+    assert client.get("/api/v1/processes?host=nobody").status_code == 404
+    assert client.get("/api/v1/processes?sort=name").status_code == 400
+    assert client.get("/api/v1/processes?host=a%20b").status_code == 400
+
+
+def test_command_lines_are_kept_with_show_cmdline(make_app):
+    app = make_app(SHOW_CMDLINE=True)
+    client = app.test_client()
+    body = {"samples": [agent_sample(processes=[{**PROC, "cmdline": "sleep 10"}])]}
+    assert post(client, body).status_code == 202
+    stored = app.extensions["dashboard"].store.get_state("processes:agent-1")
+    assert stored["processes"][0]["cmdline"] == "sleep 10"

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import (alerts, approvals, events, history, metrics, openapi, rules, samples, silences,
-               tasks)
+from . import (alerts, approvals, events, history, metrics, openapi, processes, rules, samples,
+               silences, tasks)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -39,6 +39,7 @@ ROUTES = [
     ("GET", "/metrics", metrics.get_metrics),
     ("POST", "/samples", samples.post_samples),
     ("GET", "/history", history.get_history),
+    ("GET", "/processes", processes.get_processes),
     ("POST", "/approvals", approvals.post_approval),
     ("GET", "/approvals", approvals.list_approvals),
     ("GET", "/approvals/<approval_id>", approvals.get_approval),

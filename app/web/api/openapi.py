@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from app.domain.history import HISTORY_KEYS
 from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
                                 ApprovalQuery, EventIn, EventQuery, HistoryQuery,
-                                MetricOverride, MetricsIn, RulesIn, SamplesIn, ScenarioIn,
-                                SilenceIn, SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN,
-                                TaskIn, TaskQuery)
+                                MetricOverride, MetricsIn, ProcessList, ProcessQuery, RulesIn,
+                                SamplesIn, ScenarioIn, SilenceIn, SimulatedEvents, SimulatedHost,
+                                Task, TASK_ID_PATTERN, TaskIn, TaskQuery)
 
 from .stream import StreamQuery
 
@@ -177,6 +177,11 @@ ROUTES: list[Route] = [
                      "400": ("an unknown metric, host or range, from after to, or a bad "
                              "step: the parameter is named in the message and details",
                              _ERRORS)}),
+    Route("get", "/api/v1/processes", "A host's latest top processes (scanned while someone "
+          "views that host)", "metrics", query=ProcessQuery, responses={
+              "200": ("the list, sorted", _ref("ProcessList")),
+              "404": ("no process list of that host is known", _ERRORS),
+              "400": ("a bad query parameter", _ERRORS)}),
     Route("post", "/api/v1/approvals", "Ask a person on the dashboard a yes/no question",
           "approvals", body=ApprovalIn, secured=True,
           responses={"201": ("asked; it shows on every page until answered, expired or "
@@ -236,7 +241,7 @@ ROUTES: list[Route] = [
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
            SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
            ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval, SilenceIn, RulesIn,
-           HistoryQuery)
+           HistoryQuery, ProcessQuery, ProcessList)
 
 
 def flask_path(path: str) -> str:

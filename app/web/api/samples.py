@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from app.domain import history
+from app.domain import history, processes
 from app.domain.schemas import SamplesIn
 
 from ..errors import error_response
@@ -38,6 +38,10 @@ def sampled_by_a_dashboard(live, host: str) -> bool:
 def post_samples():
     """Take ``{"samples": [{"host", "ts", "cpu_percent", ...}, ...]}`` (1 to 1000).
 
+    A sample may carry ``processes`` (the agent's ``--processes``): the latest list of each
+    host is stored apart (``app.domain.processes``), without command lines unless
+    ``DASHBOARD_SHOW_CMDLINE`` is on.
+
     202 with ``{"ids": [...], "count": N}`` once every sample is stored, oldest first as sent.
     A 503 may follow a partial write: the client sends the batch again (at least once).
 
@@ -56,9 +60,16 @@ def post_samples():
                      for n, sample in enumerate(spec.samples) if sample.host in refused])
     ids = []
     for sample in spec.samples:
-        data = sample.model_dump()
+        # A sample keeps what the agent sent: an older agent's lacks the newer keys.
+        data = sample.model_dump(exclude_unset=True, exclude={"processes"})
         ids.append(live.store.append("metrics", data, state_key=f"sample:{sample.host}"))
         # A batch sent again after a 503 counts once in the history: the store keeps one
         # value per host, key and millisecond.
         history.record(live.store, data)
+    # An agent with --processes adds its list to some samples: the latest of each host counts.
+    lists = {s.host: s for s in spec.samples if s.processes is not None}
+    for sample in lists.values():
+        processes.record(live.store, sample.host, sample.ts,
+                         [row.model_dump(exclude_none=True) for row in sample.processes],
+                         cmdline=live.settings.show_cmdline)
     return jsonify({"ids": ids, "count": len(ids)}), 202
