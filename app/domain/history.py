@@ -22,11 +22,12 @@ RANGES: dict[str, float] = {"5m": 300, "1h": 3600, "6h": 21600, "24h": 86400, "7
                             "30d": 2592000, "1y": 31536000}
 #: Tier -> the length of its points in seconds (None: raw samples, as often as they come).
 TIER_STEPS: dict[str, int | None] = {tier: step or None for tier, step in TIERS.items()}
-#: The sample keys kept. Left out: ``cpu_count``, ``mem_total`` and ``disk_total`` (they change
+#: The sample keys kept. Left out: ``cpu_count`` and the ``*_total`` keys (they change
 #: only when the machine does, and the latest sample holds them) and ``uptime`` (a clock, not a
 #: measure: its chart would be a ramp).
 HISTORY_KEYS: tuple[str, ...] = tuple(
-    key for key in METRICS if key not in {"cpu_count", "mem_total", "disk_total", "uptime"})
+    key for key in METRICS
+    if key not in {"cpu_count", "mem_total", "disk_total", "swap_total", "uptime"})
 #: Prefix of a custom series' key in the history (``custom:queue_depth{queue="mail"}``).
 CUSTOM_PREFIX = "custom:"
 #: Steps a coarsened answer uses, in seconds: the smallest that fits is taken, so buckets

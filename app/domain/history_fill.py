@@ -26,6 +26,7 @@ from app.store import Store
 GIB = 1 << 30
 MEM_TOTAL = 16 * GIB
 DISK_TOTAL = 500 * GIB
+SWAP_TOTAL = 4 * GIB
 CPU_COUNT = 8
 DAY = 86400
 
@@ -45,7 +46,9 @@ def _model(t: float, now: float) -> dict[str, float]:
     mem = 38 + 22 * busy + 4 * math.sin(t / (3.5 * DAY) * math.pi)
     disk = 61 + 6 * (1 - (ago % (4 * DAY)) / (4 * DAY))  # fills up, cleaned every 4 days
     load = cpu / 100 * CPU_COUNT * 1.1
-    return {"cpu_percent": cpu, "mem_percent": mem, "mem_used": mem / 100 * MEM_TOTAL,
+    swap = 3 + 5 * busy
+    return {"swap_percent": swap, "swap_used": swap / 100 * SWAP_TOTAL,
+            "cpu_percent": cpu, "mem_percent": mem, "mem_used": mem / 100 * MEM_TOTAL,
             "disk_percent": disk, "disk_used": disk / 100 * DISK_TOTAL, "net_rx_bps": rx,
             "net_tx_bps": rx * 0.3, "load1": load, "load5": load * 0.95, "load15": load * 0.9,
             "temperature": 40 + cpu * 0.35}
@@ -54,9 +57,11 @@ def _model(t: float, now: float) -> dict[str, float]:
 #: Noise around the model, as a fraction of the value (percent keys: points).
 _NOISE = {"cpu_percent": 6.0, "mem_percent": 1.0, "mem_used": 0.02, "disk_percent": 0.05,
           "disk_used": 0.001, "net_rx_bps": 0.5, "net_tx_bps": 0.5, "load1": 0.25,
-          "load5": 0.1, "load15": 0.05, "temperature": 1.5}
-_ABSOLUTE = {"cpu_percent", "mem_percent", "disk_percent", "temperature"}
-_BOUNDS = {"cpu_percent": 100.0, "mem_percent": 100.0, "disk_percent": 100.0}
+          "load5": 0.1, "load15": 0.05, "temperature": 1.5, "swap_percent": 0.5,
+          "swap_used": 0.05}
+_ABSOLUTE = {"cpu_percent", "mem_percent", "disk_percent", "temperature", "swap_percent"}
+_BOUNDS = {"cpu_percent": 100.0, "mem_percent": 100.0, "disk_percent": 100.0,
+           "swap_percent": 100.0}
 
 
 def _noisy(key: str, base: float, rnd: random.Random) -> float:

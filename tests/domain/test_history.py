@@ -24,7 +24,7 @@ def test_the_kept_keys_are_the_varying_numeric_sample_keys():
     assert set(HISTORY_KEYS) <= set(METRICS)
     assert set(HISTORY_KEYS) == {"cpu_percent", "mem_percent", "mem_used", "disk_percent",
                                  "disk_used", "net_rx_bps", "net_tx_bps", "load1", "load5",
-                                 "load15", "temperature"}
+                                 "load15", "temperature", "swap_percent", "swap_used"}
     assert list(RANGES) == ["5m", "1h", "6h", "24h", "7d", "30d", "1y"]
 
 

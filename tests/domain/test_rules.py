@@ -61,6 +61,13 @@ def test_silence_matchers():
     assert silences.covering([silence, later], alert, now=50) is later
 
 
-def test_rule_json_schema_lists_the_metrics():
-    schema = AlertRule.model_json_schema()
-    assert "cpu_percent" in schema["properties"]["metric"]["enum"]
+def test_rule_json_schema_lists_the_metrics_and_the_per_item_grammars():
+    import re
+
+    choices = AlertRule.model_json_schema()["properties"]["metric"]["anyOf"]
+    assert "cpu_percent" in choices[0]["enum"]
+    patterns = [choice["pattern"] for choice in choices[1:]]
+    for key in ("disk_percent:/var", "temperature:coretemp Core 0", "cpu_core:3",
+                "interface_rx_bps:eth0"):
+        assert any(re.fullmatch(p, key) for p in patterns), key
+    assert not any(re.fullmatch(p, "cpu_core:x") for p in patterns)
