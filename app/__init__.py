@@ -27,6 +27,7 @@ from .sources import agent, ask
 from .store import open_store
 from .view.format import FILTERS, GLOBALS
 from .view.regions import LiveView
+from .view.timechart import zone_of
 from .web import api, assets, auth, dashboard, deadline, errors, headers, ops, stream, throttle
 from .web.api import stream as api_stream
 
@@ -57,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
+                    zone=zone_of(settings.timezone),
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
                                 forget_after=settings.host_retention))
     live = Live(settings, store, view)

@@ -112,6 +112,9 @@ class Settings(BaseModel):
     alert_retention: Seconds = 7 * 86400.0
     #: Seconds without a sample after which another host leaves the fleet and the store.
     host_retention: Seconds = 86400.0
+    #: IANA time zone of the charts' time labels (``Europe/Paris``); empty: the server's own
+    #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
+    timezone: str = ""
 
     @field_validator("store_url")
     @classmethod
@@ -119,6 +122,19 @@ class Settings(BaseModel):
         if value and not value.startswith(("sqlite:///", "redis://", "rediss://")):
             raise ValueError("must be sqlite:///absolute/path, redis://host:port/db or "
                              "rediss://host:port/db (Redis over TLS)")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(value)
+            except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+                raise ValueError("unknown time zone; use an IANA name such as UTC or "
+                                 "Europe/Paris") from None
         return value
 
     @field_validator("ingest_token", "view_token")
