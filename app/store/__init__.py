@@ -8,7 +8,10 @@ chose from ``DASHBOARD_STORE_URL``, so a Redis backend slots in without touching
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterable
 from typing import NamedTuple
+
+from .tiers import Point, Retention
 
 
 class Item(NamedTuple):
@@ -32,7 +35,11 @@ class StoreUnavailable(RuntimeError):
 
 
 class Store(abc.ABC):
-    """A bounded, durable log with increasing ids, plus a small key -> JSON state table."""
+    """A bounded, durable log with increasing ids, a small key -> JSON state table, and each
+    host's tiered history (raw samples, 1-minute and 1-hour buckets; see :mod:`.tiers`)."""
+
+    #: Seconds each history tier keeps; set by the backend's constructor.
+    history_retention: Retention = Retention()
 
     @abc.abstractmethod
     def append(self, kind: str, data: dict, state_key: str | None = None) -> int:
@@ -149,8 +156,66 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 
+    # -- history: beside the log, not in it (its size does not bound them) ---------------------
 
-def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
+    @abc.abstractmethod
+    def record_history(self, host: str, ts: float, values: dict[str, float]) -> None:
+        """Keep one sample of ``host`` taken at ``ts`` (Unix seconds): ``{key: value}``.
+
+        The raw point is kept, and each value is folded into its 1-minute and 1-hour bucket
+        (min, max, sum, count), all in one transaction (SQLite) or one script (Redis); each
+        tier written is trimmed to :attr:`history_retention` on the way, counted back from
+        now. A key already recorded for ``host`` at the same ``ts`` (to the millisecond) is
+        not counted again, so a retried write changes nothing. A point older than a tier's
+        retention is not kept in that tier.
+
+        :raise StoreUnavailable: nothing was written.
+        """
+
+    @abc.abstractmethod
+    def history(self, host: str, key: str, tier: str, start: float, end: float) -> list[Point]:
+        """Return ``key``'s points of ``host`` in ``tier`` with ``start <= t < end``, oldest first.
+
+        Each point is ``(t, min, avg, max, count)``: for ``raw``, ``t`` is the sample's time
+        (milliseconds precision) and min = avg = max = the value, count 1; for ``1m`` and
+        ``1h``, ``t`` is the bucket's start (a multiple of 60 or 3600). Times without data
+        have no point (a gap is a gap, never a zero). An unknown host or key gives ``[]``.
+
+        :raise KeyError: ``tier`` is not ``raw``, ``1m`` or ``1h``.
+        :raise StoreUnavailable: the backend did not answer.
+        """
+
+    def history_many(self, host: str, keys: Iterable[str], tier: str, start: float,
+                     end: float) -> dict[str, list[Point]]:
+        """:meth:`history` of several keys at once, as ``{key: points}``; backends read each
+        row once for all keys."""
+        return {key: self.history(host, key, tier, start, end) for key in keys}
+
+    @abc.abstractmethod
+    def write_history(self, host: str, tier: str,
+                      rows: Iterable[tuple[float, dict[str, float | tuple]]]) -> None:
+        """Write points of ``host`` in ``tier`` directly, replacing any at the same times: the
+        bulk path of ``flask history-fill``, which computes its buckets itself.
+
+        Each row is ``(t, {key: figure})``: for ``raw`` a figure is the value; for ``1m`` and
+        ``1h`` it is ``(min, max, sum, count)`` and ``t`` the bucket's start. Nothing is folded
+        or trimmed; rows are written in batches that let other greenlets run in between.
+
+        :raise StoreUnavailable: from the batch that failed on, nothing was written.
+        """
+
+    @abc.abstractmethod
+    def trim_history(self) -> None:
+        """Drop every host's points older than their tier's retention (the janitor's sweep;
+        :meth:`record_history` trims only what it writes)."""
+
+    @abc.abstractmethod
+    def forget_history(self, host: str) -> None:
+        """Drop all of ``host``'s history, every tier and key."""
+
+
+def open_store(url: str, *, log_size: int, poll_interval: float,
+               history_retention: Retention = Retention()) -> Store:
     """Open the backend that ``url`` names: ``sqlite:///absolute/path``, ``redis://host:port/db``
     or ``rediss://host:port/db`` (Redis over TLS; redis-py's URL options such as
     ``ssl_ca_certs`` go in the query string).
@@ -158,6 +223,7 @@ def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
     :param log_size: items kept in the log before the oldest are trimmed.
     :param poll_interval: seconds between checks for writes by other processes (SQLite; Redis
         notifies its readers, so it ignores this).
+    :param history_retention: seconds each history tier keeps.
     :raise ValueError: for a URL of an unknown scheme.
     :raise StoreUnavailable: the SQLite file cannot be opened (Redis connects on first use).
     """
@@ -165,9 +231,9 @@ def open_store(url: str, *, log_size: int, poll_interval: float) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore(url.removeprefix("sqlite://"), log_size=log_size,
-                           poll_interval=poll_interval)
+                           poll_interval=poll_interval, history_retention=history_retention)
     if url.startswith(("redis://", "rediss://")):
         from .redis import RedisStore
 
-        return RedisStore(url, log_size=log_size)
+        return RedisStore(url, log_size=log_size, history_retention=history_retention)
     raise ValueError(f"unsupported store URL {url!r}")

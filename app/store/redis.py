@@ -8,6 +8,7 @@ Keys, all under ``prefix`` (``dashboard:`` by default) so that a shared Redis ca
   100 more).
 - ``<prefix>seq``: the counter that numbers the log.
 - ``<prefix>state``: a Hash, state key -> compact JSON.
+- ``<prefix>hist:...`` and ``<prefix>histkey``: the history tiers (see :mod:`.redis_history`).
 
 Ids: the log entry of :class:`Item` id ``n`` has the stream id ``"<n>-0"``, and ``n`` comes from
 ``INCR <prefix>seq`` inside the same Lua script as the ``XADD``. Why not ``XADD *`` and a mapping
@@ -35,6 +36,8 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from . import Item, Store, StoreUnavailable
+from .redis_history import GLOB as _GLOB, RedisHistory
+from .tiers import Retention
 
 T = TypeVar("T")
 
@@ -93,7 +96,6 @@ if not ok or type(state) ~= 'table' or state[ARGV[6]] ~= ARGV[7] then
 end
 """ + _APPEND
 _PAGE = 500  # entries per XREVRANGE while scanning backwards: one short call each
-_GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\"})  # Redis glob metacharacters, escaped
 
 
 def _json(value: dict) -> str:
@@ -111,7 +113,7 @@ def _item(entry: tuple[str, dict[str, str]]) -> Item:
                 json.loads(fields["data"]))
 
 
-class RedisStore(Store):
+class RedisStore(RedisHistory, Store):
     """:class:`Store` on the Redis at ``url`` (``redis://host:port/db``), keys under ``prefix``.
 
     Connects lazily: a Redis that is down makes each call raise :class:`StoreUnavailable`, not
@@ -125,8 +127,10 @@ class RedisStore(Store):
     """
 
     def __init__(self, url: str, *, log_size: int, prefix: str = "dashboard:",
-                 pool_size: int = 16, timeout: float = 5.0) -> None:
+                 pool_size: int = 16, timeout: float = 5.0,
+                 history_retention: Retention = Retention()) -> None:
         self.log_size = log_size
+        self.history_retention = history_retention
         self.prefix = prefix
         self._log, self._seq, self._state = f"{prefix}log", f"{prefix}seq", f"{prefix}state"
         # Two quick retries ride over a connection that went stale (a Redis restart) without
@@ -147,6 +151,7 @@ class RedisStore(Store):
         self._append = self._redis.register_script(_APPEND)
         self._append_if = self._redis.register_script(_APPEND_IF)
         self._lease = self._redis.register_script(_LEASE)
+        self._history_init(url, common, timeout)
         self._closed = False
 
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -279,5 +284,6 @@ class RedisStore(Store):
 
     def close(self) -> None:
         self._closed = True
+        self._bin.connection_pool.disconnect()
         self._tail_pool.disconnect()
         self._pool.disconnect()

@@ -17,6 +17,8 @@ import time
 import gevent.event
 
 from . import Item, Store, StoreUnavailable
+from .sqlite_history import SQLiteHistory
+from .tiers import Retention
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS log (
@@ -54,17 +56,21 @@ def _item(row: tuple) -> Item:
     return Item(row[0], row[1], row[2], json.loads(row[3]))
 
 
-class SQLiteStore(Store):
-    """:class:`Store` on one SQLite file at ``path`` (created with its folder if missing)."""
+class SQLiteStore(SQLiteHistory, Store):
+    """:class:`Store` on one SQLite file at ``path`` (created with its folder if missing); its
+    history methods are :class:`app.store.sqlite_history.SQLiteHistory`'s."""
 
-    def __init__(self, path: str, *, log_size: int, poll_interval: float) -> None:
+    def __init__(self, path: str, *, log_size: int, poll_interval: float,
+                 history_retention: Retention = Retention()) -> None:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         self.path = path
         self.log_size = log_size
         self.poll_interval = poll_interval
+        self.history_retention = history_retention
         try:
             self._db = _connect(path)
             self._db.executescript(_SCHEMA)
+            self._history_init()
             self._tail = _connect(path)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from exc

@@ -1,0 +1,228 @@
+"""History tiers on SQLite: one ``WITHOUT ROWID`` table beside the log (layout in :mod:`.tiers`).
+
+Rows are keyed ``(series, tier, t)`` with integer times, so a year of a host's default retention
+is about 86,400 raw rows and 52,000 bucket rows of a hundred to four hundred bytes each. A sample
+costs one transaction of a few short primary-key statements (read the raw row and the two
+buckets, write them back, trim); long reads and bulk writes go in batches with a
+``gevent.sleep(0)`` between them, so no statement holds the event loop for long.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+
+import gevent
+
+from . import StoreUnavailable
+from .tiers import (TIERS, MAX_KEY_ID, Point, Retention, bucket, decode, encode_raw,
+                    encode_rolled, fold, group, pick, point)
+
+HISTORY_SCHEMA = """
+CREATE TABLE IF NOT EXISTS history_key (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS history_series (
+    id   INTEGER PRIMARY KEY,
+    host TEXT NOT NULL,
+    grp  TEXT NOT NULL,  -- '' for a host's plain keys, else the one ':' key of the series
+    UNIQUE (host, grp)
+);
+CREATE TABLE IF NOT EXISTS history (
+    series INTEGER NOT NULL,
+    tier   INTEGER NOT NULL,  -- 0 raw, 1 one minute, 2 one hour
+    t      INTEGER NOT NULL,  -- raw: Unix milliseconds; buckets: Unix seconds of the start
+    v      BLOB NOT NULL,     -- the keys' figures, packed (app.store.tiers)
+    PRIMARY KEY (series, tier, t)
+) WITHOUT ROWID;
+"""
+_TIER = {name: n for n, name in enumerate(TIERS)}
+_BATCH = 2000  # rows per statement batch of a long read, bulk write or delete
+
+
+class SQLiteHistory:
+    """The history half of :class:`app.store.sqlite.SQLiteStore` (a mixin on its ``_db``)."""
+
+    _db: sqlite3.Connection
+    history_retention: Retention
+
+    def _history_init(self) -> None:
+        self._db.executescript(HISTORY_SCHEMA)
+        self._key_ids: dict[str, int] = {}
+        self._series_ids: dict[tuple[str, str], int] = {}
+
+    def _key_id(self, name: str, learned: dict | None = None) -> int | None:
+        """The id of key ``name``; created (and noted in ``learned``) when ``learned`` is given."""
+        if name in self._key_ids:
+            return self._key_ids[name]
+        if learned is not None:
+            self._db.execute("INSERT OR IGNORE INTO history_key (name) VALUES (?)", (name,))
+        row = self._db.execute("SELECT id FROM history_key WHERE name = ?", (name,)).fetchone()
+        if row is None or row[0] > MAX_KEY_ID:
+            return None
+        # Ids created in a transaction are cached only once it committed (see the callers).
+        (self._key_ids if learned is None else learned)[name] = row[0]
+        return row[0]
+
+    def _series_id(self, host: str, grp: str, learned: dict | None = None) -> int | None:
+        if (host, grp) in self._series_ids:
+            return self._series_ids[host, grp]
+        if learned is not None:
+            self._db.execute("INSERT OR IGNORE INTO history_series (host, grp) VALUES (?, ?)",
+                             (host, grp))
+        row = self._db.execute("SELECT id FROM history_series WHERE host = ? AND grp = ?",
+                               (host, grp)).fetchone()
+        if row is None:
+            return None
+        (self._series_ids if learned is None else learned)[host, grp] = row[0]
+        return row[0]
+
+    def _learn(self, keys: dict, series: dict) -> None:
+        self._key_ids.update(keys)
+        self._series_ids.update(series)
+
+    def record_history(self, host: str, ts: float, values: dict[str, float]) -> None:
+        groups: dict[str, dict[str, float]] = {}
+        for key, value in values.items():
+            groups.setdefault(group(key), {})[key] = float(value)
+        keys: dict[str, int] = {}
+        series: dict[tuple[str, str], int] = {}
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                for grp, figures in groups.items():
+                    sid = self._series_id(host, grp, series)
+                    by_id = {kid: v for k, v in figures.items()
+                             if (kid := self._key_id(k, keys)) is not None}
+                    if by_id:
+                        self._record(sid, ts, by_id)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        self._learn(keys, series)
+
+    def _record(self, sid: int, ts: float, values: dict[int, float]) -> None:
+        db, now, keep = self._db, time.time(), self.history_retention
+        ms = round(ts * 1000)
+        row = db.execute("SELECT v FROM history WHERE series = ? AND tier = 0 AND t = ?",
+                         (sid, ms)).fetchone()
+        raw = {k: f[0] for k, f in decode(row[0], False).items()} if row else {}
+        fresh = {k: v for k, v in values.items() if k not in raw}
+        if not fresh:
+            return  # this sample was recorded already
+        cut = now - keep.raw
+        if ts >= cut:
+            raw.update(fresh)
+            db.execute("INSERT OR REPLACE INTO history VALUES (?, 0, ?, ?)",
+                       (sid, ms, encode_raw(raw)))
+        db.execute("DELETE FROM history WHERE series = ? AND tier = 0 AND t < ?",
+                   (sid, cut * 1000))
+        for tier in ("1m", "1h"):
+            n, step, start = _TIER[tier], TIERS[tier], bucket(ts, tier)
+            cut = now - keep.of(tier) - step  # a bucket is kept while any of it is
+            if start <= cut:
+                continue
+            row = db.execute("SELECT v FROM history WHERE series = ? AND tier = ? AND t = ?",
+                             (sid, n, start)).fetchone()
+            aggs = {k: list(f) for k, f in decode(row[0], True).items()} if row else {}
+            fold(aggs, fresh)
+            db.execute("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)",
+                       (sid, n, start, encode_rolled(aggs)))
+            if row is None:  # a new bucket: the oldest may have left the retention
+                db.execute("DELETE FROM history WHERE series = ? AND tier = ? AND t <= ?",
+                           (sid, n, cut))
+
+    def history(self, host: str, key: str, tier: str, start: float, end: float) -> list[Point]:
+        return self.history_many(host, [key], tier, start, end)[key]
+
+    def history_many(self, host: str, keys: Iterable[str], tier: str, start: float,
+                     end: float) -> dict[str, list[Point]]:
+        n = _TIER[tier]
+        rolled, scale = n > 0, (1 if n else 1000)
+        found: dict[str, list[Point]] = {}
+        by_series: dict[int, list[tuple[str, int]]] = {}
+        for key in keys:
+            found[key] = []
+            sid, kid = self._series_id(host, group(key)), self._key_id(key)
+            if sid is not None and kid is not None:
+                by_series.setdefault(sid, []).append((key, kid))
+        for sid, wanted in by_series.items():
+            low = start * scale
+            while True:
+                rows = self._db.execute(
+                    "SELECT t, v FROM history WHERE series = ? AND tier = ? AND t >= ? AND t < ? "
+                    "ORDER BY t LIMIT ?", (sid, n, low, end * scale, _BATCH)).fetchall()
+                for t, v in rows:
+                    for key, kid in wanted:
+                        figures = pick(v, kid, rolled)
+                        if figures is not None:
+                            found[key].append(point(t / scale if n == 0 else t, figures, rolled))
+                if len(rows) < _BATCH:
+                    break
+                low = rows[-1][0] + 1
+                gevent.sleep(0)
+        return found
+
+    def write_history(self, host: str, tier: str,
+                      rows: Iterable[tuple[float, dict[str, float | tuple]]]) -> None:
+        n = _TIER[tier]
+        batch: list[tuple] = []
+        for t, figures in rows:
+            groups: dict[str, dict[str, float | tuple]] = {}
+            for key, figure in figures.items():
+                groups.setdefault(group(key), {})[key] = figure
+            batch.extend((grp, t, members) for grp, members in groups.items())
+            if len(batch) >= _BATCH:
+                self._write_batch(host, n, batch)
+                batch = []
+                gevent.sleep(0)
+        if batch:
+            self._write_batch(host, n, batch)
+
+    def _write_batch(self, host: str, n: int, batch: list[tuple]) -> None:
+        keys: dict[str, int] = {}
+        series: dict[tuple[str, str], int] = {}
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                out = []
+                for grp, t, figures in batch:
+                    sid = self._series_id(host, grp, series)
+                    by_id = {kid: f for k, f in figures.items()
+                             if (kid := self._key_id(k, keys)) is not None}
+                    if n == 0:
+                        out.append((sid, 0, round(t * 1000), encode_raw(by_id)))
+                    else:
+                        out.append((sid, n, int(t), encode_rolled(by_id)))
+                self._db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)", out)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        self._learn(keys, series)
+
+    def trim_history(self) -> None:
+        now, keep = time.time(), self.history_retention
+        for (sid,) in self._db.execute("SELECT id FROM history_series").fetchall():
+            self._delete("series = ? AND tier = 0 AND t < ?", (sid, (now - keep.raw) * 1000))
+            for tier in ("1m", "1h"):
+                self._delete("series = ? AND tier = ? AND t <= ?",
+                             (sid, _TIER[tier], now - keep.of(tier) - TIERS[tier]))
+
+    def forget_history(self, host: str) -> None:
+        # The series rows stay (a few bytes): other processes may hold their ids in a cache.
+        sids = self._db.execute("SELECT id FROM history_series WHERE host = ?", (host,)).fetchall()
+        for (sid,) in sids:
+            self._delete("series = ?", (sid,))
+
+    def _delete(self, where: str, args: tuple) -> None:
+        """Delete the history rows matching ``where``, :data:`_BATCH` rows per statement."""
+        while True:
+            try:
+                cur = self._db.execute(
+                    f"DELETE FROM history WHERE (series, tier, t) IN (SELECT series, tier, t "
+                    f"FROM history WHERE {where} LIMIT {_BATCH})", args)
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+            if cur.rowcount < _BATCH:
+                return
+            gevent.sleep(0)
