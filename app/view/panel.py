@@ -30,6 +30,7 @@ from datetime import datetime, tzinfo
 from markupsafe import Markup
 
 from app.domain import custom as custom_mod
+from app.domain import history
 from app.store import Store
 
 from . import timechart as tc
@@ -58,18 +59,16 @@ LIVE = "live"
 #: The ranges a page may show, in the switcher's order. Buckets keep every chart between about
 #: 60 and 120 points: enough for its width in pixels' worth of detail, small to send.
 SPANS: dict[str, Span] = {
-    LIVE: Span(300, 5, None, "last 5 minutes", "live"),
-    "1h": Span(3600, 60, "1m", "last hour", "1 h"),
-    "6h": Span(21600, 300, "1m", "last 6 hours", "6 h"),
-    "24h": Span(86400, 900, "1m", "last 24 hours", "24 h"),
-    "7d": Span(604800, 7200, "1h", "last 7 days", "7 d"),
-    "30d": Span(2592000, 21600, "1h", "last 30 days", "30 d"),
-    "1y": Span(31536000, 259200, "1h", "last year", "1 y"),
+    LIVE: Span(int(history.RANGES["5m"]), 5, None, "last 5 minutes", "live"),
+    "1h": Span(int(history.RANGES["1h"]), 60, "1m", "last hour", "1 h"),
+    "6h": Span(int(history.RANGES["6h"]), 300, "1m", "last 6 hours", "6 h"),
+    "24h": Span(int(history.RANGES["24h"]), 900, "1m", "last 24 hours", "24 h"),
+    "7d": Span(int(history.RANGES["7d"]), 7200, "1h", "last 7 days", "7 d"),
+    "30d": Span(int(history.RANGES["30d"]), 21600, "1h", "last 30 days", "30 d"),
+    "1y": Span(int(history.RANGES["1y"]), 259200, "1h", "last year", "1 y"),
 }
 #: Seconds between two sends of the live plots.
 LIVE_STEP = 5
-#: Seconds one point of each history tier covers (``app.domain.history.TIER_STEPS``).
-TIER_STEPS = {"1m": 60, "1h": 3600}
 #: Seconds after a tier point's end before it is read: the sampler writes the rollup with the
 #: first sample after the boundary, and the sample of one second may arrive a little late.
 TIER_LAG = 3.0
@@ -116,14 +115,17 @@ class Drawn:
     plot: Markup
 
 
-def query_points(store: Store, host: str, key: str, start: float, end: float,
-                 step: int) -> list[tc.Point]:
-    """The history of ``key`` in ``[start, end)`` as points of ``step`` seconds
-    (:func:`app.domain.history.query`)."""
-    from app.domain import history  # TODO at merge: top-level
+def read_tier(store: Store, host: str, keys: list[str], tier: str, start: float, end: float,
+              step: int) -> dict[str, list[tc.Point]]:
+    """The points of ``keys`` in ``tier`` over ``[start, end)`` merged into ``step``-second
+    buckets (:func:`app.domain.history.coarsen`), by key.
 
-    found = history.query(store, host, key, start, end, step=step)
-    return [(p["t"], p["min"], p["avg"], p["max"]) for p in found["points"]]
+    The range's own tier, not :func:`app.domain.history.query`'s finest covering one: 24 hours
+    of 1-minute points are 1,440 rows, of raw samples 86,400, for the same 96 buckets drawn;
+    and ``history_many`` reads each row once for all the keys of a host.
+    """
+    found = store.history_many(host, keys, tier, start, end)
+    return {key: history.coarsen(points, step) for key, points in found.items()}
 
 
 class ChartPanel:
@@ -131,12 +133,15 @@ class ChartPanel:
 
     :param host: whose samples and history; :param range_name: a key of :data:`SPANS`.
     :param zone: the time zone of the tick labels and titles (``DASHBOARD_TIMEZONE``).
-    :param fetch: reads a tier (:func:`query_points`; tests pass a fake).
+    :param custom_host: the host whose history holds the custom metrics (the dashboard's own:
+        ``app.domain.history.record_custom``); None: ``host``.
+    :param fetch: reads a tier (:func:`read_tier`; tests pass a fake).
     """
 
-    def __init__(self, host: str, range_name: str, zone: tzinfo,
-                 fetch: Callable[..., list[tc.Point]] = query_points) -> None:
+    def __init__(self, host: str, range_name: str, zone: tzinfo, custom_host: str | None = None,
+                 fetch: Callable[..., dict[str, list[tc.Point]]] = read_tier) -> None:
         self.host = host
+        self.custom_host = custom_host or host
         self.range = range_name
         self.span = SPANS[range_name]
         self.zone = zone
@@ -181,14 +186,14 @@ class ChartPanel:
     def due(self, now: float) -> bool:
         """Whether the charts must be drawn again at ``now`` (Unix seconds): a new live step,
         or a new point of the range's tier complete (:data:`TIER_LAG` after its end)."""
-        every = LIVE_STEP if self.span.tier is None else TIER_STEPS[self.span.tier]
+        every = LIVE_STEP if self.span.tier is None else history.TIER_STEPS[self.span.tier]
         return self._slot != math.floor((now - (0 if self.span.tier is None else TIER_LAG)) / every)
 
     def draw(self, store: Store | None, now: float) -> bool:
         """Draw every chart for ``now``; return True if the frames changed too (then the whole
         panel must be sent, else only the plots). ``store`` is read for ranges other than live.
         """
-        every = LIVE_STEP if self.span.tier is None else TIER_STEPS[self.span.tier]
+        every = LIVE_STEP if self.span.tier is None else history.TIER_STEPS[self.span.tier]
         lag = 0 if self.span.tier is None else TIER_LAG
         self._slot = math.floor((now - lag) / every)
         step = self.span.step
@@ -199,6 +204,7 @@ class ChartPanel:
         start = end - self.span.seconds
         specs = [*HOST_CHARTS, *(self.custom_specs[k] for k in sorted(self.custom_specs))]
         ticks = tc.time_ticks(start, end, self.zone)
+        tiers = {} if self.span.tier is None else self._read(store, specs, start, end)
         drawn, frames = [], []
         for spec in specs:
             chart = tc.Chart(spec.slug, spec.title, [], start, end, step, axis=spec.axis,
@@ -207,7 +213,7 @@ class ChartPanel:
             if self.span.tier is None:
                 frame, plot, scale = self._draw_live(chart, spec, now)
             else:
-                frame, plot, scale = self._draw_tier(chart, spec, store)
+                frame, plot, scale = self._draw_tier(chart, spec, tiers)
             drawn.append(Drawn(spec.slug, spec.title, frame, plot))
             frames.append((spec, scale))
         self.drawn = drawn
@@ -252,14 +258,24 @@ class ChartPanel:
         plot = tc.plot(chart, lo, hi, latest, current)
         return frame, plot, (lo, hi, tuple(over))
 
-    def _draw_tier(self, chart: tc.Chart, spec: Spec, store: Store | None):
-        for key, name in spec.keys:
+    def _read(self, store: Store | None, specs: list[Spec], start: float,
+              end: float) -> dict[str, list[tc.Point]]:
+        """Every chart's points, one read per host (its keys' rows are read once)."""
+        found: dict[str, list[tc.Point]] = {}
+        for host, custom in ((self.host, False), (self.custom_host, True)):
+            keys = [k for spec in specs for k, _ in spec.keys if k.startswith("custom:") == custom]
+            if not keys or store is None:
+                continue
             try:
-                points = self.fetch(store, self.host, key, chart.start, chart.end, chart.step)
-            except Exception:  # noqa: BLE001 - one series failing must not blank the panel
-                log.exception("history of %r %r could not be read", self.host, key)
-                points = []
-            chart.series.append(tc.Series(name, points))
+                found.update(self.fetch(store, host, keys, self.span.tier, start, end,
+                                        self.span.step))
+            except Exception:  # noqa: BLE001 - a failed read leaves gaps, not a broken page
+                log.exception("history of %r could not be read; drawn empty", host)
+        return found
+
+    def _draw_tier(self, chart: tc.Chart, spec: Spec, tiers: dict[str, list[tc.Point]]):
+        for key, name in spec.keys:
+            chart.series.append(tc.Series(name, tiers.get(key, [])))
         lo, hi, vstep, divisor = tc.value_axis(_extent(chart), chart.axis)
         by_series = [{p[0]: p for p in s.points} for s in chart.series]
         times = sorted({t for points in by_series for t in points})

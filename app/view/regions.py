@@ -60,9 +60,10 @@ class LiveView:
         self.env = env
         self.host = host
         self.range = range_name
-        self.panel = ChartPanel(host, range_name, zone if zone is not None else zone_of(""))
         self.thresholds = thresholds
         self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
+        self.panel = ChartPanel(host, range_name, zone if zone is not None else zone_of(""),
+                                custom_host=self.fleet.home)
         #: What the page adds to its ``/stream`` and ``/poll`` URLs. Its own host's page names
         #: the host too: behind a balancer the stream may reach another dashboard, which must
         #: still send this host's cards.
