@@ -128,3 +128,44 @@ def test_a_page_made_after_the_tailers_cursor_folds_nothing_twice(fleet):
     settle(fleet, fleet.store.latest_id())
     gevent.sleep(0.2)
     assert sum(e.data["message"] == "once" for e in page.view.events) == 1
+
+
+def test_each_host_and_range_is_one_page_shared_by_its_viewers(client, fleet):
+    day = fleet.page("web-2", "24h")
+    assert fleet.page("web-2", "24h") is day and day is not fleet.page("web-2")
+    assert fleet.page(None, "5m") is fleet.page(None, "live") is fleet.pages.default
+    html = client.get("/?host=web-2&range=24h").get_data(as_text=True)
+    assert 'hx-sse:connect="/stream?host=web-2&amp;range=24h"' in html
+    assert 'hx-get="/poll?host=web-2&amp;range=24h"' in html
+    assert '<a href="/?host=web-2&amp;range=24h" aria-current="page">24 h</a>' in html
+    assert number(region(html, "cpu"), "cpu") == "88.0"  # the figures are on every range
+    first, second = _messages(fleet, 60, None, "web-2", range_name="24h"), \
+        _messages(fleet, 60, None, "web-2", range_name="24h")
+    assert next(first) is next(second)  # the very same snapshot bytes
+    assert len(day.hub) == 2
+    settle(fleet, fleet.store.append("metrics", sample(host="web-2", cpu_percent=66.0),
+                                     state_key="sample:web-2"))
+    with gevent.Timeout(3):
+        a, b = next(first), next(second)
+    assert a is b and number(a.decode(), "cpu") == "66.0"
+    first.close()
+    second.close()
+
+
+def test_a_range_page_sends_its_charts_when_its_tier_point_completes(client, fleet, monkeypatch):
+    """The tailer's sweep asks every page's view; a range page's panel is drawn from the store
+    once per tier point, whatever the number of viewers."""
+    page = fleet.page("web-2", "1h")
+    draws = []
+    real = page.view.panel.draw
+    monkeypatch.setattr(page.view.panel, "draw", lambda store, now: draws.append(now) or real(store, now))
+    gen = _messages(fleet, 60, None, "web-2", range_name="1h")
+    next(gen)
+    page.view.panel._slot = None  # as if its minute had just completed
+    with gevent.Timeout(5):
+        while not draws:
+            gevent.sleep(0.05)
+    with gevent.Timeout(5):  # the sweep runs each second; the next minute is not due yet
+        gevent.sleep(2.5)
+    assert len(draws) == 1
+    gen.close()
