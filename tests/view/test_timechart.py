@@ -82,7 +82,7 @@ def test_plot_draws_band_and_line_with_gaps_as_gaps_and_says_what_it_shows():
     assert root.find(f"{SVG}text[@class='now']").text == "8.0 %"
     [rect] = root.iter(f"{SVG}rect")
     assert rect.find(f"{SVG}title").text == (
-        "Mon 02 Mar 12:00–12:01: 20.0 % (min 10.0 %, max 30.0 %)")
+        "12:00–12:01: 20.0 % (min 10.0 %, max 30.0 %)")
 
 
 def test_two_series_have_a_legend_and_their_own_lines():
