@@ -25,10 +25,12 @@ from .domain.fleet import Fleet
 from .live.engine import Live
 from .sources import agent, ask
 from .store import open_store
+from .store.tiers import Retention
 from .view.format import FILTERS, GLOBALS
 from .view.regions import LiveView
 from .view.timechart import zone_of
-from .web import api, assets, auth, dashboard, deadline, errors, headers, ops, stream, throttle
+from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, stream,
+                  throttle)
 from .web.api import stream as api_stream
 
 
@@ -55,7 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.jinja_env.globals.update(GLOBALS)
 
     store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
-    store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval)
+    store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval,
+                       history_retention=Retention(settings.history_raw, settings.history_minute,
+                                                   settings.history_hour))
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     zone=zone_of(settings.timezone),
@@ -76,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_stream.bp)
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
     app.cli.add_command(ask.command)  # flask --app wsgi ask --to URL "Deploy?"
+    app.cli.add_command(fill.command)  # flask --app wsgi history-fill --host NAME --days 7
     if settings.simulator:
         from .web import simulator
 

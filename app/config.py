@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Annotated, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
+                      field_validator)
 
 from app.domain.alerts import DEFAULT_RULES, AlertRule
 
@@ -33,6 +35,33 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
 }
 
 Seconds = Annotated[float, Field(gt=0)]
+#: Seconds per unit of a duration such as ``30d`` (a year is 365 days).
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def parse_duration(value):
+    """``"24h"`` -> 86400.0: a number of seconds, or a whole number followed by one of
+    :data:`DURATION_UNITS`; values that are not text go to pydantic as they are.
+
+    :raise ValueError: a text that is neither.
+    """
+    if not isinstance(value, str):
+        return value
+    if found := re.fullmatch(r"\s*(\d+)\s*([smhdwy])\s*", value):
+        return float(found[1]) * DURATION_UNITS[found[2]]
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError("must be seconds or a whole number with a unit s, m, h, d, w or y "
+                         "(24h, 30d, 1y)") from None
+
+
+def Duration(least: float):  # noqa: N802 - reads as a type in the annotations below
+    """Seconds, written ``86400`` or ``24h`` / ``30d`` / ``1y`` (:func:`parse_duration`), at
+    least ``least``."""
+    return Annotated[float, BeforeValidator(parse_duration), Field(ge=least, allow_inf_nan=False)]
+
+
 #: Shortest token accepted: a shorter one could be guessed even at the throttled rate.
 MIN_TOKEN_LENGTH = 16
 
@@ -115,6 +144,13 @@ class Settings(BaseModel):
     #: IANA time zone of the charts' time labels (``Europe/Paris``); empty: the server's own
     #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
     timezone: str = ""
+    #: How long history keeps raw samples (``app.domain.history``); seconds or ``24h``, ``30d``,
+    #: ``1y``. At least 5 minutes, the live range.
+    history_raw: Duration(300) = 86400.0
+    #: How long history keeps 1-minute points (min, max, average, count); at least an hour.
+    history_minute: Duration(3600) = 30 * 86400.0
+    #: How long history keeps 1-hour points; at least a day.
+    history_hour: Duration(86400) = 365 * 86400.0
 
     @field_validator("store_url")
     @classmethod

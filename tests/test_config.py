@@ -43,6 +43,11 @@ def test_environment_is_read(monkeypatch):
     ("TRANSPORT", "websocket"),
     ("STALE_AFTER", "0"),
     ("STALE_AFTER", "a while"),
+    ("HISTORY_RAW", "1m"),  # shorter than the live range
+    ("HISTORY_RAW", "1.5h"),
+    ("HISTORY_MINUTE", "30 days"),
+    ("HISTORY_HOUR", "12h"),
+    ("HISTORY_HOUR", "inf"),
 ])
 def test_bad_value_names_the_variable(monkeypatch, name, value):
     monkeypatch.setenv(f"DASHBOARD_{name}", value)
@@ -130,3 +135,21 @@ def test_redis_over_tls_is_accepted():
         assert store._pool.connection_class is SSLConnection
     finally:
         store.close()
+
+
+def test_history_retention_defaults_and_units(monkeypatch):
+    settings = load_settings()
+    assert (settings.history_raw, settings.history_minute, settings.history_hour) == (
+        86400, 30 * 86400, 365 * 86400)
+    monkeypatch.setenv("DASHBOARD_HISTORY_RAW", "36h")
+    monkeypatch.setenv("DASHBOARD_HISTORY_MINUTE", "2w")
+    monkeypatch.setenv("DASHBOARD_HISTORY_HOUR", "2y")
+    settings = load_settings({"HISTORY_RAW": "7200"})
+    assert (settings.history_raw, settings.history_minute, settings.history_hour) == (
+        7200, 14 * 86400, 2 * 365 * 86400)
+
+
+def test_the_store_gets_the_history_retention(make_app):
+    store = make_app(HISTORY_RAW="2h", HISTORY_MINUTE="7d").extensions["dashboard"].store
+    assert (store.history_retention.raw, store.history_retention.minute,
+            store.history_retention.hour) == (7200, 7 * 86400, 365 * 86400)

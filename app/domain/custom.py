@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+from app.domain import history
 from app.store import Store
 
 STATE_KEY = "custom"
@@ -48,11 +49,14 @@ def latest(store: Store) -> dict[str, dict]:
     return (store.get_state(STATE_KEY) or {}).get("series", {})
 
 
-def ingest(store: Store, metrics: list[dict], now: float | None = None) -> int:
+def ingest(store: Store, metrics: list[dict], now: float | None = None,
+           history_host: str | None = None) -> int:
     """Store readings (dicts of ``app.domain.schemas.CustomMetric``); return the log item's id.
 
     Two statements (log item, then the merged latest state), not one transaction: a failure
     between them leaves the page updated and ``GET`` one reading behind, never the reverse.
+    With ``history_host`` (the dashboard's own ``DASHBOARD_HOST_NAME``) the readings are then
+    recorded in its history as ``custom:<series key>`` (:func:`app.domain.history.record_custom`).
 
     :raise TooManySeries: nothing was written.
     :raise StoreUnavailable: nothing, or only the log item, was written.
@@ -66,4 +70,6 @@ def ingest(store: Store, metrics: list[dict], now: float | None = None) -> int:
                             f"this request would make {len(series)}")
     item_id = store.append("custom", {"metrics": readings, "ts": now})
     store.set_state(STATE_KEY, {"series": series})
+    if history_host is not None:
+        history.record_custom(store, history_host, readings)
     return item_id

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
                       ValidationError, field_validator)
 
+from app.domain.history import RANGES
 from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
 
 Level = Literal["info", "warning", "error", "critical"]
@@ -103,6 +104,25 @@ class EventQuery(_Strict):
     level: Level | None = None
     since: LogId = 0
     limit: Annotated[int, Field(ge=1, le=500)] = 100
+
+
+#: Latest Unix time a history query may name (the end of year 9999).
+MAX_TIME = 253402300799.0
+UnixTime = Annotated[float, Field(ge=0, le=MAX_TIME, allow_inf_nan=False)]
+
+
+class HistoryQuery(_Strict):
+    """Query string of ``GET /api/v1/history``: ``metric`` (a sample key or ``custom:<series
+    key>``), then either ``range`` (``5m`` ... ``1y``, back from now; ``1h`` when neither is
+    given) or ``from`` and ``to`` (Unix seconds; ``to`` defaults to now); optional ``host``
+    (default: the dashboard's own) and ``step`` (seconds per point, at least)."""
+
+    metric: Annotated[str, Field(min_length=1, max_length=400)]
+    range: Literal[tuple(RANGES)] | None = None  # type: ignore[valid-type]
+    from_: Annotated[UnixTime | None, Field(alias="from")] = None
+    to: UnixTime | None = None
+    host: Annotated[str, Field(pattern=HOST_PATTERN)] | None = None
+    step: Annotated[float, Field(gt=0, le=10 * 365 * 86400, allow_inf_nan=False)] | None = None
 
 
 class TaskQuery(_Strict):

@@ -1,6 +1,8 @@
 """The janitor loop: one process of the deployment at a time (a lease in the store, like the
 sampler's) applies the retention of tasks, alerts and hosts (:mod:`app.domain.retention`)
-every :data:`JANITOR_INTERVAL` seconds."""
+every :data:`JANITOR_INTERVAL` seconds, and trims the history tiers of every host and custom
+series (``Store.trim_history``): writing a sample trims only what it writes, so a host or a
+series that went quiet would keep its old points for ever."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ def run_janitor(store: Store, settings, owner: str) -> None:
                 if any(removed.values()):
                     log.info("retention: removed %(tasks)d tasks, %(alerts)d alerts, "
                              "%(approvals)d approvals and %(hosts)d hosts", removed)
+                store.trim_history()
         except StoreUnavailable:
             pass  # the next sweep tries again
         except Exception:  # noqa: BLE001 - an odd stored value must not end the loop

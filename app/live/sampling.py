@@ -2,9 +2,11 @@
 
 Every worker (on every host sharing the store) runs :func:`run_sampler`, but only the holder of
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
-every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then checks the
-alert rules on it (:class:`~app.domain.alerts.Evaluator`) and stores the transitions. If the
-holder dies, another takes over within :data:`SAMPLER_LEASE` seconds.
+every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, checks the alert
+rules on it (:class:`~app.domain.alerts.Evaluator`) and stores the transitions, then records it
+in the host's history (:func:`app.domain.history.record`): the lease makes that exactly once
+per sample, whatever the number of workers. If the holder dies, another takes over within
+:data:`SAMPLER_LEASE` seconds.
 
 While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the readings come from
 :class:`~app.sources.simhost.SimulatedHost` instead of psutil, and the simulator's overrides
@@ -18,7 +20,7 @@ import time
 
 import gevent
 
-from app.domain import alerts
+from app.domain import alerts, history
 from app.sources.sample import METRICS
 from app.sources.sampler import HostSampler
 from app.sources.simhost import SimulatedHost
@@ -83,6 +85,7 @@ def run_sampler(store: Store, settings, owner: str) -> None:
             # After the append: an alert's event never precedes the sample that raised it.
             for change in evaluator.evaluate(sample, now=sample["ts"]):
                 alerts.record(store, change)
+            history.record(store, sample)
         except StoreUnavailable:
             log.warning("sampler: store unavailable; sample dropped")
         except Exception:  # noqa: BLE001 - one bad reading must not stop sampling

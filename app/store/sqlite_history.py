@@ -169,10 +169,13 @@ class SQLiteHistory:
         n = _TIER[tier]
         batch: list[tuple] = []
         for t, figures in rows:
-            groups: dict[str, dict[str, float | tuple]] = {}
-            for key, figure in figures.items():
-                groups.setdefault(group(key), {})[key] = figure
-            batch.extend((grp, t, members) for grp, members in groups.items())
+            if any(":" in key for key in figures):
+                groups: dict[str, dict[str, float | tuple]] = {}
+                for key, figure in figures.items():
+                    groups.setdefault(group(key), {})[key] = figure
+                batch.extend((grp, t, members) for grp, members in groups.items())
+            else:  # a host sample's keys: one row
+                batch.append(("", t, figures))
             if len(batch) >= _BATCH:
                 self._write_batch(host, n, batch)
                 batch = []
@@ -183,14 +186,16 @@ class SQLiteHistory:
     def _write_batch(self, host: str, n: int, batch: list[tuple]) -> None:
         keys: dict[str, int] = {}
         series: dict[tuple[str, str], int] = {}
+        memo: dict[str, int | None] = {}  # the batch's key ids, without a call per value
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 out = []
                 for grp, t, figures in batch:
                     sid = self._series_id(host, grp, series)
-                    by_id = {kid: f for k, f in figures.items()
-                             if (kid := self._key_id(k, keys)) is not None}
+                    for k in figures.keys() - memo.keys():
+                        memo[k] = self._key_id(k, keys)
+                    by_id = {memo[k]: f for k, f in figures.items() if memo[k] is not None}
                     if n == 0:
                         out.append((sid, 0, round(t * 1000), encode_raw(by_id)))
                     else:

@@ -15,6 +15,7 @@ import gevent
 from flask import Blueprint, current_app, jsonify, request
 
 from app.domain.events import record_event
+from app.domain.history_fill import fill
 from app.domain.schemas import MetricOverride, ScenarioIn, SimulatedEvents, SimulatedHost, TaskIn
 from app.domain.tasks import update_task
 from app.live.sampling import SIMULATED_HOST_KEY, override_key
@@ -121,12 +122,19 @@ def _alert_storm(_seconds: float | None) -> dict:
     return {"ids": ids}
 
 
+def _history(_seconds: float | None) -> dict:
+    live = _live()
+    points = fill(live.store, live.settings.host_name, 7, interval=live.settings.sample_interval)
+    return {"host": live.settings.host_name, "points": points}
+
+
 #: Scenario name -> function that starts it and returns what it did (JSON).
 SCENARIOS = {
     "cpu-spike": _cpu_spike,
     "network-burst": _network_burst,
     "task-run": _task_run,
     "alert-storm": _alert_storm,
+    "history": _history,
 }
 
 
@@ -138,6 +146,8 @@ def run_scenario(name: str, seconds: float | None = None):
     - ``network-burst``: received 80-120 MiB/s and sent 40 % of that for 20 s (an override).
     - ``task-run``: a task ``sim-task-<n>`` goes pending, running 0-100 % over ~8 s, succeeded.
     - ``alert-storm``: 20 warning, error and critical events at once (no duration).
+    - ``history``: a made-up past week of this host's history (``app.domain.history_fill``),
+      written before the answer (a few seconds); ``points`` says how many per tier.
     """
     start = SCENARIOS.get(name)
     if start is None:

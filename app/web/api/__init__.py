@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import alerts, approvals, events, metrics, openapi, samples, tasks
+from . import alerts, approvals, events, history, metrics, openapi, samples, tasks
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -32,6 +32,7 @@ ROUTES = [
     ("POST", "/metrics", metrics.post_metrics),
     ("GET", "/metrics", metrics.get_metrics),
     ("POST", "/samples", samples.post_samples),
+    ("GET", "/history", history.get_history),
     ("POST", "/approvals", approvals.post_approval),
     ("GET", "/approvals", approvals.list_approvals),
     ("GET", "/approvals/<approval_id>", approvals.get_approval),

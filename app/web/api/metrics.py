@@ -20,9 +20,10 @@ def post_metrics():
         ``app.domain.custom.MAX_SERIES`` (a valid body that the current state refuses).
     """
     spec = parse(MetricsIn)
-    store = current_app.extensions["dashboard"].store
+    live = current_app.extensions["dashboard"]
     try:
-        item_id = custom.ingest(store, [m.model_dump() for m in spec.metrics])
+        item_id = custom.ingest(live.store, [m.model_dump() for m in spec.metrics],
+                                history_host=live.settings.host_name)
     except custom.TooManySeries as exc:
         return error_response(409, str(exc))
     return jsonify({"id": item_id, "count": len(spec.metrics)}), 202

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app, jsonify
 from pydantic import BaseModel
 
+from app.domain.history import HISTORY_KEYS
 from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
-                                ApprovalQuery, EventIn, EventQuery, MetricOverride, MetricsIn,
+                                ApprovalQuery, EventIn, EventQuery, HistoryQuery,
+                                MetricOverride, MetricsIn,
                                 SamplesIn, ScenarioIn, SimulatedEvents, SimulatedHost, Task,
                                 TASK_ID_PATTERN, TaskIn, TaskQuery)
 
@@ -29,7 +31,8 @@ _JSON = "application/json"
 @dataclass(frozen=True)
 class Route:
     """One operation: ``path`` in OpenAPI form (``/api/v1/tasks/{task_id}``), ``method`` lower
-    case, ``responses`` status -> description or (description, schema)."""
+    case, ``responses`` status -> description, (description, schema), or a whole OpenAPI
+    response object (a dict, for several content types)."""
 
     method: str
     path: str
@@ -54,6 +57,14 @@ _EVENT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "level": {"type": "string"}, "message": {"type": "string"},
     "source": {"type": ["string", "null"]}, "ts": {"type": "number", "description": "Unix seconds"}}}
 _STATUS = {"type": "object", "properties": {"status": {"type": "string"}}}
+_HISTORY = {"type": "object", "required": ["host", "metric", "step", "points"], "properties": {
+    "host": {"type": "string"}, "metric": {"type": "string"},
+    "step": {"type": ["number", "null"], "description": "seconds per point; null: raw samples"},
+    "points": {"type": "array", "items": {"type": "object", "properties": {
+        "t": {"type": "number", "description": "Unix seconds: the sample's time, or the start "
+              "of the point's bucket"},
+        "min": {"type": "number"}, "avg": {"type": "number"}, "max": {"type": "number"},
+        "count": {"type": "integer", "description": "samples the point covers"}}}}}}
 _TASK_ID = {"task_id": ("1-100 characters of A-Z a-z 0-9 . _ -",
                         {"type": "string", "pattern": TASK_ID_PATTERN})}
 _ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
@@ -134,6 +145,17 @@ ROUTES: list[Route] = [
               **_BAD_BODY}),
     Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
           responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
+    Route("get", "/api/v1/history", "One metric of a host over a time range (min, avg, max "
+          "and count per point, at most 1,000 points)", "metrics", query=HistoryQuery,
+          responses={"200": {"description": "points oldest first, from the finest history "
+                             f"tier that covers the range; metric is one of "
+                             f"{', '.join(HISTORY_KEYS)} or custom:<series key>; Accept: "
+                             "text/csv gives CSV with a header row t,min,avg,max,count",
+                             "content": {_JSON: {"schema": _HISTORY},
+                                         "text/csv": {"schema": {"type": "string"}}}},
+                     "400": ("an unknown metric, host or range, from after to, or a bad "
+                             "step: the parameter is named in the message and details",
+                             _ERRORS)}),
     Route("post", "/api/v1/approvals", "Ask a person on the dashboard a yes/no question",
           "approvals", body=ApprovalIn, secured=True,
           responses={"201": ("asked; it shows on every page until answered, expired or "
@@ -192,7 +214,7 @@ ROUTES: list[Route] = [
 
 _MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
            SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
-           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval)
+           ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval, HistoryQuery)
 
 
 def flask_path(path: str) -> str:
@@ -225,7 +247,9 @@ def _operation(route: Route) -> dict:
                              "content": {_JSON: {"schema": _ref(route.body.__name__)}}}
     op["security"] = [{"bearer": []}] if route.secured else []
     for status, spec in route.responses.items():
-        if isinstance(spec, str):
+        if isinstance(spec, dict):  # a whole response object (several content types)
+            op["responses"][status] = spec
+        elif isinstance(spec, str):
             op["responses"][status] = {"description": spec}
         else:
             text, schema = spec

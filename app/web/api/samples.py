@@ -3,7 +3,8 @@ machines that run no dashboard.
 
 Each sample becomes a ``metrics`` log item and the ``sample:<host>`` state, as if a dashboard's
 own sampler had taken it, so the fleet row, that host's page (``/?host=NAME``) and
-``GET /api/v1/metrics`` show it like any other host.
+``GET /api/v1/metrics`` show it like any other host; and it is recorded in that host's history
+(``app.domain.history``) by the one request that received it.
 
 A host that a dashboard samples itself is refused with 409: its sampler holds the lease
 ``sampler:<host>`` in the store (``app.live.sampling``), or it is the receiving dashboard's own
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
+from app.domain import history
 from app.domain.schemas import SamplesIn
 
 from ..errors import error_response
@@ -52,6 +54,11 @@ def post_samples():
                  "host name (--host)",
             details=[{"field": f"samples.{n}.host", "message": "sampled by a dashboard"}
                      for n, sample in enumerate(spec.samples) if sample.host in refused])
-    ids = [live.store.append("metrics", sample.model_dump(), state_key=f"sample:{sample.host}")
-           for sample in spec.samples]
+    ids = []
+    for sample in spec.samples:
+        data = sample.model_dump()
+        ids.append(live.store.append("metrics", data, state_key=f"sample:{sample.host}"))
+        # A batch sent again after a 503 counts once in the history: the store keeps one
+        # value per host, key and millisecond.
+        history.record(live.store, data)
     return jsonify({"ids": ids, "count": len(ids)}), 202
