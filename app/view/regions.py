@@ -271,10 +271,10 @@ class LiveView:
         elif name == "approvals":
             extra = {"approvals": self.approvals.cards()}
         elif name in ("charts", "plots"):
-            extra = {"panel": self.panel, "spans": SPANS, "range": self.range}
+            extra = {"panel": self.panel, "spans": SPANS}
         return self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
-            host=self.host, **extra)
+            host=self.host, range=self.range, **extra)
 
     def _value(self, key: str) -> float | None:
         if not self.sample:
