@@ -33,9 +33,12 @@ CUSTOM_PREFIX = "custom:"
 #: start on round times (beyond a day: whole days).
 _NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
                43200, 86400)
-
-
+#: Seconds a range may reach past a tier's retention and still read that tier (:func:`tier_for`).
 _GRACE = 60.0
+#: Largest magnitude of a value kept in the history.
+LARGEST = 1e300
+#: Seconds a sample's time may be ahead of this dashboard's clock (an agent's clock is off).
+MAX_AHEAD = 3600.0
 
 
 class BadHistoryQuery(ValueError):
@@ -47,18 +50,31 @@ class BadHistoryQuery(ValueError):
         self.param = param
 
 
-def record(store: Store, sample: dict) -> None:
+def _kept(value) -> bool:
+    """A number the tiers can sum: not a bool, finite, and within ±:data:`LARGEST` (nothing
+    measured comes near it; beyond it a bucket's sum could overflow to infinity)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and abs(value) <= LARGEST)
+
+
+def _in_time(ts: float, now: float) -> bool:
+    """A sample time the history takes: not more than :data:`MAX_AHEAD` ahead of this clock
+    (a bucket in the far future would outlive every retention) and after 1970."""
+    return 0 <= ts <= now + MAX_AHEAD
+
+
+def record(store: Store, sample: dict, now: float | None = None) -> None:
     """Keep the :data:`HISTORY_KEYS` of one host sample (``{"host", "ts", key: value, ...}``,
-    as ``app.sources.sampler`` makes it) in the store's history. Keys missing or not finite
-    numbers (no temperature sensor: None) are left out; a sample with none is not recorded.
+    as ``app.sources.sampler`` makes it) in the store's history. Keys missing or not numbers
+    the tiers can sum (no temperature sensor: None) are left out; a sample with none, or
+    whose ``ts`` is more than :data:`MAX_AHEAD` seconds ahead of ``now``, is not recorded.
 
     :raise StoreUnavailable: nothing was recorded.
     """
-    values = {key: float(v) for key in HISTORY_KEYS
-              if isinstance(v := sample.get(key), (int, float)) and not isinstance(v, bool)
-              and math.isfinite(v)}
-    if values:
-        store.record_history(sample["host"], float(sample["ts"]), values)
+    values = {key: float(v) for key in HISTORY_KEYS if _kept(v := sample.get(key))}
+    ts = float(sample["ts"])
+    if values and _in_time(ts, time.time() if now is None else now):
+        store.record_history(sample["host"], ts, values)
 
 
 def record_custom(store: Store, host: str, readings: list[dict]) -> None:
@@ -68,10 +84,10 @@ def record_custom(store: Store, host: str, readings: list[dict]) -> None:
     :raise StoreUnavailable: nothing more was recorded.
     """
     by_time: dict[float, dict[str, float]] = {}
+    now = time.time()
     for reading in readings:
-        value = reading.get("value")
-        if isinstance(value, (int, float)) and math.isfinite(value):
-            by_time.setdefault(float(reading["ts"]), {})[CUSTOM_PREFIX + reading["key"]] = value
+        if _kept(value := reading.get("value")) and _in_time(ts := float(reading["ts"]), now):
+            by_time.setdefault(ts, {})[CUSTOM_PREFIX + reading["key"]] = float(value)
     for ts, values in by_time.items():
         store.record_history(host, ts, values)
 
@@ -101,13 +117,16 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     """Read ``metric`` of ``host`` over ``[start, end)`` (Unix seconds).
 
     Returns ``{"host", "metric", "step", "points": [{"t", "min", "avg", "max", "count"}]}``,
-    oldest first. The tier is the finest whose retention covers ``start`` (``now`` minus the
-    store's :attr:`~app.store.Store.history_retention`); its points are merged into buckets of
-    ``step`` seconds (aligned on multiples of it: min of mins, max of maxes, count-weighted
-    average) when ``step`` is given or when there would be more than ``max_points``; then
-    ``step`` is the smallest round step (:data:`_NICE_STEPS`) at or above the asked one that
-    fits. ``"step"`` in the answer is the points' length in seconds, or None for raw samples.
-    Times without data have no point. ``custom_keys`` are the custom series that
+    oldest first. The points come from the finest tier whose retention covers ``start``
+    (``now`` minus the store's :attr:`~app.store.Store.history_retention`), merged into
+    buckets aligned on multiples of a round step (:data:`_NICE_STEPS`: min of mins, max of
+    maxes, count-weighted average) when ``step`` asks for it or there would be more than
+    ``max_points``; that step is the smallest round one at or above both ``step`` and the
+    range over ``max_points - 1`` (so ``max_points`` must be 2 or more). Such buckets are
+    whole, the first one holding its tier's points from before ``start`` too, and are read
+    from the coarsest tier that gives the same ones (a 30-day range merged to hours reads the
+    hour tier). ``"step"`` in the answer is the points' length in seconds, or None for raw
+    samples as they are. Times without data have no point. ``custom_keys`` are the custom series that
     ``custom:<key>`` may name (``app.domain.custom.latest``); None: read them from the store.
 
     :raise BadHistoryQuery: an unknown metric, ``start > end``, or a step that is not a positive
@@ -127,19 +146,39 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     if step is not None and not (math.isfinite(step) and step > 0):
         raise BadHistoryQuery("step", "step must be a positive number of seconds")
     now = time.time() if now is None else now
-    tier = tier_for(now - start, store.history_retention)
-    points = store.history(host, metric, tier, start, end)
+    keep = store.history_retention
+    tier = tier_for(now - start, keep)
+    need = max(step or 0.0, (end - start) / max(max_points - 1, 1))
+    coarse = _nice(max(need, TIER_STEPS[tier] or 1))
+    # Buckets of ``coarse`` seconds merged from a tier are the very buckets merged from any
+    # coarser tier whose step divides it, and the coarser tier has far fewer rows to read
+    # (30 days: 720 hours, not 43,200 minutes). So read the coarsest such tier that covers.
+    for coarser in ("1m", "1h"):
+        length = TIER_STEPS[coarser]
+        if (length > (TIER_STEPS[tier] or 0) and coarse % length == 0
+                and now - start <= keep.of(coarser) + _GRACE):
+            tier = coarser
     native = TIER_STEPS[tier]
-    wanted = max(step or 0, native or 0, (end - start) / max(max_points - 1, 1))
-    if step is None and len(points) <= max_points:
-        out_step = native
+    points = store.history(host, metric, tier, start, end)
+    if native is not None and need <= native:
+        out_step = native  # the tier's own points
+    elif native is None and step is None and len(points) <= max_points:
+        out_step = None  # raw samples, as they are
     else:
-        out_step = next((s for s in _NICE_STEPS if s >= wanted),
-                        math.ceil(wanted / 86400) * 86400)
+        # Whole buckets: the first one also holds what its tier has before ``start``.
+        out_step = coarse
+        begin = math.floor(start / coarse) * coarse
+        if begin < start:
+            points = store.history(host, metric, tier, begin, start) + points
         points = coarsen(points, out_step)
     return {"host": host, "metric": metric, "step": out_step,
             "points": [{"t": t, "min": lo, "avg": avg, "max": hi, "count": n}
                        for t, lo, avg, hi, n in points]}
+
+
+def _nice(seconds: float) -> int:
+    """The smallest of :data:`_NICE_STEPS` at or above ``seconds``, beyond them whole days."""
+    return next((s for s in _NICE_STEPS if s >= seconds), math.ceil(seconds / 86400) * 86400)
 
 
 def coarsen(points: list[Point], step: float) -> list[Point]:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
                       ValidationError, field_validator)
 
-from app.domain.history import RANGES
+from app.domain.history import CUSTOM_PREFIX, HISTORY_KEYS, RANGES
 from app.sources.sample import HOST_PATTERN, MAX_SAMPLES, METRICS
 
 Level = Literal["info", "warning", "error", "critical"]
@@ -106,6 +106,8 @@ class EventQuery(_Strict):
     limit: Annotated[int, Field(ge=1, le=500)] = 100
 
 
+#: ``metric`` of a history query: a kept sample key, or ``custom:`` and a series key.
+HISTORY_METRIC_PATTERN = rf"^({'|'.join(HISTORY_KEYS)}|{CUSTOM_PREFIX}.+)$"
 #: Latest Unix time a history query may name (the end of year 9999).
 MAX_TIME = 253402300799.0
 UnixTime = Annotated[float, Field(ge=0, le=MAX_TIME, allow_inf_nan=False)]
@@ -117,7 +119,7 @@ class HistoryQuery(_Strict):
     given) or ``from`` and ``to`` (Unix seconds; ``to`` defaults to now); optional ``host``
     (default: the dashboard's own) and ``step`` (seconds per point, at least)."""
 
-    metric: Annotated[str, Field(min_length=1, max_length=400)]
+    metric: Annotated[str, Field(max_length=400, pattern=HISTORY_METRIC_PATTERN)]
     range: Literal[tuple(RANGES)] | None = None  # type: ignore[valid-type]
     from_: Annotated[UnixTime | None, Field(alias="from")] = None
     to: UnixTime | None = None

@@ -166,7 +166,7 @@ class Store(abc.ABC):
         (min, max, sum, count), all in one transaction (SQLite) or one script (Redis); each
         tier written is trimmed to :attr:`history_retention` on the way, counted back from
         now. A key already recorded for ``host`` at the same ``ts`` (to the millisecond) is
-        not counted again, so a retried write changes nothing. A point older than a tier's
+        not counted again while that raw point is kept, so a retried write changes nothing. A point older than a tier's
         retention is not kept in that tier.
 
         :raise StoreUnavailable: nothing was written.

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 import redis
 
-from .tiers import (TIERS, MAX_KEY_ID, STAMP, Point, Retention, bucket, encode_raw,
-                    encode_rolled, group, pick, point)
+from .tiers import (TIERS, MAX_KEY_ID, STAMP, Point, Reader, Retention, bucket, encode_raw,
+                    encode_rolled, group)
 
 #: KEYS: histkey hash, its counter. ARGV: key names. Returns their ids, creating missing ones.
 _KEY_IDS = """
@@ -174,29 +174,26 @@ class RedisHistory:
     def history_many(self, host: str, keys: Iterable[str], tier: str, start: float,
                      end: float) -> dict[str, list[Point]]:
         rolled, scale = TIERS[tier] > 0, (1 if TIERS[tier] else 1000)
-        keys = list(keys)
-        ids = self._ids(keys, create=False)
         found: dict[str, list[Point]] = {key: [] for key in keys}
+        ids = self._ids(found, create=False)
         by_group: dict[str, list[tuple[str, int]]] = {}
-        for key in keys:
+        for key in found:
             if key in ids:
                 by_group.setdefault(group(key), []).append((key, ids[key]))
         for grp, wanted in by_group.items():
+            reader = Reader(wanted, rolled, offset=STAMP.size)
             low = repr(start * scale)
             while True:
                 with self._errors():
                     page = self._bin.zrangebyscore(self._zset(host, tier, grp), low,
                                                    "(" + repr(end * scale), start=0, num=_PAGE)
                 for member in page:
-                    t = STAMP.unpack_from(member)[0]
-                    for key, kid in wanted:
-                        figures = pick(member, kid, rolled, 8)
-                        if figures is not None:
-                            found[key].append(point(t / scale if not rolled else t, figures,
-                                                    rolled))
+                    stamp = STAMP.unpack_from(member)[0]
+                    reader.add(stamp if rolled else stamp / 1000, member)
                 if len(page) < _PAGE:
                     break
                 low = "(" + str(STAMP.unpack_from(page[-1])[0])
+            found.update(reader.found)
         return found
 
     def write_history(self, host: str, tier: str,

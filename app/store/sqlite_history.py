@@ -16,8 +16,8 @@ from collections.abc import Iterable
 import gevent
 
 from . import StoreUnavailable
-from .tiers import (TIERS, MAX_KEY_ID, Point, Retention, bucket, decode, encode_raw,
-                    encode_rolled, fold, group, pick, point)
+from .tiers import (TIERS, MAX_KEY_ID, Point, Reader, Retention, bucket, decode, encode_raw,
+                    encode_rolled, fold, group)
 
 HISTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS history_key (
@@ -139,29 +139,27 @@ class SQLiteHistory:
     def history_many(self, host: str, keys: Iterable[str], tier: str, start: float,
                      end: float) -> dict[str, list[Point]]:
         n = _TIER[tier]
-        rolled, scale = n > 0, (1 if n else 1000)
-        found: dict[str, list[Point]] = {}
+        found: dict[str, list[Point]] = {key: [] for key in keys}
         by_series: dict[int, list[tuple[str, int]]] = {}
-        for key in keys:
-            found[key] = []
+        for key in found:
             sid, kid = self._series_id(host, group(key)), self._key_id(key)
             if sid is not None and kid is not None:
                 by_series.setdefault(sid, []).append((key, kid))
         for sid, wanted in by_series.items():
-            low = start * scale
+            reader = Reader(wanted, rolled=n > 0)
+            low = start * 1000 if n == 0 else start
+            high = end * 1000 if n == 0 else end
             while True:
                 rows = self._db.execute(
                     "SELECT t, v FROM history WHERE series = ? AND tier = ? AND t >= ? AND t < ? "
-                    "ORDER BY t LIMIT ?", (sid, n, low, end * scale, _BATCH)).fetchall()
+                    "ORDER BY t LIMIT ?", (sid, n, low, high, _BATCH)).fetchall()
                 for t, v in rows:
-                    for key, kid in wanted:
-                        figures = pick(v, kid, rolled)
-                        if figures is not None:
-                            found[key].append(point(t / scale if n == 0 else t, figures, rolled))
+                    reader.add(t / 1000 if n == 0 else t, v)
                 if len(rows) < _BATCH:
                     break
                 low = rows[-1][0] + 1
                 gevent.sleep(0)
+            found.update(reader.found)
         return found
 
     def write_history(self, host: str, tier: str,

@@ -93,16 +93,40 @@ def decode(value: bytes, rolled: bool, offset: int = 0) -> dict[int, tuple]:
     return {key: flat[i * width:(i + 1) * width] for i, key in enumerate(ids)}
 
 
-def pick(value: bytes, key_id: int, rolled: bool, offset: int = 0) -> tuple | None:
-    """The figures of ``key_id`` in a row value (``(value,)`` or an :data:`Agg`), or None."""
-    n = _COUNT.unpack_from(value, offset)[0]
-    ids, _ = _layout(bytes(value[offset + 2:offset + 2 + 2 * n]), rolled)
-    try:
-        i = ids.index(key_id)
-    except ValueError:
-        return None
-    base = offset + 2 + 2 * n
-    return _AGG.unpack_from(value, base + 28 * i) if rolled else _VALUE.unpack_from(value, base + 8 * i)
+class Reader:
+    """Turns row values into :data:`Point` lists of some keys, fast: each distinct row header
+    (the set of key ids) is planned once, then each row costs one ``unpack_from`` per key.
+
+    :param wanted: ``[(key name, key id), ...]``.
+    :param offset: where the packed figures start in a value (Redis members: after the stamp).
+    """
+
+    def __init__(self, wanted: list[tuple[str, int]], rolled: bool, offset: int = 0) -> None:
+        self.wanted, self.rolled, self.offset = wanted, rolled, offset
+        self.found: dict[str, list[Point]] = {key: [] for key, _ in wanted}
+        self._plans: dict[bytes, list[tuple[list, int]]] = {}
+
+    def _plan(self, header: bytes) -> list[tuple[list, int]]:
+        ids = struct.unpack(f"<{len(header) // 2}H", header)
+        base, width = self.offset + 2 + len(header), (28 if self.rolled else 8)
+        return [(self.found[key], base + width * ids.index(kid))
+                for key, kid in self.wanted if kid in ids]
+
+    def add(self, t: float, value: bytes) -> None:
+        """Take one row: its time and its packed value."""
+        at = self.offset
+        header = value[at + 2:at + 2 + 2 * (value[at] | value[at + 1] << 8)]
+        plan = self._plans.get(header)
+        if plan is None:
+            plan = self._plans[header] = self._plan(header)
+        if self.rolled:
+            for points, where in plan:
+                low, high, total, count = _AGG.unpack_from(value, where)
+                points.append((t, low, total / count, high, count))
+        else:
+            for points, where in plan:
+                v = _VALUE.unpack_from(value, where)[0]
+                points.append((t, v, v, v, 1))
 
 
 def fold(aggs: dict[int, list], values: dict[int, float]) -> None:
@@ -116,11 +140,3 @@ def fold(aggs: dict[int, list], values: dict[int, float]) -> None:
             agg[1] = v if v > agg[1] else agg[1]
             agg[2] += v
             agg[3] += 1
-
-
-def point(t: float, figures: tuple, rolled: bool) -> Point:
-    """A :data:`Point` from a row's figures of one key."""
-    if rolled:
-        low, high, total, count = figures
-        return (t, low, total / count, high, count)
-    return (t, figures[0], figures[0], figures[0], 1)

@@ -42,6 +42,18 @@ def test_record_keeps_the_numeric_history_keys_only(store):
     assert len(store.history("h", "cpu_percent", "raw", 0, now + 10)) == 1
 
 
+def test_record_leaves_out_what_the_tiers_cannot_hold(store):
+    now = time.time()
+    history.record(store, {"host": "h", "ts": now + 10 * 86400, "cpu_percent": 1.0})
+    history.record(store, {"host": "h", "ts": now, "cpu_percent": 1e308, "load1": -1e301,
+                           "mem_percent": 1e300})
+    got = store.history_many("h", ["cpu_percent", "load1", "mem_percent"], "raw", 0, now + 1e6)
+    assert {k: [p[1] for p in v] for k, v in got.items()} == {
+        "cpu_percent": [], "load1": [], "mem_percent": [1e300]}
+    history.record(store, {"host": "h", "ts": now + 600, "cpu_percent": 2.0})  # a clock ahead
+    assert len(store.history("h", "cpu_percent", "raw", 0, now + 1e6)) == 1
+
+
 def test_custom_readings_are_kept_under_their_series_key(store):
     now = time.time()
     history.record_custom(store, "home", [{"key": "q", "value": 3, "ts": now},
@@ -74,18 +86,57 @@ def test_a_short_range_answers_raw_samples(store):
     assert len(got["points"]) == 10
 
 
-def test_a_long_range_is_coarsened_to_at_most_max_points(store):
+def test_many_raw_samples_are_coarsened_to_at_most_max_points(store):
     now = math.floor(time.time())
-    store.write_history("h", "raw", ((now - 86000 + n, {"cpu_percent": float(n % 100)})
-                                     for n in range(0, 86000, 2)))
-    got = query(store, "h", "cpu_percent", now - RANGES["24h"], now)
-    assert len(got["points"]) <= 1000 and got["step"] == 120
-    assert all(p["t"] % 120 == 0 for p in got["points"])
-    assert sum(p["count"] for p in got["points"]) == 43000
-    inner = got["points"][1]
-    assert (inner["min"], inner["max"], inner["count"]) == (0.0, 98.0, 60)
-    small = query(store, "h", "cpu_percent", now - 86400, now, max_points=10)
-    assert len(small["points"]) <= 10 and small["step"] == 10800
+    store.write_history("h", "raw", ((now - 21000 + n, {"cpu_percent": float(n % 100)})
+                                     for n in range(0, 21000, 2)))
+    got = query(store, "h", "cpu_percent", now - RANGES["6h"], now)
+    assert len(got["points"]) <= 1000 and got["step"] == 30
+    assert all(p["t"] % 30 == 0 for p in got["points"])
+    assert sum(p["count"] for p in got["points"]) == 10500
+    assert {p["count"] for p in got["points"][1:-1]} == {15}
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory):
+    """A store with a filled week of host "w" (``app.domain.history_fill``), and its ``now``."""
+    from app.domain.history_fill import fill
+
+    now = math.floor(time.time())
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('week') / 's.sqlite3'}",
+                       log_size=100, poll_interval=0.05)
+    fill(store, "w", 7, now=now)
+    yield store, now
+    store.close()
+
+
+@pytest.mark.parametrize("range_, step, tier", [
+    ("1h", 5, "raw"), ("6h", 30, "raw"), ("24h", 120, "1m"), ("7d", 900, "1m"),
+    ("30d", 3600, "1h"), ("1y", 43200, "1h")])
+def test_each_range_reads_the_coarsest_tier_that_gives_the_same_buckets(week, range_, step,
+                                                                        tier):
+    store, now = week
+    start = now - RANGES[range_]
+    got = query(store, "w", "load1", start, now, now=now)
+    assert got["step"] == step and 0 < len(got["points"]) <= 1000
+    finest = tier_for(RANGES[range_], store.history_retention)
+    whole = start - start % step  # the buckets are whole, the first one too
+    expected = coarsen(store.history("w", "load1", finest, whole, now), step)
+    points = [tuple(p.values()) for p in got["points"]]
+    # The first bucket may begin before the finest tier's oldest point (the raw day's first
+    # minutes): a coarser tier still holds that part.
+    assert points[0][0] == expected[0][0] and points[0][4] >= expected[0][4]
+    points, expected = points[1:], expected[1:]
+    assert [p[0] for p in points] == [p[0] for p in expected]
+    assert [(p[1], p[3], p[4]) for p in points] == [(p[1], p[3], p[4]) for p in expected]
+    assert [p[2] for p in points] == pytest.approx([p[2] for p in expected], rel=1e-9)
+
+
+def test_max_points_bounds_any_range(week):
+    store, now = week
+    for max_points in (2, 10, 99):
+        got = query(store, "w", "cpu_percent", now - 7 * 86400, now, max_points=max_points)
+        assert 0 < len(got["points"]) <= max_points
 
 
 def test_step_asks_for_coarser_buckets(store):
@@ -95,7 +146,7 @@ def test_step_asks_for_coarser_buckets(store):
                                     for n in range(120)])
     # 25 hours back: the raw tier no longer reaches, the 1-minute one does.
     got = query(store, "h", "cpu_percent", now - 90000, now, step=900)
-    assert got["step"] == 900
+    assert got["step"] == 900  # from the minutes: no hour was written
     first = got["points"][0]
     assert first == {"t": start, "min": 0.0, "avg": 7.0, "max": 15.0, "count": 30}
     assert len(got["points"]) == 8
@@ -107,7 +158,7 @@ def test_rolled_up_answers_keep_their_gaps(store):
     start = now - now % 60 - 30 * 60
     store.write_history("h", "1m", [(start, {"cpu_percent": (1.0, 1.0, 1.0, 1)}),
                                     (start + 600, {"cpu_percent": (2.0, 2.0, 2.0, 1)})])
-    got = query(store, "h", "cpu_percent", now - 2 * 86400, now)
+    got = query(store, "h", "cpu_percent", now - 2 * 86400, now, max_points=5000)
     assert got["step"] == 60 and [p["t"] for p in got["points"]] == [start, start + 600]
 
 

@@ -1,38 +1,14 @@
-"""The history tiers' contract, run against both backends (SQLite and a real Redis)."""
+"""The history tiers' contract, run against both backends (SQLite and a real Redis; the
+``store`` and ``open_other`` fixtures are in ``conftest.py``)."""
 
 import math
 import time
 
 import pytest
 
-from app.store import open_store
 from app.store.tiers import Retention
 
 HOUR = 3600
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def open_other(request, tmp_path):
-    """Open stores on this test's backend (retention as given); all closed at teardown."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    else:
-        url = request.getfixturevalue("redis_url")
-    opened = []
-
-    def open_(retention: Retention = Retention()):
-        opened.append(open_store(url, log_size=100, poll_interval=0.05,
-                                 history_retention=retention))
-        return opened[-1]
-
-    yield open_
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def store(open_other):
-    return open_other()
 
 
 @pytest.fixture
@@ -117,7 +93,7 @@ def test_interleaved_writers_fold_into_the_same_buckets(open_other, base):
 
 
 def test_record_trims_each_tier_to_its_retention(open_other):
-    store = open_other(Retention(raw=120, minute=1800, hour=4 * HOUR))
+    store = open_other(retention=Retention(raw=120, minute=1800, hour=4 * HOUR))
     now = time.time()
     for age in (6 * HOUR, 3 * HOUR, 2000, 1000, 300, 60, 10):
         store.record_history("h", now - age, {"cpu_percent": 1.0})
@@ -132,7 +108,7 @@ def test_record_trims_each_tier_to_its_retention(open_other):
 
 
 def test_write_history_replaces_points_and_trim_history_drops_old_ones(open_other):
-    store = open_other(Retention(raw=600, minute=2 * HOUR, hour=10 * HOUR))
+    store = open_other(retention=Retention(raw=600, minute=2 * HOUR, hour=10 * HOUR))
     now = math.floor(time.time())
     start = now - now % 60
     store.write_history("h", "raw", [(now - 1000, {"cpu_percent": 1.0}),

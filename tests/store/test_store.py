@@ -1,7 +1,8 @@
 """The Store contract, run against both backends (SQLite and a real Redis), plus backend specifics.
 
 Each contract test gets ``store`` and, where it needs a second process's view of the same data,
-``open_other()``: another store object (its own connections) on the same file or Redis.
+``open_other()``: another store object (its own connections) on the same file or Redis (both
+fixtures in ``conftest.py``).
 """
 
 import threading
@@ -14,29 +15,6 @@ import redis
 from app.store import StoreUnavailable, open_store
 from app.store.redis import RedisStore
 from tests.servers import free_port
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def open_other(request, tmp_path):
-    """Open stores on this test's backend (log_size 100 unless given); all closed at teardown."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
-    else:
-        url = request.getfixturevalue("redis_url")
-    opened = []
-
-    def open_(log_size: int = 100):
-        opened.append(open_store(url, log_size=log_size, poll_interval=0.05))
-        return opened[-1]
-
-    yield open_
-    for store in opened:
-        store.close()
-
-
-@pytest.fixture
-def store(open_other):
-    return open_other()
 
 
 def test_ids_increase_and_items_come_back_in_order(store):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.store import open_store
 from tests.servers import Server, free_port
@@ -14,6 +15,10 @@ pytestmark = pytest.mark.server
 
 #: Examples per operation: bounded so that the suite stays within its time.
 EXAMPLES = 30
+#: Operations that answer 400 to a well-formed name of something the store does not know (a
+#: host, a custom series: issue 10 asks for 400 naming the parameter), where Schemathesis'
+#: "valid data is accepted" check allows only 404: the other checks still run on them.
+UNKNOWN_IS_400 = {("GET", "/api/v1/history")}
 TOKEN = "fuzz-token-fuzz-token"
 
 
@@ -51,7 +56,9 @@ def test_the_api_answers_as_documented(fuzzed):
             before = store.latest_id()
             response = case.call(base_url=srv.url, timeout=10,
                                  headers={"Authorization": f"Bearer {TOKEN}"})
-            case.validate_response(response)
+            excluded = ([positive_data_acceptance]
+                        if (case.method, case.path) in UNKNOWN_IS_400 else None)
+            case.validate_response(response, excluded_checks=excluded)
             if response.status_code >= 400:
                 assert store.latest_id() == before, \
                     f"{case.method} {case.path}: a refused request stored something"

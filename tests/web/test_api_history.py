@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import re
 import time
 
 import pytest
@@ -47,12 +48,13 @@ def test_from_and_to_and_step(client, live):
                step=600).get_json()
     assert body["step"] == 600 and len(body["points"]) == 6
     assert body["points"][0] == {"t": start, "min": 0.0, "avg": 4.5, "max": 9.0, "count": 10}
-    assert get(client, metric="load1", **{"from": start - 86400}).get_json()["step"] == 60
+    # 25 hours or so over 1,000 points: 2-minute buckets, from the minutes.
+    assert get(client, metric="load1", **{"from": start - 86400}).get_json()["step"] == 120
 
 
 def test_a_filled_week_comes_back_in_at_most_1000_points(client, live):
     history_fill.fill(live.store, HOST, 7)
-    for range_, step in (("24h", 120), ("7d", 900), ("1h", 5), ("30d", 3600), ("1y", 3600)):
+    for range_, step in (("24h", 120), ("7d", 900), ("1h", 5), ("30d", 3600), ("1y", 43200)):
         body = get(client, metric="cpu_percent", range=range_).get_json()
         assert len(body["points"]) <= 1000 and body["step"] == step, range_
         assert body["points"], range_
@@ -117,6 +119,29 @@ def test_reads_need_the_view_session(make_app):
     app = make_app(VIEW_TOKEN="v1ew-token-v1ew-token", SECRET_KEY="k" * 32)
     response = app.test_client().get("/api/v1/history?metric=cpu_percent")
     assert response.status_code == 401
+
+
+# -- the made-up past ------------------------------------------------------------------------------
+
+def test_the_command_fills_a_host_and_gives_it_a_latest_sample(app):
+    result = app.test_cli_runner().invoke(args=["history-fill", "--host", "db-1", "--days", "1"])
+    assert result.exit_code == 0, result.output
+    assert re.match(r"db-1: 86400 raw samples, 144[01] one-minute and 2[45] one-hour points",
+                    result.output)
+    live = app.extensions["dashboard"]
+    assert live.store.get_state("sample:db-1")["host"] == "db-1"
+    assert len(live.store.history("db-1", "mem_used", "1m", 0, time.time() + 1)) in (1440, 1441)
+    bad = app.test_cli_runner().invoke(args=["history-fill", "--host", "no host"])
+    assert bad.exit_code == 2 and "--host" in bad.output
+
+
+def test_the_simulator_scenario_fills_this_hosts_week(client, live):
+    response = client.post("/simulator/scenarios/history")
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["host"] == live.settings.host_name and body["points"]["1m"] in (7 * 1440 - 60, 7 * 1440 - 59)
+    week = client.get("/api/v1/history", query_string={"metric": "cpu_percent", "range": "7d"})
+    assert len(week.get_json()["points"]) > 600
 
 
 # -- writers ------------------------------------------------------------------------------------

@@ -239,7 +239,8 @@ def _operation(route: Route) -> dict:
     if route.query is not None:
         schema = route.query.model_json_schema(ref_template=_REF)
         for name, prop in schema["properties"].items():
-            params.append({"name": name, "in": "query", "required": False, "schema": prop})
+            params.append({"name": name, "in": "query",
+                           "required": name in schema.get("required", ()), "schema": prop})
     if params:
         op["parameters"] = params
     if route.body is not None:
