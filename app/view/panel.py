@@ -182,6 +182,30 @@ class ChartPanel:
         self.custom.clear()
         self.custom_specs.clear()
 
+    def load_recent(self, store: Store, now: float) -> None:
+        """Live only: take the last minutes from the history's raw tier (every sample, beside
+        the log, so a busy log with many hosts does not shorten them), after :meth:`clear`
+        and the custom readings of the log were folded. Samples folded later that the read
+        already had count twice in their bucket, which changes neither its average, min nor max.
+        """
+        if self.span.tier is not None:
+            return
+        start = now - _LIVE_KEPT
+        keys = [k for spec in HOST_CHARTS for k, _ in spec.keys]
+        rows: dict[float, dict] = {}
+        for key, points in store.history_many(self.host, keys, "raw", start, now + 1).items():
+            for t, _lo, value, _hi, _n in points:
+                rows.setdefault(t, {"ts": t})[key] = value
+        self.samples.extend(sorted(rows.items()))
+        if self.custom_specs:
+            found = store.history_many(self.custom_host,
+                                       [f"{history.CUSTOM_PREFIX}{k}" for k in self.custom_specs],
+                                       "raw", start, now + 1)
+            for key, points in found.items():
+                if points:
+                    self.custom[key[len(history.CUSTOM_PREFIX):]] = deque(
+                        ((t, avg) for t, _lo, avg, _hi, _n in points), maxlen=_LIVE_KEPT)
+
     # -- when it is drawn -----------------------------------------------------------------------
     def due(self, now: float) -> bool:
         """Whether the charts must be drawn again at ``now`` (Unix seconds): a new live step,

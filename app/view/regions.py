@@ -120,13 +120,6 @@ class LiveView:
         self.events.clear()
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
         self.panel.clear()
-        if SPANS[self.range].tier is None:
-            # This host's own items: with several hosts in the log, the latest metrics items
-            # of all of them would leave each host a fraction of its 5 minutes.
-            found = upto(store.find("metrics", limit=self.panel.samples.maxlen,
-                                    where={"host": self.host}))
-            for item in reversed(found):  # oldest first
-                self.panel.fold_sample(item.data)
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
             self._fold_alert(alert)
@@ -144,7 +137,9 @@ class LiveView:
         for item in reversed(upto(store.recent("task", TASKS_KEPT * 10))):
             self._fold_task(item)
         self.approvals.load(store)
-        self.panel.draw(store, time.time())
+        now = time.time()
+        self.panel.load_recent(store, now)
+        self.panel.draw(store, now)
         for name in (*self.regions, "plots"):
             self._rerender(name)
 

@@ -96,3 +96,17 @@ def test_range_pages_read_the_real_history_tiers(live):
     assert line.count("M") == 2  # the missing day is a gap, not a zero
     assert "(min 10.0 %, max 30.0 %)" in plot and "20.0 %" in plot
     assert SPANS["7d"].words in plot
+
+
+def test_a_live_page_loads_its_last_minutes_from_the_raw_tier(live):
+    """A page made or reloaded later draws the samples the history kept, not only new ones."""
+    from app.domain import history
+
+    now = time.time()
+    host = live.view.host
+    for n in range(120):
+        history.record(live.store, sample(host=host, ts=now - 120 + n, cpu_percent=float(n % 50)))
+    view = live.view.sibling(host)
+    view.load(live.store)
+    assert len(view.panel.samples) == 120
+    assert "CPU, last 5 minutes: latest 19.0 %; min 0.0 %, max 49.0 %" in view.html["charts"]
