@@ -28,7 +28,7 @@ from .store import open_store
 from .store.tiers import Retention
 from .view.format import FILTERS, GLOBALS
 from .view.regions import LiveView
-from .view.timechart import zone_of
+from .view.timeaxis import zone_of
 from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, stream,
                   throttle)
 from .web.api import stream as api_stream

@@ -33,6 +33,7 @@ from app.domain import custom as custom_mod
 from app.domain import history
 from app.store import Store
 
+from . import timeaxis as ta
 from . import timechart as tc
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,8 @@ _LIVE_KEPT = 360
 def _custom_spec(reading: dict) -> Spec:
     labels = ", ".join(f"{k}={v}" for k, v in sorted(reading.get("labels", {}).items()))
     title = f"{reading['name']} ({labels})" if labels else reading["name"]
-    return Spec(custom_mod.slug(reading["key"]), title, ((f"custom:{reading['key']}", ""),),
+    return Spec(custom_mod.slug(reading["key"]), title,
+                ((history.CUSTOM_PREFIX + reading["key"], ""),),
                 "plain", reading.get("unit") or "")
 
 
@@ -227,7 +229,7 @@ class ChartPanel:
             end = (math.floor(now / step) + 1) * step
         start = end - self.span.seconds
         specs = [*HOST_CHARTS, *(self.custom_specs[k] for k in sorted(self.custom_specs))]
-        ticks = tc.time_ticks(start, end, self.zone)
+        ticks = ta.time_ticks(start, end, self.zone)
         tiers = {} if self.span.tier is None else self._read(store, specs, start, end)
         drawn, frames = [], []
         for spec in specs:
@@ -251,8 +253,8 @@ class ChartPanel:
         """Per series: its 5-second points in the window and its latest value."""
         out = []
         for key, _name in spec.keys:
-            if key.startswith("custom:"):
-                readings = [(t, v) for t, v in self.custom.get(key[7:], ())]
+            if key.startswith(history.CUSTOM_PREFIX):
+                readings = list(self.custom.get(key[len(history.CUSTOM_PREFIX):], ()))
             else:
                 readings = [(t, s[key]) for t, s in self.samples if s.get(key) is not None]
             points = _buckets([(t, v) for t, v in readings if start <= t < end], start,
@@ -263,7 +265,7 @@ class ChartPanel:
     def _draw_live(self, chart: tc.Chart, spec: Spec, now: float):
         data = self._series_live(spec, chart.start, chart.end)
         chart.series = [tc.Series(name, points) for (_k, name), (points, _) in zip(spec.keys, data)]
-        lo, hi, vstep, divisor = tc.value_axis(_extent(chart), chart.axis)
+        lo, hi, vstep, divisor = ta.value_axis(_extent(chart), chart.axis)
         minute = math.floor(now / 60) * 60
         # Hover titles per minute: the minutes over in the frame (sent once a minute), the
         # current one in the plot (sent every LIVE_STEP seconds).
@@ -287,7 +289,8 @@ class ChartPanel:
         """Every chart's points, one read per host (its keys' rows are read once)."""
         found: dict[str, list[tc.Point]] = {}
         for host, custom in ((self.host, False), (self.custom_host, True)):
-            keys = [k for spec in specs for k, _ in spec.keys if k.startswith("custom:") == custom]
+            keys = [k for spec in specs for k, _ in spec.keys
+                    if k.startswith(history.CUSTOM_PREFIX) == custom]
             if not keys or store is None:
                 continue
             try:
@@ -300,7 +303,7 @@ class ChartPanel:
     def _draw_tier(self, chart: tc.Chart, spec: Spec, tiers: dict[str, list[tc.Point]]):
         for key, name in spec.keys:
             chart.series.append(tc.Series(name, tiers.get(key, [])))
-        lo, hi, vstep, divisor = tc.value_axis(_extent(chart), chart.axis)
+        lo, hi, vstep, divisor = ta.value_axis(_extent(chart), chart.axis)
         by_series = [{p[0]: p for p in s.points} for s in chart.series]
         times = sorted({t for points in by_series for t in points})
         hovers = [(t, t + chart.step, tc.bucket_title(chart, t, t + chart.step, self.zone,
@@ -314,8 +317,8 @@ class ChartPanel:
 
     @staticmethod
     def _latest(chart: tc.Chart, values: list[float | None]) -> str:
-        parts = [f"{s.name} {tc.figure(v, chart.axis, chart.unit)}" if s.name
-                 else tc.figure(v, chart.axis, chart.unit)
+        parts = [f"{s.name} {ta.figure(v, chart.axis, chart.unit)}" if s.name
+                 else ta.figure(v, chart.axis, chart.unit)
                  for s, v in zip(chart.series, values) if v is not None]
         return " · ".join(parts)
 

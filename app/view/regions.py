@@ -29,7 +29,7 @@ from .catalog import (BROKEN, CUSTOM_KEPT, FIRING_KEPT, METRIC_REGIONS, REGIONS,
                       TASKS_KEPT, TASKS_SHOWN)
 from .format import level_of
 from .panel import LIVE, SPANS, ChartPanel
-from .timechart import zone_of
+from .timeaxis import zone_of
 
 log = logging.getLogger(__name__)
 

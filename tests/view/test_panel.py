@@ -6,7 +6,7 @@ import time
 
 from app.store import Item
 from app.view.panel import LIVE_STEP, SPANS, ChartPanel
-from app.view.timechart import zone_of
+from app.view.timeaxis import zone_of
 from tests.view.test_regions import sample
 
 UTC = zone_of("UTC")

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.view import timeaxis as ta
 from app.view import timechart as tc
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -21,26 +22,26 @@ def parse(markup) -> ET.Element:
 def chart(points, **kw):
     defaults = dict(slug="cpu", title="CPU", series=[tc.Series("", points)], start=T0,
                     end=T0 + 3600, step=60, axis="percent", band=True, span_label="last hour",
-                    ticks=tc.time_ticks(T0, T0 + 3600, UTC))
+                    ticks=ta.time_ticks(T0, T0 + 3600, UTC))
     return tc.Chart(**{**defaults, **kw})
 
 
 def test_time_ticks_are_round_local_times():
-    assert [label for _, label in tc.time_ticks(T0, T0 + 3600, UTC)] == [
+    assert [label for _, label in ta.time_ticks(T0, T0 + 3600, UTC)] == [
         "12:00", "12:10", "12:20", "12:30", "12:40", "12:50", "13:00"]
     paris = ZoneInfo("Europe/Paris")  # UTC+1 in March before the change
-    ticks = tc.time_ticks(T0 + 7 * 60, T0 + 6 * 3600, paris)
+    ticks = ta.time_ticks(T0 + 7 * 60, T0 + 6 * 3600, paris)
     assert ticks[0] == (T0 + 3600, "14:00") and ticks[-1][1] == "19:00"
-    week = tc.time_ticks(T0 - 7 * 86400, T0, UTC)
+    week = ta.time_ticks(T0 - 7 * 86400, T0, UTC)
     assert [label for _, label in week][:2] == ["Tue 24", "Wed 25"]
-    year = tc.time_ticks(T0 - 365 * 86400, T0, UTC)
+    year = ta.time_ticks(T0 - 365 * 86400, T0, UTC)
     assert [label for _, label in year] == ["May", "Jul", "Sep", "Nov", "Jan", "Mar"]
 
 
 def test_time_ticks_follow_a_daylight_saving_change():
     paris = ZoneInfo("Europe/Paris")  # 29 March 2026, 02:00 -> 03:00: 02:00 is never shown
     start = datetime(2026, 3, 29, 0, 0, tzinfo=paris).timestamp()
-    labels = [label for _, label in tc.time_ticks(start, start + 6 * 3600, paris)]
+    labels = [label for _, label in ta.time_ticks(start, start + 6 * 3600, paris)]
     assert labels == ["00:00", "01:00", "03:00", "04:00", "05:00", "06:00", "07:00"]
 
 
@@ -53,12 +54,12 @@ def test_time_ticks_follow_a_daylight_saving_change():
     ([900.0, 1200.0], "bytes", (0, 1536, 512, 1024)),
 ])
 def test_value_axis_is_nice_and_holds_every_value(values, axis, expected):
-    assert tc.value_axis(values, axis) == pytest.approx(expected)
+    assert ta.value_axis(values, axis) == pytest.approx(expected)
 
 
 def test_frame_has_axes_grid_units_and_tick_labels():
     c = chart([(T0, 10.0, 20.0, 30.0)])
-    root = parse(tc.frame(c, *tc.value_axis([30.0], "percent")))
+    root = parse(tc.frame(c, *ta.value_axis([30.0], "percent")))
     assert root.get("aria-hidden") == "true"
     texts = [(t.get("class"), t.text) for t in root.iter(f"{SVG}text")]
     assert ("v", "0 %") in texts and ("v", "100 %") in texts and ("t", "12:30") in texts
@@ -88,7 +89,7 @@ def test_plot_draws_band_and_line_with_gaps_as_gaps_and_says_what_it_shows():
 def test_two_series_have_a_legend_and_their_own_lines():
     c = chart([], axis="bytes", band=False, series=[
         tc.Series("received", [(T0, 1.0, 2048.0, 3.0)]), tc.Series("sent", [])])
-    frame = parse(tc.frame(c, *tc.value_axis([2048.0], "bytes")))
+    frame = parse(tc.frame(c, *ta.value_axis([2048.0], "bytes")))
     assert [t.text for t in frame.iter(f"{SVG}text") if t.get("class") == "k"] == ["received", "sent"]
     plot = parse(tc.plot(c, 0, 4096, "received 2.0 KiB/s"))
     assert plot.find(f"{SVG}path[@class='line s0']").get("d") == "M60 95h4"  # a lone point
