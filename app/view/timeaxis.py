@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 
+
 def _nice(raw: float) -> float:
     """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= ``raw`` (> 0)."""
     power = 10 ** math.floor(math.log10(raw))
