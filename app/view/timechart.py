@@ -232,7 +232,10 @@ def bucket_title(chart: Chart, t0: float, t1: float | None, zone: tzinfo,
     # The date only where the window spans more than one (a 5-minute chart says "14:05–now").
     short = chart.end - chart.start <= 6 * 3600
     when = f"{a.strftime('%H:%M' if short else '%a %d %b %H:%M')}–{until}"
-    fmt = lambda v: figure(v, chart.axis, chart.unit)  # noqa: E731
+
+    def fmt(value: float) -> str:
+        return figure(value, chart.axis, chart.unit)
+
     parts = []
     for series, point in zip(chart.series, values):
         name = f"{series.name} " if series.name else ""
