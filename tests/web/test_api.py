@@ -243,7 +243,8 @@ def test_unknown_scenario_is_404_listing_the_names(client, live):
     response = client.post("/simulator/scenarios/meteor")
     assert response.status_code == 404 and response.is_json
     body = response.get_json()
-    assert body["scenarios"] == ["cpu-spike", "network-burst", "task-run", "alert-storm"]
+    assert body["scenarios"] == ["cpu-spike", "network-burst", "task-run", "alert-storm",
+                                 "history"]
     assert "cpu-spike" in body["error"]
     assert live.store.latest_id() == 0
 
