@@ -122,9 +122,9 @@ def read_tier(store: Store, host: str, keys: list[str], tier: str, start: float,
     """The points of ``keys`` in ``tier`` over ``[start, end)`` merged into ``step``-second
     buckets (:func:`app.domain.history.coarsen`), by key.
 
-    The range's own tier, not :func:`app.domain.history.query`'s finest covering one: 24 hours
-    of 1-minute points are 1,440 rows, of raw samples 86,400, for the same 96 buckets drawn;
-    and ``history_many`` reads each row once for all the keys of a host.
+    Not :func:`app.domain.history.query`, which reads one metric at a time: ``history_many``
+    reads each row once for all the keys of a host (a row holds them all), and the range's own
+    tier is the one whose completed points decide when the panel is redrawn.
     """
     found = store.history_many(host, keys, tier, start, end)
     return {key: history.coarsen(points, step) for key, points in found.items()}
