@@ -29,6 +29,7 @@ from .store.tiers import Retention
 from .view.format import FILTERS, GLOBALS
 from .view.host import Inside
 from .view.regions import LiveView
+from .view.timeaxis import zone_of
 from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, stream,
                   throttle)
 from .web.api import stream as api_stream
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
                                                    settings.history_hour))
     view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
+                    zone=zone_of(settings.timezone),
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
                                 forget_after=settings.host_retention),
                     inside=Inside(settings.process_count, settings.process_interval))

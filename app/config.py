@@ -158,6 +158,9 @@ class Settings(BaseModel):
     #: The dashboard's address as people reach it (``https://dash.example.com``): the links in
     #: notifications; empty: none.
     public_url: str = ""
+    #: IANA time zone of the charts' time labels (``Europe/Paris``); empty: the server's own
+    #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
+    timezone: str = ""
     #: How long history keeps raw samples (``app.domain.history``); seconds or ``24h``, ``30d``,
     #: ``1y``. At least 5 minutes, the live range.
     history_raw: Duration(300) = 86400.0
@@ -186,6 +189,19 @@ class Settings(BaseModel):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// address")
         return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(value)
+            except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+                raise ValueError("unknown time zone; use an IANA name such as UTC or "
+                                 "Europe/Paris") from None
+        return value
 
     @field_validator("ingest_token", "view_token")
     @classmethod

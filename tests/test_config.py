@@ -153,3 +153,19 @@ def test_the_store_gets_the_history_retention(make_app):
     store = make_app(HISTORY_RAW="2h", HISTORY_MINUTE="7d").extensions["dashboard"].store
     assert (store.history_retention.raw, store.history_retention.minute,
             store.history_retention.hour) == (7200, 7 * 86400, 365 * 86400)
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "../etc/passwd", "UTC+1"])
+def test_an_unknown_time_zone_names_the_variable(monkeypatch, value):
+    monkeypatch.setenv("DASHBOARD_TIMEZONE", value)
+    with pytest.raises(ConfigError, match="DASHBOARD_TIMEZONE.*IANA"):
+        load_settings()
+
+
+def test_a_time_zone_by_name_is_used_for_the_charts(monkeypatch):
+    from app.view.timeaxis import zone_of
+
+    monkeypatch.setenv("DASHBOARD_TIMEZONE", "Europe/Paris")
+    assert str(zone_of(load_settings().timezone)) == "Europe/Paris"
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    assert str(zone_of("")) == "Asia/Tokyo"  # unset: the server's own

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import gevent.socket
 
 from .hub import CLOSE, Hub, Subscriber, chunk
-from .pages import TooManyPages, UnknownHost
+from .pages import TooManyPages, UnknownHost, UnknownRange
 
 
 def direct_socket(environ) -> socket.socket | None:
@@ -81,9 +81,10 @@ def _queued(sub: Subscriber, farewell: Callable[[], bytes],
 
 
 def page_messages(live, lifetime: float, sock: socket.socket | None,
-                  host: str | None = None, closer: socket.socket | None = None
-                  ) -> Iterator[bytes]:
-    """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own):
+                  host: str | None = None, closer: socket.socket | None = None,
+                  range_name: str | None = None) -> Iterator[bytes]:
+    """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own)
+    over ``range_name`` (None: live):
     the snapshot, then what the page's hub gives, until the stream ends (:func:`deliver`).
 
     :param live: the process's :class:`~app.live.engine.Live`.
@@ -92,14 +93,14 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
     :param closer: the client socket to shut down if it stops reading (:func:`deliver`).
 
     A plain generator fed what it needs (no ``stream_with_context``): the request context is
-    not kept alive for the stream's whole life. An unknown host, or one past the page limit,
-    gives an empty stream: the browser reconnects and gets the answer then.
+    not kept alive for the stream's whole life. An unknown host or range, or a page past the
+    limit, gives an empty stream: the browser reconnects and gets the answer then.
     """
     try:
         # Looked up again here, and subscribed to before any greenlet switch: an unwatched page
         # may be dropped (app.live.pages) between the route's look-up and the first iteration.
-        page = live.page(host)
-    except (UnknownHost, TooManyPages):
+        page = live.page(host, range_name)
+    except (UnknownHost, UnknownRange, TooManyPages):
         return
     hub = page.hub
     sub = hub.subscribe(page.snapshot(), lifetime)

@@ -73,13 +73,15 @@ class Live:
         """The hub of the streams of this dashboard's own host."""
         return self.pages.default.hub
 
-    def page(self, host: str | None = None) -> Page:
-        """The view and hub of ``host`` (None: this dashboard's own), made on first use.
+    def page(self, host: str | None = None, range_name: str | None = None) -> Page:
+        """The view and hub of ``host`` (None: this dashboard's own) over ``range_name`` (None:
+        live), made on first use.
 
+        :raise app.live.pages.UnknownRange: not a range of ``app.view.panel.SPANS`` (400).
         :raise app.live.pages.UnknownHost: no sample of ``host`` is known (404).
         :raise app.live.pages.TooManyPages: :data:`~app.live.pages.MAX_PAGES` hosts are watched (503).
         """
-        return self.pages.get(host)
+        return self.pages.get(host, range_name)
 
     def viewers_here(self) -> int:
         """Open streams of this process, over every page."""
@@ -96,8 +98,8 @@ class Live:
     def _known(self, host: str) -> bool:
         return host == self.settings.host_name or host in self.fleet
 
-    def _open_page(self, host: str) -> Page:
-        view = self.view.sibling(host)
+    def _open_page(self, host: str, range_name: str) -> Page:
+        view = self.view.sibling(host, range_name)
         view.viewers = self.view.viewers  # the same total on every page
         view.load(self.store)
         return Page(view, self._hub())

@@ -1,11 +1,13 @@
-"""The hosts this process shows: one :class:`Page` (a LiveView and a Hub) per viewed host.
+"""The pages this process shows: one :class:`Page` (a LiveView and a Hub) per viewed host and
+time range.
 
-Render once per host: the tailer (``app.live.tailer``) folds every new log item into every page's view
-and publishes each page's changed regions once to that page's hub, so what a viewer of
-``/?host=web-2`` receives was rendered once for every viewer of web-2 in this process. The
-page of this dashboard's own host (``DASHBOARD_HOST_NAME``) exists from the start and is kept;
-another host's page is made when its first viewer (or poll) arrives, and beyond
-:data:`MAX_PAGES` the least recently used page that no stream watches is dropped.
+Render once per host and range: the tailer (``app.live.tailer``) folds every new log item into
+every page's view and publishes each page's changed regions once to that page's hub, so what a
+viewer of ``/?host=web-2&range=24h`` receives was rendered once for every viewer of web-2's
+last 24 hours in this process. The page of this dashboard's own host (``DASHBOARD_HOST_NAME``)
+on the live range exists from the start and is kept; another page is made when its first
+viewer (or poll) arrives, and beyond :data:`MAX_PAGES` the least recently used page that no
+stream watches is dropped.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from app.view.panel import LIVE, SPANS
 from app.view.regions import LiveView
 
 from . import sse
 from .hub import Hub
 
-#: Pages (viewed hosts) one process keeps; each holds a view (history of 300 samples, rendered
-#: regions) of a few hundred KB at most. A new host beyond it when all are watched gets 503.
+#: Pages (viewed hosts and ranges) one process keeps; each holds a view (the live range's 6
+#: minutes of samples, rendered regions) of a few hundred KB at most. A new page beyond it when
+#: all are watched gets 503.
 MAX_PAGES = 16
 #: Milliseconds a browser waits before it reconnects after the server ended a stream.
 RECONNECT_MS = 1000
@@ -29,12 +33,16 @@ class UnknownHost(LookupError):
     """No sample of this host is known (and it is not this dashboard's own): 404."""
 
 
+class UnknownRange(LookupError):
+    """Not one of the ranges of ``app.view.panel.SPANS``: 400."""
+
+
 class TooManyPages(RuntimeError):
     """Every one of the :data:`MAX_PAGES` pages has streams watching it: 503, retry later."""
 
 
 class Page:
-    """One viewed host: its :class:`~app.view.regions.LiveView`, the :class:`~app.live.hub.Hub` of its
+    """One viewed host and range: its :class:`~app.view.regions.LiveView`, the :class:`~app.live.hub.Hub` of its
     streams and its snapshot message, encoded once per change."""
 
     def __init__(self, view: LiveView, hub: Hub) -> None:
@@ -45,6 +53,11 @@ class Page:
     @property
     def host(self) -> str:
         return self.view.host
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(host, range): what the page shows."""
+        return self.view.host, self.view.range
 
     def snapshot(self) -> bytes:
         """Every region and the LIVE badge as one SSE message, encoded once per change."""
@@ -69,11 +82,11 @@ class Page:
 
 
 class Pages:
-    """This process's pages by host name, the default one first and never dropped.
+    """This process's pages by (host, range), the default one first and never dropped.
 
-    :param default: the page of this dashboard's own host.
-    :param open_page: makes and loads the page of another host (may switch greenlets: it reads
-        the store).
+    :param default: the page of this dashboard's own host on the live range.
+    :param open_page: makes and loads the page of a host and range, ``open_page(host, range)``
+        (may switch greenlets: it reads the store).
     :param known: whether a host name may get a page (:class:`UnknownHost` otherwise).
     :param limit: pages kept at most (:data:`MAX_PAGES`).
     """
@@ -84,7 +97,7 @@ class Pages:
         self._open = open_page
         self._known = known
         self.limit = limit
-        self._pages: OrderedDict[str, Page] = OrderedDict([(default.host, default)])
+        self._pages: OrderedDict[tuple[str, str], Page] = OrderedDict([(default.key, default)])
 
     def __iter__(self) -> Iterator[Page]:
         return iter(list(self._pages.values()))  # a copy: a page may be added meanwhile
@@ -92,38 +105,50 @@ class Pages:
     def __len__(self) -> int:
         return len(self._pages)
 
-    def get(self, host: str | None) -> Page:
-        """The page of ``host`` (None: the default), made now if needed.
+    def _key(self, host: str | None, range_name: str | None) -> tuple[str, str]:
+        range_name = LIVE if range_name in (None, "5m") else range_name
+        if range_name not in SPANS:
+            raise UnknownRange(range_name)
+        return (self.default.host if host is None else host), range_name
+
+    def get(self, host: str | None, range_name: str | None = None) -> Page:
+        """The page of ``host`` (None: the default) over ``range_name`` (None or ``5m``: live),
+        made now if needed.
 
         A caller that subscribes to the page's hub must do so before its greenlet yields, so
         that the page cannot be dropped in between (an unwatched page may be, at any switch).
 
+        :raise UnknownRange: not a key of :data:`~app.view.panel.SPANS`.
         :raise UnknownHost: ``host`` is neither the default nor known.
         :raise TooManyPages: a new page is needed and every kept one is watched.
         """
-        host = self.default.host if host is None else host
-        page = self._pages.get(host)
+        key = self._key(host, range_name)
+        page = self._pages.get(key)
         if page is None:
-            if not self._known(host):
-                raise UnknownHost(host)
+            if not self._known(key[0]):
+                raise UnknownHost(key[0])
             if len(self._pages) >= self.limit and self._idle() is None:
-                raise TooManyPages(f"{self.limit} hosts are watched in this process already")
-            made = self._open(host)
-            page = self._pages.setdefault(host, made)  # another greenlet may have won the race
-            while len(self._pages) > self.limit and (idle := self._idle(but=host)) is not None:
+                raise TooManyPages(f"{self.limit} pages are watched in this process already")
+            made = self._open(*key)
+            page = self._pages.setdefault(key, made)  # another greenlet may have won the race
+            while len(self._pages) > self.limit and (idle := self._idle(but=key)) is not None:
                 del self._pages[idle]
-        self._pages.move_to_end(host)
+        self._pages.move_to_end(key)
         return page
 
-    def peek(self, host: str | None) -> Page | None:
-        """The page of ``host`` (None: the default) if this process has it; never makes one."""
-        return self._pages.get(self.default.host if host is None else host)
+    def peek(self, host: str | None, range_name: str | None = None) -> Page | None:
+        """The page of ``host`` and range (None: the defaults) if this process has it; never
+        makes one (an unknown range: None)."""
+        try:
+            return self._pages.get(self._key(host, range_name))
+        except UnknownRange:
+            return None
 
-    def _idle(self, but: str | None = None) -> str | None:
+    def _idle(self, but: tuple[str, str] | None = None) -> tuple[str, str] | None:
         """The least recently used page that no stream watches, other than the default."""
-        for host, page in self._pages.items():
-            if page is not self.default and host != but and len(page.hub) == 0:
-                return host
+        for key, page in self._pages.items():
+            if page is not self.default and key != but and len(page.hub) == 0:
+                return key
         return None
 
     def hubs(self) -> list[Hub]:

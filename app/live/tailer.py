@@ -4,8 +4,9 @@ It folds new items into the :class:`~app.domain.fleet.Fleet` and into the
 :class:`~app.view.regions.LiveView` of every viewed host (:mod:`app.live.pages`), encodes each
 page's change once as an SSE message and hands the bytes to that page's
 :class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
-viewer count, the fleet row (whose hosts turn stale with time alone) and the approvals region
-(whose "time left" changes with time alone), expires the pending approvals whose deadline
+viewer count, the fleet row (whose hosts turn stale with time alone), the approvals region
+(whose "time left" changes with time alone) and the chart panels (``app.view.panel``: live every
+5 seconds, other ranges when a point of their history tier is complete), expires the pending approvals whose deadline
 passed, hands ``task`` and ``approval`` items to their streams
 (:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`) and every
 item to the JSON streams (:class:`~app.live.jsonstream.JsonStreams`).
@@ -107,6 +108,10 @@ class Tailer:
                         changed[page].append("viewers")
                     changed[page] += [name for name in ("fleet", "approvals", "alerts")
                                       if page.view.refresh(name)]
+                    # The charts, when their step or tier point came (app.view.panel): read
+                    # from the store, so not while it is down.
+                    if not failing:
+                        changed[page] += page.view.tick(live.store, time.time())
             for page in pages:
                 if changed[page]:
                     page.publish(changed[page])

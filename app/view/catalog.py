@@ -6,11 +6,9 @@ A region is one template ``templates/_<name>.html`` (:mod:`app.view.regions` ren
 METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "uptime")
 #: Every region, in page order. ``simulator`` (the control panel) is left out of a view built
 #: with ``simulator=False``: see :attr:`LiveView.regions`.
-#: Each chart is a region of its own, redrawn every CHART_STEP samples with one point per
-#: CHART_STEP samples: a sparkline is the largest part of a card, and sending it every second
-#: would multiply what each viewer receives while the figures beside it still change each second.
-CHART_REGIONS = ("cpu-chart", "memory-chart", "network-chart", "load-chart")
-CHART_STEP = 5
+#: ``charts`` is the chart panel (``app.view.panel``): the cards show figures only, the panel
+#: every chart with axes over the page's range. Its plots alone are a region too, ``plots``,
+#: which the stream sends between two sends of the whole panel but no page lists.
 #: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep about once a
 #: second, not on each sample: its staleness changes with time alone, and sending the whole row
 #: for every host's every sample would multiply what each viewer receives by the number of hosts.
@@ -20,18 +18,18 @@ CHART_STEP = 5
 #: cards, then the disks, interfaces, sensors and process panels.
 INSIDE_REGIONS = ("cpu-detail", "cpu-modes", "memory-detail", "disks", "interfaces", "sensors",
                   "processes")
-REGIONS = (("approvals", "fleet") + METRIC_REGIONS + CHART_REGIONS + INSIDE_REGIONS
-           + ("viewers", "alerts", "rules", "custom", "tasks", "events", "simulator"))
+#: Samples between two redraws of the slower inside regions (CPU modes, swap, disks,
+#: interfaces, sensors; at once on a level change): their figures move every second, and
+#: sending them each time would double what a viewer receives.
+DETAIL_STEP = 5
+REGIONS = (("approvals", "fleet") + METRIC_REGIONS + INSIDE_REGIONS
+           + ("viewers", "charts", "alerts", "rules", "custom", "tasks", "events", "simulator"))
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200
 #: Tasks listed in the region: every running one first, then the latest others, up to this.
 TASKS_SHOWN = 10
-#: Sample keys whose recent values the cards draw as sparklines.
-HISTORY_KEYS = ("cpu_percent", "mem_percent", "net_rx_bps", "net_tx_bps", "load1")
-#: Samples a sparkline spans: 5 minutes at the default 1 Hz.
-HISTORY_SIZE = 300
-#: Readings a custom metric's sparkline spans (up to 100 cards: kept shorter than a host's).
-CUSTOM_HISTORY_SIZE = 120
+#: Custom items read at load for the custom metrics' latest readings and live charts.
+CUSTOM_KEPT = 120
 #: Resolved alerts the region lists (and the donut counts) besides every firing one.
 RESOLVED_SHOWN = 20
 #: Firing alerts kept in memory; a program that raises without resolving must not grow it forever.

@@ -53,6 +53,5 @@ def isotime(ts: float) -> str:
 
 FILTERS = {"bytes": human_bytes, "duration": human_duration, "clock": clock, "isotime": isotime}
 
-#: Functions the region templates call: the chart builders and the figure formats they take.
-GLOBALS = {**charts.GLOBALS, "bytes_per_s": lambda v: human_bytes(v, "B/s"),
-           "two_decimals": lambda v: f"{v:.2f}", "short_number": lambda v: f"{v:g}"}
+#: Functions the region templates call: the small chart builders.
+GLOBALS = dict(charts.GLOBALS)

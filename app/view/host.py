@@ -16,15 +16,15 @@ from markupsafe import Markup
 from app.domain import processes as processes_mod
 from app.sources.sample import CPU_MODES
 
-from .catalog import CHART_STEP, INSIDE_REGIONS
+from .catalog import DETAIL_STEP, INSIDE_REGIONS
 from .format import level_of
 
 #: The regions this module gives their variables to, in page order (``app.view.catalog``).
 REGIONS = INSIDE_REGIONS
 #: Redrawn with each sample: the cores, the liveliest figures after the cards'.
 EVERY_SAMPLE = ("cpu-detail",)
-#: Redrawn every :data:`~app.view.catalog.CHART_STEP` samples (with the charts, in the same
-#: message), or at once when one of their levels changes: each is a table that every viewer
+#: Redrawn every :data:`~app.view.catalog.DETAIL_STEP` samples
+#: or at once when one of their levels changes: each is a table that every viewer
 #: would otherwise receive every second (``bench/host.py``), beside cards that already show
 #: the 1 Hz totals.
 PACED = ("cpu-modes", "memory-detail", "disks", "interfaces", "sensors")
@@ -120,7 +120,7 @@ class Inside:
         if item.kind == "metrics":
             self._samples += 1
             levels = _levels(item.data, view.thresholds)
-            if self._samples % CHART_STEP == 1 or levels != self._levels:
+            if self._samples % DETAIL_STEP == 1 or levels != self._levels:
                 self._levels = levels
                 return EVERY_SAMPLE + PACED
             return EVERY_SAMPLE

@@ -11,6 +11,7 @@ per client.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -25,11 +26,12 @@ from app.store import Item, Store
 
 from .alerting import KINDS as NOTE_KINDS, AlertNotes
 from .approvals import PendingApprovals
-from .catalog import (BROKEN, CHART_REGIONS, CHART_STEP, CUSTOM_HISTORY_SIZE, FIRING_KEPT,
-                      HISTORY_KEYS, HISTORY_SIZE, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
+from .catalog import (BROKEN, CUSTOM_KEPT, FIRING_KEPT, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
                       TASKS_KEPT, TASKS_SHOWN)
 from .format import level_of
 from .host import REGIONS as HOST_REGIONS, Inside
+from .panel import LIVE, SPANS, ChartPanel
+from .timeaxis import zone_of
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +45,30 @@ class LiveView:
     :param simulator: whether the simulator is on, which adds its control panel region.
     :param fleet: the process's :class:`~app.domain.fleet.Fleet`, shared by every view (the ``fleet``
         region); a view of its own by default. ``inside``: the process table's settings.
+    :param range_name: the time range of its chart panel (a key of
+        :data:`app.view.panel.SPANS`); :param zone: the time zone of the charts' times
+        (``DASHBOARD_TIMEZONE``; None: the server's).
 
-    Besides the latest sample it keeps the last :data:`HISTORY_SIZE` values of each of
-    :data:`HISTORY_KEYS` (the sparklines), the current alerts by id (every firing one, the
-    latest :data:`RESOLVED_SHOWN` resolved) and each custom series' latest reading and history.
+    Besides the latest sample it keeps the current alerts by id (every firing one, the latest
+    :data:`RESOLVED_SHOWN` resolved), each custom series' latest reading and the chart panel
+    (:class:`~app.view.panel.ChartPanel`), drawn by :meth:`tick`.
     """
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
-                 simulator: bool = False, fleet: Fleet | None = None, inside=None) -> None:
+                 simulator: bool = False, fleet: Fleet | None = None, inside=None,
+                 range_name: str = LIVE, zone=None) -> None:
         self.env = env
         self.host = host
+        self.range = range_name
         self.thresholds = thresholds
         self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
+        self.panel = ChartPanel(host, range_name, zone if zone is not None else zone_of(""),
+                                custom_host=self.fleet.home)
         #: What the page adds to its ``/stream`` and ``/poll`` URLs. Its own host's page names
         #: the host too: behind a balancer the stream may reach another dashboard, which must
         #: still send this host's cards.
-        self.query = "?" + urlencode({"host": host})
+        self.query = "?" + urlencode({"host": host, **({"range": range_name}
+                                                       if range_name != LIVE else {})})
         #: The regions this page has, in page order.
         self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
         self.sample: dict | None = None
@@ -68,13 +78,8 @@ class LiveView:
         self.tasks: OrderedDict[str, Item] = OrderedDict()
         self.viewers = 0
         self.last_id = 0
-        self.history: dict[str, deque[float]] = {key: deque(maxlen=HISTORY_SIZE)
-                                                 for key in HISTORY_KEYS}
-        self._samples = 0  # samples folded since load(), which paces the charts
-        self._drawn_levels: tuple[str, ...] = ()  # the gauges' levels when last drawn
         self.alerts: dict[str, dict] = {}
         self.custom: dict[str, dict] = {}  # series key -> latest reading
-        self.custom_history: dict[str, deque[float]] = {}
         self.approvals = PendingApprovals()  # the same on every host's page
         self.notes = AlertNotes()  # silences, delivery states, rules
         self.html: dict[str, str] = {}
@@ -82,18 +87,21 @@ class LiveView:
         self.failing: set[str] = set()
         #: Called with a region's name each time it fails to render (``app.web.ops`` counts it).
         self.on_render_error: Callable[[str], None] | None = None
-        self._templates = {name: env.get_template(f"_{name}.html") for name in self.regions}
+        self._templates = {name: env.get_template(f"_{name}.html")
+                           for name in (*self.regions, "plots")}
         self._badges = {state: env.get_template("_badge.html").render(state=state, query=self.query)
                         for state in ("connecting", "live", "polling")}
 
-    def sibling(self, host: str) -> LiveView:
-        """A view of another host's figures with the same settings and fleet, not loaded yet.
+    def sibling(self, host: str, range_name: str = LIVE) -> LiveView:
+        """A view of a host (this one or another) over a range, with the same settings and
+        fleet, not loaded yet.
 
-        It has no simulator panel: the simulator acts on this dashboard's own host only.
+        It has a simulator panel only for this view's host on the live range.
         """
         view = LiveView(self.env, host=host, thresholds=self.thresholds,
-                        feed_size=self.events.maxlen, simulator=False, fleet=self.fleet,
-                        inside=self.inside.sibling())
+                        feed_size=self.events.maxlen, fleet=self.fleet, range_name=range_name,
+                        simulator=host == self.host and "simulator" in self.regions,
+                        zone=self.panel.zone, inside=self.inside.sibling())
         view.on_render_error = self.on_render_error
         return view
 
@@ -114,26 +122,18 @@ class LiveView:
         self.inside.load(store, self.host)
         self.events.clear()
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
-        for values in self.history.values():
-            values.clear()
-        # This host's own items: with several hosts in the log, the latest metrics items of
-        # all of them would leave each host a fraction of its history.
-        found = upto(store.find("metrics", limit=HISTORY_SIZE, where={"host": self.host}))
-        for item in reversed(found):  # oldest first
-            self._remember(item.data)
-        self._samples = 0  # the next sample redraws the charts
+        self.panel.clear()
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
             self._fold_alert(alert)
         self.custom.clear()
-        self.custom_history.clear()
-        for item in reversed(upto(store.recent("custom", CUSTOM_HISTORY_SIZE))):
+        for item in reversed(upto(store.recent("custom", CUSTOM_KEPT))):
             self._fold_custom(item.data)
         # The state has the latest reading of series the recent items no longer mention.
         for key, reading in custom_mod.latest(store).items():
-            self.custom.setdefault(key, reading)
-            self.custom_history.setdefault(key, deque([reading["value"]],
-                                                      maxlen=CUSTOM_HISTORY_SIZE))
+            if key not in self.custom:
+                self.custom[key] = reading
+                self.panel.fold_custom(reading)
         self.tasks.clear()
         # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
         # in the usual case, oldest first so that each task ends on its latest update.
@@ -141,7 +141,10 @@ class LiveView:
             self._fold_task(item)
         self.approvals.load(store)
         self.notes.load(store)
-        for name in self.regions:
+        now = time.time()
+        self.panel.load_recent(store, now)
+        self.panel.draw(store, now)
+        for name in (*self.regions, "plots"):
             self._rerender(name)
 
     def apply(self, items: list[Item]) -> list[str]:
@@ -154,15 +157,8 @@ class LiveView:
             touched.update(self.inside.apply(item, self))
             if item.kind == "metrics" and item.data.get("host") == self.host:
                 self.sample = item.data
-                self._remember(item.data)
+                self.panel.fold_sample(item.data)
                 touched.update(METRIC_REGIONS)
-                self._samples += 1
-                # Also redrawn at once when a gauge's level changes: a red gauge beside a
-                # figure back to normal would mislead for up to CHART_STEP samples.
-                levels = self._gauge_levels()
-                if self._samples % CHART_STEP == 1 or levels != self._drawn_levels:
-                    self._drawn_levels = levels
-                    touched.update(CHART_REGIONS)
                 touched.add("simulator")  # it shows whether the sample was simulated
             elif item.kind == "event":
                 self.events.appendleft(item)
@@ -196,11 +192,6 @@ class LiveView:
         return tasks_mod.summary([item.data for item in reversed(self.tasks.values())],
                                  shown=TASKS_SHOWN, kept=TASKS_KEPT)
 
-    def _remember(self, sample: dict) -> None:
-        for key, values in self.history.items():
-            if sample.get(key) is not None:
-                values.append(sample[key])
-
     def _fold_alert(self, alert: dict) -> None:
         self.alerts.pop(alert["id"], None)
         self.alerts[alert["id"]] = alert  # re-inserted: dict order is "last changed last"
@@ -213,14 +204,23 @@ class LiveView:
 
     def _fold_custom(self, data: dict) -> None:
         for reading in data.get("metrics", ()):
-            self.custom[reading["key"]] = reading
-            self.custom_history.setdefault(reading["key"], deque(
-                maxlen=CUSTOM_HISTORY_SIZE)).append(reading["value"])
+            key = reading["key"]
+            self.custom[key] = reading
+            self.panel.fold_custom(reading)
         # The store caps the series; an old item may still name one dropped since: keep the newest.
         while len(self.custom) > custom_mod.MAX_SERIES:
             oldest = min(self.custom, key=lambda k: self.custom[k]["ts"])
             del self.custom[oldest]
-            del self.custom_history[oldest]
+            self.panel.forget_custom([oldest])
+
+    def tick(self, store: Store | None, now: float) -> list[str]:
+        """Draw the charts again if their time came (:meth:`ChartPanel.due`); return the
+        regions to send: ``charts`` when the frames changed, else ``plots``, or none."""
+        if not self.panel.due(now):
+            return []
+        frames = self.panel.draw(store, now)
+        plots, charts = self._rerender("plots"), self._rerender("charts")
+        return ["charts"] if frames and charts else ["plots"] if plots else []
 
     def refresh(self, name: str) -> bool:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
@@ -265,28 +265,19 @@ class LiveView:
         if name in ("alerts", "rules"):
             extra = self.notes.region(name, self.alerts)
         elif name == "custom":
-            extra = {"series": [
-                {**self.custom[key], "slug": custom_mod.slug(key),
-                 "history": list(self.custom_history.get(key, ()))}
-                for key in sorted(self.custom)]}
+            extra = {"series": [{**self.custom[key], "slug": custom_mod.slug(key)}
+                                for key in sorted(self.custom)]}
         elif name == "tasks":
             extra = {"tasks": self.task_summary()}
         elif name == "fleet":
             extra = {"fleet": self.fleet.cards()}
         elif name == "approvals":
             extra = {"approvals": self.approvals.cards()}
-        elif name in CHART_REGIONS:
-            # One point per CHART_STEP samples, counted back from the newest, which is always in.
-            extra = {"history": {key: list(values)[::-1][::CHART_STEP][::-1]
-                                 for key, values in self.history.items()},
-                     "history_size": HISTORY_SIZE // CHART_STEP}
+        elif name in ("charts", "plots"):
+            extra = {"panel": self.panel, "spans": SPANS}
         return self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
-            host=self.host, custom_history_size=CUSTOM_HISTORY_SIZE, **extra)
-
-    def _gauge_levels(self) -> tuple[str, ...]:
-        return tuple(level_of(self._value(key), self.thresholds[key])
-                     for key in ("cpu_percent", "mem_percent"))
+            host=self.host, range=self.range, **extra)
 
     def _value(self, key: str) -> float | None:
         if key == "load_per_cpu" and self.sample:

@@ -1,8 +1,9 @@
 """The page, and the same region fragments for polling clients (``/poll``, ``/fragments``).
 
 Each takes ``?host=NAME`` for another host's page (the fleet row links there); without it they
-show this dashboard's own host (``DASHBOARD_HOST_NAME``). The page passes its host on to the
-``/stream`` and ``/poll`` URLs it uses.
+show this dashboard's own host (``DASHBOARD_HOST_NAME``). ``?range=`` picks the chart panel's
+time range (``live``, the default, or ``1h``, ``6h``, ``24h``, ``7d``, ``30d``, ``1y``:
+``app.view.panel.SPANS``). The page passes both on to the ``/stream`` and ``/poll`` URLs it uses.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from app.domain import alerts, approvals, silences
 from app.domain.schemas import ApprovalForm, BadPayload, SilenceForm, field_errors
-from app.live.pages import Page, TooManyPages, UnknownHost
+from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
 from app.view.host import sorted_table
+from app.view.panel import SPANS
 
 bp = Blueprint("dashboard", __name__)
 
@@ -29,13 +31,18 @@ def _live():
 
 
 def page_of(live) -> Page:
-    """The page that the request's ``?host=`` names (none: this dashboard's own host).
+    """The page that the request's ``?host=`` and ``?range=`` name (none: this dashboard's own
+    host, live).
 
-    :raise 404: no sample of that host is known. :raise 503: too many hosts are watched.
+    :raise 400: unknown range. :raise 404: no sample of that host is known.
+    :raise 503: too many pages are watched.
     """
     host = request.args.get("host")
+    range_name = request.args.get("range")
     try:
-        return live.page(host)
+        return live.page(host, range_name)
+    except UnknownRange:
+        abort(400, description=f"unknown range {range_name!r}; known: {', '.join(SPANS)}")
     except UnknownHost:
         abort(404, description=f"unknown host {host!r}: no sample of it has reached the store")
     except TooManyPages as exc:
@@ -180,7 +187,7 @@ class NotModifiedPolls:
     response object cost more than half the time of a request (py-spy under ``bench/``'s poll
     hammer). The short cut is taken only where the ETag alone decides the answer: viewing is
     open (with ``DASHBOARD_VIEW_TOKEN`` the session must be checked), the live view runs, the
-    page of ``?host=`` already exists in this process, and ``If-None-Match`` is exactly that
+    page of ``?host=`` and ``?range=`` already exists in this process, and ``If-None-Match`` is exactly that
     page's tag (``"<id>"`` or ``W/"<id>"``). Every other request, a list of tags included, goes
     to Flask, whose :func:`poll` gives the same answer the long way.
 
@@ -199,8 +206,8 @@ class NotModifiedPolls:
         if (tag and self.open_view and environ.get("PATH_INFO") == "/poll"
                 and environ.get("REQUEST_METHOD") == "GET" and self.live.started):
             query = environ.get("QUERY_STRING")
-            host = dict(parse_qsl(query)).get("host") if query else None
-            page = self.live.pages.peek(host)
+            args = dict(parse_qsl(query)) if query else {}
+            page = self.live.pages.peek(args.get("host"), args.get("range"))
             if page is not None:
                 etag = f'"{page.view.last_id}"'
                 if tag.removeprefix("W/") == etag:

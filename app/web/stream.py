@@ -1,6 +1,7 @@
 """``GET /stream``: the HTML stream that htmx swaps into the page (one per browser tab).
 
 ``?host=NAME`` streams another host's page (``app.live.pages``); without it, this dashboard's own.
+``?range=`` names the page's time range (its charts); without it, live.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ def stream():
     A ``Last-Event-ID`` changes nothing here: the snapshot already holds the current state.
     The stream ends cleanly after ``DASHBOARD_STREAM_LIFETIME`` seconds or at worker shutdown.
 
-    :raise 404: ``?host=`` names an unknown host. :raise 503: too many hosts watched.
+    :raise 400: unknown ``?range=``. :raise 404: ``?host=`` names an unknown host.
+    :raise 503: too many pages watched.
     """
     live = current_app.extensions["dashboard"]
-    host = page_of(live).host  # 404 / 503 now, before the response starts
+    host, range_name = page_of(live).key  # 400 / 404 / 503 now, before the response starts
     lifetime = current_app.config["SETTINGS"].stream_lifetime
     # direct_passthrough: hand our generator of bytes to the server as it is, without
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
     environ = request.environ
     return Response(page_messages(live, lifetime, direct_socket(environ), host,
-                                  client_socket(environ)),
+                                  client_socket(environ), range_name),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

@@ -35,15 +35,16 @@ def test_cpu_spike_fires_is_acknowledged_and_resolves(alert_server, watched: Pag
     page.goto(url + "/")
     expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
 
-    # Every region renders with live values, and the cards draw their history.
+    # Every region renders with live values, and the chart panel draws their history.
     for region in ("cpu", "memory", "disk", "load"):
         expect(page.locator(f"#{region} .number")).to_have_text(re.compile(r"^\d+\.\d+$"), timeout=3000)
     expect(page.locator("#network .number")).to_contain_text("B/s")
     expect(page.locator("#uptime .number")).to_contain_text("min")
-    expect(page.locator("#cpu-chart svg.spark:not(.empty) path")).to_have_count(1, timeout=3000)
-    expect(page.locator("#cpu-chart svg.gauge")).to_have_attribute("aria-label", re.compile(r"^CPU \d"))
-    expect(page.locator("#memory-chart svg.spark")).to_have_count(1)
-    expect(page.locator("#network-chart svg.spark path")).to_have_count(2)
+    expect(page.locator("#plot-cpu svg.plot path.line")).to_have_count(1, timeout=7000)
+    expect(page.locator("#plot-cpu svg.plot")).to_have_attribute(
+        "aria-label", re.compile(r"^CPU, last 5 minutes: latest \d"))
+    expect(page.locator("#plot-memory svg.plot path.line")).to_have_count(1)
+    expect(page.locator("#plot-network svg.plot path.line")).to_have_count(2)
     expect(page.locator("#alerts svg.donut")).to_have_attribute("role", "img")
     expect(page.locator("#custom")).to_be_hidden()
 

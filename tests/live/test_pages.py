@@ -4,6 +4,7 @@ import gevent
 import pytest
 
 from app.live import pages
+from app.view.panel import TIER_LAG
 from app.live.delivery import page_messages as _messages
 from tests.sse_client import number, region
 from tests.web.test_poll import settle
@@ -128,3 +129,47 @@ def test_a_page_made_after_the_tailers_cursor_folds_nothing_twice(fleet):
     settle(fleet, fleet.store.latest_id())
     gevent.sleep(0.2)
     assert sum(e.data["message"] == "once" for e in page.view.events) == 1
+
+
+def test_each_host_and_range_is_one_page_shared_by_its_viewers(client, fleet):
+    day = fleet.page("web-2", "24h")
+    assert fleet.page("web-2", "24h") is day and day is not fleet.page("web-2")
+    assert fleet.page(None, "5m") is fleet.page(None, "live") is fleet.pages.default
+    html = client.get("/?host=web-2&range=24h").get_data(as_text=True)
+    assert 'hx-sse:connect="/stream?host=web-2&amp;range=24h"' in html
+    assert 'hx-get="/poll?host=web-2&amp;range=24h"' in html
+    assert '<a href="/?host=web-2&amp;range=24h" aria-current="page">24 h</a>' in html
+    assert number(region(html, "cpu"), "cpu") == "88.0"  # the figures are on every range
+    first, second = _messages(fleet, 60, None, "web-2", range_name="24h"), \
+        _messages(fleet, 60, None, "web-2", range_name="24h")
+    assert next(first) is next(second)  # the very same snapshot bytes
+    assert len(day.hub) == 2
+    settle(fleet, fleet.store.append("metrics", sample(host="web-2", cpu_percent=66.0),
+                                     state_key="sample:web-2"))
+    with gevent.Timeout(3):
+        a, b = next(first), next(second)
+    assert a is b and number(a.decode(), "cpu") == "66.0"
+    first.close()
+    second.close()
+
+
+def test_a_range_page_sends_its_charts_when_its_tier_point_completes(client, fleet, monkeypatch):
+    """The tailer's sweep asks every page's view; a range page's panel is drawn from the store
+    once per tier point, whatever the number of viewers."""
+    page = fleet.page("web-2", "1h")
+    draws, ticks = [], []
+    panel, view = page.view.panel, page.view
+    real_draw, real_tick = panel.draw, view.tick
+    monkeypatch.setattr(panel, "draw", lambda store, now: draws.append(now) or real_draw(store, now))
+    monkeypatch.setattr(view, "tick", lambda store, now: ticks.append(now) or real_tick(store, now))
+    gen = _messages(fleet, 60, None, "web-2", range_name="1h")
+    next(gen)
+    panel._slot = None  # as if its minute had just completed
+    with gevent.Timeout(10):  # the sweep asks about once a second
+        while len(ticks) < 3:
+            gevent.sleep(0.05)
+    # Asked three times or more, drawn once per tier point: once, or twice if the clock
+    # crossed a minute meanwhile, never twice for one minute.
+    minutes = [int((t - TIER_LAG) // 60) for t in draws]
+    assert 1 <= len(draws) <= 2 and len(set(minutes)) == len(minutes), (draws, len(ticks))
+    gen.close()

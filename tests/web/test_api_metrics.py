@@ -1,6 +1,7 @@
 """Custom metrics: ``POST /api/v1/metrics`` stores one item and the latest state, ``GET`` reads it."""
 
 import json
+import time
 
 import pytest
 
@@ -97,8 +98,13 @@ def test_custom_region_appears_with_the_first_metric(client, live):
     assert html.count('class="card custom-metric"') == 2
     assert '<span class="number">14</span> <span class="unit">jobs</span>' in html
     assert "queue=mail" in html
-    assert "last 2 samples: now 14 jobs, min 12, max 14" in html
     assert "<script>" not in html and "<b>" not in html
+    # Each series has its chart in the panel, with its readings of the last 5 minutes.
+    live.view.panel._slot = None
+    live.view.tick(live.store, time.time())
+    charts = live.view.html["charts"]
+    assert "last 5 minutes: latest 14 jobs; min 12 jobs, max 14 jobs" in charts
+    assert "<script>" not in charts and "<b>" not in charts
     # Another process loads the same view from the store.
     live.view.load(live.store)
     assert live.view.html["custom"] == html

@@ -1,9 +1,12 @@
 """The page, /poll and /fragments: the same region templates, with ETag = the latest log id."""
 
+import re
+
 import gevent
 from flask import request
 import pytest
 
+from app.view.panel import SPANS
 from app.view.regions import REGIONS
 
 
@@ -130,3 +133,22 @@ def test_with_a_view_token_every_poll_goes_through_the_session_check(make_app):
     stranger = app.test_client()
     response = stranger.get("/poll", headers={"If-None-Match": etag})
     assert response.status_code in (303, 401)  # never a 304 without a session
+
+
+@pytest.mark.parametrize("path", ["/", "/poll", "/fragments/cpu", "/stream"])
+@pytest.mark.parametrize("bad", ["2h", "", "LIVE", "<b>"])
+def test_an_unknown_range_is_400_naming_it(client, path, bad):
+    response = client.get(f"{path}?range={bad}", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert f"unknown range {bad!r}" in error and "live, 1h, 6h, 24h, 7d, 30d, 1y" in error
+
+
+@pytest.mark.parametrize("name", ["live", "5m", "1h", "6h", "24h", "7d", "30d", "1y"])
+def test_every_range_has_its_page(client, name):
+    html = client.get(f"/?range={name}").get_data(as_text=True)
+    shown = "live" if name == "5m" else name
+    current = re.findall(r'<a href="([^"]+)" aria-current="page">([^<]+)</a>', html)
+    assert (current[-1][1], "range=" in current[-1][0]) == (SPANS[shown].link, shown != "live")
+    assert html.count('<svg class="plot"') == 5
+    assert client.get(f"/poll?range={name}").status_code == 200
