@@ -5,7 +5,7 @@ import re
 from app.domain import processes
 from app.sources.simhost import SimulatedHost
 from app.store import Item
-from app.view.catalog import CHART_STEP
+from app.view.catalog import DETAIL_STEP
 from app.view.host import cores, mode_bar
 from tests.view.test_regions import sample, view_with
 
@@ -72,7 +72,7 @@ def test_without_the_new_keys_the_panels_say_so(live):
     assert "Swap" not in view.html["memory-detail"]
     assert "no file system" in view.html["disks"]
     assert "No temperature sensor" in view.html["sensors"]
-    for n in range(2, CHART_STEP + 2):  # the panel is paced: its next redraw
+    for n in range(2, DETAIL_STEP + 2):  # the panel is paced: its next redraw
         view, _ = view_with(live, Item(n, "metrics", 0, sample(swap_total=0, swap_used=0,
                                                                 swap_percent=0.0)))
     assert "none configured" in view.html["memory-detail"]
@@ -84,9 +84,9 @@ def test_tables_are_paced_like_the_charts_but_a_level_change_shows_at_once(live)
                          "disk_io": [{**IO[0], "read_bps": 1024.0 * n}, IO[1]]})
 
     changes = [view_with(live, Item(n, "metrics", 0, moving(n)))[1]
-               for n in range(1, 2 * CHART_STEP + 2)]
+               for n in range(1, 2 * DETAIL_STEP + 2)]
     paced = [n for n, changed in enumerate(changes, 1) if "disks" in changed]
-    assert paced == [1, CHART_STEP + 1, 2 * CHART_STEP + 1]
+    assert paced == [1, DETAIL_STEP + 1, 2 * DETAIL_STEP + 1]
     assert all("cpu-detail" in changed for changed in changes)  # the cores: every sample
     fuller = [dict(DISKS[0], percent=85.0), DISKS[1]]  # / crosses the warning mark
     _, changed = view_with(live, Item(99, "metrics", 0, sample(**{**INSIDE, "disks": fuller})))
