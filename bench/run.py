@@ -1,6 +1,6 @@
 """The benchmark suite: the dashboard's fan-out beside the floor, in one run.
 
-    .venv/bin/python -m bench.run            # full run (about 25 minutes), writes bench/RESULTS.md
+    .venv/bin/python -m bench.run            # full run (about 35 minutes), writes bench/RESULTS.md
     .venv/bin/python -m bench.run --tiny     # 20 clients, seconds: proves the suite still works
     .venv/bin/python -m bench.run --soak     # only the soak: 10 min at 1,000 viewers, writes SOAK.md
 
@@ -419,6 +419,31 @@ class Suite:
         ]) + "\n")
 
 
+#: The features' own benchmarks (each a module printing its figures beside a baseline of its
+#: own run), run after the fan-out sections: title, module.
+FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"),
+            ("Chart panel: live-range bytes and drawing time", "bench.charts"),
+            ("Inside the host: sample cost, idle and watched CPU, bytes per region", "bench.host"),
+            ("Notifications: the memory Apprise costs the sending worker", "bench.notify"))
+
+
+def feature_sections() -> list[str]:
+    """Run each of :data:`FEATURES` and return its output as a report section.
+
+    :raise subprocess.CalledProcessError: one failed (its output is printed first).
+    """
+    sections = []
+    for title, module in FEATURES:
+        print(f"running {module}", flush=True)
+        done = subprocess.run([sys.executable, "-m", module], cwd=ROOT, capture_output=True,
+                              text=True, timeout=1800)
+        print(done.stdout + done.stderr, flush=True)
+        done.check_returncode()
+        sections.append(f"## {title}\n\nCommand: `python -m {module}`\n\n```\n"
+                        f"{done.stdout.strip()}\n```\n")
+    return sections
+
+
 class _Nothing:
     def __enter__(self):
         return None
@@ -436,6 +461,8 @@ async def main(args) -> tuple[str, int]:
     await suite.every_core()
     await suite.two_hosts()
     await suite.polling_and_idle()
+    if not args.tiny:
+        suite.sections.extend(feature_sections())
     intro = (f"# Benchmark results\n\n{machine()}\n\nCommand: "
              f"`{' '.join(['python -m bench.run', *sys.argv[1:]])}`; events at {args.rate}/s for "
              f"{args.seconds} s, fragments of ~1 KB (event text padded) unless a section says "
