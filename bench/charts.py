@@ -74,12 +74,11 @@ def sample_costs(env, store) -> dict[str, float]:
     """Microseconds of rendering per second of 1 Hz sampling on the live range: the cards'
     apply per sample (the baseline), and with the panel's plots (every 5 s) and whole panel
     (every 60 s) spread over their seconds."""
+    from app.config import DEFAULT_THRESHOLDS
     from app.store import Item
     from app.view.regions import LiveView
 
-    view = LiveView(env, host=HOST, thresholds={"cpu_percent": (70, 90), "mem_percent": (80, 95),
-                                                "disk_percent": (80, 95), "load_per_cpu": (1, 2),
-                                                "temperature": (70, 85)}, feed_size=20)
+    view = LiveView(env, host=HOST, thresholds=dict(DEFAULT_THRESHOLDS), feed_size=20)
     view.load(store)
     now = time.time()
     base = {"cpu_count": 2, "mem_used": 1 << 30, "mem_total": 4 << 30, "disk_used": 1 << 30,

@@ -29,7 +29,7 @@ import psutil
 
 from app.sources.sampler import HostSampler
 from app.view.catalog import INSIDE_REGIONS
-from bench.procstat import cpu_seconds
+from bench.procstat import tree_cpu_seconds
 from bench.run import dashboard
 
 #: A region's root element: it carries the id and hx-swap-oob (app.view.regions).
@@ -104,10 +104,11 @@ class Viewer:
 
 
 async def cpu_over(pid: int, seconds: float) -> float:
-    """Percent of one core that ``pid`` used over the next ``seconds``."""
-    before, started = cpu_seconds(pid), time.monotonic()
+    """Percent of one core that ``pid`` and its children (gunicorn's arbiter and worker) used
+    over the next ``seconds``."""
+    before, started = tree_cpu_seconds(pid), time.monotonic()
     await asyncio.sleep(seconds)
-    return 100 * (cpu_seconds(pid) - before) / (time.monotonic() - started)
+    return 100 * (tree_cpu_seconds(pid) - before) / (time.monotonic() - started)
 
 
 async def watched_cpu(seconds: float, **env: str) -> float:

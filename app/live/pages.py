@@ -61,7 +61,7 @@ class Page:
 
     def snapshot(self) -> bytes:
         """Every region and the LIVE badge as one SSE message, encoded once per change."""
-        if self._snapshot is None:
+        if self._snapshot is None or self.view.stale:
             self._snapshot = sse.encode(self.view.fragments(self.view.regions, "live"),
                                         id=self.view.last_id, retry=RECONNECT_MS)
         return self._snapshot

@@ -86,6 +86,8 @@ class Tailer:
                 live.approvals.feed(items)
                 live.feed_alerting(items)
             pages = list(live.pages)
+            for page in pages:
+                page.view.unwatched = not len(page.hub)  # rendered when read (LiveView.catch_up)
             changed = {page: page.view.apply(items) if items else [] for page in pages}
             if items:
                 # Right after the views' apply, with no greenlet switch in between: the JSON

@@ -82,9 +82,15 @@ class LiveView:
         self.custom: dict[str, dict] = {}  # series key -> latest reading
         self.approvals = PendingApprovals()  # the same on every host's page
         self.notes = AlertNotes()  # silences, delivery states, rules
-        self.html: dict[str, str] = {}
+        self._html: dict[str, str] = {}  # region -> its HTML, as last rendered
         #: Regions whose last render raised (their previous HTML is shown meanwhile).
         self.failing: set[str] = set()
+        #: Set by the tailer while nobody streams this page: changed regions are then only
+        #: marked, and rendered when someone reads them (:meth:`catch_up`), so that a page
+        #: nobody watches costs folding its items, not rendering them every second.
+        self.unwatched = False
+        self._stale: set[str] = set()
+        self._store: Store | None = None  # what a skipped chart draw would have read
         #: Called with a region's name each time it fails to render (``app.web.ops`` counts it).
         self.on_render_error: Callable[[str], None] | None = None
         self._templates = {name: env.get_template(f"_{name}.html")
@@ -218,6 +224,10 @@ class LiveView:
         regions to send: ``charts`` when the frames changed, else ``plots``, or none."""
         if not self.panel.due(now):
             return []
+        if self.unwatched:
+            self._store = store
+            self._stale.update(("plots", "charts"))
+            return []
         frames = self.panel.draw(store, now)
         plots, charts = self._rerender("plots"), self._rerender("charts")
         return ["charts"] if frames and charts else ["plots"] if plots else []
@@ -226,7 +236,7 @@ class LiveView:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
         ``approvals``: minutes, while any is pending; ``alerts``: a silence ends); True if its
         HTML changed."""
-        if ((name == "approvals" and not self.approvals.by_id and "approvals" in self.html)
+        if ((name == "approvals" and not self.approvals.by_id and "approvals" in self._html)
                 or (name == "alerts" and not self.notes.ended())):
             return False
         return name in self.regions and self._rerender(name)
@@ -236,7 +246,35 @@ class LiveView:
         self.viewers = count
         return self._rerender("viewers")
 
+    def catch_up(self) -> None:
+        """Render what changed while nobody streamed this page (:attr:`unwatched`)."""
+        if not self._stale:
+            return
+        unwatched, self.unwatched = self.unwatched, False
+        try:
+            if "plots" in self._stale and self.panel.due(time.time()):
+                self.panel.draw(self._store, time.time())
+            for name in sorted(self._stale):
+                self._rerender(name)
+            self._stale.clear()
+        finally:
+            self.unwatched = unwatched
+
+    @property
+    def html(self) -> dict[str, str]:
+        """Each region's HTML (rendered first if it changed while unwatched), by name."""
+        self.catch_up()
+        return self._html
+
+    @property
+    def stale(self) -> bool:
+        """Whether some region changed and is not rendered yet (:meth:`catch_up`)."""
+        return bool(self._stale)
+
     def _rerender(self, name: str) -> bool:
+        if self.unwatched:
+            self._stale.add(name)
+            return False
         try:
             html = self._render(name)
         except Exception:  # noqa: BLE001 - one region's bug must not stop every other update
@@ -247,14 +285,14 @@ class LiveView:
             self.failing.add(name)
             if self.on_render_error is not None:
                 self.on_render_error(name)
-            if name in self.html:
+            if name in self._html:
                 return False
             html = BROKEN.format(name=name)
         else:
             self.failing.discard(name)
-        if html == self.html.get(name):
+        if html == self._html.get(name):
             return False
-        self.html[name] = html
+        self._html[name] = html
         return True
 
     def _render(self, name: str) -> str:
