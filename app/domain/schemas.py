@@ -13,9 +13,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConst
 from pydantic.json_schema import SkipJsonSchema
 
 from app.domain.history import CUSTOM_PREFIX, HISTORY_KEYS, RANGES
-from app.sources.sample import (HOST_PATTERN, MAX_CORES, MAX_DISKS, MAX_INTERFACES,
-                                MAX_PROCESSES, MAX_SAMPLES, MAX_SENSORS, METRICS, MOUNT_PATTERN,
-                                NAME_PATTERN)
+from app.sources.sample import HOST_PATTERN, METRICS
 
 from .alerts import AlertRule, check_names
 from .rules import MAX_RULES
@@ -36,18 +34,20 @@ Text = Annotated[str, StringConstraints(
 LogId = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
-def _whole(value):
+def whole_number(value):
     """``4.0`` -> ``4``: JSON (and the JSON Schema of the OpenAPI document) counts a number
     without a fraction as an integer; strict mode still refuses ``"4"``, ``true`` and ``4.5``."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A payload model: no unknown field, immutable, compiled on first use."""
+
     # defer_build: a model is compiled when first used, so an idle worker holds none of them.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-class EventIn(_Strict):
+class EventIn(Strict):
     """An event for the feed: ``{"level": "info", "message": "...", "source": "..."}``."""
 
     level: Level = "info"
@@ -55,7 +55,7 @@ class EventIn(_Strict):
     source: Annotated[Text, Field(max_length=200)] | None = None
 
 
-class SimulatedEvents(_Strict):
+class SimulatedEvents(Strict):
     """``POST /simulator/events``: ``count`` events, random unless level/message are given."""
 
     count: Annotated[int, Field(ge=1, le=1000)] = 1
@@ -64,7 +64,7 @@ class SimulatedEvents(_Strict):
     source: Annotated[Text, Field(max_length=200)] = "simulator"
 
 
-class MetricOverride(_Strict):
+class MetricOverride(Strict):
     """``POST /simulator/metrics``: replace sampled values for ``seconds`` seconds.
 
     ``values`` maps a sample key (``cpu_percent``, ``mem_percent``, ...: see
@@ -83,7 +83,7 @@ class MetricOverride(_Strict):
         return values
 
 
-class TaskIn(_Strict):
+class TaskIn(Strict):
     """``PUT /api/v1/tasks/<task_id>``: the task's whole current state.
 
     ``progress`` is a percentage, 0-100; ``estimated_seconds`` the seconds the sender expects
@@ -104,7 +104,7 @@ class Task(TaskIn):
     updated_at: float
 
 
-class EventQuery(_Strict):
+class EventQuery(Strict):
     """Query string of ``GET /api/v1/events``: ``level``, ``since`` (a log id), ``limit``."""
 
     level: Level | None = None
@@ -119,7 +119,7 @@ MAX_TIME = 253402300799.0
 UnixTime = Annotated[float, Field(ge=0, le=MAX_TIME, allow_inf_nan=False)]
 
 
-class HistoryQuery(_Strict):
+class HistoryQuery(Strict):
     """Query string of ``GET /api/v1/history``: ``metric`` (a sample key or ``custom:<series
     key>``), then either ``range`` (``5m`` ... ``1y``, back from now; ``1h`` when neither is
     given) or ``from`` and ``to`` (Unix seconds; ``to`` defaults to now); optional ``host``
@@ -133,25 +133,25 @@ class HistoryQuery(_Strict):
     step: Annotated[float, Field(gt=0, le=10 * 365 * 86400, allow_inf_nan=False)] | None = None
 
 
-class TaskQuery(_Strict):
+class TaskQuery(Strict):
     """Query string of ``GET /api/v1/tasks``: ``limit`` (newest first)."""
 
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
 
 
-class ScenarioIn(_Strict):
+class ScenarioIn(Strict):
     """``POST /simulator/scenarios/<name>``, optional body: ``{"seconds": N}``, its duration."""
 
     seconds: Annotated[float, Field(gt=0, le=3600, allow_inf_nan=False)] | None = None
 
 
-class SimulatedHost(_Strict):
+class SimulatedHost(Strict):
     """``POST /simulator/host``: ``{"enabled": true}`` replaces psutil readings with generated ones."""
 
     enabled: bool
 
 
-class AlertIn(_Strict):
+class AlertIn(Strict):
     """``POST /api/v1/alerts``: ``{"name", "level", "message", "source"}`` raises a firing alert."""
 
     name: Annotated[Text, Field(max_length=200)]
@@ -160,13 +160,13 @@ class AlertIn(_Strict):
     source: Annotated[Text, Field(max_length=200)] | None = None
 
 
-class AckIn(_Strict):
+class AckIn(Strict):
     """``POST /api/v1/alerts/<id>/ack``: ``{"by": "name"}``, who acknowledged it."""
 
     by: Annotated[Text, Field(max_length=100)] = "api"
 
 
-class RulesIn(_Strict):
+class RulesIn(Strict):
     """``PUT /api/v1/rules``: ``{"rules": [rule, ...]}``, the whole list (the shape of
     ``DASHBOARD_ALERT_RULES``; names unique; ``[]`` turns rules off)."""
 
@@ -179,7 +179,7 @@ class RulesIn(_Strict):
         return value
 
 
-class SilenceMatchers(_Strict):
+class SilenceMatchers(Strict):
     """What a silence covers: every matcher given (at least one) must match. ``name`` and
     ``host`` are shell-style patterns (``cpu-*``), ``level`` is exact."""
 
@@ -196,7 +196,7 @@ class SilenceMatchers(_Strict):
         return self
 
 
-class SilenceIn(_Strict):
+class SilenceIn(Strict):
     """``POST /api/v1/silences``: ``matchers`` and either ``duration`` (seconds, 1 s to a year)
     or ``ends_at`` (Unix seconds, in the future); ``comment`` and ``by`` are for people."""
 
@@ -217,7 +217,7 @@ class SilenceIn(_Strict):
         return self
 
 
-class SilenceForm(_Strict):
+class SilenceForm(Strict):
     """The page's Silence buttons (``POST /ui/alerts/<id>/silence``), form-encoded."""
 
     hours: Literal["1", "4", "24"]
@@ -226,7 +226,7 @@ class SilenceForm(_Strict):
 ApprovalState = Literal["pending", "approved", "denied", "expired", "withdrawn"]
 
 
-class ApprovalIn(_Strict):
+class ApprovalIn(Strict):
     """``POST /api/v1/approvals``: a yes/no question for a person on the dashboard.
 
     ``timeout_seconds``: seconds until it expires unanswered, 10 s to 24 h (default 15 min).
@@ -236,10 +236,10 @@ class ApprovalIn(_Strict):
     detail: Annotated[Text, Field(max_length=2000)] | None = None
     source: Annotated[Text, Field(max_length=200)] | None = None
     timeout_seconds: Annotated[int, Field(ge=10, le=86_400, strict=True),
-                               BeforeValidator(_whole)] = 900
+                               BeforeValidator(whole_number)] = 900
 
 
-class ApprovalAnswer(_Strict):
+class ApprovalAnswer(Strict):
     """``POST /api/v1/approvals/<id>/response``: ``{"approved": bool, "reason", "by"}``."""
 
     approved: Annotated[bool, Field(strict=True)]
@@ -247,7 +247,7 @@ class ApprovalAnswer(_Strict):
     by: Annotated[Text, Field(max_length=100)] = "api"
 
 
-class ApprovalForm(_Strict):
+class ApprovalForm(Strict):
     """The page's Approve / Deny form (``POST /ui/approvals/<id>/response``), form-encoded:
     ``decision`` (which button) and an optional ``reason`` (an empty field means none)."""
 
@@ -269,7 +269,7 @@ class Approval(ApprovalIn):
     answered_at: float | None
 
 
-class ApprovalQuery(_Strict):
+class ApprovalQuery(Strict):
     """Query string of ``GET /api/v1/approvals``: ``state`` filters, ``limit`` (newest first)."""
 
     state: ApprovalState | None = None
@@ -283,7 +283,7 @@ LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME, max_length=100)
 LabelValue = Annotated[str, StringConstraints(max_length=200)]
 
 
-class CustomMetric(_Strict):
+class CustomMetric(Strict):
     """One reading: ``{"name", "value", "type", "unit", "labels"}``; ``value`` is finite."""
 
     name: Annotated[str, StringConstraints(pattern=METRIC_NAME, max_length=200)]
@@ -297,152 +297,10 @@ class CustomMetric(_Strict):
         "propertyNames": {"pattern": LABEL_NAME, "maxLength": 100}})] = {}
 
 
-class MetricsIn(_Strict):
+class MetricsIn(Strict):
     """``POST /api/v1/metrics``: ``{"metrics": [CustomMetric, ...]}``, 1 to 1000 of them."""
 
     metrics: Annotated[list[CustomMetric], Field(min_length=1, max_length=1000)]
-
-
-# strict: JSON numbers only, never "12" or true read as 12 / 1.
-Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)]
-
-
-
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-Count = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True), BeforeValidator(_whole)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-Celsius = Annotated[float, Field(ge=-273.15, le=10_000, allow_inf_nan=False, strict=True)]
-
-
-class Disk(_Strict):
-    """One mounted file system: usage in bytes and percent."""
-
-    mount: Annotated[str, Field(pattern=MOUNT_PATTERN)]
-    device: Name
-    fstype: Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{0,100}$")]
-    percent: Percent
-    used: Amount
-    total: Amount
-
-
-class DiskIO(_Strict):
-    """One whole disk's I/O over the last interval: bytes and operations per second."""
-
-    device: Name
-    read_bps: Amount
-    write_bps: Amount
-    read_iops: Amount
-    write_iops: Amount
-    busy_percent: Percent | None = None
-
-
-class Interface(_Strict):
-    """One network interface: bytes per second, error and drop counts since boot, up or down."""
-
-    name: Name
-    rx_bps: Amount
-    tx_bps: Amount
-    errors: Count
-    drops: Count
-    up: Annotated[bool, Field(strict=True)]
-
-
-class Sensor(_Strict):
-    """One temperature sensor in °C; ``high`` and ``critical`` where the sensor says."""
-
-    label: Name
-    celsius: Celsius
-    high: Celsius | None = None
-    critical: Celsius | None = None
-
-
-class CpuTimes(_Strict):
-    """Percent of time in each CPU mode (``app.sources.sample.CPU_MODES``) the platform reports;
-    the others are absent."""
-
-    user: Percent | None = None
-    nice: Percent | None = None
-    system: Percent | None = None
-    irq: Percent | None = None
-    softirq: Percent | None = None
-    iowait: Percent | None = None
-    steal: Percent | None = None
-    idle: Percent | None = None
-
-
-class Process(_Strict):
-    """One process of a host's top list (``app.sources.processes.ProcessScanner.scan``):
-    ``cpu_percent`` is of one CPU (so up to 100 x CPUs), ``rss`` bytes, ``runtime`` seconds."""
-
-    pid: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True), BeforeValidator(_whole)]
-    name: Annotated[str, Field(max_length=100)]
-    user: Annotated[str, Field(max_length=100)] = ""
-    cpu_percent: Amount
-    mem_percent: Percent
-    rss: Amount
-    state: Annotated[str, Field(max_length=20)] = ""
-    runtime: Amount | None = None
-    cmdline: Annotated[str, Field(max_length=500)] | None = None
-
-
-class SampleIn(_Strict):
-    """One host sample as ``app.sources.sampler.HostSampler`` makes it: ``host``, ``ts`` and every key
-    of ``app.sources.sample.METRICS`` (a test keeps the two in step). Units: percents 0-100, bytes,
-    bytes per second, seconds; ``ts`` is Unix seconds on the sampled machine's clock (shown
-    nowhere as "last seen": see ``app.domain.fleet``); ``temperature`` is °C or null without a sensor.
-    """
-
-    host: Annotated[str, Field(pattern=HOST_PATTERN)]
-    ts: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
-    cpu_percent: Percent
-    cpu_count: Annotated[int, Field(ge=1, le=1_000_000, strict=True), BeforeValidator(_whole)]
-    mem_percent: Percent
-    mem_used: Amount
-    mem_total: Amount
-    disk_percent: Percent
-    disk_used: Amount
-    disk_total: Amount
-    net_rx_bps: Amount
-    net_tx_bps: Amount
-    load1: Amount
-    load5: Amount
-    load15: Amount
-    uptime: Amount
-    temperature: Annotated[float, Field(ge=-273.15, allow_inf_nan=False, strict=True)] | None
-    # What an older agent does not send is absent (None), and shown as unknown.
-    swap_percent: Percent | None = None
-    swap_used: Amount | None = None
-    swap_total: Amount | None = None
-    cpu_cores: Annotated[list[Percent], Field(max_length=MAX_CORES)] | None = None
-    cpu_times: CpuTimes | None = None
-    disks: Annotated[list[Disk], Field(max_length=MAX_DISKS)] | None = None
-    disk_io: Annotated[list[DiskIO], Field(max_length=MAX_DISKS)] | None = None
-    interfaces: Annotated[list[Interface], Field(max_length=MAX_INTERFACES)] | None = None
-    sensors: Annotated[list[Sensor], Field(max_length=MAX_SENSORS)] | None = None
-    #: The agent's ``--processes`` scan, in some samples only; stored apart (``app.domain.processes``).
-    processes: Annotated[list[Process], Field(max_length=MAX_PROCESSES)] | None = None
-
-
-class ProcessQuery(_Strict):
-    """Query string of ``GET /api/v1/processes``: ``host`` (default: the dashboard's own) and
-    ``sort`` (``cpu`` or ``mem``, highest first)."""
-
-    host: Annotated[str, Field(pattern=HOST_PATTERN)] | None = None
-    sort: Literal["cpu", "mem"] = "cpu"
-
-
-class ProcessList(_Strict):
-    """A host's latest process list: taken at ``ts`` (Unix seconds, the host's clock)."""
-
-    host: Annotated[str, Field(pattern=HOST_PATTERN)]
-    ts: float
-    processes: list[Process]
-
-
-class SamplesIn(_Strict):
-    """``POST /api/v1/samples``: ``{"samples": [SampleIn, ...]}``, 1 to :data:`MAX_SAMPLES`."""
-
-    samples: Annotated[list[SampleIn], Field(min_length=1, max_length=MAX_SAMPLES)]
 
 
 def field_errors(exc: ValidationError) -> list[dict]:

@@ -7,7 +7,7 @@ from collections import namedtuple
 import psutil
 import pytest
 
-from app.domain.schemas import Process, SampleIn
+from app.domain.hostsample import Process, SampleIn
 from app.sources import devices
 from app.sources.processes import ProcessScanner, top
 from app.sources.sample import CPU_MODES, DETAIL_KEYS

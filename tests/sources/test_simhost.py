@@ -1,6 +1,6 @@
 """The simulated host: realistic ranges, the real sample's keys, reproducible with a seed."""
 
-from app.domain.schemas import Process, SampleIn
+from app.domain.hostsample import Process, SampleIn
 from app.sources.sample import DETAIL_KEYS, METRICS
 from app.sources.simhost import SimulatedHost
 

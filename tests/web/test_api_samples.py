@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from app.domain.schemas import CpuTimes, SampleIn
+from app.domain.hostsample import CpuTimes, SampleIn
 from app.sources.sample import (CPU_MODES, DETAIL_KEYS, MAX_CORES, MAX_DISKS, MAX_INTERFACES,
                                 MAX_PROCESSES, MAX_SAMPLES, MAX_SENSORS, METRICS)
 from app.sources.sampler import HostSampler

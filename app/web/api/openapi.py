@@ -16,11 +16,12 @@ from flask import Flask, current_app, jsonify
 from pydantic import BaseModel
 
 from app.domain.history import HISTORY_KEYS
+from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
 from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
                                 ApprovalQuery, EventIn, EventQuery, HistoryQuery,
-                                MetricOverride, MetricsIn, ProcessList, ProcessQuery, RulesIn,
-                                SamplesIn, ScenarioIn, SilenceIn, SimulatedEvents, SimulatedHost,
-                                Task, TASK_ID_PATTERN, TaskIn, TaskQuery)
+                                MetricOverride, MetricsIn, RulesIn, ScenarioIn, SilenceIn,
+                                SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
+                                TaskQuery)
 
 from .stream import StreamQuery
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain import processes
-from app.domain.schemas import ProcessQuery
+from app.domain.hostsample import ProcessQuery
 
 from ..errors import error_response
 from ..payload import parse_query

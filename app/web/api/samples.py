@@ -18,7 +18,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain import history, processes
-from app.domain.schemas import SamplesIn
+from app.domain.hostsample import SamplesIn
 
 from ..errors import error_response
 from ..payload import parse

@@ -25,7 +25,7 @@ import gevent
 from flask import Blueprint, Response, current_app, request
 from pydantic import field_validator
 
-from app.domain.schemas import LogId, _Strict
+from app.domain.schemas import LogId, Strict
 from app.live import sse
 from app.live.delivery import client_socket, direct_socket
 from app.live.jsonstream import CHANNELS, INVALID, TRIMMED, UNKNOWN, JsonStreams, messages
@@ -57,7 +57,7 @@ def channel_set(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
-class ResumeQuery(_Strict):
+class ResumeQuery(Strict):
     """Query of the JSON streams: where to resume when the client has no ``Last-Event-ID``."""
 
     last_event_id: LogId | None = None
