@@ -72,6 +72,16 @@ def live(app):
     return app.extensions["dashboard"]
 
 
+def simulate_host(url: str) -> None:
+    """Turn the simulator's host mode on for the server at ``url``: tests that wait for a figure
+    to change need readings that move every second, and an idle machine's real CPU may read the
+    same 1.0 % for several seconds."""
+    import httpx
+
+    response = httpx.post(url + "/simulator/host", json={"enabled": True})
+    assert response.status_code == 200, response.text
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """One gunicorn (1 gevent worker, simulator on, 1 Hz sampler) for a test module."""

@@ -8,11 +8,17 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, simulate_host
 
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def moving_figures(server):
+    """The tests wait for the CPU figure to change (:func:`tests.conftest.simulate_host`)."""
+    simulate_host(server.url)
 
 
 def changes(page: Page, selector: str, timeout_ms: int) -> None:

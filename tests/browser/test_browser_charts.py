@@ -12,7 +12,7 @@ import sys
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, simulate_host
 from tests.servers import ROOT, Server, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -25,11 +25,12 @@ def filled(tmp_path_factory):
     """A gunicorn (1 Hz sampler) whose store holds a week of made-up history of its host."""
     store = tmp_path_factory.mktemp("charts") / "store.sqlite3"
     env = {"DASHBOARD_STORE_URL": f"sqlite:///{store}", "DASHBOARD_HOST_NAME": HOST,
-           "DASHBOARD_TIMEZONE": "Europe/Paris"}
+           "DASHBOARD_TIMEZONE": "Europe/Paris", "DASHBOARD_SIMULATOR": "1"}
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "history-fill", "--days", "7"],
                    cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True,
                    timeout=300)
     with Server(free_port(), env) as srv:
+        simulate_host(srv.url)  # the figures must move each second (tests.conftest)
         yield srv
 
 

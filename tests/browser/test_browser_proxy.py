@@ -9,13 +9,19 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, simulate_host
 from tests.nginx import HOLDING_BLOCK, README_BLOCK, Nginx
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 FIGURE = re.compile(r"^\d+\.\d$")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def moving_figures(server):
+    """The tests wait for the CPU figure to change (:func:`tests.conftest.simulate_host`)."""
+    simulate_host(server.url)
 
 
 def test_a_proxy_that_holds_the_stream_falls_back_to_polling_within_5_s(server, watched: Page,
