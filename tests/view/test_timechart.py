@@ -86,6 +86,17 @@ def test_plot_draws_band_and_line_with_gaps_as_gaps_and_says_what_it_shows():
         "12:00–12:01: 20.0 % (min 10.0 %, max 30.0 %)")
 
 
+def test_hover_title_names_the_day_on_a_long_range_and_where_a_bucket_crosses_midnight():
+    week = chart([], start=T0 - 7 * 86400, end=T0, step=7200)
+    late = T0 + 11 * 3600  # Monday 23:00
+    point = (late, 1.0, 2.0, 3.0)
+    assert tc.bucket_title(week, late, late + 7200, UTC, [point]) == (
+        "Mon 02 Mar 23:00–Tue 03 Mar 01:00: 2.0 % (min 1.0 %, max 3.0 %)")
+    assert tc.bucket_title(week, late, late + 3600, UTC, [point]).startswith(
+        "Mon 02 Mar 23:00–00:00: ")  # ends at the midnight that closes its own day
+    assert tc.bucket_title(chart([]), T0, None, UTC, [None]) == "12:00–now: no data"
+
+
 def test_two_series_have_a_legend_and_their_own_lines():
     c = chart([], axis="bytes", band=False, series=[
         tc.Series("received", [(T0, 1.0, 2048.0, 3.0)]), tc.Series("sent", [])])
