@@ -424,7 +424,8 @@ class Suite:
 FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"),
             ("Chart panel: live-range bytes and drawing time", "bench.charts"),
             ("Inside the host: sample cost, idle and watched CPU, bytes per region", "bench.host"),
-            ("Notifications: the memory Apprise costs the sending worker", "bench.notify"))
+            ("Notifications: the memory Apprise costs the sending worker", "bench.notify"),
+            ("What one open stream holds, by allocation site", "bench.memory"))
 
 
 def feature_sections() -> list[str]:
