@@ -10,14 +10,12 @@ import pickle
 import runpy
 from pathlib import Path
 
-globals().update({key: value for key, value in runpy.run_path(
-    str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py")).items()
-    if not key.startswith("__")})
-
-_project_post_worker_init = post_worker_init  # noqa: F821 - from gunicorn.conf.py
+_project = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+globals().update({key: value for key, value in _project.items() if not key.startswith("__")})
+_project_post_worker_init = _project["post_worker_init"]
 
 
-def post_worker_init(worker):  # noqa: F811 - wraps the project's own
+def post_worker_init(worker):  # wraps the project's own
     import gevent
     import tracemalloc
 
