@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints,
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints,
                       ValidationError, field_validator, model_validator)
 from pydantic.json_schema import SkipJsonSchema
 
@@ -221,59 +221,6 @@ class SilenceForm(Strict):
     """The page's Silence buttons (``POST /ui/alerts/<id>/silence``), form-encoded."""
 
     hours: Literal["1", "4", "24"]
-
-
-ApprovalState = Literal["pending", "approved", "denied", "expired", "withdrawn"]
-
-
-class ApprovalIn(Strict):
-    """``POST /api/v1/approvals``: a yes/no question for a person on the dashboard.
-
-    ``timeout_seconds``: seconds until it expires unanswered, 10 s to 24 h (default 15 min).
-    """
-
-    title: Annotated[Text, Field(max_length=200)]
-    detail: Annotated[Text, Field(max_length=2000)] | None = None
-    source: Annotated[Text, Field(max_length=200)] | None = None
-    timeout_seconds: Annotated[int, Field(ge=10, le=86_400, strict=True),
-                               BeforeValidator(whole_number)] = 900
-
-
-class ApprovalAnswer(Strict):
-    """``POST /api/v1/approvals/<id>/response``: ``{"approved": bool, "reason", "by"}``."""
-
-    approved: Annotated[bool, Field(strict=True)]
-    reason: Annotated[Text, Field(max_length=500)] | None = None
-    by: Annotated[Text, Field(max_length=100)] = "api"
-
-
-class ApprovalForm(Strict):
-    """The page's Approve / Deny form (``POST /ui/approvals/<id>/response``), form-encoded:
-    ``decision`` (which button) and an optional ``reason`` (an empty field means none)."""
-
-    decision: Literal["approve", "deny"]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] = ""
-
-
-class Approval(ApprovalIn):
-    """A stored approval as the API returns it (``app.domain.approvals``); times are Unix
-    seconds, ``answered_at`` is when it left ``pending``."""
-
-    id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
-    created_at: float
-    expires_at: float
-    state: ApprovalState
-    approved: bool | None
-    reason: str | None
-    by: str | None
-    answered_at: float | None
-
-
-class ApprovalQuery(Strict):
-    """Query string of ``GET /api/v1/approvals``: ``state`` filters, ``limit`` (newest first)."""
-
-    state: ApprovalState | None = None
-    limit: Annotated[int, Field(ge=1, le=200)] = 50
 
 
 #: Prometheus' metric-name grammar; label names follow its label grammar.

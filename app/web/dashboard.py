@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from werkzeug.exceptions import ServiceUnavailable
 
 from app.domain import alerts, approvals, silences
-from app.domain.schemas import ApprovalForm, BadPayload, SilenceForm, field_errors
+from app.domain.approval_schemas import ApprovalForm
+from app.domain.schemas import BadPayload, SilenceForm, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
 from app.view.host import sorted_table
 from app.view.panel import SPANS

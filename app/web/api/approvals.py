@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 
 from app.domain import approvals
-from app.domain.schemas import ApprovalAnswer, ApprovalIn, ApprovalQuery
+from app.domain.approval_schemas import ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.live.approvals import stream
 from app.live.delivery import client_socket
 

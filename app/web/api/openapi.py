@@ -17,8 +17,8 @@ from pydantic import BaseModel
 
 from app.domain.history import HISTORY_KEYS
 from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
-from app.domain.schemas import (AckIn, AlertIn, Approval, ApprovalAnswer, ApprovalIn,
-                                ApprovalQuery, EventIn, EventQuery, HistoryQuery,
+from app.domain.approval_schemas import Approval, ApprovalAnswer, ApprovalIn, ApprovalQuery
+from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuery,
                                 MetricOverride, MetricsIn, RulesIn, ScenarioIn, SilenceIn,
                                 SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
                                 TaskQuery)
