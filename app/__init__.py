@@ -65,7 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     zone=zone_of(settings.timezone),
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
-                                forget_after=settings.host_retention),
+                                forget_after=settings.host_retention,
+                                thresholds=settings.thresholds),
                     inside=Inside(settings.process_count, settings.process_interval))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
