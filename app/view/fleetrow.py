@@ -84,5 +84,6 @@ class FleetRow:
         cards = self.fleet.ranked()
         self.parts.start()
         skeleton = template.render(fleet=cards[:ROW_SHOWN], total=len(cards), parts=self.parts,
-                                   trends=self.trends.svg, **context)
+                                   trends=self.trends.svg, bounds=self.fleet.thresholds,
+                                   **context)
         return self.parts.finish(skeleton)
