@@ -6,7 +6,7 @@ import re
 import gevent
 import pytest
 
-from app.domain.fleet import FLEET_KEPT, Fleet
+from app.domain.fleet import FLEET_KEPT, LEVELS, Card, Fleet, by_attention, level, summary
 from app.store import Item
 from tests.sse_client import region
 from tests.view.test_regions import sample
@@ -171,3 +171,82 @@ def test_the_tailer_sends_the_fleet_when_it_changes_and_when_a_host_turns_stale(
     stale = next_fleet()
     assert stale.count('class="host level-stale"') == 3
     live.hub.unsubscribe(sub)
+
+
+# -- levels, order, summary (app.domain.fleet) --------------------------------------------------
+
+THRESHOLDS = {"cpu_percent": (70.0, 90.0), "load_per_cpu": (1.0, 2.0)}
+
+
+@pytest.mark.parametrize(("sample_values", "stale", "alert_levels", "expected"), [
+    ({"cpu_percent": 10.0}, False, [], "ok"),
+    ({"cpu_percent": 75.0}, False, [], "warning"),
+    ({"cpu_percent": 90.0}, False, [], "critical"),  # at the bound: that level
+    ({"load1": 9.0, "cpu_count": 4}, False, [], "critical"),  # 2.25 per CPU
+    ({"load1": 9.0, "cpu_count": 8}, False, [], "warning"),
+    ({"cpu_percent": 95.0}, True, [], "stale"),  # a stale host's figures are old
+    ({"cpu_percent": 10.0}, True, ["warning"], "warning"),  # its alerts still count
+    ({"cpu_percent": 10.0}, False, ["error"], "critical"),  # error counts as critical
+    ({"cpu_percent": 75.0}, False, ["warning", "critical"], "critical"),
+    ({"cpu_percent": "lots"}, False, [], "ok"),  # not a number: no reading
+    ({}, True, [], "stale"),
+])
+def test_a_hosts_level_is_the_worst_of_its_alerts_and_fresh_figures(sample_values, stale,
+                                                                     alert_levels, expected):
+    assert level(sample_values, stale, alert_levels, THRESHOLDS) == expected
+
+
+def card(name, lvl):
+    return Card(name, {}, None, lvl == "stale", lvl, ())
+
+
+def test_cards_are_ordered_critical_warning_stale_ok_then_by_name_and_counted():
+    cards = [card("a", "ok"), card("b", "stale"), card("c", "critical"), card("d", "warning"),
+             card("aa", "critical"), card("e", "ok")]
+    assert [c.name for c in by_attention(cards)] == ["aa", "c", "d", "b", "a", "e"]
+    assert summary(cards) == {"critical": 2, "warning": 1, "stale": 1, "ok": 2}
+    assert list(summary([])) == list(LEVELS) and set(summary([]).values()) == {0}
+
+
+def alert(alert_id, host, lvl="warning", state="firing", name=None):
+    return {"id": alert_id, "name": name or f"rule-{alert_id}", "level": lvl, "state": state,
+            "host": host, "started_at": 1.0, "ended_at": None if state == "firing" else 2.0}
+
+
+def test_firing_alerts_of_a_host_set_its_level_until_resolved(clock):
+    fleet = Fleet(10, clock=clock, thresholds=THRESHOLDS)
+    fleet.apply([Item(1, "metrics", clock.now, sample(host="web", cpu_percent=5.0))])
+    assert [c.level for c in fleet.cards()] == ["ok"]
+    assert fleet.apply([Item(2, "alert", clock.now, alert("x", "web", "error", name="disk")),
+                        Item(3, "alert", clock.now, alert("y", "web", "warning", name="cpu"))])
+    [web] = fleet.cards()
+    assert web.level == "critical" and web.alerts == ("disk", "cpu")  # worst first
+    fleet.apply([Item(4, "alert", clock.now, alert("x", "web", state="resolved"))])
+    [web] = fleet.cards()
+    assert web.level == "warning" and web.alerts == ("cpu",)
+    # An alert of no host (raised by a program) plays no part: nothing changed.
+    assert not fleet.apply([Item(5, "alert", clock.now, alert("z", None, "critical"))])
+
+
+def test_load_reads_the_firing_alerts_of_each_host(live, clock):
+    live.store.append("metrics", sample(host="db"), state_key="sample:db")
+    live.store.append("alert", alert("q", "db", "critical"), state_key="alert:q")
+    live.store.append("alert", alert("r", "db", "critical", state="resolved"), state_key="alert:r")
+    fleet = Fleet(1e9, thresholds=THRESHOLDS)
+    fleet.load(live.store)
+    [db] = fleet.cards()
+    assert db.level == "critical" and db.alerts == ("rule-q",)
+
+
+def test_cards_are_made_once_per_change_and_again_when_a_host_turns_stale(clock):
+    fleet = Fleet(10, clock=clock)
+    fleet.apply([Item(1, "metrics", clock.now, sample(host="a"))])
+    first = fleet.cards()
+    clock.now += 10
+    assert fleet.cards() is first  # nothing changed, nobody turned stale yet
+    clock.now += 0.5
+    again = fleet.cards()
+    assert again is not first and again[0].stale
+    fleet.apply([Item(2, "metrics", clock.now, sample(host="a"))])
+    assert not fleet.cards()[0].stale
+    assert fleet.ranked() is fleet.ranked()
