@@ -65,8 +65,8 @@ def trend(points: Sequence[tuple[float, float]], start: float, end: float, step:
         empty one labelled "no data".
     """
     if not points:
-        return Markup('<svg class="trend" viewBox="0 0 60 16" role="img" '
-                      'aria-label="{label}: no data"></svg>').format(label=label)
+        return Markup('<svg class="trend" viewBox="0 0 60 16" preserveAspectRatio="none" '
+                      'role="img" aria-label="{label}: no data"></svg>').format(label=label)
     span = max(end - start, 1e-9)
     path, previous = [], None
     for t, value in points:
@@ -78,8 +78,9 @@ def trend(points: Sequence[tuple[float, float]], start: float, end: float, step:
     if len(points) == 1 or all(p[0] == "M" for p in path):  # lone points: a dot each
         path = [f"{p}h.5" for p in path]
     low, high = min(v for _, v in points), max(v for _, v in points)
-    return Markup('<svg class="trend" viewBox="0 0 60 16" role="img" aria-label="{label}: '
-                  '{low}–{high} %"><path d="{d}"/></svg>').format(
+    # Stretched to the card's width ("none"); the stroke keeps its width (CSS).
+    return Markup('<svg class="trend" viewBox="0 0 60 16" preserveAspectRatio="none" role="img" '
+                  'aria-label="{label}: {low}–{high} %"><path d="{d}"/></svg>').format(
         label=label, low=f"{low:.0f}", high=f"{high:.0f}", d="".join(path))
 
 
