@@ -17,6 +17,7 @@ from werkzeug.exceptions import ServiceUnavailable
 from app.live.delivery import client_socket, direct_socket, overview_messages
 from app.live.overview import Overview
 from app.live.pages import TooManyPages
+from app.view import overview
 from app.view.overview import COLUMNS, REGIONS, BadFleetQuery, check_query
 
 from .stream import STREAM_HEADERS
@@ -49,7 +50,7 @@ def fleet():
     return render_template(
         "fleet.html", regions={name: Markup(table.html[name]) for name in REGIONS},
         badge=Markup(table.badge("polling" if polling else "connecting")), polling=polling,
-        query=table.query, sort=sort, q=q, columns=COLUMNS,
+        query=table.query, sort=sort, q=q, columns=COLUMNS, step=f"{overview.TABLE_STEP:g}",
         signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "")
 
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from tests.servers import Server, free_port
-from tests.sse_client import SSEClient
 
 pytestmark = pytest.mark.server
 

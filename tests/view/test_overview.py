@@ -63,7 +63,7 @@ def test_rows_are_in_level_order_by_default_and_show_every_column(app, fleet):
 def test_every_sort_orders_rows_ties_by_name(app, fleet, sort, order):
     html = table(app, fleet, sort).html["fleet-table"]
     assert names(html) == order
-    assert f'<th scope="col" aria-sort=' in html and f'href="/fleet?sort={sort}"' in html
+    assert '<th scope="col" aria-sort=' in html and f'href="/fleet?sort={sort}"' in html
 
 
 def test_the_filter_keeps_names_with_the_prefix_and_the_summary_counts_the_whole_fleet(app, fleet):
