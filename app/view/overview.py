@@ -109,8 +109,8 @@ class FleetTable:
         self.query = "?" + urlencode(args) if args else ""
         self.html: dict[str, str] = {}
         self.last_id = 0  # the log id the regions were drawn after (the stream's id:)
-        #: Counts the draws that changed something: the poll's ETag.
-        self.version = 0
+        #: Counts the draws that changed something, and the log id of the latest: the poll's ETag.
+        self.version = self.changed_at = 0
         self.drawn_at: float | None = None  # monotonic seconds
         self._changes: dict[str, str] = {}
         self._parts = Parts()
@@ -154,7 +154,8 @@ class FleetTable:
                 changed.append(name)
         if not send:
             self._changes.clear()
-        self.version += bool(changed)
+        if changed:
+            self.version, self.changed_at = self.version + 1, last_id
         return changed
 
     def badge(self, state: str) -> str:

@@ -56,10 +56,11 @@ def fleet():
 
 @bp.get("/fleet/poll")
 def poll():
-    """Both regions and the POLLING badge as out-of-band swaps; ``ETag`` = the table's draw
-    count, so an unchanged poll is a bare ``304``."""
+    """Both regions and the POLLING badge as out-of-band swaps; ``ETag`` = the log id of the
+    table's latest draw that changed it and its draw count (a page made again starts counting
+    again, at a later log id), so an unchanged poll is a bare ``304``."""
     table = _page(*_query()).current()
-    etag = f"fleet-{table.version}"
+    etag = f"{table.changed_at}-{table.version}"
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
