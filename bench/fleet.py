@@ -9,7 +9,9 @@ the same run), 500 and 1000 hosts (the new cap):
   median of 20 (every page's row and the fleet pages share that list, once per change);
 - **draw**: one redraw of the fleet page's table (``FleetTable.draw``), median of 20;
 - **bytes per redraw** sent to each viewer: the whole table, and the changed rows alone when
-  10 % of hosts changed and when all of them did (``app.view.parts``).
+  10 % of hosts changed and when all of them did (``app.view.parts``);
+- **the row** on every host's page: its whole size with 12 cards and trends, and what one
+  second sends when the figures of all 12 changed (the cards' figures alone).
 
 The machine may be shared: read the figures with that in mind.
 """
@@ -26,6 +28,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from app.config import DEFAULT_THRESHOLDS, ROOT
 from app.domain.fleet import Fleet
 from app.store import Item
+from app.view.charts import trend
+from app.view.fleetrow import FleetRow, Trends
 from app.view.format import FILTERS, GLOBALS
 from app.view.overview import FleetTable
 
@@ -96,6 +100,30 @@ def measure(hosts: int, jinja: Environment) -> dict[str, float]:
         step[0] += 100
         names_changed = table.draw(0, step[0])
         figures[f"rows_{share:.0%}_kb"] = len(table.changes(names_changed)) / 1000
+    figures.update(row_figures(fleet, names, jinja, rng))
+    return figures
+
+
+def row_figures(fleet: Fleet, names: list[str], jinja: Environment,
+                rng: random.Random) -> dict[str, float]:
+    """The row's whole size, and what a second in which the 12 cards' CPU moved by 1 % sends."""
+    row = FleetRow(fleet, Trends())
+    row.trends.svg = {name: trend([(NOW - 900 + 60 * n, rng.uniform(0, 100)) for n in range(15)],
+                                  NOW - 900, NOW, 60, label="CPU, last 15 minutes")
+                      for name in names}
+    template = jinja.get_template("_fleet.html")
+    figures = {"row_kb": len(row.render(template, host=names[0], range="live")) / 1000}
+    shown = row.shown()
+
+    def moved(cpu: float) -> float:  # by one percent, within its level's band
+        return cpu + 1 if cpu < 1 or 70 <= cpu < 71 or 90 <= cpu < 91 else cpu - 1
+
+    fleet.apply([Item(10**9 + n, "metrics", NOW, {**fleet.hosts[h].sample,
+                                                  "cpu_percent": moved(fleet.hosts[h].sample["cpu_percent"])})
+                 for n, h in enumerate(shown)])
+    assert row.shown() == shown
+    row.render(template, host=names[0], range="live")
+    figures["row_second_kb"] = len(row.parts.change) / 1000
     return figures
 
 

@@ -60,7 +60,7 @@ def test_the_row_is_a_grid_ordered_by_level_that_links_to_the_fleet_page(fleet_o
     expect(page.locator("#fleet li.level-ok")).to_have_count(2)
     # The trend, drawn at the tailer's next sweep after the agent joined the row.
     expect(page.locator(f"#ft-{AGENT} path")).to_have_count(1, timeout=5000)
-    expect(page.locator(f"#fr-{AGENT} .cpu")).to_have_text("CPU 100 %")
+    expect(page.locator(f"#fc-{AGENT} .cpu")).to_have_text("CPU 100 %")
 
     # 1280 px: side by side in one row, the heading above them, nothing wider than the window.
     first, second, third = boxes(page)

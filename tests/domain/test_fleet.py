@@ -104,7 +104,7 @@ def test_host_names_and_partial_samples_are_escaped_and_do_not_break_the_row(liv
     assert "<b>x" not in html and "&lt;b&gt;x&amp;y&lt;/b&gt;" in html
     assert 'href="/?host=%3Cb%3Ex%26y%3C/b%3E"' in html
     assert '<span class="cpu">CPU – %</span>' in html
-    assert 'id="fr-&lt;b&gt;x&amp;y&lt;/b&gt;"' in html
+    assert 'id="fc-&lt;b&gt;x&amp;y&lt;/b&gt;"' in html
 
 
 def test_load_takes_every_sample_state_and_its_accept_time(live, clock):

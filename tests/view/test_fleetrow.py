@@ -33,8 +33,8 @@ def test_a_change_of_figures_alone_sends_only_that_cards_figures(live):
     live.view.changes(["fleet"])
     assert fold(live, Item(3, "metrics", now, sample(host="b", cpu_percent=33.0)))
     sent = live.view.changes(["fleet"])
-    assert sent.startswith('<span id="fr-b" hx-swap-oob="true" class="figures">')
-    assert "CPU 33 %" in sent and 'id="fleet"' not in sent and "fr-a" not in sent
+    assert sent.startswith('<span id="fc-b" hx-swap-oob="true"><span class="cpu">CPU 33 %</span>')
+    assert 'id="fleet"' not in sent and "fc-a" not in sent and "fm-b" not in sent  # CPU alone
 
 
 def test_trends_are_drawn_from_the_minute_tier_once_per_step(live):
