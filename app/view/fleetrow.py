@@ -78,6 +78,14 @@ class FleetRow:
         """The names of the hosts the row shows, in order."""
         return [card.name for card in self.fleet.ranked()[:ROW_SHOWN]]
 
+    def tick(self, store: Store | None, now: float) -> bool:
+        """Draw the shared trends if their step came or a host is new to the row (the first
+        page to ask draws for all); True if this page's row must be rendered again. A row of
+        one host is hidden: nothing to draw. ``now``: Unix seconds."""
+        shown = self.shown()
+        return (store is not None and len(shown) > 1 and self.trends.due(shown, now)
+                and self.trends.draw(store, shown, now))
+
     def render(self, template, **context) -> str:
         """Render the row with ``template`` (``templates/_fleet.html``) and ``context`` (host,
         range); :attr:`Parts.change` then holds what to send."""

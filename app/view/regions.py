@@ -232,10 +232,7 @@ class LiveView:
         """Draw the charts again if their time came (:meth:`ChartPanel.due`), and the fleet
         row's trends (:class:`~app.view.fleetrow.Trends`); return the regions to send:
         ``fleet`` if its trends changed, ``charts`` when the frames changed, else ``plots``."""
-        shown = self.row.shown()
-        sent = (["fleet"] if store is not None and len(shown) > 1
-                and self.row.trends.due(shown, now) and self.row.trends.draw(store, shown, now)
-                and self._rerender("fleet") else [])
+        sent = ["fleet"] if self.row.tick(store, now) and self._rerender("fleet") else []
         if not self.panel.due(now):
             return sent
         if self.unwatched:

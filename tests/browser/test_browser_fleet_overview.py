@@ -61,6 +61,13 @@ def test_the_row_is_a_grid_ordered_by_level_that_links_to_the_fleet_page(fleet_o
     # The trend, drawn at the tailer's next sweep after the agent joined the row.
     expect(page.locator(f"#ft-{AGENT} path")).to_have_count(1, timeout=5000)
     expect(page.locator(f"#fc-{AGENT} .cpu")).to_have_text("CPU 100 %")
+    # A new sample that moves only the agent's CPU: its card's CPU part alone is swapped in.
+    response = httpx.post(fleet_of_three.url + "/api/v1/samples", json={"samples": [
+        agent_sample(AGENT, ts=time.time(), cpu_percent=50.0, temperature=95.0)]})
+    assert response.status_code == 202
+    expect(page.locator(f"#fc-{AGENT} .cpu")).to_have_text("CPU 50 %", timeout=5000)
+    expect(page.locator(f"#fc-{AGENT}")).to_have_count(1)
+    expect(page.locator("#fleet li")).to_have_count(3)
 
     # 1280 px: side by side in one row, the heading above them, nothing wider than the window.
     first, second, third = boxes(page)
