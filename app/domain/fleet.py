@@ -33,7 +33,8 @@ from . import alerts as alerts_mod
 from .levels import SEVERITY, sample_level
 
 #: Hosts kept (and shown); beyond it the one seen longest ago is forgotten until it reports
-#: again. Each costs its latest sample (a few KB with its process list), and the fleet page
+#: again. Each costs its latest sample (1.6 KB flat with three disks; more with many cores or
+#: interfaces), and the fleet page
 #: ranks all of them once per change: at 1000, 5 to 10 ms on a shared machine (``bench.fleet``).
 FLEET_KEPT = 1000
 #: A host's levels, in the order that needs attention first: the row and the page sort by it.
