@@ -34,8 +34,8 @@ from .levels import SEVERITY, sample_level
 
 #: Hosts kept (and shown); beyond it the one seen longest ago is forgotten until it reports
 #: again. Each costs its latest sample (1.6 KB flat with three disks; more with many cores or
-#: interfaces), and the fleet page
-#: ranks all of them once per change: at 1000, 5 to 10 ms on a shared machine (``bench.fleet``).
+#: interfaces), and the fleet ranks all of them once per change: at 1000, 5 to 10 ms on a
+#: shared machine (``bench.fleet``).
 FLEET_KEPT = 1000
 #: A host's levels, in the order that needs attention first: the row and the page sort by it.
 LEVELS = ("critical", "warning", "stale", "ok")
