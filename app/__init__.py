@@ -30,8 +30,8 @@ from .view.format import FILTERS, GLOBALS
 from .view.host import Inside
 from .view.regions import LiveView
 from .view.timeaxis import zone_of
-from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, stream,
-                  throttle)
+from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, overview,
+                  stream, throttle)
 from .web.api import stream as api_stream
 
 
@@ -65,7 +65,8 @@ def create_app(config: dict | None = None) -> Flask:
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     zone=zone_of(settings.timezone),
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
-                                forget_after=settings.host_retention),
+                                forget_after=settings.host_retention,
+                                thresholds=settings.thresholds),
                     inside=Inside(settings.process_count, settings.process_interval))
     live = Live(settings, store, view)
     app.extensions["dashboard"] = live
@@ -78,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(stream.bp)
+    app.register_blueprint(overview.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stream.bp)
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL

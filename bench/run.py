@@ -466,7 +466,8 @@ FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"
             ("Chart panel: live-range bytes and drawing time", "bench.charts"),
             ("Inside the host: sample cost, idle and watched CPU, bytes per region", "bench.host"),
             ("Notifications: the memory Apprise costs the sending worker", "bench.notify"),
-            ("What one open stream holds, by allocation site", "bench.memory"))
+            ("What one open stream holds, by allocation site", "bench.memory"),
+            ("The fleet: what 100, 500 and 1,000 hosts cost", "bench.fleet"))
 
 
 def feature_sections() -> list[str]:

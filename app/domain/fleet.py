@@ -13,6 +13,12 @@ lie: it plays no part here, so a host whose clock runs an hour ahead does not lo
 hour after it stopped. A host is *stale* once this process's clock is more than
 ``DASHBOARD_STALE_AFTER`` seconds past its last seen; dashboards that share one store compare
 their own clocks only, which must agree to well under that (NTP), as for the viewer counts.
+
+A host's *level* (:func:`level`), what the row and the fleet page order and colour it by, is
+decided here once: the worst of its firing alerts and, while it reports, of its latest sample
+against ``DASHBOARD_THRESHOLDS``; a host not seen within ``DASHBOARD_STALE_AFTER`` with no
+firing alert is ``stale``. An alert of level ``error`` counts as ``critical``: an error is a
+failure already happening, and the row has one colour for "look at this first".
 """
 
 from __future__ import annotations
@@ -23,8 +29,18 @@ from typing import NamedTuple
 
 from app.store import Item, Store
 
-#: Hosts kept (and shown); beyond it the one seen longest ago is forgotten until it reports again.
-FLEET_KEPT = 100
+from . import alerts as alerts_mod
+from .levels import SEVERITY, sample_level
+
+#: Hosts kept (and shown); beyond it the one seen longest ago is forgotten until it reports
+#: again. Each costs its latest sample (1.6 KB flat with three disks; more with many cores or
+#: interfaces), and the fleet ranks all of them once per change: at 1000, 5 to 10 ms on a
+#: shared machine (``bench.fleet``).
+FLEET_KEPT = 1000
+#: A host's levels, in the order that needs attention first: the row and the page sort by it.
+LEVELS = ("critical", "warning", "stale", "ok")
+#: Alert level -> host level (module docstring: why ``error`` is ``critical``).
+ALERT_LEVELS = {"critical": "critical", "error": "critical", "warning": "warning"}
 #: Newest ``metrics`` items read at start to find each known host's last accept time; a host
 #: not among them is looked up on its own (``Store.find``).
 _LOAD_SCAN = 1000
@@ -38,6 +54,51 @@ class Host(NamedTuple):
     seen: float | None
 
 
+class Card(NamedTuple):
+    """What the row and the fleet page show of one host.
+
+    ``sample``: its latest sample (``{}`` before the first); ``seen``: its last seen (Unix
+    seconds, None if unknown); ``stale``: unseen for more than ``stale_after`` seconds (or
+    never); ``level``: one of :data:`LEVELS` (:func:`level`); ``alerts``: the names of its
+    firing alerts, worst first, then by name.
+    """
+
+    name: str
+    sample: dict
+    seen: float | None
+    stale: bool
+    level: str
+    alerts: tuple[str, ...]
+
+
+def level(sample: dict, stale: bool, alert_levels, thresholds: dict) -> str:
+    """A host's level (one of :data:`LEVELS`): the worst of its firing alerts' levels
+    (``alert_levels``, mapped by :data:`ALERT_LEVELS`) and, unless ``stale``, of ``sample``
+    against ``thresholds`` (metric key -> (warning, critical)); else ``stale`` or ``ok``.
+
+    A stale host's sample is left out: its figures are old, and "stale" says more.
+    """
+    found = {ALERT_LEVELS.get(name, "critical") for name in alert_levels}
+    if not stale:
+        found.add(sample_level(sample, thresholds))
+    worst = next((lvl for lvl in SEVERITY if lvl in found), "ok")
+    return worst if worst != "ok" else "stale" if stale else "ok"
+
+
+def by_attention(cards: list[Card]) -> list[Card]:
+    """``cards`` ordered by level (:data:`LEVELS`), then by name."""
+    return sorted(cards, key=lambda card: (LEVELS.index(card.level), card.name))
+
+
+def summary(cards: list[Card]) -> dict[str, int]:
+    """How many of ``cards`` are at each level: ``{"critical": n, "warning": n, "stale": n,
+    "ok": n}``, in that order, zeros included."""
+    counts = dict.fromkeys(LEVELS, 0)
+    for card in cards:
+        counts[card.level] += 1
+    return counts
+
+
 class Fleet:
     """The hosts that report to the store, by name.
 
@@ -49,16 +110,28 @@ class Fleet:
     :param forget_after: seconds after ``seen`` at which a host leaves the fleet
         (``DASHBOARD_HOST_RETENTION``; the store forgets it too: ``app.domain.retention``).
     :param clock: the current Unix time in seconds; tests pass a fake one.
+    :param thresholds: metric key -> (warning, critical) (``DASHBOARD_THRESHOLDS``), what a
+        host's latest sample is compared with for its level; none: samples count as ``ok``.
+
+    Besides each host's latest sample it keeps the alerts firing on each host (``alert``
+    items), by host and alert id, for the hosts' levels.
     """
 
     def __init__(self, stale_after: float, home: str | None = None,
                  clock: Callable[[], float] = time.time,
-                 forget_after: float = float("inf")) -> None:
+                 forget_after: float = float("inf"), thresholds: dict | None = None) -> None:
         self.stale_after = stale_after
         self.forget_after = forget_after
         self.home = home
         self.clock = clock
+        self.thresholds = dict(thresholds or {})
         self.hosts: dict[str, Host] = {}
+        #: host -> {alert id: (name, level)} of its firing alerts.
+        self.firing: dict[str, dict[str, tuple[str, str]]] = {}
+        self.version = 0  # counts the changes folded: what the cards were made from
+        # (version, settings, made at, good until, cards): every page asks each second.
+        self._cards: tuple | None = None
+        self._ranked: tuple[list[Card], list[Card]] | None = None  # (cards, ranked)
 
     def __contains__(self, host: object) -> bool:
         return host in self.hosts
@@ -78,19 +151,43 @@ class Fleet:
             if latest:
                 seen[host] = latest[0].ts
         self.hosts = {host: Host(sample, seen.get(host)) for host, sample in samples.items()}
+        self.firing = {}
+        for alert in alerts_mod.all_alerts(store, state="firing"):
+            self._fold_alert(alert)
         self._bound()
+        self.version += 1
 
     def apply(self, items: list[Item]) -> bool:
-        """Fold new log items; return True if any was a host sample."""
+        """Fold new log items; return True if any was a host sample or a host's alert."""
         folded = False
         for item in items:
+            if item.kind == "alert":
+                folded = self._fold_alert(item.data) or folded
+                continue
             host = item.data.get("host") if item.kind == "metrics" else None
             if isinstance(host, str) and host:
                 self.hosts[host] = Host(item.data, item.ts)
                 folded = True
         if folded:
             self._bound()
+            self.version += 1
         return folded
+
+    def _fold_alert(self, alert: dict) -> bool:
+        """Keep or drop one alert of a host (those without a host play no part)."""
+        host = alert.get("host")
+        if not isinstance(host, str) or not host:
+            return False
+        if alert.get("state") == "firing":
+            self.firing.setdefault(host, {})[alert["id"]] = (alert.get("name", ""),
+                                                             alert.get("level", "critical"))
+        elif alert["id"] in self.firing.get(host, {}):
+            del self.firing[host][alert["id"]]
+            if not self.firing[host]:
+                del self.firing[host]
+        else:
+            return False
+        return True
 
     def _bound(self) -> None:
         if len(self.hosts) > FLEET_KEPT:
@@ -98,18 +195,41 @@ class Fleet:
             for host in by_age[:len(self.hosts) - FLEET_KEPT]:
                 del self.hosts[host]
 
-    def cards(self) -> list[dict]:
-        """What the fleet region shows, by host name: ``{"name", "sample", "seen", "stale"}``.
+    def cards(self) -> list[Card]:
+        """Every host's :class:`Card`, by host name.
 
         A host without a known accept time (the home host before its first sample) is stale;
-        one unseen for ``forget_after`` seconds is dropped from the fleet here.
+        one unseen for ``forget_after`` seconds is dropped from the fleet here. The list is
+        made once per change (or time a host turns stale) and shared: do not change it.
         """
         now = self.clock()
+        key = (self.version, self.stale_after, self.forget_after, self.home)
+        if self._cards and self._cards[0] == key and self._cards[1] <= now <= self._cards[2]:
+            return self._cards[3]
         self.hosts = {name: host for name, host in self.hosts.items()
                       if host.seen is None or now - host.seen <= self.forget_after}
         hosts = dict(self.hosts)
         if self.home is not None:
             hosts.setdefault(self.home, Host({}, None))
-        return [{"name": name, "sample": host.sample, "seen": host.seen,
-                 "stale": host.seen is None or now - host.seen > self.stale_after}
-                for name, host in sorted(hosts.items())]
+        cards = []
+        for name, host in sorted(hosts.items()):
+            stale = host.seen is None or now - host.seen > self.stale_after
+            firing = sorted(self.firing.get(name, {}).values(),
+                            key=lambda a: (LEVELS.index(ALERT_LEVELS.get(a[1], "critical")), a[0]))
+            cards.append(Card(name, host.sample, host.seen, stale,
+                              level(host.sample, stale, [lvl for _, lvl in firing], self.thresholds),
+                              tuple(alert_name for alert_name, _ in firing)))
+        # Good until the first fresh host turns stale or a host is forgotten.
+        until = min([host.seen + self.stale_after for host in self.hosts.values()
+                     if host.seen is not None and now - host.seen <= self.stale_after]
+                    + [host.seen + self.forget_after for host in self.hosts.values()
+                       if host.seen is not None], default=float("inf"))
+        self._cards = (key, now, until, cards)
+        return cards
+
+    def ranked(self) -> list[Card]:
+        """:meth:`cards` in :func:`by_attention` order, sorted once per change and shared."""
+        cards = self.cards()
+        if self._ranked is None or self._ranked[0] is not cards:
+            self._ranked = (cards, by_attention(cards))
+        return self._ranked[1]

@@ -96,10 +96,26 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
     not kept alive for the stream's whole life. An unknown host or range, or a page past the
     limit, gives an empty stream: the browser reconnects and gets the answer then.
     """
+    return _messages(lambda: live.page(host, range_name), lifetime, sock, closer)
+
+
+def overview_messages(live, lifetime: float, sock: socket.socket | None, sort: str, q: str,
+                      closer: socket.socket | None = None) -> Iterator[bytes]:
+    """Yield one HTML stream of the fleet page of ``(sort, q)`` (``GET /fleet/stream``, checked
+    by :func:`app.view.overview.check_query`), as :func:`page_messages` does for a host's page."""
+    return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer)
+
+
+def _messages(lookup, lifetime: float, sock: socket.socket | None,
+              closer: socket.socket | None) -> Iterator[bytes]:
+    """The snapshot of the page ``lookup()`` gives (a :class:`~app.live.pages.Page` or an
+    :class:`~app.live.overview.Overview`), then what its hub gives. One generator per stream:
+    every open stream keeps its frames."""
     try:
-        # Looked up again here, and subscribed to before any greenlet switch: an unwatched page
-        # may be dropped (app.live.pages) between the route's look-up and the first iteration.
-        page = live.page(host, range_name)
+        # Looked up here, at the first iteration, and subscribed to before any greenlet
+        # switch: an unwatched page may be dropped (app.live.pages) between the route's
+        # look-up and now.
+        page = lookup()
     except (UnknownHost, UnknownRange, TooManyPages):
         return
     hub = page.hub

@@ -16,6 +16,7 @@ import gevent.event
 
 from app.domain import rules
 from app.store import Store, StoreUnavailable
+from app.view.overview import FleetTable
 from app.view.regions import LiveView
 
 from .approvals import ApprovalWatchers
@@ -23,6 +24,7 @@ from .hub import Hub
 from .janitor import run_janitor
 from .jsonstream import JsonStreams
 from .notifier import configured, run_notifier
+from .overview import Overview, Overviews
 from .pages import RECONNECT_MS, Page, Pages
 from .rulerunner import run_rules
 from .sampling import run_sampler
@@ -54,6 +56,8 @@ class Live:
         self.notify_due = gevent.event.Event()
         self._stopped = False
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
+        #: The fleet pages (``/fleet``) by sort and filter.
+        self.overviews = Overviews(self._open_overview)
         self.tasks = TaskWatchers(settings.queue_size)
         self.approvals = ApprovalWatchers(settings.queue_size)
         self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
@@ -84,8 +88,8 @@ class Live:
         return self.pages.get(host, range_name)
 
     def viewers_here(self) -> int:
-        """Open streams of this process, over every page."""
-        return sum(len(hub) for hub in self.pages.hubs())
+        """Open streams of this process, over every page (fleet pages included)."""
+        return sum(len(hub) for hub in (*self.pages.hubs(), *self.overviews.hubs()))
 
     def feed_alerting(self, items) -> None:
         """Wake the rule runner for new samples or rules, the notifier for alert changes."""
@@ -103,6 +107,10 @@ class Live:
         view.viewers = self.view.viewers  # the same total on every page
         view.load(self.store)
         return Page(view, self._hub())
+
+    def _open_overview(self, sort: str, q: str) -> Overview:
+        table = FleetTable(self.view.env, self.fleet, sort, q)
+        return Overview(table, self._hub(), lambda: self.view.last_id)
 
     def _hub(self) -> Hub:
         hub = Hub(self.settings.queue_size, on_count=self._counted,
@@ -158,7 +166,7 @@ class Live:
         except StoreUnavailable:
             pass
         self._stopped = True
-        for hub in self.pages.hubs():
+        for hub in (*self.pages.hubs(), *self.overviews.hubs()):
             hub.close_all()
         self.tasks.close_all()
         self.approvals.close_all()

@@ -78,7 +78,7 @@ class Page:
     def publish(self, names: list[str]) -> None:
         """Send the regions ``names`` (their HTML changed) to every stream of this page."""
         self._snapshot = None
-        self.hub.publish(sse.encode(self.view.fragments(names, "live"), id=self.view.last_id))
+        self.hub.publish(sse.encode(self.view.changes(names), id=self.view.last_id))
 
 
 class Pages:

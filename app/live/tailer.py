@@ -4,7 +4,8 @@ It folds new items into the :class:`~app.domain.fleet.Fleet` and into the
 :class:`~app.view.regions.LiveView` of every viewed host (:mod:`app.live.pages`), encodes each
 page's change once as an SSE message and hands the bytes to that page's
 :class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
-viewer count, the fleet row (whose hosts turn stale with time alone), the approvals region
+viewer count, the fleet row (whose hosts turn stale with time alone), the fleet pages' tables
+(``app.live.overview``: every ``TABLE_STEP`` seconds while watched), the approvals region
 (whose "time left" changes with time alone) and the chart panels (``app.view.panel``: live every
 5 seconds, other ranges when a point of their history tier is complete), expires the pending approvals whose deadline
 passed, hands ``task`` and ``approval`` items to their streams
@@ -25,6 +26,7 @@ from app.domain import approvals
 from app.store import StoreUnavailable
 
 from . import sse
+from .overview import Overview
 from .pages import Page
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,8 @@ class Tailer:
     def run(self) -> None:
         """Follow the log until killed (``Live.stop``); runs in its own greenlet."""
         live = self.live
-        heartbeat_due: dict[Page, float] = {}  # per page: a page with no change still pings
+        # Per page and fleet page: a page with no change still pings.
+        heartbeat_due: dict[Page | Overview, float] = {}
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
         while True:
@@ -86,6 +89,7 @@ class Tailer:
                 live.approvals.feed(items)
                 live.feed_alerting(items)
             pages = list(live.pages)
+            overviews = list(live.overviews)
             for page in pages:
                 page.view.unwatched = not len(page.hub)  # rendered when read (LiveView.catch_up)
             changed = {page: page.view.apply(items) if items else [] for page in pages}
@@ -114,6 +118,10 @@ class Tailer:
                     # from the store, so not while it is down.
                     if not failing:
                         changed[page] += page.view.tick(live.store, time.time())
+                for overview in overviews:
+                    overview.hub.expire(now)
+                    if overview.sweep(now):
+                        heartbeat_due[overview] = now + live.settings.heartbeat
             for page in pages:
                 if changed[page]:
                     page.publish(changed[page])
@@ -121,7 +129,11 @@ class Tailer:
                 elif now >= heartbeat_due.setdefault(page, now + live.settings.heartbeat):
                     page.hub.publish(sse.HEARTBEAT)
                     heartbeat_due[page] = now + live.settings.heartbeat
-            for page in heartbeat_due.keys() - set(pages):  # dropped pages
+            for overview in overviews:
+                if now >= heartbeat_due.setdefault(overview, now + live.settings.heartbeat):
+                    overview.hub.publish(sse.HEARTBEAT)
+                    heartbeat_due[overview] = now + live.settings.heartbeat
+            for page in heartbeat_due.keys() - {*pages, *overviews}:  # dropped pages
                 del heartbeat_due[page]
 
     def _notice_reset(self) -> None:
@@ -148,6 +160,8 @@ class Tailer:
             for page in live.pages:
                 page.view.load(live.store)
                 page.restart()
+            for overview in live.overviews:
+                overview.hub.expire(float("inf"))  # each reconnects to a fresh table
             self._reload_pending = False
         except StoreUnavailable:
             pass

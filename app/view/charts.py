@@ -1,5 +1,5 @@
-"""Small charts as inline SVG, rendered on the server: the alerts' donut (the time-series charts
-are :mod:`app.view.timechart`).
+"""Small charts as inline SVG, rendered on the server: the alerts' donut and the fleet row's
+trend lines (the time-series charts with axes are :mod:`app.view.timechart`).
 
 Pure functions from numbers to :class:`markupsafe.Markup`; nothing of Flask or the store. Each
 chart is an ``<svg role="img">`` whose ``aria-label`` carries the figures, so a screen reader
@@ -50,6 +50,38 @@ def donut(parts: Sequence[tuple[str, int]], *, label: str) -> Markup:
         '<svg class="donut" viewBox="0 0 42 42" role="img" aria-label="{aria}">{segments}'
         '<text x="21" y="21" text-anchor="middle" dominant-baseline="central">{middle}</text></svg>'
     ).format(aria=aria, segments=Markup("".join(segments)), middle=middle)
+
+
+def trend(points: Sequence[tuple[float, float]], start: float, end: float, step: float, *,
+          label: str) -> Markup:
+    """Draw a percentage over time as a line without axes, 60 x 16 units (a few hundred bytes).
+
+    :param points: ``[(t, percent), ...]``, oldest first, ``t`` in Unix seconds within
+        ``[start, end]``; two points more than ``1.5 * step`` seconds apart leave a gap (no
+        data is no data, never a line across it). Values are clamped to 0-100.
+    :param label: what a screen reader hears before the range of values, e.g. ``"CPU, last
+        15 minutes"``; escaped here.
+    :return: ``<svg class="trend" role="img" aria-label="...: 3-41 %">``; with no point, an
+        empty one labelled "no data".
+    """
+    if not points:
+        return Markup('<svg class="trend" viewBox="0 0 60 16" preserveAspectRatio="none" '
+                      'role="img" aria-label="{label}: no data"></svg>').format(label=label)
+    span = max(end - start, 1e-9)
+    path, previous = [], None
+    for t, value in points:
+        x = (t - start) / span * 60
+        y = 16 - min(max(value, 0.0), 100.0) * 0.16
+        move = previous is None or t - previous > 1.5 * step
+        path.append(f"{'M' if move else 'L'}{_num(x)} {_num(y)}")
+        previous = t
+    if len(points) == 1 or all(p[0] == "M" for p in path):  # lone points: a dot each
+        path = [f"{p}h.5" for p in path]
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    # Stretched to the card's width ("none"); the stroke keeps its width (CSS).
+    return Markup('<svg class="trend" viewBox="0 0 60 16" preserveAspectRatio="none" role="img" '
+                  'aria-label="{label}: {low}–{high} %"><path d="{d}"/></svg>').format(
+        label=label, low=f"{low:.0f}", high=f"{high:.0f}", d="".join(path))
 
 
 #: What templates may call (registered as Jinja globals by ``create_app``).

@@ -5,15 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from app.domain.levels import level_of
+
 from . import charts
 
-
-def level_of(value: float | None, bounds: tuple[float, float]) -> str:
-    """Map a value to ``ok``, ``warning`` or ``critical`` by its (warning, critical) bounds."""
-    if value is None:
-        return "ok"
-    warning, critical = bounds
-    return "critical" if value >= critical else "warning" if value >= warning else "ok"
+__all__ = ["level_of", "human_bytes", "human_duration", "clock", "isotime"]
 
 
 def human_bytes(value: float | None, suffix: str = "B") -> str:

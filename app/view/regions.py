@@ -22,12 +22,14 @@ from app.domain import alerts as alerts_mod
 from app.domain import custom as custom_mod
 from app.domain import tasks as tasks_mod
 from app.domain.fleet import Fleet
+from app.domain.levels import sample_value
 from app.store import Item, Store
 
 from .alerting import KINDS as NOTE_KINDS, AlertNotes
 from .approvals import PendingApprovals
 from .catalog import (BROKEN, CUSTOM_KEPT, FIRING_KEPT, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
                       TASKS_KEPT, TASKS_SHOWN)
+from .fleetrow import FleetRow, Trends
 from .format import level_of
 from .host import REGIONS as HOST_REGIONS, Inside
 from .panel import LIVE, SPANS, ChartPanel
@@ -44,7 +46,9 @@ class LiveView:
     :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
     :param simulator: whether the simulator is on, which adds its control panel region.
     :param fleet: the process's :class:`~app.domain.fleet.Fleet`, shared by every view (the ``fleet``
-        region); a view of its own by default. ``inside``: the process table's settings.
+        region); a view of its own by default. ``trends``: the fleet row's trend lines
+        (:class:`~app.view.fleetrow.Trends`), shared likewise. ``inside``: the process table's
+        settings.
     :param range_name: the time range of its chart panel (a key of
         :data:`app.view.panel.SPANS`); :param zone: the time zone of the charts' times
         (``DASHBOARD_TIMEZONE``; None: the server's).
@@ -56,12 +60,13 @@ class LiveView:
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
                  simulator: bool = False, fleet: Fleet | None = None, inside=None,
-                 range_name: str = LIVE, zone=None) -> None:
+                 range_name: str = LIVE, zone=None, trends: Trends | None = None) -> None:
         self.env = env
         self.host = host
         self.range = range_name
         self.thresholds = thresholds
         self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
+        self.row = FleetRow(self.fleet, trends if trends is not None else Trends())
         self.panel = ChartPanel(host, range_name, zone if zone is not None else zone_of(""),
                                 custom_host=self.fleet.home)
         #: What the page adds to its ``/stream`` and ``/poll`` URLs. Its own host's page names
@@ -83,6 +88,9 @@ class LiveView:
         self.approvals = PendingApprovals()  # the same on every host's page
         self.notes = AlertNotes()  # silences, delivery states, rules
         self._html: dict[str, str] = {}  # region -> its HTML, as last rendered
+        #: region -> what its last render changed, where less than the whole region
+        #: (``fleet``: app.view.parts); taken by :meth:`changes`.
+        self._changes: dict[str, str] = {}
         #: Regions whose last render raised (their previous HTML is shown meanwhile).
         self.failing: set[str] = set()
         #: Set by the tailer while nobody streams this page: changed regions are then only
@@ -107,7 +115,8 @@ class LiveView:
         view = LiveView(self.env, host=host, thresholds=self.thresholds,
                         feed_size=self.events.maxlen, fleet=self.fleet, range_name=range_name,
                         simulator=host == self.host and "simulator" in self.regions,
-                        zone=self.panel.zone, inside=self.inside.sibling())
+                        zone=self.panel.zone, inside=self.inside.sibling(),
+                        trends=self.row.trends)
         view.on_render_error = self.on_render_error
         return view
 
@@ -220,17 +229,19 @@ class LiveView:
             self.panel.forget_custom([oldest])
 
     def tick(self, store: Store | None, now: float) -> list[str]:
-        """Draw the charts again if their time came (:meth:`ChartPanel.due`); return the
-        regions to send: ``charts`` when the frames changed, else ``plots``, or none."""
+        """Draw the charts again if their time came (:meth:`ChartPanel.due`), and the fleet
+        row's trends (:class:`~app.view.fleetrow.Trends`); return the regions to send:
+        ``fleet`` if its trends changed, ``charts`` when the frames changed, else ``plots``."""
+        sent = ["fleet"] if self.row.tick(store, now) and self._rerender("fleet") else []
         if not self.panel.due(now):
-            return []
+            return sent
         if self.unwatched:
             self._store = store
             self._stale.update(("plots", "charts"))
-            return []
+            return sent
         frames = self.panel.draw(store, now)
         plots, charts = self._rerender("plots"), self._rerender("charts")
-        return ["charts"] if frames and charts else ["plots"] if plots else []
+        return sent + (["charts"] if frames and charts else ["plots"] if plots else [])
 
     def refresh(self, name: str) -> bool:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
@@ -293,11 +304,17 @@ class LiveView:
         if html == self._html.get(name):
             return False
         self._html[name] = html
+        if name == "fleet":
+            # Two renders before one send: the first one's parts would be lost; send it whole.
+            self._changes[name] = (html if name in self._changes or name in self.failing
+                                   else self.row.parts.change)
         return True
 
     def _render(self, name: str) -> str:
         sample = self.sample or {}
-        levels = {key: level_of(self._value(key), bounds)
+        if name == "fleet":
+            return self.row.render(self._templates[name], host=self.host, range=self.range)
+        levels = {key: level_of(sample_value(sample, key), bounds)
                   for key, bounds in self.thresholds.items()}
         extra = self.inside.context(name, self) if name in HOST_REGIONS else {}
         if name in ("alerts", "rules"):
@@ -307,8 +324,6 @@ class LiveView:
                                 for key in sorted(self.custom)]}
         elif name == "tasks":
             extra = {"tasks": self.task_summary()}
-        elif name == "fleet":
-            extra = {"fleet": self.fleet.cards()}
         elif name == "approvals":
             extra = {"approvals": self.approvals.cards()}
         elif name in ("charts", "plots"):
@@ -317,11 +332,6 @@ class LiveView:
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
             host=self.host, range=self.range, **extra)
 
-    def _value(self, key: str) -> float | None:
-        if key == "load_per_cpu" and self.sample:
-            return self.sample["load1"] / max(self.sample.get("cpu_count") or 1, 1)
-        return (self.sample or {}).get(key)
-
     def badge(self, state: str) -> str:
         """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
         return self._badges[state]
@@ -329,3 +339,9 @@ class LiveView:
     def fragments(self, names: list[str] | tuple[str, ...], badge: str) -> str:
         """Join the cached HTML of ``names`` and the badge into one body of OOB swaps."""
         return "".join([*(self.html[name] for name in names), self._badges[badge]])
+
+    def changes(self, names: list[str]) -> str:
+        """What to send for the regions ``names`` that just changed, and the LIVE badge: each
+        region's change (only its changed parts where it has parts), else its whole HTML."""
+        return "".join([*(self._changes.pop(name, None) or self.html[name]
+                          for name in dict.fromkeys(names)), self._badges["live"]])

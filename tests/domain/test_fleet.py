@@ -1,11 +1,12 @@
-"""The fleet row: a card per host, the current one marked, stale by the store's accept time."""
+"""The fleet: hosts, their levels and order; the row drawn from it (a card per host, the
+current one marked, stale by the store's accept time)."""
 
 import re
 
 import gevent
 import pytest
 
-from app.domain.fleet import FLEET_KEPT, Fleet
+from app.domain.fleet import FLEET_KEPT, LEVELS, Card, Fleet, by_attention, level, summary
 from app.store import Item
 from tests.sse_client import region
 from tests.view.test_regions import sample
@@ -42,7 +43,7 @@ def fold(live, *items):
 
 def test_one_host_renders_an_empty_placeholder_with_its_id(live, clock):
     fold(live, Item(1, "metrics", clock.now, sample(host="a")))
-    assert live.view.html["fleet"] == '<nav id="fleet" hx-swap-oob="true" hidden></nav>'
+    assert live.view.html["fleet"] == '<section id="fleet" hx-swap-oob="true" hidden></section>'
 
 
 def test_two_hosts_render_two_linked_cards_the_current_one_marked(live, clock):
@@ -50,15 +51,15 @@ def test_two_hosts_render_two_linked_cards_the_current_one_marked(live, clock):
                 Item(2, "metrics", clock.now - 2, sample(host="b-2", cpu_percent=97.25,
                                                          mem_percent=40.0, load1=1.5)))
     html = live.view.html["fleet"]
-    assert html.startswith('<nav id="fleet" hx-swap-oob="true"') and "hidden" not in html
-    a, b = cards(html)
+    assert html.startswith('<section id="fleet" hx-swap-oob="true"') and "hidden" not in html
+    b, a = cards(html)  # b-2 is critical (CPU 97 %): it comes first
     assert '<a href="/?host=a" aria-current="page">' in a and "aria-current" not in b
     assert '<a href="/?host=b-2">' in b
-    assert '<span class="cpu">97.2 %</span>' in b  # 97.25, to one decimal (half to even)
-    assert '<span class="memory">40.0 %</span>' in b and '<span class="load">1.50</span>' in b
-    assert 'class="host fresh"' in b and ">reporting<" in b
-    # Last seen is the store's accept time (the item's ts), not the sample's own ts.
-    assert '<time datetime="1970-01-12T13:46:38+00:00">13:46:38</time>' in b
+    assert '<span class="cpu">CPU 97 %</span>' in b  # whole percents: fewer changes to send
+    assert '<span class="memory">mem 40 %</span>' in b and '<span class="load">load 1.50</span>' in b
+    assert 'class="host level-critical"' in b and ">critical<" in b
+    assert 'class="host level-ok"' in a and ">ok<" in a
+    assert '<a href="/fleet">all 2 hosts</a>' in html
     assert not fold(live)  # nothing changed: the same HTML, nothing to send
 
 
@@ -66,8 +67,10 @@ def test_last_seen_ignores_the_hosts_own_clock(live, clock):
     ahead = sample(host="b", ts=clock.now + 3600)  # its clock runs an hour ahead
     fold(live, Item(1, "metrics", clock.now, sample(host="a")),
          Item(2, "metrics", clock.now - 60, ahead))
-    [_, b] = cards(live.view.html["fleet"])
-    assert 'class="host stale"' in b and ">stale<" in b
+    # Last seen is the store's accept time (the item's ts), not the sample's own ts.
+    [b, _] = cards(live.view.html["fleet"])  # stale before ok
+    assert 'class="host level-stale"' in b and ">stale<" in b
+    assert 'silent since <time datetime="1970-01-12T13:45:40+00:00">13:45:40</time>' in b
 
 
 def test_a_host_turns_stale_after_stale_after_seconds_with_no_new_item(live, clock):
@@ -79,18 +82,19 @@ def test_a_host_turns_stale_after_stale_after_seconds_with_no_new_item(live, clo
     clock.now += 0.5
     assert live.view.refresh("fleet")
     a, b = cards(live.view.html["fleet"])
-    assert 'class="host stale"' in a and 'class="host stale"' in b
+    assert 'class="host level-stale"' in a and 'class="host level-stale"' in b
     fold(live, Item(3, "metrics", clock.now, sample(host="b")))  # b reports again
-    a, b = cards(live.view.html["fleet"])
-    assert "stale" in a and 'class="host fresh"' in b
+    a, b = cards(live.view.html["fleet"])  # stale before ok
+    assert 'class="host level-stale"' in a and 'class="host level-ok"' in b
 
 
 def test_the_home_host_has_a_card_before_its_first_sample(live, clock):
     fold(live, Item(1, "metrics", clock.now, sample(host="agent-1")))
-    home, agent = cards(live.view.html["fleet"])  # by name
+    home, agent = cards(live.view.html["fleet"])  # stale before ok
     assert '<a href="/?host=a" aria-current="page">' in home
-    assert "stale" in home and "last seen –" in home and "CPU <span class=\"cpu\">– %" in home
-    assert "agent-1" in agent and "fresh" in agent
+    assert "level-stale" in home and "silent since start" in home
+    assert '<span class="cpu">CPU – %</span>' in home
+    assert "agent-1" in agent and "level-ok" in agent
 
 
 def test_host_names_and_partial_samples_are_escaped_and_do_not_break_the_row(live, clock):
@@ -99,7 +103,8 @@ def test_host_names_and_partial_samples_are_escaped_and_do_not_break_the_row(liv
     html = live.view.html["fleet"]
     assert "<b>x" not in html and "&lt;b&gt;x&amp;y&lt;/b&gt;" in html
     assert 'href="/?host=%3Cb%3Ex%26y%3C/b%3E"' in html
-    assert "CPU <span class=\"cpu\">– %" in html
+    assert '<span class="cpu">CPU – %</span>' in html
+    assert 'id="fc-&lt;b&gt;x&amp;y&lt;/b&gt;"' in html
 
 
 def test_load_takes_every_sample_state_and_its_accept_time(live, clock):
@@ -159,10 +164,89 @@ def test_the_tailer_sends_the_fleet_when_it_changes_and_when_a_host_turns_stale(
                     return found
 
     shown = next_fleet()
-    assert 'class="host fresh"' in shown and len(cards(shown)) == 3  # home, web-1, web-2
+    assert 'class="host level-ok"' in shown and len(cards(shown)) == 3  # home, web-1, web-2
     with pytest.raises(gevent.Timeout):  # unchanged: not sent again
         next_fleet(timeout=1.5)
     fake.now += 6
     stale = next_fleet()
-    assert stale.count('class="host stale"') == 3
+    assert stale.count('class="host level-stale"') == 3
     live.hub.unsubscribe(sub)
+
+
+# -- levels, order, summary (app.domain.fleet) --------------------------------------------------
+
+THRESHOLDS = {"cpu_percent": (70.0, 90.0), "load_per_cpu": (1.0, 2.0)}
+
+
+@pytest.mark.parametrize(("sample_values", "stale", "alert_levels", "expected"), [
+    ({"cpu_percent": 10.0}, False, [], "ok"),
+    ({"cpu_percent": 75.0}, False, [], "warning"),
+    ({"cpu_percent": 90.0}, False, [], "critical"),  # at the bound: that level
+    ({"load1": 9.0, "cpu_count": 4}, False, [], "critical"),  # 2.25 per CPU
+    ({"load1": 9.0, "cpu_count": 8}, False, [], "warning"),
+    ({"cpu_percent": 95.0}, True, [], "stale"),  # a stale host's figures are old
+    ({"cpu_percent": 10.0}, True, ["warning"], "warning"),  # its alerts still count
+    ({"cpu_percent": 10.0}, False, ["error"], "critical"),  # error counts as critical
+    ({"cpu_percent": 75.0}, False, ["warning", "critical"], "critical"),
+    ({"cpu_percent": "lots"}, False, [], "ok"),  # not a number: no reading
+    ({}, True, [], "stale"),
+])
+def test_a_hosts_level_is_the_worst_of_its_alerts_and_fresh_figures(sample_values, stale,
+                                                                     alert_levels, expected):
+    assert level(sample_values, stale, alert_levels, THRESHOLDS) == expected
+
+
+def card(name, lvl):
+    return Card(name, {}, None, lvl == "stale", lvl, ())
+
+
+def test_cards_are_ordered_critical_warning_stale_ok_then_by_name_and_counted():
+    cards = [card("a", "ok"), card("b", "stale"), card("c", "critical"), card("d", "warning"),
+             card("aa", "critical"), card("e", "ok")]
+    assert [c.name for c in by_attention(cards)] == ["aa", "c", "d", "b", "a", "e"]
+    assert summary(cards) == {"critical": 2, "warning": 1, "stale": 1, "ok": 2}
+    assert list(summary([])) == list(LEVELS) and set(summary([]).values()) == {0}
+
+
+def alert(alert_id, host, lvl="warning", state="firing", name=None):
+    return {"id": alert_id, "name": name or f"rule-{alert_id}", "level": lvl, "state": state,
+            "host": host, "started_at": 1.0, "ended_at": None if state == "firing" else 2.0}
+
+
+def test_firing_alerts_of_a_host_set_its_level_until_resolved(clock):
+    fleet = Fleet(10, clock=clock, thresholds=THRESHOLDS)
+    fleet.apply([Item(1, "metrics", clock.now, sample(host="web", cpu_percent=5.0))])
+    assert [c.level for c in fleet.cards()] == ["ok"]
+    assert fleet.apply([Item(2, "alert", clock.now, alert("x", "web", "error", name="disk")),
+                        Item(3, "alert", clock.now, alert("y", "web", "warning", name="cpu"))])
+    [web] = fleet.cards()
+    assert web.level == "critical" and web.alerts == ("disk", "cpu")  # worst first
+    fleet.apply([Item(4, "alert", clock.now, alert("x", "web", state="resolved"))])
+    [web] = fleet.cards()
+    assert web.level == "warning" and web.alerts == ("cpu",)
+    # An alert of no host (raised by a program) plays no part: nothing changed.
+    assert not fleet.apply([Item(5, "alert", clock.now, alert("z", None, "critical"))])
+
+
+def test_load_reads_the_firing_alerts_of_each_host(live, clock):
+    live.store.append("metrics", sample(host="db"), state_key="sample:db")
+    live.store.append("alert", alert("q", "db", "critical"), state_key="alert:q")
+    live.store.append("alert", alert("r", "db", "critical", state="resolved"), state_key="alert:r")
+    fleet = Fleet(1e9, thresholds=THRESHOLDS)
+    fleet.load(live.store)
+    [db] = fleet.cards()
+    assert db.level == "critical" and db.alerts == ("rule-q",)
+
+
+def test_cards_are_made_once_per_change_and_again_when_a_host_turns_stale(clock):
+    fleet = Fleet(10, clock=clock)
+    fleet.apply([Item(1, "metrics", clock.now, sample(host="a"))])
+    first = fleet.cards()
+    clock.now += 10
+    assert fleet.cards() is first  # nothing changed, nobody turned stale yet
+    clock.now += 0.5
+    again = fleet.cards()
+    assert again is not first and again[0].stale
+    fleet.apply([Item(2, "metrics", clock.now, sample(host="a"))])
+    assert not fleet.cards()[0].stale
+    assert fleet.ranked() is fleet.ranked()

@@ -86,9 +86,9 @@ def test_a_host_unseen_for_its_retention_leaves_the_fleet_row():
     now = [NOW]
     fleet = Fleet(stale_after=10, home="home", clock=lambda: now[0], forget_after=DAY)
     fleet.apply([_sample_item(1, "agent-1", NOW)])
-    assert [c["name"] for c in fleet.cards()] == ["agent-1", "home"]
+    assert [c.name for c in fleet.cards()] == ["agent-1", "home"]
     now[0] = NOW + DAY + 1
-    assert [c["name"] for c in fleet.cards()] == ["home"]
+    assert [c.name for c in fleet.cards()] == ["home"]
 
 
 def _sample_item(item_id, host, ts):

@@ -24,10 +24,11 @@ STALE_AFTER = 3
 
 
 def hosts(message) -> dict[str, str]:
-    """``{host: "fresh" | "stale"}`` of the fleet row in a stream message ({} without one)."""
+    """``{host: "fresh" | "stale"}`` of the fleet row in a stream message ({} without one, or
+    with only some cards' figures: app.view.parts)."""
     row = region(message.data, "fleet") or ""
-    return {name: state for state, name in
-            re.findall(r'<li class="host (fresh|stale)"><a href="/\?host=([^"]+)"', row)}
+    return {name: "stale" if level == "stale" else "fresh" for level, name in
+            re.findall(r'<li class="host level-(\w+)"><a href="/\?host=([^"]+)"', row)}
 
 
 def test_two_dashboards_and_an_agent_make_three_cards_and_a_stopped_agent_turns_stale(

@@ -1,0 +1,87 @@
+"""The fleet page (``/fleet``), its poll (``/fleet/poll``) and its HTML stream
+(``/fleet/stream``): every host in one table, live like a host's page, with no JavaScript of
+ours (htmx and its SSE extension; a meta refresh without JavaScript).
+
+Each takes ``?sort=`` (a column: ``name``, ``state``, ``cpu``, ``memory``, ``disk``, ``load``,
+``alerts``, ``seen``; or ``level``, the default) and ``?q=`` (a host name prefix). An unknown
+sort is a 400 with a JSON error naming the known ones, as an unknown ``?range=`` is: a link
+with a typo shows no other order than it asked for, silently.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
+from werkzeug.exceptions import ServiceUnavailable
+
+from app.live.delivery import client_socket, direct_socket, overview_messages
+from app.live.overview import Overview
+from app.live.pages import TooManyPages
+from app.view import overview
+from app.view.overview import COLUMNS, REGIONS, BadFleetQuery, check_query
+
+from .stream import STREAM_HEADERS
+
+bp = Blueprint("overview", __name__)
+
+
+def _query() -> tuple[str, str]:
+    """``(sort, q)`` of the request. :raise 400: unknown sort, or a filter too long."""
+    try:
+        return check_query(request.args.get("sort"), request.args.get("q"))
+    except BadFleetQuery as exc:
+        abort(400, description=str(exc))
+
+
+def _page(sort: str, q: str) -> Overview:
+    """The fleet page of ``(sort, q)``. :raise 503: too many fleet pages are watched."""
+    try:
+        return current_app.extensions["dashboard"].overviews.get(sort, q)
+    except TooManyPages as exc:
+        raise ServiceUnavailable(f"{exc}; retry later", retry_after=5) from None
+
+
+@bp.get("/fleet")
+def fleet():
+    """The whole fleet page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE."""
+    sort, q = _query()
+    table = _page(sort, q).current()
+    polling = request.args.get("transport", current_app.config["SETTINGS"].transport) == "poll"
+    return render_template(
+        "fleet.html", regions={name: Markup(table.html[name]) for name in REGIONS},
+        badge=Markup(table.badge("polling" if polling else "connecting")), polling=polling,
+        query=table.query, sort=sort, q=q, columns=COLUMNS, step=f"{overview.TABLE_STEP:g}",
+        signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "")
+
+
+@bp.get("/fleet/poll")
+def poll():
+    """Both regions and the POLLING badge as out-of-band swaps; ``ETag`` = the log id of the
+    table's latest draw that changed it and its draw count (a page made again starts counting
+    again, at a later log id), so an unchanged poll is a bare ``304``."""
+    table = _page(*_query()).current()
+    etag = f"{table.changed_at}-{table.version}"
+    if request.if_none_match.contains_weak(etag):
+        response = Response(status=304)
+    else:
+        response = Response(table.fragments("polling"), mimetype="text/html")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/fleet/stream")
+def stream():
+    """A snapshot of both regions, then one unnamed message per redraw that changed them
+    (``app.view.overview.TABLE_STEP``); ends after ``DASHBOARD_STREAM_LIFETIME`` seconds.
+
+    :raise 400: unknown sort. :raise 503: too many fleet pages watched.
+    """
+    sort, q = _query()
+    _page(sort, q)  # 503 now, before the response starts
+    environ = request.environ
+    return Response(overview_messages(current_app.extensions["dashboard"],
+                                      current_app.config["SETTINGS"].stream_lifetime,
+                                      direct_socket(environ), sort, q, client_socket(environ)),
+                    mimetype="text/event-stream", headers=STREAM_HEADERS,
+                    direct_passthrough=True)
