@@ -23,6 +23,8 @@ from typing import NamedTuple
 
 from app.store import Item, Store
 
+from .hosts import KIND as FORGOTTEN
+
 #: Hosts kept (and shown); beyond it the one seen longest ago is forgotten until it reports again.
 FLEET_KEPT = 100
 #: Newest ``metrics`` items read at start to find each known host's last accept time; a host
@@ -81,12 +83,16 @@ class Fleet:
         self._bound()
 
     def apply(self, items: list[Item]) -> bool:
-        """Fold new log items; return True if any was a host sample."""
+        """Fold new log items; return True if any was a host sample or a host forgotten
+        (``app.domain.hosts``: its card leaves until it reports again)."""
         folded = False
         for item in items:
-            host = item.data.get("host") if item.kind == "metrics" else None
+            host = item.data.get("host") if item.kind in ("metrics", FORGOTTEN) else None
             if isinstance(host, str) and host:
-                self.hosts[host] = Host(item.data, item.ts)
+                if item.kind == FORGOTTEN:
+                    self.hosts.pop(host, None)
+                else:
+                    self.hosts[host] = Host(item.data, item.ts)
                 folded = True
         if folded:
             self._bound()

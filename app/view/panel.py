@@ -180,9 +180,11 @@ class ChartPanel:
             self.custom.pop(key, None)
 
     def clear(self) -> None:
+        """Forget every sample and custom series; the next :meth:`due` says yes."""
         self.samples.clear()
         self.custom.clear()
         self.custom_specs.clear()
+        self._slot = None
 
     def load_recent(self, store: Store, now: float) -> None:
         """Live only: take the last minutes from the history's raw tier (every sample, beside
