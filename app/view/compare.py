@@ -34,13 +34,19 @@ from . import timeaxis as ta
 from . import timechart as tc
 from .panel import LIVE, LIVE_STEP, SPANS, TIER_LAG
 
+
+
+def _axis(key: str) -> tuple[str, str, str]:
+    """``(label, axis, unit)`` of a sample key (``app.sources.sample.METRICS``) for
+    :class:`app.view.timechart.Chart`."""
+    metric = METRICS[key]
+    axis = {"%": "percent", "bytes/s": "bytes", "bytes": "size"}.get(metric.unit, "plain")
+    return metric.label, axis, metric.unit if axis == "plain" else ""
+
+
 #: What may be compared: every history key (custom series are kept for the dashboard's own
 #: host only: there is nothing to compare them with), as ``key -> (label, axis, unit)``.
-COMPARABLE: dict[str, tuple[str, str, str]] = {}
-for _key in history.HISTORY_KEYS:
-    _metric = METRICS[_key]
-    _axis = {"%": "percent", "bytes/s": "bytes", "bytes": "size"}.get(_metric.unit, "plain")
-    COMPARABLE[_key] = (_metric.label, _axis, "" if _axis != "plain" else _metric.unit)
+COMPARABLE: dict[str, tuple[str, str, str]] = {key: _axis(key) for key in history.HISTORY_KEYS}
 #: Seconds between two polls of the chart by a page, by tier (None: live, the raw tier). A
 #: point shows at most this long after it is complete; an unchanged poll is a bare 304.
 POLL = {None: LIVE_STEP, "1m": 15, "1h": 60}

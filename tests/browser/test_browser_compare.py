@@ -58,6 +58,13 @@ def test_the_compare_view_draws_ten_hosts_with_a_legend_and_hover_values(fleet, 
     page.locator('nav[aria-label="Time range"] a', has_text="6 h").click()
     expect(page).to_have_url(fleet.url + "/fleet/compare?metric=mem_percent&range=6h")
     expect(page.locator("h2#compare-title")).to_have_text("Memory · last 6 hours")
+    # Live: the chart asks again every 5 s by itself (htmx polling, no script of ours).
+    page.goto(fleet.url + "/fleet/compare?metric=cpu_percent&range=live")
+    with page.expect_response(lambda r: "/fleet/compare/chart?metric=cpu_percent&range=live"
+                              in r.url, timeout=15_000) as polled:
+        pass
+    assert polled.value.status in (200, 304)
+    expect(page.locator("#compare svg.plot path.line")).to_have_count(10)
     assert page.problems == []
 
 
