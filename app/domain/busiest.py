@@ -7,6 +7,7 @@ name. Read from one history tier (``app.store.tiers``) with one read per host.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -39,6 +40,9 @@ def busiest(store: Store, hosts: Iterable[str], metric: str, tier: str, start: f
     """
     ranked = []
     for host in hosts:
+        # Under gevent (patched time.sleep) other greenlets run between two hosts' reads: a
+        # hundred hosts over 24 hours is ~150,000 rows, a quarter of a second of SQLite.
+        time.sleep(0)
         points = store.history(host, metric, tier, start, end)
         samples = sum(p[4] for p in points)
         if samples:

@@ -141,6 +141,7 @@ class Comparisons:
         self.zone = zone
         self.kept = kept
         self._renders: OrderedDict[tuple[str, str], Rendered] = OrderedDict()
+        self._busy: set[tuple[str, str]] = set()  # keys being rendered now
 
     def get(self, store: Store, hosts: Iterable[str], metric: str, range_name: str,
             now: float) -> Rendered:
@@ -152,11 +153,19 @@ class Comparisons:
         key = (metric, range_name)
         etag = f"{metric}.{range_name}.{slot(range_name, now)}"
         found = self._renders.get(key)
-        if found is None or found.etag != etag:
-            html = self.template.render(**draw(store, hosts, metric, range_name, self.zone, now),
-                                        metrics=COMPARABLE, spans=SPANS)
+        # While one request renders (its reads let other greenlets run), the others of that
+        # key get the previous render rather than render it again each.
+        if (found is None or found.etag != etag) and not (found and key in self._busy):
+            self._busy.add(key)
+            try:
+                html = self.template.render(
+                    **draw(store, hosts, metric, range_name, self.zone, now),
+                    metrics=COMPARABLE, spans=SPANS)
+            finally:
+                self._busy.discard(key)
             found = self._renders[key] = Rendered(etag, html)
             while len(self._renders) > self.kept:
                 self._renders.popitem(last=False)
-        self._renders.move_to_end(key)
+        if key in self._renders:
+            self._renders.move_to_end(key)
         return found

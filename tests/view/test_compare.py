@@ -108,6 +108,9 @@ def test_one_render_per_tier_point(app, store):
         first = comparisons.get(store, ["a"], "cpu_percent", "1h", end + 10)
         assert comparisons.get(store, ["a"], "cpu_percent", "1h", end + 50) is first
         later = comparisons.get(store, ["a"], "cpu_percent", "1h", end + 65)
+        # While another request renders the next point, the last render is served.
+        comparisons._busy.add(("cpu_percent", "1h"))
+        assert comparisons.get(store, ["a"], "cpu_percent", "1h", end + 125) is later
     assert later is not first and later.etag != first.etag
     assert slot("1h", end + 65) == slot("1h", end + 10) + 1
     assert slot("live", end + 5) == slot("live", end) + 1  # live: every 5 seconds
