@@ -30,8 +30,8 @@ from .view.format import FILTERS, GLOBALS
 from .view.host import Inside
 from .view.regions import LiveView
 from .view.timeaxis import zone_of
-from .web import (api, assets, auth, dashboard, deadline, errors, fill, headers, ops, overview,
-                  stream, throttle)
+from .web import (api, assets, auth, compare, dashboard, deadline, errors, fill, headers, ops,
+                  overview, stream, throttle)
 from .web.api import stream as api_stream
 
 
@@ -78,6 +78,7 @@ def create_app(config: dict | None = None) -> Flask:
     ops.register(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(compare.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(overview.bp)
     app.register_blueprint(api.bp)

@@ -30,6 +30,7 @@ from typing import NamedTuple
 from app.store import Item, Store
 
 from . import alerts as alerts_mod
+from .hosts import KIND as FORGOTTEN
 from .levels import SEVERITY, sample_level
 
 #: Hosts kept (and shown); beyond it the one seen longest ago is forgotten until it reports
@@ -158,15 +159,19 @@ class Fleet:
         self.version += 1
 
     def apply(self, items: list[Item]) -> bool:
-        """Fold new log items; return True if any was a host sample or a host's alert."""
+        """Fold new log items; return True if any was a host sample, a host's alert or a host
+        forgotten (``app.domain.hosts``: its card leaves until it reports again)."""
         folded = False
         for item in items:
             if item.kind == "alert":
                 folded = self._fold_alert(item.data) or folded
                 continue
-            host = item.data.get("host") if item.kind == "metrics" else None
+            host = item.data.get("host") if item.kind in ("metrics", FORGOTTEN) else None
             if isinstance(host, str) and host:
-                self.hosts[host] = Host(item.data, item.ts)
+                if item.kind == FORGOTTEN:
+                    self.hosts.pop(host, None)
+                else:
+                    self.hosts[host] = Host(item.data, item.ts)
                 folded = True
         if folded:
             self._bound()

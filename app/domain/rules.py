@@ -114,3 +114,20 @@ class FleetEvaluator:
             self._hosts[host] = new
         self._firing = [a for a in self._firing if a["host"] not in self._hosts]
         return changes
+
+    def forget(self, host: str, now: float) -> list[Change]:
+        """``host`` was forgotten (``app.domain.hosts``): drop its evaluator and return the
+        resolutions of the alerts its rules raised, which nothing would resolve any more. If
+        it reports again it starts afresh."""
+        evaluator = self._hosts.pop(host, None)
+        # Its evaluator's, and those stored firing that it did not adopt (their rule is gone);
+        # those it adopted may have resolved since the snapshot.
+        adopted = {rule.name for rule in evaluator.rules} if evaluator else set()
+        firing = {a["id"]: dict(a) for a in self._firing
+                  if a["host"] == host and a.get("name") not in adopted}
+        firing.update((a["id"], dict(a)) for a in (evaluator.firing() if evaluator else ()))
+        self._firing = [a for a in self._firing if a["host"] != host]
+        return [Change({**alert, "state": "resolved", "ended_at": now},
+                       {"level": "info", "message": f"Resolved: {alert['name']} (host forgotten)",
+                        "source": f"{host} · {alert['name']}", "ts": now})
+                for alert in firing.values()]

@@ -14,7 +14,7 @@ import uuid
 import gevent
 import gevent.event
 
-from app.domain import rules
+from app.domain import hosts, rules
 from app.store import Store, StoreUnavailable
 from app.view.overview import FleetTable
 from app.view.regions import LiveView
@@ -92,9 +92,10 @@ class Live:
         return sum(len(hub) for hub in (*self.pages.hubs(), *self.overviews.hubs()))
 
     def feed_alerting(self, items) -> None:
-        """Wake the rule runner for new samples or rules, the notifier for alert changes."""
+        """Wake the rule runner for new samples, rules or forgotten hosts, the notifier for alert
+        changes."""
         kinds = {item.kind for item in items}
-        if kinds & {"metrics", "rules"}:
+        if kinds & {"metrics", "rules", hosts.KIND}:
             self.rules_due.set()
         if kinds & {"alert", "silence"}:
             self.notify_due.set()

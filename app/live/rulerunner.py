@@ -4,7 +4,8 @@ rules against every host sample in the log, the dashboards' own and the agents' 
 Every process runs :func:`run_rules`; the holder reads the log after its cursor (the state
 :data:`CURSOR_KEY`, so a process that takes over goes on where the last holder stopped),
 evaluates each ``metrics`` item once with :class:`~app.domain.rules.FleetEvaluator`, switches
-to a new rule list at its ``rules`` item, writes the transitions and moves the cursor. Its
+to a new rule list at its ``rules`` item, resolves a forgotten host's alerts at its
+``host-forgotten`` item, writes the transitions and moves the cursor. Its
 tailer wakes it when ``metrics`` or ``rules`` items arrive, so a sample is evaluated within
 moments of being stored.
 """
@@ -16,7 +17,7 @@ import logging
 import gevent
 import gevent.event
 
-from app.domain import alerts, rules
+from app.domain import alerts, hosts, rules
 from app.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, owner: str
                     changes = fleet.evaluate(item.data, now=item.data.get("ts") or item.ts)
                 elif item.kind == "rules":
                     changes = fleet.set_rules(rules.parse(item.data["rules"]), now=item.ts)
+                elif item.kind == hosts.KIND and item.data.get("host"):
+                    changes = fleet.forget(item.data["host"], now=item.ts)
                 else:
                     continue
             except Exception:  # noqa: BLE001 - skipped, not retried for ever

@@ -22,7 +22,9 @@ INSIDE_REGIONS = ("cpu-detail", "cpu-modes", "memory-detail", "disks", "interfac
 #: interfaces, sensors; at once on a level change): their figures move every second, and
 #: sending them each time would double what a viewer receives.
 DETAIL_STEP = 5
-REGIONS = (("approvals", "fleet") + METRIC_REGIONS + INSIDE_REGIONS
+#: ``forget`` (``templates/_forget.html``): the "Forget this host" action on another host's page,
+#: or, once that host was forgotten (``app.domain.hosts``), the notice that it is gone.
+REGIONS = (("approvals", "fleet", "forget") + METRIC_REGIONS + INSIDE_REGIONS
            + ("viewers", "charts", "alerts", "rules", "custom", "tasks", "events", "simulator"))
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200

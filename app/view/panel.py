@@ -115,6 +115,9 @@ class Drawn:
     title: str
     frame: Markup
     plot: Markup
+    #: The history key ``/fleet/compare`` compares hosts by for this chart (its first
+    #: series'), or None for a custom metric (kept for this dashboard's own host only).
+    metric: str | None = None
 
 
 def read_tier(store: Store, host: str, keys: list[str], tier: str, start: float, end: float,
@@ -180,9 +183,11 @@ class ChartPanel:
             self.custom.pop(key, None)
 
     def clear(self) -> None:
+        """Forget every sample and custom series; the next :meth:`due` says yes."""
         self.samples.clear()
         self.custom.clear()
         self.custom_specs.clear()
+        self._slot = None
 
     def load_recent(self, store: Store, now: float) -> None:
         """Live only: take the last minutes from the history's raw tier (every sample, beside
@@ -240,7 +245,9 @@ class ChartPanel:
                 frame, plot, scale = self._draw_live(chart, spec, now)
             else:
                 frame, plot, scale = self._draw_tier(chart, spec, tiers)
-            drawn.append(Drawn(spec.slug, spec.title, frame, plot))
+            first = spec.keys[0][0]
+            drawn.append(Drawn(spec.slug, spec.title, frame, plot,
+                               first if first in history.HISTORY_KEYS else None))
             frames.append((spec, scale))
         self.drawn = drawn
         key = (start, tuple(frames))

@@ -20,16 +20,16 @@ from jinja2 import Environment
 
 from app.domain import alerts as alerts_mod
 from app.domain import custom as custom_mod
-from app.domain import tasks as tasks_mod
 from app.domain.fleet import Fleet
+from app.domain.hosts import KIND as FORGOTTEN
 from app.domain.levels import sample_value
 from app.store import Item, Store
 
 from .alerting import KINDS as NOTE_KINDS, AlertNotes
 from .approvals import PendingApprovals
-from .catalog import (BROKEN, CUSTOM_KEPT, FIRING_KEPT, METRIC_REGIONS, REGIONS, RESOLVED_SHOWN,
-                      TASKS_KEPT, TASKS_SHOWN)
+from .catalog import BROKEN, CUSTOM_KEPT, METRIC_REGIONS, REGIONS, TASKS_KEPT
 from .fleetrow import FleetRow, Trends
+from .folds import fold_alert, fold_task, task_summary
 from .format import level_of
 from .host import REGIONS as HOST_REGIONS, Inside
 from .panel import LIVE, SPANS, ChartPanel
@@ -77,6 +77,8 @@ class LiveView:
         #: The regions this page has, in page order.
         self.regions = REGIONS if simulator else tuple(r for r in REGIONS if r != "simulator")
         self.sample: dict | None = None
+        #: The host was forgotten (``app.domain.hosts``) and sent nothing since: the page says so.
+        self.gone = False
         self.inside: Inside = inside or Inside()  # the regions inside the host (app.view.host)
         self.events: deque[Item] = deque(maxlen=feed_size)
         #: task_id -> the latest ``task`` item of that task, least recently updated first.
@@ -134,13 +136,14 @@ class LiveView:
             return [item for item in items if item.id <= last]
 
         self.sample = store.get_state(f"sample:{self.host}")
+        self.gone = False
         self.inside.load(store, self.host)
         self.events.clear()
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
         self.panel.clear()
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
-            self._fold_alert(alert)
+            fold_alert(self.alerts, alert)
         self.custom.clear()
         for item in reversed(upto(store.recent("custom", CUSTOM_KEPT))):
             self._fold_custom(item.data)
@@ -153,7 +156,7 @@ class LiveView:
         # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
         # in the usual case, oldest first so that each task ends on its latest update.
         for item in reversed(upto(store.recent("task", TASKS_KEPT * 10))):
-            self._fold_task(item)
+            fold_task(self.tasks, item)
         self.approvals.load(store)
         self.notes.load(store)
         now = time.time()
@@ -171,6 +174,9 @@ class LiveView:
             self.last_id = item.id
             touched.update(self.inside.apply(item, self))
             if item.kind == "metrics" and item.data.get("host") == self.host:
+                if self.gone:
+                    self.gone = False
+                    touched.add("forget")
                 self.sample = item.data
                 self.panel.fold_sample(item.data)
                 touched.update(METRIC_REGIONS)
@@ -179,13 +185,13 @@ class LiveView:
                 self.events.appendleft(item)
                 touched.add("events")
             elif item.kind == "alert":
-                self._fold_alert(item.data)
+                fold_alert(self.alerts, item.data)
                 touched.add("alerts")
             elif item.kind == "custom":
                 self._fold_custom(item.data)
                 touched.add("custom")
             elif item.kind == "task":
-                self._fold_task(item)
+                fold_task(self.tasks, item)
                 touched.add("tasks")
             elif item.kind == "approval":
                 self.approvals.fold(item.data)
@@ -193,29 +199,19 @@ class LiveView:
             elif item.kind in NOTE_KINDS:
                 self.notes.fold(item)
                 touched.add(NOTE_KINDS[item.kind])
+            elif item.kind == FORGOTTEN and item.data.get("host") == self.host:
+                touched.update(self._forget())
         return [name for name in self.regions if name in touched and self._rerender(name)]
 
-    def _fold_task(self, item: Item) -> None:
-        self.tasks.pop(item.data["task_id"], None)
-        self.tasks[item.data["task_id"]] = item  # re-inserted: "last updated last"
-        while len(self.tasks) > TASKS_KEPT:
-            self.tasks.popitem(last=False)
-
-    def task_summary(self) -> dict:
-        """What the tasks region shows (:func:`app.domain.tasks.summary`) over the tasks this
-        view keeps, most recently updated first."""
-        return tasks_mod.summary([item.data for item in reversed(self.tasks.values())],
-                                 shown=TASKS_SHOWN, kept=TASKS_KEPT)
-
-    def _fold_alert(self, alert: dict) -> None:
-        self.alerts.pop(alert["id"], None)
-        self.alerts[alert["id"]] = alert  # re-inserted: dict order is "last changed last"
-        resolved = [key for key, a in self.alerts.items() if a["state"] != "firing"]
-        for key in resolved[:-RESOLVED_SHOWN]:
-            del self.alerts[key]
-        firing = [key for key, a in self.alerts.items() if a["state"] == "firing"]
-        for key in firing[:-FIRING_KEPT]:
-            del self.alerts[key]
+    def _forget(self) -> tuple[str, ...]:
+        """This view's host was forgotten: its figures, process table and charts go blank
+        (the history is gone; the tailer's next tick redraws the charts) and the ``forget``
+        region says so. Returns the regions to re-render."""
+        self.gone = True
+        self.sample = None
+        self.inside.processes = None
+        self.panel.clear()
+        return (*METRIC_REGIONS, *HOST_REGIONS, "forget", "simulator")
 
     def _fold_custom(self, data: dict) -> None:
         for reading in data.get("metrics", ()):
@@ -323,7 +319,9 @@ class LiveView:
             extra = {"series": [{**self.custom[key], "slug": custom_mod.slug(key)}
                                 for key in sorted(self.custom)]}
         elif name == "tasks":
-            extra = {"tasks": self.task_summary()}
+            extra = {"tasks": task_summary(self.tasks)}
+        elif name == "forget":
+            extra = {"gone": self.gone, "home": self.fleet.home}
         elif name == "approvals":
             extra = {"approvals": self.approvals.cards()}
         elif name in ("charts", "plots"):

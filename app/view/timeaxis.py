@@ -21,6 +21,8 @@ def _nice(raw: float) -> float:
 
 
 _PREFIXES = ("", "Ki", "Mi", "Gi", "Ti")
+#: Axes of binary-prefixed figures, by unit: a rate (bytes per second) or a size (bytes).
+_BINARY = {"bytes": "B/s", "size": "B"}
 
 
 def value_axis(values: Sequence[float], axis: str) -> tuple[float, float, float, int]:
@@ -28,7 +30,8 @@ def value_axis(values: Sequence[float], axis: str) -> tuple[float, float, float,
 
     Percent is always 0-100. Otherwise the scale starts at 0 (or below, for negative custom
     values) and ends at the next nice figure above the maximum; ``divisor`` is the binary
-    prefix's (1024**k) for ``bytes`` so every label of one axis has the same unit, else 1.
+    prefix's (1024**k) for ``bytes`` and ``size`` so every label of one axis has the same
+    unit, else 1.
     """
     if axis == "percent":
         return 0.0, 100.0, 25.0, 1
@@ -37,7 +40,7 @@ def value_axis(values: Sequence[float], axis: str) -> tuple[float, float, float,
     if top == bottom == 0:  # nothing, or only zeros: a 0-1 axis rather than none at all
         top = 1.0
     divisor = 1
-    if axis == "bytes":
+    if axis in _BINARY:
         while top / divisor >= 1000 and divisor < 1024 ** 4:
             divisor *= 1024
     span = (max(top, 0.0) - bottom) / divisor or 1.0
@@ -48,24 +51,26 @@ def value_axis(values: Sequence[float], axis: str) -> tuple[float, float, float,
 
 
 def axis_label(value: float, axis: str, unit: str, divisor: int = 1) -> str:
-    """A value-axis label: ``"50 %"``, ``"1.5 MiB/s"``, ``"0.25"``."""
+    """A value-axis label: ``"50 %"``, ``"1.5 MiB/s"``, ``"2 GiB"``, ``"0.25"``."""
     if axis == "percent":
         return f"{value:g} %"
-    if axis == "bytes":
+    if axis in _BINARY:
         prefix = _PREFIXES[round(math.log(divisor, 1024))] if divisor > 1 else ""
-        return f"{round(value / divisor, 3):g} {prefix}B/s"
+        return f"{round(value / divisor, 3):g} {prefix}{_BINARY[axis]}"
     text = f"{round(value, 6):g}"
     return f"{text} {unit}" if unit else text
 
 
 def figure(value: float, axis: str, unit: str) -> str:
-    """A figure for titles and the latest value: ``"42.1 %"``, ``"1.5 MiB/s"``, ``"0.42"``."""
+    """A figure for titles and the latest value: ``"42.1 %"``, ``"1.5 MiB/s"``, ``"3.2 GiB"``,
+    ``"0.42"``."""
     if axis == "percent":
         return f"{value:.1f} %"
-    if axis == "bytes":
+    if axis in _BINARY:
+        suffix = _BINARY[axis]
         for prefix in _PREFIXES:
             if abs(value) < 1024 or prefix == "Ti":
-                return f"{value:.0f} B/s" if not prefix else f"{value:.1f} {prefix}B/s"
+                return f"{value:.0f} {suffix}" if not prefix else f"{value:.1f} {prefix}{suffix}"
             value /= 1024
     text = f"{value:.2f}" if abs(value) < 10 else f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3g}"
     return f"{text} {unit}" if unit else text

@@ -52,8 +52,8 @@ class Chart:
     :param series: one or more :class:`Series` on one value axis.
     :param start, end: the time window, Unix seconds.
     :param step: seconds a point covers (the bucket width); points further apart are a gap.
-    :param axis: ``"percent"`` (0-100 %), ``"bytes"`` (binary prefixes, unit ``B/s``) or
-        ``"plain"`` (decimal, ``unit`` appended).
+    :param axis: ``"percent"`` (0-100 %), ``"bytes"`` (binary prefixes, unit ``B/s``),
+        ``"size"`` (binary prefixes, unit ``B``) or ``"plain"`` (decimal, ``unit`` appended).
     :param unit: the unit written after plain figures (custom metrics: the program's).
     :param band: draw the min-max band (rolled-up ranges).
     :param span_label: the range in words for the ``aria-label`` ("last 5 minutes").
@@ -119,11 +119,13 @@ def _mid(chart: Chart, t: float) -> float:
 
 
 def frame(chart: Chart, lo: float, hi: float, vstep: float, divisor: int,
-          hovers: Sequence[tuple[float, float, str]] = ()) -> Markup:
+          hovers: Sequence[tuple[float, float, str]] = (), legend: bool = True) -> Markup:
     """The chart's frame: grid, axes, value labels with units, time tick labels, legend.
 
     :param lo, hi, vstep, divisor: the value scale (:func:`value_axis`).
     :param hovers: ``(t0, t1, text)`` buckets whose ``<title>`` shows on hover here.
+    :param legend: draw the legend (series keys and names) along the top when there are
+        several series; False where the page lists them itself (``app.view.compare``).
     :return: ``<svg class="frame" aria-hidden="true">``: the plot above it carries the label.
     """
     m = _Map(chart, lo, hi)
@@ -142,11 +144,11 @@ def frame(chart: Chart, lo: float, hi: float, vstep: float, divisor: int,
             grid.append(f"M{x} {TOP}v{PH}")
         labels.append(Markup('<text class="t" x="{x}" y="{y}">{t}</text>').format(
             x=x, y=H - 6, t=text))
-    legend = []
-    if len(chart.series) > 1:
+    keys = []
+    if legend and len(chart.series) > 1:
         x = LEFT
         for index, series in enumerate(chart.series):
-            legend.append(Markup('<path class="key s{i}" d="M{x} 11h14"/><text class="k" x="{tx}" '
+            keys.append(Markup('<path class="key s{i}" d="M{x} 11h14"/><text class="k" x="{tx}" '
                                  'y="15">{name}</text>').format(i=index, x=x, tx=x + 18,
                                                                 name=series.name))
             x += 28 + 7 * len(series.name)
@@ -155,7 +157,7 @@ def frame(chart: Chart, lo: float, hi: float, vstep: float, divisor: int,
         '<path class="grid" d="{grid}"/><path class="axis" d="M{l} {t}v{ph}h{pw}"/>'
         '{labels}{legend}{hovers}</svg>'
     ).format(w=W, h=H, grid="".join(grid), l=LEFT, t=TOP, ph=PH, pw=PW,
-             labels=Markup("").join(labels), legend=Markup("").join(legend),
+             labels=Markup("").join(labels), legend=Markup("").join(keys),
              hovers=_hovers(m, hovers))
 
 
@@ -215,12 +217,13 @@ def plot(chart: Chart, lo: float, hi: float, latest: str,
 
 
 def bucket_title(chart: Chart, t0: float, t1: float | None, zone: tzinfo,
-                 values: Sequence[Point | None]) -> str:
+                 values: Sequence[Point | None], spread: bool = True) -> str:
     """A hover title: the bucket's local time span, then each series' avg (min, max):
     ``"Wed 02 Dec 14:05–14:06: 42.1 % (min 40.0 %, max 45.3 %)"``.
 
     ``t1`` None: the bucket is still filling ("14:05–now"). ``values`` has one point (or None:
-    no data) per series of ``chart``.
+    no data) per series of ``chart``. ``spread`` False: the averages only (ten hosts' min and
+    max would make a title too long to read).
     """
     a = datetime.fromtimestamp(t0, zone)
     if t1 is None:
@@ -241,7 +244,7 @@ def bucket_title(chart: Chart, t0: float, t1: float | None, zone: tzinfo,
         name = f"{series.name} " if series.name else ""
         if point is None:
             parts.append(f"{name}no data")
-        elif point[1] == point[3]:
+        elif point[1] == point[3] or not spread:
             parts.append(f"{name}{fmt(point[2])}")
         else:
             parts.append(f"{name}{fmt(point[2])} (min {fmt(point[1])}, max {fmt(point[3])})")

@@ -8,21 +8,25 @@ time range (``live``, the default, or ``1h``, ``6h``, ``24h``, ``7d``, ``30d``, 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from markupsafe import Markup
 from pydantic import ValidationError
 from werkzeug.exceptions import ServiceUnavailable
 
-from app.domain import alerts, approvals, silences
+from app.domain import alerts, approvals, hosts, silences
 from app.domain.approval_schemas import ApprovalForm
 from app.domain.schemas import BadPayload, SilenceForm, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
 from app.view.host import sorted_table
+from app.sources.sample import HOST_PATTERN
 from app.view.panel import SPANS
+
+from .api.hosts import refuse_to_forget
 
 bp = Blueprint("dashboard", __name__)
 
@@ -68,6 +72,9 @@ def index():
         host=view.host,
         query=view.query,
         signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "",
+        # After "Forget this host" (forget_host): a host name only, never other text.
+        forgotten=forgotten if re.match(HOST_PATTERN, forgotten := request.args.get(
+            "forgotten", "")) else None,
     )
 
 
@@ -169,6 +176,20 @@ def answer_approval(approval_id: str):
     if request.htmx:
         return "", 204
     return redirect(_back(), 303)
+
+
+@bp.post("/ui/hosts/<name>/forget")
+def forget_host(name: str):
+    """The "Forget this host" button of a host's page (its ``<details>`` is the confirmation
+    step): as ``DELETE /api/v1/hosts/<name>`` (``app.domain.hosts.forget``), then 303 to this
+    dashboard's own page, which says so. 404 or 409 as the API; Origin and session checks:
+    ``app.web.auth.check_ui``."""
+    live = _live()
+    refusal = refuse_to_forget(live, name)
+    if refusal is not None:
+        return refusal
+    hosts.forget(live.store, name)
+    return redirect("/?" + urlencode({"forgotten": name}), 303)
 
 
 def _back() -> str:

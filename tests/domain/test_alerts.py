@@ -147,7 +147,7 @@ def test_region_lists_alerts_with_donut_and_ack_button(live):
 
 
 def test_region_keeps_every_firing_alert_and_few_resolved(live):
-    from app.view.regions import RESOLVED_SHOWN
+    from app.view.catalog import RESOLVED_SHOWN
 
     store = live.store
     for n in range(RESOLVED_SHOWN + 5):

@@ -49,6 +49,24 @@ def test_a_takeover_resumes_firing_alerts_and_a_removed_rule_resolves_them():
     assert "rule removed" in gone.event["message"]
 
 
+def test_forgetting_a_host_resolves_its_rule_alerts_once_and_it_starts_afresh():
+    first = rules.FleetEvaluator(rules.parse([HOT]), firing=[])
+    [fired] = first.evaluate(sample("web1", 95, 10), now=10)
+    [other] = first.evaluate(sample("web2", 95, 10), now=10)
+    # A takeover that has not seen web1 since: the stored alert is resolved all the same.
+    fleet = rules.FleetEvaluator(rules.parse([HOT]), firing=[fired.alert, other.alert])
+    [gone] = fleet.forget("web1", now=20)
+    assert gone.alert["state"] == "resolved" and gone.alert["id"] == fired.alert["id"]
+    assert gone.alert["ended_at"] == 20 and "host forgotten" in gone.event["message"]
+    assert fleet.forget("web1", now=21) == []  # nothing left to resolve
+    # Resolved by its own evaluator before the forget: nothing to resolve twice.
+    assert fleet.evaluate(sample("web2", 10, 22), now=22)[0].alert["state"] == "resolved"
+    assert fleet.forget("web2", now=23) == []
+    # Back again: a new alert, not the old one.
+    [again] = fleet.evaluate(sample("web1", 95, 30), now=30)
+    assert again.alert["state"] == "firing" and again.alert["id"] != fired.alert["id"]
+
+
 def test_silence_matchers():
     alert = {"name": "cpu[1]*", "host": "web1", "level": "warning"}
     silence = {"matchers": {"name": silences.literal("cpu[1]*"), "host": "web?"},

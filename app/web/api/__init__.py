@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import (alerts, approvals, events, history, metrics, openapi, processes, rules, samples,
-               silences, tasks)
+from . import (alerts, approvals, events, history, hosts, metrics, openapi, processes, rules,
+               samples, silences, tasks)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,6 +38,7 @@ ROUTES = [
     ("POST", "/metrics", metrics.post_metrics),
     ("GET", "/metrics", metrics.get_metrics),
     ("POST", "/samples", samples.post_samples),
+    ("DELETE", "/hosts/<name>", hosts.delete_host),
     ("GET", "/history", history.get_history),
     ("GET", "/processes", processes.get_processes),
     ("POST", "/approvals", approvals.post_approval),

@@ -22,6 +22,7 @@ from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuer
                                 MetricOverride, MetricsIn, RulesIn, ScenarioIn, SilenceIn,
                                 SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
                                 TaskQuery)
+from app.sources.sample import HOST_PATTERN
 
 from .stream import StreamQuery
 
@@ -165,6 +166,15 @@ ROUTES: list[Route] = [
                   "count": {"type": "integer"}}}),
               "409": ("a dashboard samples that host itself; nothing stored", _ERRORS),
               **_BAD_BODY}),
+    Route("delete", "/api/v1/hosts/{name}", "Forget a host: its latest sample, history and "
+          "process list; its card leaves every page (it comes back if it reports again)",
+          "metrics", secured=True,
+          path_params={"name": ("the host's name", {"type": "string", "pattern": HOST_PATTERN})},
+          responses={"204": "forgotten; no body",
+                     "404": ("unknown host", _ERRORS),
+                     "409": ("a dashboard samples that host itself", _ERRORS),
+                     "401": _BAD_BODY["401"], "403": _BAD_BODY["403"],
+                     "429": _BAD_BODY["429"]}),
     Route("get", "/api/v1/metrics", "Latest host samples and custom metrics", "metrics",
           responses={"200": ("{hosts: {host: sample}, custom: [reading]}", {"type": "object"})}),
     Route("get", "/api/v1/history", "One metric of a host over a time range (min, avg, max "

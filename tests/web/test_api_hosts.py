@@ -1,0 +1,136 @@
+"""``DELETE /api/v1/hosts/<name>`` and the page's "Forget this host" (``app.domain.hosts``)."""
+
+import time
+
+import pytest
+
+from app.domain import hosts
+from tests.web.test_api_samples import agent_sample, post
+from tests.web.test_auth import REMOTE, TOKEN
+from tests.web.test_poll import settle
+
+ORIGIN = {"Origin": "http://localhost"}
+
+
+def report(client, live, host="agent-1", **values):
+    """Post one sample of ``host`` and let the tailer fold it."""
+    response = post(client, {"samples": [agent_sample(host, **{"ts": time.time(), **values})]})
+    assert response.status_code == 202, response.text
+    settle(live, response.get_json()["ids"][-1])
+
+
+def test_delete_drops_the_host_everywhere(client, live):
+    # No runtime: optional in an agent's rows (the table shows "–").
+    report(client, live, "agent-1", processes=[{"pid": 1, "name": "init", "cpu_percent": 1.0,
+                                                 "mem_percent": 0.1, "rss": 1024}])
+    assert "<td>init<td>" in client.get("/fragments/processes?host=agent-1").text
+    report(client, live, "agent-2")
+    assert client.get("/fragments/cpu?host=agent-1").status_code == 200
+    live.view.refresh("fleet")  # as the tailer's sweep does each second
+    assert 'href="/?host=agent-1"' in live.view.html["fleet"]
+
+    response = client.delete("/api/v1/hosts/agent-1")
+
+    assert response.status_code == 204 and response.data == b""
+    store = live.store
+    assert store.get_state("sample:agent-1") is None
+    assert store.get_state("processes:agent-1") is None
+    assert store.history("agent-1", "cpu_percent", "raw", 0, time.time() + 9) == []
+    assert store.history("agent-2", "cpu_percent", "raw", 0, time.time() + 9) != []
+    settle(live, store.latest_id())
+    assert "agent-1" not in live.fleet and "agent-2" in live.fleet
+    live.view.refresh("fleet")
+    assert 'href="/?host=agent-1"' not in live.view.html["fleet"]
+    assert "agent-1" not in client.get("/api/v1/metrics").get_json()["hosts"]
+    # Its page was open: it says the host is gone, with blank figures.
+    page = client.get("/?host=agent-1")
+    assert page.status_code == 200
+    assert "agent-1 was forgotten." in page.text
+    assert '<span class="number">12.5</span>' not in page.text
+    # A page made afresh: no such host any more.
+    assert client.get("/fragments/cpu?host=agent-1&range=1h").status_code == 404
+
+
+def test_a_host_that_reports_again_reappears(client, live):
+    report(client, live, "agent-1")
+    assert client.delete("/api/v1/hosts/agent-1").status_code == 204
+    report(client, live, "agent-1", cpu_percent=77.0)
+    assert live.store.get_state("sample:agent-1")["cpu_percent"] == 77.0
+    assert "agent-1" in live.fleet
+    page = client.get("/?host=agent-1").text
+    assert "was forgotten" not in page and '<span class="number">77.0</span>' in page
+
+
+def test_an_unknown_host_is_404_json(client, live):
+    response = client.delete("/api/v1/hosts/nobody")
+    assert response.status_code == 404 and response.is_json
+    assert "nobody" in response.get_json()["error"]
+    assert live.store.latest_id() == 0
+
+
+def test_a_host_a_dashboard_samples_itself_is_409(make_app):
+    app = make_app(HOST_NAME="self-host", SAMPLER=True)
+    store = app.extensions["dashboard"].store
+    store.set_state("sample:self-host", {"host": "self-host", "ts": 1.0})
+    store.set_state("sample:other", {"host": "other", "ts": 1.0})
+    assert store.lease("sampler:other", "another-dashboard", 60)
+    client = app.test_client()
+    for name in ("self-host", "other"):
+        response = client.delete(f"/api/v1/hosts/{name}")
+        assert response.status_code == 409 and "samples" in response.get_json()["error"]
+        assert hosts.known(store, name)
+
+
+def test_writes_rules_apply(make_app, client, live):
+    report(client, live, "agent-1")
+    # No token: loopback only.
+    response = client.delete("/api/v1/hosts/agent-1", environ_base=REMOTE)
+    assert response.status_code == 403 and "DASHBOARD_INGEST_TOKEN" in response.get_json()["error"]
+    assert hosts.known(live.store, "agent-1")
+    # With a token: 401 without it or with a wrong one, from loopback too.
+    token_app = make_app(INGEST_TOKEN=TOKEN)
+    token_app.extensions["dashboard"].store.set_state("sample:agent-1", {"host": "agent-1"})
+    token_client = token_app.test_client()
+    for headers in ({}, {"Authorization": "Bearer wrong-wrong-wrong-wrong"}):
+        response = token_client.delete("/api/v1/hosts/agent-1", headers=headers)
+        assert response.status_code == 401 and "WWW-Authenticate" in response.headers
+    assert hosts.known(token_app.extensions["dashboard"].store, "agent-1")
+    response = token_client.delete("/api/v1/hosts/agent-1",
+                                   headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 204
+    assert not hosts.known(token_app.extensions["dashboard"].store, "agent-1")
+
+
+# -- the page action ---------------------------------------------------------------------------
+
+def test_another_hosts_page_offers_forget_behind_a_confirmation(client, live):
+    report(client, live, "agent-1")
+    page = client.get("/?host=agent-1").text
+    assert "<details>" in page and "<summary>Forget this host…</summary>" in page
+    assert '<form method="post" action="/ui/hosts/agent-1/forget">' in page
+    # Not on this dashboard's own host's page.
+    assert "Forget this host" not in client.get("/").text
+
+
+def test_the_button_forgets_and_goes_back_to_the_own_page(client, live):
+    report(client, live, "agent-1")
+    response = client.post("/ui/hosts/agent-1/forget", headers=ORIGIN)
+    assert response.status_code == 303 and response.location == "/?forgotten=agent-1"
+    assert not hosts.known(live.store, "agent-1")
+    settle(live, live.store.latest_id())
+    page = client.get(response.location).text
+    assert "agent-1 was forgotten: its card, sample and history are gone." in page
+    # Only a host name is echoed.
+    assert "was forgotten" not in client.get("/?forgotten=%3Cb%3Ex").text
+
+
+@pytest.mark.parametrize("headers", [{}, {"Origin": "http://evil.example"}])
+def test_the_button_needs_this_dashboards_origin(client, live, headers):
+    report(client, live, "agent-1")
+    response = client.post("/ui/hosts/agent-1/forget", headers=headers)
+    assert response.status_code == 403
+    assert hosts.known(live.store, "agent-1")
+
+
+def test_the_button_on_an_unknown_host_is_404(client):
+    assert client.post("/ui/hosts/nobody/forget", headers=ORIGIN).status_code == 404
