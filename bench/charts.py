@@ -51,7 +51,7 @@ def fill(store, days: int, now: float) -> None:
 
 def draw_times(store, env, now: float) -> dict[str, float]:
     """Median milliseconds to draw each range's panel and render its region."""
-    from app.view.panel import SPANS
+    from app.view.ranges import SPANS
     from app.view.regions import LiveView
 
     out = {}

@@ -81,7 +81,7 @@ class Live:
         """The view and hub of ``host`` (None: this dashboard's own) over ``range_name`` (None:
         live), made on first use.
 
-        :raise app.live.pages.UnknownRange: not a range of ``app.view.panel.SPANS`` (400).
+        :raise app.live.pages.UnknownRange: not a range of ``app.view.ranges.SPANS`` (400).
         :raise app.live.pages.UnknownHost: no sample of ``host`` is known (404).
         :raise app.live.pages.TooManyPages: :data:`~app.live.pages.MAX_PAGES` hosts are watched (503).
         """

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
-from app.view.panel import LIVE, SPANS
+from app.view.ranges import LIVE, SPANS
 from app.view.regions import LiveView
 
 from . import sse
@@ -34,7 +34,7 @@ class UnknownHost(LookupError):
 
 
 class UnknownRange(LookupError):
-    """Not one of the ranges of ``app.view.panel.SPANS``: 400."""
+    """Not one of the ranges of ``app.view.ranges.SPANS``: 400."""
 
 
 class TooManyPages(RuntimeError):
@@ -118,7 +118,7 @@ class Pages:
         A caller that subscribes to the page's hub must do so before its greenlet yields, so
         that the page cannot be dropped in between (an unwatched page may be, at any switch).
 
-        :raise UnknownRange: not a key of :data:`~app.view.panel.SPANS`.
+        :raise UnknownRange: not a key of :data:`~app.view.ranges.SPANS`.
         :raise UnknownHost: ``host`` is neither the default nor known.
         :raise TooManyPages: a new page is needed and every kept one is watched.
         """

@@ -8,7 +8,7 @@ its page). Each line has its own colour class ``s0``-``s9`` (``static/dashboard.
 colour-blind-safe colours, solid then dashed, so no two lines rely on hue alone).
 
 When it changes: like the host page's panel (``app.view.panel``), when a point of the range's
-tier is complete (live: every :data:`~app.view.panel.LIVE_STEP` seconds from the raw tier).
+tier is complete (live: every :data:`~app.view.ranges.LIVE_STEP` seconds from the raw tier).
 :class:`Comparisons` renders each (metric, range) once per such point and keeps the HTML, so
 every viewer in this process gets the same string, and its ETag (the point's number) makes
 an unchanged poll a ``304``. Pages poll it (``hx-trigger="every Ns"``, :data:`POLL`) rather
@@ -32,7 +32,7 @@ from app.store import Store
 
 from . import timeaxis as ta
 from . import timechart as tc
-from .panel import LIVE, LIVE_STEP, SPANS, TIER_LAG
+from .ranges import LIVE, LIVE_STEP, SPANS, TIER_LAG
 
 
 
@@ -63,7 +63,7 @@ class BadCompare(ValueError):
 
 
 def check(metric: str, range_name: str) -> str:
-    """The range's key in :data:`~app.view.panel.SPANS` (``5m`` is ``live``).
+    """The range's key in :data:`~app.view.ranges.SPANS` (``5m`` is ``live``).
 
     :raise BadCompare: ``metric`` is not in :data:`COMPARABLE` or the range not in ``SPANS``.
     """
@@ -85,7 +85,7 @@ class Rendered:
 
 def slot(range_name: str, now: float) -> int:
     """The number of the range's latest complete tier point at ``now`` (Unix seconds): the
-    render changes when it does (live: every :data:`~app.view.panel.LIVE_STEP` seconds)."""
+    render changes when it does (live: every :data:`~app.view.ranges.LIVE_STEP` seconds)."""
     tier = SPANS[range_name].tier
     if tier is None:
         return math.floor(now / LIVE_STEP)

@@ -16,6 +16,7 @@ that hosts whose figures read the same do not swap places on invisible differenc
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlencode
 
 from jinja2 import Environment
@@ -23,7 +24,7 @@ from jinja2 import Environment
 from app.domain.fleet import LEVELS, Card, Fleet, summary
 from app.domain.levels import sample_value
 
-from .parts import Parts
+from .parts import Parts, Rendered
 
 #: Seconds between two redraws of a fleet page's regions.
 TABLE_STEP = 10.0
@@ -107,17 +108,18 @@ class FleetTable:
         args = {**({"sort": sort} if sort != DEFAULT_SORT else {}), **({"q": q} if q else {})}
         #: What the page adds to its ``/fleet/stream`` and ``/fleet/poll`` URLs.
         self.query = "?" + urlencode(args) if args else ""
-        self.html: dict[str, str] = {}
+        self.out = Rendered(env, self.query, poll="/fleet/poll", label="the fleet page")
         self.last_id = 0  # the log id the regions were drawn after (the stream's id:)
         #: Counts the draws that changed something, and the log id of the latest: the poll's ETag.
         self.version = self.changed_at = 0
         self.drawn_at: float | None = None  # monotonic seconds
-        self._changes: dict[str, str] = {}
         self._parts = Parts()
         self._templates = {name: env.get_template(f"_{name}.html") for name in REGIONS}
-        badge = env.get_template("_badge.html")
-        self._badges = {state: badge.render(state=state, query=self.query, poll="/fleet/poll")
-                        for state in ("connecting", "live", "polling")}
+
+    @property
+    def html(self) -> dict[str, str]:
+        """Each region's HTML as last drawn, by name."""
+        return self.out.html
 
     @property
     def key(self) -> tuple[str, str]:
@@ -138,35 +140,31 @@ class FleetTable:
         context = {"sort": self.sort, "q": self.q, "columns": COLUMNS, "total": len(cards),
                    "counts": summary(cards), "shown": shown, "parts": self._parts,
                    "fullest_disk": fullest_disk, "value": sample_value}
+
+        def table() -> str:
+            self._parts.start()
+            return self._parts.finish(self._templates["fleet-table"].render(context))
+
         changed = []
         for name in REGIONS:
-            if name == "fleet-table":
-                self._parts.start()
-                html = self._parts.finish(self._templates[name].render(context))
-            else:
-                html = self._templates[name].render(context)
-            if html != self.html.get(name):
-                if send:
-                    # Two draws before one send would lose the first one's rows: send it whole.
-                    self._changes[name] = (self._parts.change if name == "fleet-table"
-                                           and name not in self._changes else html)
-                self.html[name] = html
+            parts = self._parts if name == "fleet-table" else None
+            draw = table if parts else partial(self._templates[name].render, context)
+            if self.out.render(name, draw, parts):
                 changed.append(name)
         if not send:
-            self._changes.clear()
+            self.out.forget_changes()
         if changed:
             self.version, self.changed_at = self.version + 1, last_id
         return changed
 
     def badge(self, state: str) -> str:
         """The connection badge (``connecting``, ``live``, ``polling``) that polls this page."""
-        return self._badges[state]
+        return self.out.badge(state)
 
     def fragments(self, badge: str) -> str:
         """Both regions whole and the badge: a snapshot, or a poll's answer."""
-        return "".join([*(self.html[name] for name in REGIONS), self._badges[badge]])
+        return self.out.fragments(REGIONS, badge)
 
     def changes(self, names: list[str]) -> str:
         """What to send for the regions ``names`` that just changed, and the LIVE badge."""
-        return "".join([*(self._changes.pop(name, None) or self.html[name] for name in names),
-                        self._badges["live"]])
+        return self.out.changes(names)

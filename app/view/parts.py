@@ -13,7 +13,14 @@ out of a message, nested ones included, so the whole region must not hold any.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from markupsafe import Markup
+
+from .catalog import BROKEN
+
+log = logging.getLogger(__name__)
 
 #: Brackets of a placeholder: NUL cannot occur in rendered HTML (templates escape text, and
 #: no name that reaches a template may hold it: ``app.sources.sample.HOST_PATTERN``).
@@ -68,3 +75,74 @@ def _oob(part_id: str, html: str) -> str:
     """``html`` marked as an out-of-band swap of the element with its id."""
     anchor = f' id="{Markup.escape(part_id)}"'
     return html.replace(anchor, anchor + ' hx-swap-oob="true"', 1)
+
+
+class Rendered:
+    """Each region's HTML as last rendered, the change of each still to send, and the
+    connection badges: what a host's page (``app.view.regions``) and a fleet page
+    (``app.view.overview``) hand to their streams and polls.
+
+    :param env: the Jinja environment; ``query``: what the page adds to its URLs; ``poll``:
+        the poll endpoint its badge fetches (``/poll`` when None); ``label``: the page in the
+        log; ``on_error``: called with a region's name each time it fails to render.
+    """
+
+    def __init__(self, env, query: str, poll: str | None = None, label: str = "",
+                 on_error: Callable[[str], None] | None = None) -> None:
+        self.label, self.on_error = label, on_error
+        #: region -> its HTML, as last rendered.
+        self.html: dict[str, str] = {}
+        #: Regions whose last render raised (their previous HTML is shown meanwhile).
+        self.failing: set[str] = set()
+        #: region -> what the next message sends of it, where less than the whole region.
+        self._changes: dict[str, str] = {}
+        badge = env.get_template("_badge.html")
+        self._badges = {state: badge.render(state=state, query=query, poll=poll)
+                        for state in ("connecting", "live", "polling")}
+
+    def render(self, name: str, draw: Callable[[], str], parts: Parts | None = None) -> bool:
+        """Render region ``name`` with ``draw`` and :meth:`keep` it (its changed ``parts``
+        alone where it has them); return whether its HTML changed. If ``draw`` raises, the
+        region keeps its last HTML (a placeholder saying so if it has none): one region's bug
+        must not stop every other update. Logged once until it renders again."""
+        try:
+            html = draw()
+        except Exception:  # noqa: BLE001 - see the docstring
+            if name not in self.failing:
+                log.exception("region %r of %s failed to render; keeping its last HTML",
+                              name, self.label)
+            self.failing.add(name)
+            if self.on_error is not None:
+                self.on_error(name)
+            return name not in self.html and self.keep(name, BROKEN.format(name=name))
+        self.failing.discard(name)
+        return self.keep(name, html, parts.change if parts is not None else None)
+
+    def keep(self, name: str, html: str, change: str | None = None) -> bool:
+        """Keep ``html`` as region ``name``'s; return False if it is what it was. ``change``:
+        what to send of it (its changed parts, :attr:`Parts.change`); None: the whole region.
+        Two changes before one send: the first one's parts would be lost, so the whole goes."""
+        if html == self.html.get(name):
+            return False
+        self.html[name] = html
+        if change is not None:
+            self._changes[name] = html if name in self._changes else change
+        return True
+
+    def forget_changes(self) -> None:
+        """Nobody was sent the changes kept so far (a poll or a page load drew them)."""
+        self._changes.clear()
+
+    def badge(self, state: str) -> str:
+        """The connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
+        return self._badges[state]
+
+    def fragments(self, names, badge: str) -> str:
+        """The whole HTML of the regions ``names`` and the ``badge``: a snapshot, a poll."""
+        return "".join([*(self.html[name] for name in names), self._badges[badge]])
+
+    def changes(self, names) -> str:
+        """What to send for the regions ``names`` that just changed (each its change, else its
+        whole HTML) and the LIVE badge; the changes are taken."""
+        return "".join([*(self._changes.pop(name, None) or self.html[name]
+                          for name in dict.fromkeys(names)), self._badges["live"]])

@@ -10,7 +10,6 @@ per client.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
@@ -19,7 +18,6 @@ from urllib.parse import urlencode
 from jinja2 import Environment
 
 from app.domain import alerts as alerts_mod
-from app.domain import custom as custom_mod
 from app.domain.fleet import Fleet
 from app.domain.hosts import KIND as FORGOTTEN
 from app.domain.levels import sample_value
@@ -27,15 +25,16 @@ from app.store import Item, Store
 
 from .alerting import KINDS as NOTE_KINDS, AlertNotes
 from .approvals import PendingApprovals
-from .catalog import BROKEN, CUSTOM_KEPT, METRIC_REGIONS, REGIONS, TASKS_KEPT
+from .catalog import CUSTOM_KEPT, METRIC_REGIONS, REGIONS, TASKS_KEPT
 from .fleetrow import FleetRow, Trends
-from .folds import fold_alert, fold_task, task_summary
+from .folds import CustomSeries, fold_alert, fold_task, task_summary
 from .format import level_of
 from .host import REGIONS as HOST_REGIONS, Inside
-from .panel import LIVE, SPANS, ChartPanel
+from .panel import ChartPanel
+from .parts import Rendered
+from .ranges import LIVE, SPANS
 from .timeaxis import zone_of
 
-log = logging.getLogger(__name__)
 
 class LiveView:
     """This process's current view of the dashboard and the HTML of each region.
@@ -50,7 +49,7 @@ class LiveView:
         (:class:`~app.view.fleetrow.Trends`), shared likewise. ``inside``: the process table's
         settings.
     :param range_name: the time range of its chart panel (a key of
-        :data:`app.view.panel.SPANS`); :param zone: the time zone of the charts' times
+        :data:`app.view.ranges.SPANS`); :param zone: the time zone of the charts' times
         (``DASHBOARD_TIMEZONE``; None: the server's).
 
     Besides the latest sample it keeps the current alerts by id (every firing one, the latest
@@ -86,15 +85,12 @@ class LiveView:
         self.viewers = 0
         self.last_id = 0
         self.alerts: dict[str, dict] = {}
-        self.custom: dict[str, dict] = {}  # series key -> latest reading
+        self.custom = CustomSeries(self.panel)
         self.approvals = PendingApprovals()  # the same on every host's page
         self.notes = AlertNotes()  # silences, delivery states, rules
-        self._html: dict[str, str] = {}  # region -> its HTML, as last rendered
-        #: region -> what its last render changed, where less than the whole region
-        #: (``fleet``: app.view.parts); taken by :meth:`changes`.
-        self._changes: dict[str, str] = {}
-        #: Regions whose last render raised (their previous HTML is shown meanwhile).
-        self.failing: set[str] = set()
+        #: Each region's HTML as last rendered, and the changes still to send.
+        self.out = Rendered(env, self.query, label=f"host {host!r}", on_error=lambda name: (
+            self.on_render_error is not None and self.on_render_error(name)))
         #: Set by the tailer while nobody streams this page: changed regions are then only
         #: marked, and rendered when someone reads them (:meth:`catch_up`), so that a page
         #: nobody watches costs folding its items, not rendering them every second.
@@ -105,8 +101,6 @@ class LiveView:
         self.on_render_error: Callable[[str], None] | None = None
         self._templates = {name: env.get_template(f"_{name}.html")
                            for name in (*self.regions, "plots")}
-        self._badges = {state: env.get_template("_badge.html").render(state=state, query=self.query)
-                        for state in ("connecting", "live", "polling")}
 
     def sibling(self, host: str, range_name: str = LIVE) -> LiveView:
         """A view of a host (this one or another) over a range, with the same settings and
@@ -144,14 +138,7 @@ class LiveView:
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
             fold_alert(self.alerts, alert)
-        self.custom.clear()
-        for item in reversed(upto(store.recent("custom", CUSTOM_KEPT))):
-            self._fold_custom(item.data)
-        # The state has the latest reading of series the recent items no longer mention.
-        for key, reading in custom_mod.latest(store).items():
-            if key not in self.custom:
-                self.custom[key] = reading
-                self.panel.fold_custom(reading)
+        self.custom.load(store, list(reversed(upto(store.recent("custom", CUSTOM_KEPT)))))
         self.tasks.clear()
         # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
         # in the usual case, oldest first so that each task ends on its latest update.
@@ -188,7 +175,7 @@ class LiveView:
                 fold_alert(self.alerts, item.data)
                 touched.add("alerts")
             elif item.kind == "custom":
-                self._fold_custom(item.data)
+                self.custom.fold(item.data)
                 touched.add("custom")
             elif item.kind == "task":
                 fold_task(self.tasks, item)
@@ -213,17 +200,6 @@ class LiveView:
         self.panel.clear()
         return (*METRIC_REGIONS, *HOST_REGIONS, "forget", "simulator")
 
-    def _fold_custom(self, data: dict) -> None:
-        for reading in data.get("metrics", ()):
-            key = reading["key"]
-            self.custom[key] = reading
-            self.panel.fold_custom(reading)
-        # The store caps the series; an old item may still name one dropped since: keep the newest.
-        while len(self.custom) > custom_mod.MAX_SERIES:
-            oldest = min(self.custom, key=lambda k: self.custom[k]["ts"])
-            del self.custom[oldest]
-            self.panel.forget_custom([oldest])
-
     def tick(self, store: Store | None, now: float) -> list[str]:
         """Draw the charts again if their time came (:meth:`ChartPanel.due`), and the fleet
         row's trends (:class:`~app.view.fleetrow.Trends`); return the regions to send:
@@ -243,7 +219,7 @@ class LiveView:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
         ``approvals``: minutes, while any is pending; ``alerts``: a silence ends); True if its
         HTML changed."""
-        if ((name == "approvals" and not self.approvals.by_id and "approvals" in self._html)
+        if ((name == "approvals" and not self.approvals.by_id and "approvals" in self.out.html)
                 or (name == "alerts" and not self.notes.ended())):
             return False
         return name in self.regions and self._rerender(name)
@@ -271,7 +247,7 @@ class LiveView:
     def html(self) -> dict[str, str]:
         """Each region's HTML (rendered first if it changed while unwatched), by name."""
         self.catch_up()
-        return self._html
+        return self.out.html
 
     @property
     def stale(self) -> bool:
@@ -282,29 +258,8 @@ class LiveView:
         if self.unwatched:
             self._stale.add(name)
             return False
-        try:
-            html = self._render(name)
-        except Exception:  # noqa: BLE001 - one region's bug must not stop every other update
-            # Logged once until the region renders again; its last good HTML stays meanwhile.
-            if name not in self.failing:
-                log.exception("region %r of host %r failed to render; keeping its last HTML",
-                              name, self.host)
-            self.failing.add(name)
-            if self.on_render_error is not None:
-                self.on_render_error(name)
-            if name in self._html:
-                return False
-            html = BROKEN.format(name=name)
-        else:
-            self.failing.discard(name)
-        if html == self._html.get(name):
-            return False
-        self._html[name] = html
-        if name == "fleet":
-            # Two renders before one send: the first one's parts would be lost; send it whole.
-            self._changes[name] = (html if name in self._changes or name in self.failing
-                                   else self.row.parts.change)
-        return True
+        return self.out.render(name, lambda: self._render(name),
+                               self.row.parts if name == "fleet" else None)
 
     def _render(self, name: str) -> str:
         sample = self.sample or {}
@@ -316,8 +271,7 @@ class LiveView:
         if name in ("alerts", "rules"):
             extra = self.notes.region(name, self.alerts)
         elif name == "custom":
-            extra = {"series": [{**self.custom[key], "slug": custom_mod.slug(key)}
-                                for key in sorted(self.custom)]}
+            extra = {"series": self.custom.shown()}
         elif name == "tasks":
             extra = {"tasks": task_summary(self.tasks)}
         elif name == "forget":
@@ -332,14 +286,15 @@ class LiveView:
 
     def badge(self, state: str) -> str:
         """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
-        return self._badges[state]
+        return self.out.badge(state)
 
     def fragments(self, names: list[str] | tuple[str, ...], badge: str) -> str:
-        """Join the cached HTML of ``names`` and the badge into one body of OOB swaps."""
-        return "".join([*(self.html[name] for name in names), self._badges[badge]])
+        """Join the HTML of ``names`` and the badge into one body of OOB swaps."""
+        self.catch_up()
+        return self.out.fragments(names, badge)
 
     def changes(self, names: list[str]) -> str:
         """What to send for the regions ``names`` that just changed, and the LIVE badge: each
         region's change (only its changed parts where it has parts), else its whole HTML."""
-        return "".join([*(self._changes.pop(name, None) or self.html[name]
-                          for name in dict.fromkeys(names)), self._badges["live"]])
+        self.catch_up()
+        return self.out.changes(names)

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from markupsafe import Markup
 
 from app.view.compare import COMPARABLE, POLL, BadCompare, Comparisons, Rendered, check
-from app.view.panel import SPANS
+from app.view.ranges import SPANS
 
 bp = Blueprint("compare", __name__)
 

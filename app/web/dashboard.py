@@ -3,7 +3,7 @@
 Each takes ``?host=NAME`` for another host's page (the fleet row links there); without it they
 show this dashboard's own host (``DASHBOARD_HOST_NAME``). ``?range=`` picks the chart panel's
 time range (``live``, the default, or ``1h``, ``6h``, ``24h``, ``7d``, ``30d``, ``1y``:
-``app.view.panel.SPANS``). The page passes both on to the ``/stream`` and ``/poll`` URLs it uses.
+``app.view.ranges.SPANS``). The page passes both on to the ``/stream`` and ``/poll`` URLs it uses.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from app.domain.schemas import BadPayload, SilenceForm, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
 from app.view.host import sorted_table
 from app.sources.sample import HOST_PATTERN
-from app.view.panel import SPANS
+from app.view.ranges import SPANS
 
 from .api.hosts import refuse_to_forget
 

@@ -4,7 +4,7 @@ import gevent
 import pytest
 
 from app.live import pages
-from app.view.panel import TIER_LAG
+from app.view.ranges import TIER_LAG
 from app.live.delivery import page_messages as _messages
 from tests.sse_client import number, region
 from tests.web.test_poll import settle

@@ -10,7 +10,7 @@ import pytest
 
 from app.domain.busiest import busiest
 from app.view.compare import BadCompare, Comparisons, check, draw, slot
-from app.view.panel import SPANS
+from app.view.ranges import SPANS
 from app.view.timeaxis import zone_of
 
 UTC = zone_of("UTC")

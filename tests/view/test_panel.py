@@ -5,7 +5,8 @@ import re
 import time
 
 from app.store import Item
-from app.view.panel import LIVE_STEP, SPANS, ChartPanel
+from app.view.panel import ChartPanel
+from app.view.ranges import LIVE_STEP, SPANS
 from app.view.timeaxis import zone_of
 from tests.view.test_regions import sample
 

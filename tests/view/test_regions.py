@@ -77,7 +77,7 @@ def test_a_region_that_fails_to_render_keeps_its_html_and_the_rest_go_on(live, c
                                Item(3, "event", 0, {"level": "info", "message": "m", "ts": 1.0}))
         view.apply([Item(4, "metrics", 0, sample(cpu_percent=30.0))])
     assert "cpu" not in changed and {"memory", "events"} <= set(changed)
-    assert view.html["cpu"] == good_cpu and view.failing == {"cpu"}
+    assert view.html["cpu"] == good_cpu and view.out.failing == {"cpu"}
     assert len([r for r in caplog.records if "'cpu'" in r.getMessage()]) == 1  # once, not per sample
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'dashboard_render_errors_total{region="cpu"} 2.0' in metrics

@@ -6,7 +6,7 @@ import gevent
 from flask import request
 import pytest
 
-from app.view.panel import SPANS
+from app.view.ranges import SPANS
 from app.view.regions import REGIONS
 
 

@@ -3,7 +3,7 @@ and approval streams.
 
 One module per resource holds its view functions; :data:`ROUTES` below is the one place that
 binds them to URLs on :data:`bp` (the modules import nothing from here, so nothing is circular).
-Every route needs a row in ``app.web.api.openapi.ROUTES`` too (a test checks it). The JSON event
+Every route needs a row in ``app.web.api.operations.ROUTES`` too (a test checks it). The JSON event
 stream (``/api/v1/stream``) has a blueprint of its own in :mod:`app.web.api.stream`, since its
 aliases live outside ``/api/v1``.
 """
