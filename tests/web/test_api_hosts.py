@@ -2,9 +2,10 @@
 
 import time
 
+import gevent
 import pytest
 
-from app.domain import hosts
+from app.domain import alerts, hosts
 from tests.web.test_api_samples import agent_sample, post
 from tests.web.test_auth import REMOTE, TOKEN
 from tests.web.test_poll import settle
@@ -59,6 +60,39 @@ def test_a_host_that_reports_again_reappears(client, live):
     assert "agent-1" in live.fleet
     page = client.get("/?host=agent-1").text
     assert "was forgotten" not in page and '<span class="number">77.0</span>' in page
+
+
+def test_forgetting_a_host_resolves_the_alerts_its_rules_raised(make_app):
+    app = make_app(ALERT_RULES=[{"metric": "cpu_percent", "op": ">", "value": 90,
+                                 "level": "critical", "name": "hot"}])
+    client, live = app.test_client(), app.extensions["dashboard"]
+    live.start()
+
+    def hot_alerts():
+        return [a for a in alerts.all_alerts(live.store) if a["name"] == "hot"]
+
+    # Hot samples until the rule runner (which starts at the log's end when it takes its
+    # lease) has seen one: wide bounds, on a shared machine.
+    with gevent.Timeout(30):
+        while not hot_alerts():
+            report(client, live, "agent-1", cpu_percent=95.0)
+            gevent.sleep(0.2)
+    assert hot_alerts()[0]["state"] == "firing" and hot_alerts()[0]["host"] == "agent-1"
+
+    assert client.delete("/api/v1/hosts/agent-1").status_code == 204
+    with gevent.Timeout(30):
+        while hot_alerts()[0]["state"] == "firing":
+            gevent.sleep(0.05)
+    [alert] = hot_alerts()
+    assert alert["state"] == "resolved"
+    events = [i.data["message"] for i in live.store.since(0) if i.kind == "event"]
+    assert "Resolved: hot (host forgotten)" in events
+    # Back again and still hot: a new alert fires, not the old one.
+    with gevent.Timeout(30):
+        while len(hot_alerts()) < 2:
+            report(client, live, "agent-1", cpu_percent=96.0)
+            gevent.sleep(0.2)
+    assert {a["state"] for a in hot_alerts()} == {"firing", "resolved"}
 
 
 def test_an_unknown_host_is_404_json(client, live):
