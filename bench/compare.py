@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from bench import median_ms
 
 
 def fill(store, hosts: list[str], days: int, now: float) -> None:
@@ -34,15 +35,6 @@ def fill(store, hosts: list[str], days: int, now: float) -> None:
                 x = 30 + n % 50 + 10 * math.sin(t / 900 + n)
                 rows.append((t, {"cpu_percent": (x - 5, x + 5, x * step, step)}))
             store.write_history(host, tier, rows)
-
-
-def median_ms(work, times: int = 10) -> float:
-    spent = []
-    for _ in range(times):
-        started = time.perf_counter()
-        work()
-        spent.append((time.perf_counter() - started) * 1000)
-    return statistics.median(spent)
 
 
 def main() -> None:
@@ -78,7 +70,7 @@ def main() -> None:
                 view = LiveView(env, host=hosts[0], thresholds={}, feed_size=1, range_name=name)
                 view.panel.draw(store, now)
 
-            spent, base = median_ms(compare), median_ms(panel)
+            spent, base = median_ms(compare, 10), median_ms(panel, 10)
             print(f"  {name:>3}: compare {spent:7.1f} ms, one host's panel {base:6.1f} ms "
                   f"(ratio {spent / base:4.1f}), chart {len(html[-1]) / 1000:5.1f} KB")
         store.close()

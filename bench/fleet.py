@@ -19,8 +19,6 @@ The machine may be shared: read the figures with that in mind.
 from __future__ import annotations
 
 import random
-import statistics
-import time
 import tracemalloc
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -32,6 +30,7 @@ from app.view.charts import trend
 from app.view.fleetrow import FleetRow, Trends
 from app.view.format import FILTERS, GLOBALS
 from app.view.overview import FleetTable
+from bench import median_ms
 
 NOW = 1_800_000_000.0
 
@@ -53,15 +52,6 @@ def sample(host: str, rng: random.Random) -> dict:
             "disks": [{"mount": m, "device": "/dev/sda1", "fstype": "ext4",
                        "percent": rng.uniform(10, 90), "used": 1 << 30, "total": 4 << 30}
                       for m in ("/", "/var", "/home")]}
-
-
-def median_ms(action, runs: int = 20) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def measure(hosts: int, jinja: Environment) -> dict[str, float]:

@@ -467,7 +467,9 @@ FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"
             ("Inside the host: sample cost, idle and watched CPU, bytes per region", "bench.host"),
             ("Notifications: the memory Apprise costs the sending worker", "bench.notify"),
             ("What one open stream holds, by allocation site", "bench.memory"),
-            ("The fleet: what 100, 500 and 1,000 hosts cost", "bench.fleet"))
+            ("The fleet: what 100, 500 and 1,000 hosts cost", "bench.fleet"),
+            ("Hosts compared: one render of /fleet/compare against one host's panel",
+             "bench.compare"))
 
 
 def feature_sections() -> list[str]:

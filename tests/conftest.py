@@ -118,6 +118,21 @@ def redis_url(redis_server):
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: Where browser tests save screenshots (gitignored).
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+#: The screens a screenshot test looks at: label, width, height (CSS pixels).
+SCREENS = (("desktop", 1280, 900), ("phone", 390, 844))
+
+
+def screens(browser, scheme: str):
+    """Yield (label, width, page) for each of :data:`SCREENS` in the colour ``scheme`` (light or
+    dark), each page in a context of its own that is closed after; ``ARTIFACTS`` exists."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for label, width, height in SCREENS:
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      color_scheme=scheme, device_scale_factor=1)
+        try:
+            yield label, width, context.new_page()
+        finally:
+            context.close()
 
 
 @pytest.fixture(scope="session")

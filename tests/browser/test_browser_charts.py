@@ -12,7 +12,7 @@ import sys
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ARTIFACTS, simulate_host
+from tests.conftest import ARTIFACTS, screens, simulate_host
 from tests.servers import ROOT, Server, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -103,14 +103,9 @@ def test_the_live_plots_are_swapped_in_and_render_as_svg(filled, watched: Page):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_screenshots_desktop_and_phone(filled, browser, scheme):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for label, width, height in (("desktop", 1280, 900), ("phone", 390, 844)):
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      color_scheme=scheme, device_scale_factor=1)
-        page = context.new_page()
+    for label, _width, page in screens(browser, scheme):
         for name in ("live", "24h"):
             page.goto(filled.url + ("/" if name == "live" else f"/?range={name}"))
             expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
             expect(page.locator("#plot-cpu path.line")).to_have_count(1, timeout=10_000)
             page.screenshot(path=ARTIFACTS / f"charts-{name}-{label}-{scheme}.png", full_page=True)
-        context.close()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS, screens
 from tests.servers import Server, free_port
 from tests.system.test_forget_compare import push, sample
 
@@ -70,16 +70,11 @@ def test_the_compare_view_draws_ten_hosts_with_a_legend_and_hover_values(fleet, 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_compare_screenshots(fleet, browser, scheme):
-    ARTIFACTS.mkdir(exist_ok=True)
-    for label, width, height in (("desktop", 1280, 900), ("phone", 390, 844)):
-        context = browser.new_context(viewport={"width": width, "height": height},
-                                      color_scheme=scheme, device_scale_factor=1)
-        page = context.new_page()
+    for label, width, page in screens(browser, scheme):
         page.goto(fleet.url + "/fleet/compare?metric=cpu_percent&range=1h")
         expect(page.locator("#compare svg.plot path.line")).to_have_count(10)
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         page.screenshot(path=ARTIFACTS / f"compare-{label}-{scheme}.png", full_page=True)
-        context.close()
 
 
 def test_forget_this_host_asks_then_forgets(fleet, browser):
