@@ -114,6 +114,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
+#: Files a load generator or floor process keeps open besides its sockets (and then some).
+FD_MARGIN = 1000
 #: The JSON stream's path in the runs that measure it (one message per event, named ``event``).
 JSON_STREAM = "/api/v1/stream?channels=events"
 
@@ -396,8 +398,16 @@ class Suite:
 
     async def every_core(self) -> None:
         """Two workers splitting the viewers, on SQLite and on Redis."""
+        # The load generator holds every client in this one process and the floor every socket
+        # in one: neither can open more files than the hard limit, which a process without
+        # CAP_SYS_RESOURCE (a container's root, for one) cannot raise.
+        hard = loadgen.raise_file_limit()
         for store in ("sqlite", "redis"):
-            for n in self.args.core_clients:
+            for asked in self.args.core_clients:
+                n = min(asked, hard - FD_MARGIN)
+                capped = ("" if n == asked else
+                          f"{asked:,} viewers were asked; this machine's open-file hard limit "
+                          f"({hard:,} per process) leaves room for {n:,}. ")
                 with RedisServer(free_port()) if store == "redis" else _Nothing() as redis_server:
                     env = {"DASHBOARD_SAMPLER": "0", "DASHBOARD_FEED_SIZE": "1"}
                     if redis_server is not None:
@@ -409,7 +419,7 @@ class Suite:
                 self.sections.append(
                     f"## {n:,} viewers on `/stream`: two workers, {store} store\n\n"
                     f"Open sockets per worker while measured (its viewers and a few of its own): "
-                    f"{split}. "
+                    f"{split}. {capped}"
                     "The floor is one process.\n\n"
                     + fanout_table(n, ours, base, ("", "", "")) + "\n")
 
