@@ -24,7 +24,7 @@ from jinja2 import Environment
 from app.domain.fleet import LEVELS, Card, Fleet, summary
 from app.domain.levels import sample_value
 
-from .parts import Parts, Rendered
+from .parts import Parts, RenderedRegions
 
 #: Seconds between two redraws of a fleet page's regions.
 TABLE_STEP = 10.0
@@ -108,7 +108,7 @@ class FleetTable:
         args = {**({"sort": sort} if sort != DEFAULT_SORT else {}), **({"q": q} if q else {})}
         #: What the page adds to its ``/fleet/stream`` and ``/fleet/poll`` URLs.
         self.query = "?" + urlencode(args) if args else ""
-        self.out = Rendered(env, self.query, poll="/fleet/poll", label="the fleet page")
+        self.out = RenderedRegions(env, self.query, poll="/fleet/poll", label="the fleet page")
         self.last_id = 0  # the log id the regions were drawn after (the stream's id:)
         #: Counts the draws that changed something, and the log id of the latest: the poll's ETag.
         self.version = self.changed_at = 0

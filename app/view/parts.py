@@ -77,7 +77,7 @@ def _oob(part_id: str, html: str) -> str:
     return html.replace(anchor, anchor + ' hx-swap-oob="true"', 1)
 
 
-class Rendered:
+class RenderedRegions:
     """Each region's HTML as last rendered, the change of each still to send, and the
     connection badges: what a host's page (``app.view.regions``) and a fleet page
     (``app.view.overview``) hand to their streams and polls.

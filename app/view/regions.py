@@ -31,7 +31,7 @@ from .folds import CustomSeries, fold_alert, fold_task, task_summary
 from .format import level_of
 from .host import REGIONS as HOST_REGIONS, Inside
 from .panel import ChartPanel
-from .parts import Rendered
+from .parts import RenderedRegions
 from .ranges import LIVE, SPANS
 from .timeaxis import zone_of
 
@@ -88,9 +88,9 @@ class LiveView:
         self.custom = CustomSeries(self.panel)
         self.approvals = PendingApprovals()  # the same on every host's page
         self.notes = AlertNotes()  # silences, delivery states, rules
-        #: Each region's HTML as last rendered, and the changes still to send.
-        self.out = Rendered(env, self.query, label=f"host {host!r}", on_error=lambda name: (
-            self.on_render_error is not None and self.on_render_error(name)))
+        self.out = RenderedRegions(env, self.query, label=f"host {host!r}",
+                                   on_error=lambda name: (self.on_render_error is not None
+                                                          and self.on_render_error(name)))
         #: Set by the tailer while nobody streams this page: changed regions are then only
         #: marked, and rendered when someone reads them (:meth:`catch_up`), so that a page
         #: nobody watches costs folding its items, not rendering them every second.
