@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS lease (
     expires REAL NOT NULL  -- Unix seconds: every worker on the host shares the clock
 );
 """
-_TRIM_EVERY = 100  # appends between two trims: one DELETE per 100 writes keeps writes cheap
+#: Appends between two trims of the log: one DELETE per 100 writes keeps writes cheap, so an
+#: appending process may leave up to ``log_size + TRIM_EVERY - 1`` items.
+TRIM_EVERY = 100
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -118,7 +120,7 @@ class SQLiteStore(SQLiteHistory, Store):
     def _appended(self, new_id: int) -> int:
         """Book-keeping after a committed append: the periodic trim, and waking the tailer."""
         self._appends += 1
-        if self._appends % _TRIM_EVERY == 0:
+        if self._appends % TRIM_EVERY == 0:
             self._trim(new_id)
         self._wake.set()
         return new_id
