@@ -1,15 +1,18 @@
 """gunicorn settings (DESIGN.md, "Deployment"). Command-line flags (-b, -w, ...) override these.
 
 Environment: GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 1: one worker with
-the SQLite store), GUNICORN_WORKER_CONNECTIONS (open connections per worker, streams included).
+the SQLite store), GUNICORN_WORKER_CONNECTIONS (requests in progress per worker, and as many
+streams again once their request is over: StreamWorker).
 """
 
 import os
 import resource
 import shutil
 import tempfile
+import time
 
 import gevent
+from gunicorn.workers.ggevent import GeventWorker
 
 # prometheus-client's multiprocess mode (app/web/ops.py): workers write their metric values to files
 # in this folder and /metrics adds them up. It must be set before any worker imports the client.
@@ -25,7 +28,44 @@ if not (_given or _ours):
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "1"))
-worker_class = "gevent"
+
+
+class StreamWorker(GeventWorker):
+    """gunicorn's gevent worker, letting a stream leave its request's greenlet.
+
+    Once the dashboard's Hub owns a stream's connection (``app.live.delivery``), the stream
+    raises ``Detached``; this worker then ends the request's greenlet as gunicorn ends a
+    connection (``StopIteration``), neither writing to nor closing it. An open stream then
+    costs no greenlet, stack or request objects (``bench/RESULTS.md``: RSS per connection).
+    The Hub owns at most ``worker_connections`` streams; gunicorn's pool bounds the rest.
+    """
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        from app.live import delivery  # the app is loaded now: nothing new in the arbiter
+
+        self.detached = delivery.Detached
+        self.handover = delivery.HANDOVER
+        self.handover.limit = self.worker_connections
+
+    def handle_request(self, listener_name, req, sock, addr):
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        except self.detached:
+            raise StopIteration from None  # gunicorn's way to end a connection's loop quietly
+
+    def run(self):
+        super().run()
+        # gunicorn returns once no request is in progress, but the streams the Hub owns are
+        # not requests: post_worker_init's watch ends them with their farewell (within a
+        # second of the stop); give those last writes until graceful_timeout.
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while self.handover.owned and time.monotonic() < deadline:
+            self.notify()
+            gevent.sleep(0.1)
+
+
+worker_class = StreamWorker
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
 # For gevent workers `timeout` is a liveness heartbeat of the worker loop, not a request limit:
 # a stream lives on; only a blocked event loop gets the worker restarted.

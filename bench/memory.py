@@ -16,6 +16,8 @@ Beside it, the same number of bare gevent greenlets, each waiting on an event, i
 process of its own: what any design with a greenlet per connection pays before it holds
 anything. On CPython 3.11 most of it is outside tracemalloc's view: each greenlet gets its own
 frame data stack (a 16 KB mapping, its first page touched) besides the copy of its C stack.
+The dashboard's streams no longer pay it: once a stream's first message went out, the Hub
+owns its connection and the request's greenlet ends (``StreamWorker`` in gunicorn.conf.py).
 """
 
 from __future__ import annotations

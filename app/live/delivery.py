@@ -1,5 +1,5 @@
 """Delivering a stream's messages to its client: through the server, or written to the client
-socket directly by the :class:`~app.live.hub.Hub` (``Hub.go_direct``).
+socket directly by the :class:`~app.live.hub.Hub`, which then owns the connection (``Hub.own``).
 
 Shared by the HTML stream (:func:`page_messages`, served by ``app.web.stream``) and the JSON
 stream (:mod:`app.live.jsonstream`).
@@ -13,19 +13,45 @@ from collections.abc import Callable, Iterator
 
 import gevent.socket
 
-from .hub import CLOSE, Hub, Subscriber, chunk
+from .hub import CLOSE, Hub, Subscriber
 from .pages import TooManyPages, UnknownHost, UnknownRange
 
 
-def direct_socket(environ) -> socket.socket | None:
-    """The client socket the Hub may write chunks to itself, or None (see ``app.live.hub``).
+class Detached(BaseException):
+    """Raised out of a stream's generator once the Hub owns the connection: the server must
+    end the request's greenlet and neither write to nor close the connection (what
+    ``gunicorn.conf.py``'s ``StreamWorker`` does). A ``BaseException``, so that no
+    ``except Exception`` on its way takes it for an error."""
 
-    Only a plain HTTP/1.1 GET on gunicorn's gevent worker qualifies: gunicorn frames such a
-    response as chunks (no Content-Length) and hands us its socket, whose file descriptor
-    gevent keeps non-blocking; TLS, HTTP/2, HTTP/1.0, HEAD and other workers do not.
+
+class Handover:
+    """How many connections the hubs of this process may own (direct mode), and own now.
+
+    ``limit`` is 0 unless the server lets a stream leave its greenlet: ``gunicorn.conf.py``'s
+    ``StreamWorker`` sets it to its ``worker_connections`` (``GUNICORN_WORKER_CONNECTIONS``).
+    A stream past the limit stays in its greenlet, where gunicorn's pool bounds it.
+    """
+
+    def __init__(self) -> None:
+        self.limit = 0
+        self.owned = 0
+
+
+#: This process's :class:`Handover` (one server, one worker per process).
+HANDOVER = Handover()
+
+
+def direct_socket(environ) -> socket.socket | None:
+    """The client socket the Hub may own and write chunks to itself, or None (``app.live.hub``).
+
+    Only a plain HTTP/1.1 GET on gunicorn's gevent worker of ``gunicorn.conf.py`` qualifies
+    (:data:`HANDOVER`): gunicorn frames such a response as chunks (no Content-Length) and
+    hands us its socket, whose file descriptor gevent keeps non-blocking; TLS, HTTP/2,
+    HTTP/1.0, HEAD and other workers do not.
     """
     sock = environ.get("gunicorn.socket")
-    if (not isinstance(sock, gevent.socket.socket) or isinstance(sock, ssl.SSLSocket)
+    if (not HANDOVER.limit or not isinstance(sock, gevent.socket.socket)
+            or isinstance(sock, ssl.SSLSocket)
             or environ["REQUEST_METHOD"] != "GET"
             or environ.get("SERVER_PROTOCOL") != "HTTP/1.1"):
         return None
@@ -40,35 +66,35 @@ def client_socket(environ) -> socket.socket | None:
 
 
 def deliver(hub: Hub, sub: Subscriber, sock: socket.socket | None,
-            farewell: Callable[[], bytes], closer: socket.socket | None = None
-            ) -> Iterator[bytes]:
+            farewell: Callable[[], bytes], closer: socket.socket | None = None,
+            ended: Callable[[], None] | None = None) -> Iterator[bytes]:
     """Hand the client what ``hub`` gives ``sub`` until the stream is closed, then ``farewell()``.
 
     Call it once the stream's first message went out through the server (the headers are
     sent), as ``yield from deliver(...)``. With ``sock`` (see :func:`direct_socket`) the Hub
-    writes to it directly from now on and this call only finishes, in the caller's greenlet,
-    the writes the Hub could not, returning an empty iterator once the stream is over: a plain
-    call, not one more generator, so the stack the waiting greenlet keeps stays short (every
-    open stream keeps one). Without ``sock`` it returns a generator that yields every message,
-    and ``closer`` (:func:`client_socket`) is what the Hub shuts down if the client stops
-    reading: the server's write that generator waits in would otherwise wait forever. A
-    dropped subscriber (slow or gone client) ends with no farewell. The caller unsubscribes.
+    takes the connection over (``Hub.own``) and this raises :class:`Detached`: the request's
+    greenlet ends, and an open stream keeps no greenlet, stack or request objects; the Hub
+    calls ``ended()`` once the stream is over. Without ``sock``, or past
+    :data:`HANDOVER`'s limit, it returns a generator that yields every message, and
+    ``closer`` (:func:`client_socket`) is what the Hub shuts down if the client stops reading:
+    the server's write that generator waits in would otherwise wait forever; the caller
+    unsubscribes then. A dropped subscriber (slow or gone client) ends with no farewell.
+
+    :raise Detached: the Hub owns the connection now.
     """
     if sub.dropped:  # dropped while the caller sent other things (a replay): nothing to finish
         return iter(())
-    if sock is None:
+    if sock is None or HANDOVER.owned >= HANDOVER.limit:
         return _queued(sub, farewell, closer)
-    hub.go_direct(sub, sock)
-    try:
-        while (frame := sub.queue.get()) is not CLOSE:
-            sock.sendall(frame)  # only what a direct write could not finish
-            if sub.queue.empty():
-                sub.busy = False
-        if not sub.dropped:
-            sock.sendall(chunk(farewell()))
-    except OSError:
-        pass  # the client left, or was dropped as a slow consumer
-    return iter(())
+
+    def over() -> None:
+        HANDOVER.owned -= 1
+        if ended is not None:
+            ended()
+
+    HANDOVER.owned += 1
+    hub.own(sub, sock.detach(), farewell, over)
+    raise Detached
 
 
 def _queued(sub: Subscriber, farewell: Callable[[], bytes],
@@ -128,4 +154,5 @@ def _messages(lookup, lifetime: float, sock: socket.socket | None,
         yield first  # through the server, which sends the headers with it
         yield from deliver(hub, sub, sock, page.farewell, closer)
     finally:
-        hub.unsubscribe(sub)
+        if sub.ended is None:  # not owned by the Hub, which forgets it when it ends
+            hub.unsubscribe(sub)

@@ -3,12 +3,15 @@
 It knows nothing of HTML or of the store: it is handed bytes that were encoded once and gives
 the very same bytes to every subscriber. Two ways to deliver, chosen per stream:
 
-- **Direct** (gunicorn, plain HTTP/1.1): once the stream's first message went out through WSGI,
-  :meth:`Hub.publish` frames each message once as an HTTP chunk and writes it straight to every
-  socket with one non-blocking ``os.write``, the way a bare gevent server would. No greenlet is
-  woken per client. When a socket does not take the whole frame (its buffer is full), the rest
-  goes to that stream's bounded queue and its own greenlet finishes the write cooperatively;
-  later messages queue behind it, in order, until the queue is empty again.
+- **Direct** (gunicorn's worker of ``gunicorn.conf.py``, plain HTTP/1.1): once the stream's
+  first message went out through WSGI, the Hub owns the connection (:meth:`Hub.own`) and the
+  request's greenlet ends. :meth:`Hub.publish` frames each message once as an HTTP chunk and
+  writes it straight to every socket with one non-blocking ``os.write``, the way a bare gevent
+  server would: an open stream costs no greenlet, no stack and no request objects. When a
+  socket does not take the whole frame (its buffer is full), the rest goes to that stream's
+  bounded queue and an event-loop watcher finishes the write when the socket is writable;
+  later messages queue behind it, in order, until the queue is empty again. At the stream's
+  end the Hub writes the farewell and the last chunk, and closes the connection.
 - **Queued** (any other WSGI server, the test client): every message goes to the stream's
   bounded queue and the stream's generator yields it.
 
@@ -75,6 +78,15 @@ class Mailbox:
         """The oldest item; :raise IndexError: there is none."""
         return self._items.pop(0)
 
+    def unget(self, item) -> None:
+        """Put ``item`` back in front (the rest of a partial write), whatever the size."""
+        self._items.insert(0, item)
+
+    def drain(self) -> list:
+        """Take every item out, oldest first."""
+        items, self._items = self._items, []
+        return items
+
     def empty(self) -> bool:
         return not self._items
 
@@ -90,14 +102,18 @@ def chunk(data: bytes) -> bytes:
 class Subscriber:
     """One open stream.
 
-    ``queue`` holds what the stream's greenlet must still send: SSE messages (queued mode) or
-    chunk-framed bytes (direct mode, after a partial write). ``sock`` is the client's socket in
-    direct mode, else None, and ``fd`` its file descriptor; ``busy`` says the queue must drain
-    before the next direct write. ``dropped`` means the stream ends without a farewell (slow or gone client);
-    ``ends_at`` is when its lifetime is over (``time.monotonic()``).
+    ``queue`` holds what must still be sent: SSE messages for the stream's greenlet (queued
+    mode) or chunk-framed bytes after a partial write (direct mode). ``sock`` is the socket a
+    queued stream shuts down when dropped (``closer``), or None. In direct mode ``fd`` is the
+    connection the Hub owns, ``busy`` says the queue must drain before the next write,
+    ``watcher`` waits for the socket to be writable meanwhile, ``ending`` says the connection
+    closes once the queue is written, ``farewell()`` gives the last message and ``ended()`` is
+    called once it is over (None until the Hub owns the connection). ``dropped`` means the stream ends without a farewell (slow or gone
+    client); ``ends_at`` is when its lifetime is over (``time.monotonic()``).
     """
 
-    __slots__ = ("queue", "dropped", "sock", "fd", "busy", "ends_at")
+    __slots__ = ("queue", "dropped", "sock", "fd", "busy", "ends_at", "watcher", "ending",
+                 "farewell", "ended")
 
     def __init__(self, maxsize: int, ends_at: float) -> None:
         self.queue = Mailbox(maxsize)
@@ -106,6 +122,10 @@ class Subscriber:
         self.fd: int | None = None
         self.busy = False
         self.ends_at = ends_at
+        self.watcher = None
+        self.ending = False
+        self.farewell: Callable[[], bytes] | None = None
+        self.ended: Callable[[], None] | None = None
 
 
 class Hub:
@@ -145,34 +165,40 @@ class Hub:
         self._counted()
         return sub
 
-    def go_direct(self, sub: Subscriber, sock: socket.socket) -> None:
-        """Deliver to ``sub`` by writing chunks to ``sock`` from now on (module docstring).
+    def own(self, sub: Subscriber, fd: int, farewell: Callable[[], bytes],
+            ended: Callable[[], None]) -> None:
+        """Deliver to ``sub`` by writing chunks to the connection ``fd`` from now on, and own
+        that connection: end it with ``farewell()`` and the last chunk (RFC 9112, 7.1) when the
+        stream is closed, close it when the client is gone or dropped, then call ``ended()``.
 
-        ``sock`` must be a gevent socket: its file descriptor is non-blocking (gevent waits in
-        its event loop, never in the kernel), so a write to a full socket returns at once.
-
-        Call it once the stream's first message went out through the server, so the response
-        headers and chunked framing are in place. What is already queued is re-framed.
+        ``fd`` must be non-blocking (gevent's sockets are: gevent waits in its event loop,
+        never in the kernel), so a write to a full socket returns at once. Call it once the
+        stream's first message went out through the server, so the response headers and
+        chunked framing are in place, and once nothing else writes to or closes ``fd``
+        (``socket.detach()``). What is already queued is re-framed and written now.
         """
-        pending = []
-        while not sub.queue.empty():
-            item = sub.queue.get_nowait()
-            pending.append(item if item is CLOSE else chunk(item))
-        for item in pending:
-            sub.queue.put_nowait(item)
-        sub.sock, sub.fd = sock, sock.fileno()
-        sub.busy = bool(pending)
+        sub.fd, sub.farewell, sub.ended = fd, farewell, ended
+        items = sub.queue.drain()
+        closed = CLOSE in items  # closed meanwhile (lifetime, shutdown): farewell after these
+        for item in items:
+            if item is not CLOSE:
+                sub.queue.put_nowait(chunk(item))
+        if sub.dropped:
+            self._release(sub)
+        elif closed:
+            self._finish(sub)
+        else:
+            sub.busy = bool(items)
+            self._flush(sub)
 
     def unsubscribe(self, sub: Subscriber) -> None:
         """Forget ``sub``; safe to call twice (a dropped subscriber is already gone)."""
-        if sub in self._subscribers:
-            self._subscribers.discard(sub)
-            self._counted()
+        self._forget(sub)
 
     def publish(self, data: bytes) -> None:
         """Deliver ``data`` to every subscriber; drop those whose queue is full."""
         frame = None
-        full, gone = [], []
+        full, gone, blocked = [], [], []
         for sub in self._subscribers:
             if sub.fd is None:
                 item = data
@@ -191,11 +217,14 @@ class Hub:
                     if written == len(frame):
                         continue
                     sub.busy = True
+                    blocked.append(sub)
                     item = frame[written:]
             try:
                 sub.queue.put_nowait(item)
             except Full:
                 full.append(sub)
+        for sub in blocked:
+            self._watch(sub)
         for sub in gone:
             self._end(sub)
         for sub in full:
@@ -216,39 +245,109 @@ class Hub:
             self._close(sub)
 
     def _close(self, sub: Subscriber) -> None:
-        # The stream sends its farewell, then returns; it is no longer fed from now on.
-        self._subscribers.discard(sub)
-        self._counted()
+        # The stream sends its farewell and ends; it is no longer fed from now on.
+        self._forget(sub)
+        if sub.fd is not None:
+            self._finish(sub)
+            return
         try:
             sub.queue.put_nowait(CLOSE)
         except Full:
             self._drop(sub)
 
     def _end(self, sub: Subscriber) -> None:
-        # The client is gone: wake its stream so the server closes the connection.
+        # The client is gone: close the connection, or wake the stream so the server does.
         sub.dropped = True
-        self._subscribers.discard(sub)
-        self._counted()
+        self._forget(sub)
+        if sub.fd is not None:
+            self._release(sub)
+            return
         try:
             sub.queue.put_nowait(CLOSE)
         except Full:
             pass  # the stream's greenlet is in a write that will fail and end it
 
     def _drop(self, sub: Subscriber) -> None:
-        # A slow consumer: its stream ends after the message in hand, with no farewell. In
-        # direct mode its greenlet may wait forever in a write to a client that reads nothing,
-        # so the connection is shut down under it.
+        # A slow consumer: its stream ends after the message in hand, with no farewell. A
+        # queued stream's greenlet may wait forever in the server's write to a client that
+        # reads nothing, so its connection is shut down under it.
         sub.dropped = True
-        if sub.sock is not None:
+        if sub.fd is not None:
+            self._release(sub)
+        elif sub.sock is not None:
             try:
                 sub.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         self.dropped_total += 1
-        self._subscribers.discard(sub)
-        self._counted()
+        self._forget(sub)
         if self.on_drop is not None:
             self.on_drop()
+
+    # Direct mode: the connections the Hub owns (:meth:`own`).
+
+    def _finish(self, sub: Subscriber) -> None:
+        # The farewell and the last chunk, after what is queued; then the connection closes.
+        try:
+            sub.queue.put_nowait(chunk(sub.farewell()) + b"0\r\n\r\n")
+        except Full:
+            self._drop(sub)
+            return
+        sub.ending = True
+        if not sub.busy:
+            sub.busy = True
+            self._flush(sub)
+
+    def _flush(self, sub: Subscriber) -> None:
+        # Write what is queued, in order, until the socket is full (then wait until it is
+        # writable again) or the queue is empty. Also the watcher's callback.
+        if sub.fd is None:
+            return  # released meanwhile
+        queue = sub.queue
+        while not queue.empty():
+            frame = queue.get_nowait()
+            try:
+                written = os.write(sub.fd, frame)
+            except BlockingIOError:
+                written = 0
+            except OSError:
+                self._end(sub)
+                return
+            if written < len(frame):
+                queue.unget(frame[written:])
+                self._watch(sub)
+                return
+        sub.busy = False
+        if sub.ending:
+            self._release(sub)
+        elif sub.watcher is not None:
+            sub.watcher.close()
+            sub.watcher = None
+
+    def _watch(self, sub: Subscriber) -> None:
+        if sub.watcher is None:
+            sub.watcher = get_hub().loop.io(sub.fd, 2)  # 2: writable (libev's EV_WRITE)
+            sub.watcher.start(self._flush, sub)
+
+    def _release(self, sub: Subscriber) -> None:
+        # The end of an owned connection: closed once, ``ended()`` called once.
+        if sub.watcher is not None:
+            sub.watcher.close()
+            sub.watcher = None
+        fd, sub.fd = sub.fd, None
+        if fd is None:
+            return
+        self._forget(sub)
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+        sub.ended()
+
+    def _forget(self, sub: Subscriber) -> None:
+        if sub in self._subscribers:
+            self._subscribers.discard(sub)
+            self._counted()
 
     def _counted(self) -> None:
         if self.on_count is not None:

@@ -277,6 +277,8 @@ def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifet
         except StoreUnavailable as exc:
             log.warning("JSON stream: replay failed, ending the stream: %s", exc)
             return
-        yield from deliver(hub, sub, sock, lambda: streams.farewell(sub, sent), closer)
+        yield from deliver(hub, sub, sock, lambda: streams.farewell(sub, sent), closer,
+                           lambda: streams.unsubscribe(sub))
     finally:
-        streams.unsubscribe(sub)
+        if sub.ended is None:  # not owned by the Hub, which calls unsubscribe when it ends
+            streams.unsubscribe(sub)

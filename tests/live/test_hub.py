@@ -1,7 +1,10 @@
 """The Hub: render-once fan-out, bounded queues, slow consumers dropped, clean unsubscribe."""
 
-from app.live.hub import CLOSE, Hub
+import pytest
+
+from app.live.delivery import Detached
 from app.live.delivery import page_messages as _messages
+from app.live.hub import CLOSE, Hub
 
 
 def test_publish_hands_every_subscriber_the_same_bytes():
@@ -81,12 +84,21 @@ def _read_chunks(raw: bytes) -> list[bytes]:
     return chunks
 
 
-def test_direct_writes_keep_order_when_a_socket_is_full(live):
-    import gevent
+@pytest.fixture
+def handover(monkeypatch):
+    """Direct mode on, as gunicorn.conf.py's StreamWorker turns it on, for up to 5 streams."""
+    from app.live import delivery
+
+    monkeypatch.setattr(delivery, "HANDOVER", delivery.Handover())
+    delivery.HANDOVER.limit = 5
+    return delivery.HANDOVER
+
+
+def _connection(sndbuf: int | None = None):
+    """A TCP connection on 127.0.0.1 as in production: (gevent server end, client end). A full
+    send buffer takes part of a frame, not all or nothing."""
     from gevent import socket
 
-    live.start()
-    # TCP, as in production: a full send buffer takes part of a frame, not all or nothing.
     with socket.socket() as listener:  # gevent's own, like gunicorn's; not create_server
         listener.bind(("127.0.0.1", 0))
         listener.listen()
@@ -94,34 +106,93 @@ def test_direct_writes_keep_order_when_a_socket_is_full(live):
         client_end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         client_end.connect(listener.getsockname())
         server_end, _ = listener.accept()
-    server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    if sndbuf:
+        server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    return server_end, client_end
+
+
+def _read_all(sock) -> bytes:
+    """What ``sock`` receives until the other end closes the connection."""
+    received = bytearray()
+    while part := sock.recv(65536):
+        received.extend(part)
+    return bytes(received)
+
+
+def test_the_hub_owns_a_direct_stream_and_keeps_order_when_its_socket_is_full(live, handover):
+    import gevent
+
+    live.start()
+    server_end, client_end = _connection(sndbuf=8192)
     gen = _messages(live, 60, server_end)
     assert next(gen).startswith(b"id: ")  # the snapshot goes through the WSGI server
-    rest = gevent.spawn(list, gen)  # from here on the stream writes to its socket itself
-    gevent.sleep(0)
+    with pytest.raises(Detached):  # from here on the Hub writes to the connection itself
+        next(gen)
+    server_end.close()  # as gunicorn does once the greenlet ends: the stream goes on
+    assert handover.owned == 1
     messages = [b"data: %d %s\n\n" % (n, b"x" * 7777) for n in range(100)]
     for message in messages:
         live.hub.publish(message)
     [sub] = live.hub._subscribers
-    assert sub.busy  # the socket filled up: the rest waits in the stream's own queue
+    assert sub.busy  # the socket filled up: the rest waits in the stream's queue
 
-    received = bytearray()
-
-    def read():
-        while chunk := client_end.recv(65536):
-            received.extend(chunk)
-
-    reader = gevent.spawn(read)
+    reader = gevent.spawn(_read_all, client_end)  # the event loop finishes the writes
     gevent.sleep(0.2)
     live.hub.close_all()
-    assert rest.get(timeout=5) == []  # nothing went through the WSGI server after the snapshot
-    server_end.close()
-    reader.join(timeout=5)
+    received = reader.get(timeout=10)  # ends: the Hub closed the connection after the farewell
     client_end.close()
-    chunks = _read_chunks(bytes(received))
+    body, last = received[:-5], received[-5:]
+    assert last == b"0\r\n\r\n"  # the last chunk: a complete chunked response
+    chunks = _read_chunks(body)
     assert chunks[:-1] == messages  # all of them, in order, once
     assert b"retry: " in chunks[-1]  # then the farewell
-    assert len(live.hub) == 0
+    assert len(live.hub) == 0 and handover.owned == 0
+
+
+def test_an_owned_stream_whose_client_left_is_closed_and_forgotten(live, handover):
+    live.start()
+    server_end, client_end = _connection()
+    gen = _messages(live, 60, server_end)
+    next(gen)
+    with pytest.raises(Detached):
+        next(gen)
+    client_end.close()
+    for n in range(3):  # the first write after the client's FIN may still succeed
+        live.hub.publish(b"data: %d\n\n" % n)
+        if not len(live.hub):
+            break
+    assert len(live.hub) == 0 and handover.owned == 0
+
+
+def test_a_slow_owned_stream_is_dropped_and_its_connection_closed(live, handover):
+    live.start()
+    server_end, client_end = _connection(sndbuf=4096)
+    gen = _messages(live, 60, server_end)
+    next(gen)
+    with pytest.raises(Detached):
+        next(gen)
+    big = b"data: %s\n\n" % (b"x" * 65536)
+    for _ in range(live.settings.queue_size + 2):  # the client reads nothing
+        live.hub.publish(big)
+    assert live.hub.dropped_total == 1 and len(live.hub) == 0 and handover.owned == 0
+    client_end.settimeout(5)
+    received = _read_all(client_end)  # closed by the drop, with no farewell
+    assert b"retry: " not in received and not received.endswith(b"0\r\n\r\n")
+    client_end.close()
+
+
+def test_past_the_handover_limit_a_stream_stays_queued(live, handover):
+    handover.limit = 0
+    live.start()
+    server_end, client_end = _connection()
+    with server_end, client_end:
+        gen = _messages(live, 60, server_end)
+        next(gen)
+        live.hub.publish(b"data: 1\n\n")
+        assert next(gen) == b"data: 1\n\n"  # through the WSGI server, as any other server
+        assert handover.owned == 0
+        gen.close()
+        assert len(live.hub) == 0
 
 
 def test_a_slow_queued_stream_is_shut_down_under_its_blocked_write(live):

@@ -105,6 +105,31 @@ def test_stream_ends_cleanly_after_its_lifetime(tmp_path):
             client.next(timeout=2)
 
 
+def test_streams_leave_gunicorns_pool_once_the_hub_owns_them(tmp_path):
+    """gunicorn's pool has room for 2 connections; 3 viewers stream and a fourth connection
+    posts an event: the Hub owns 2 streams (their requests' greenlets ended, StreamWorker in
+    gunicorn.conf.py), the third stays in the pool (past the Hub's limit of
+    worker_connections), and every stream ends as a complete chunked response."""
+    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+           "DASHBOARD_SAMPLER": "0", "DASHBOARD_HEARTBEAT": "0.5",
+           "GUNICORN_WORKER_CONNECTIONS": "2"}
+    with Server(free_port(), env) as srv:
+        viewers = [SSEClient(srv.url + "/stream") for _ in range(3)]
+        try:
+            for viewer in viewers:
+                viewer.next(timeout=5)
+            with httpx.Client(base_url=srv.url, headers={"Connection": "close"}) as api:
+                assert api.post("/api/v1/events", json={"message": "through"}).status_code == 201
+            for viewer in viewers:
+                viewer.wait_for(lambda m: "through" in m.data, timeout=5)
+        finally:
+            for viewer in viewers:
+                viewer.close()
+        with SSEClient(srv.url + "/stream") as last:  # the others were noticed gone
+            last.wait_for(lambda m: number(m.data, "viewers") == "1", timeout=10)
+    assert "Traceback" not in srv.log, srv.log
+
+
 def test_bad_configuration_stops_start_up_naming_the_variable(tmp_path):
     srv = Server(free_port(), {"DASHBOARD_SAMPLE_INTERVAL": "often",
                                "DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"})
