@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 
 import gevent.socket
 
-from .hub import CLOSE, Hub, Subscriber
+from .hub import Hub
+from .subscriber import CLOSE, Subscriber
 from .pages import TooManyPages, UnknownHost, UnknownRange
 
 

@@ -44,7 +44,8 @@ from app.store import Item, Store, StoreUnavailable
 
 from . import sse
 from .delivery import deliver
-from .hub import Hub, Subscriber
+from .hub import Hub
+from .subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 

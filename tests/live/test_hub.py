@@ -4,7 +4,8 @@ import pytest
 
 from app.live.delivery import Detached
 from app.live.delivery import page_messages as _messages
-from app.live.hub import CLOSE, Hub
+from app.live.hub import Hub
+from app.live.subscriber import CLOSE
 
 
 def test_publish_hands_every_subscriber_the_same_bytes():
