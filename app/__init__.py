@@ -18,7 +18,6 @@ import secrets
 
 from flask import Flask
 from htmx_flask import Htmx
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import ROOT, load_settings
 from .domain.fleet import Fleet
@@ -30,8 +29,8 @@ from .view.format import FILTERS, GLOBALS
 from .view.host import Inside
 from .view.regions import LiveView
 from .view.timeaxis import zone_of
-from .web import (api, assets, auth, compare, dashboard, deadline, errors, fill, headers, ops,
-                  overview, stream, throttle)
+from .web import (access, api, assets, auth, compare, dashboard, deadline, errors, fill, headers,
+                  ops, overview, stream, throttle, users)
 from .web.api import stream as api_stream
 
 
@@ -73,7 +72,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     errors.register(app)
     headers.register(app)
-    throttle.register(app)  # before auth: a throttled client gets 429, not another 401
+    throttle.register(app)  # before access: a throttled client gets 429, not another 401
+    access.register(app)
     auth.register(app)
     ops.register(app)
     app.register_blueprint(assets.bp)
@@ -86,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
     app.cli.add_command(ask.command)  # flask --app wsgi ask --to URL "Deploy?"
     app.cli.add_command(fill.command)  # flask --app wsgi history-fill --host NAME --days 7
+    app.cli.add_command(users.command)  # flask --app wsgi users add NAME --role ROLE
     if settings.simulator:
         from .web import simulator
 
@@ -95,8 +96,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(live.start)
     app.wsgi_app = deadline.BodyDeadline(app.wsgi_app, settings.body_timeout)
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,
-                                x_proto=settings.trusted_proxies)
+        app.wsgi_app = access.TrustedProxies(app.wsgi_app, settings)
     app.wsgi_app = dashboard.NotModifiedPolls(
         app.wsgi_app, live, open_view=settings.view_token.get_secret_value() == "")
     return app

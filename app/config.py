@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Literal, get_origin
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError,
-                      field_validator)
+                      field_validator, model_validator)
 
 from app.domain.alerts import DEFAULT_RULES, AlertRule, check_names
 
@@ -61,6 +61,28 @@ def Duration(least: float):  # noqa: N802 - reads as a type in the annotations b
     """Seconds, written ``86400`` or ``24h`` / ``30d`` / ``1y`` (:func:`parse_duration`), at
     least ``least``."""
     return Annotated[float, BeforeValidator(parse_duration), Field(ge=least, allow_inf_nan=False)]
+
+
+def _proxies(value):
+    """``DASHBOARD_TRUSTED_PROXIES``: a count (``"1"``) or addresses and networks, comma- or
+    space-separated, as a tuple of network texts. :raise ValueError: neither."""
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+        if len(value) == 1 and value[0].isdigit():
+            return int(value[0])
+        if not value:
+            return 0
+    if isinstance(value, (list, tuple)):
+        import ipaddress
+
+        try:
+            return tuple(str(ipaddress.ip_network(v, strict=False)) for v in value)
+        except ValueError:
+            raise ValueError("must be a number of proxies (0-10) or their addresses and "
+                             "networks (127.0.0.1, 10.0.0.0/8)") from None
+    if isinstance(value, int) and not 0 <= value <= 10:
+        raise ValueError("must be a number of proxies from 0 to 10, or their addresses")
+    return value
 
 
 #: Shortest token accepted: a shorter one could be guessed even at the throttled rate.
@@ -131,8 +153,31 @@ class Settings(BaseModel):
     #: request may use the loopback fallback of writes and page actions (no token set).
     allowed_hosts: str = ""
     #: Reverse proxies in front of the dashboard whose ``X-Forwarded-For`` / ``-Proto`` to
-    #: trust (Werkzeug's ``ProxyFix``); 0: none, the socket's peer is the client.
-    trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0
+    #: trust (Werkzeug's ``ProxyFix``): how many (``1``: the hop before us), or their addresses
+    #: and networks (``127.0.0.1, 10.0.0.0/8``: one hop, believed only from those peers, as
+    #: ``DASHBOARD_AUTH_HEADER`` needs); 0: none, the socket's peer is the client.
+    trusted_proxies: Annotated[int | tuple[str, ...], BeforeValidator(_proxies)] = 0
+    #: Seconds a person's sign-in lasts from the moment they signed in (absolute, not idle).
+    session_lifetime: Duration(60) = 12 * 3600.0
+    #: How long the audit log keeps an entry (seconds, or ``400d``), and how many at most.
+    audit_retention: Duration(86400) = 400 * 86400.0
+    audit_size: Annotated[int, Field(ge=100)] = 100_000
+    #: OpenID Connect single sign-on: the issuer (its ``/.well-known/openid-configuration``
+    #: is read), this client's id and secret; empty issuer: off.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    #: JSON object mapping a group (a value of the ID token's ``DASHBOARD_OIDC_ROLE_CLAIM``, or
+    #: of ``DASHBOARD_AUTH_ROLE_HEADER``) to a role, ``{"ops": "operator", "sre": "admin"}``;
+    #: the highest role of a person's groups wins, viewer when none matches.
+    oidc_roles: dict[str, Literal["viewer", "operator", "admin"]] = Field(default_factory=dict)
+    oidc_role_claim: str = "groups"
+    #: Header a trusted proxy (oauth2-proxy, Authelia, nginx auth_basic) names the signed-in
+    #: person in (``Remote-User``); believed only from ``DASHBOARD_TRUSTED_PROXIES`` addresses.
+    auth_header: str = ""
+    #: Header the same proxy puts the person's groups or role in (``Remote-Groups``); empty:
+    #: the role of their account here, else viewer.
+    auth_role_header: str = ""
     #: Failed token checks (bearer or ``/login``) one client address may make per minute;
     #: past it every write and login from that address gets 429 until the minute is over.
     auth_failures_per_minute: Annotated[int, Field(ge=1)] = 10
@@ -183,7 +228,7 @@ class Settings(BaseModel):
                              "rediss://host:port/db (Redis over TLS)")
         return value
 
-    @field_validator("public_url")
+    @field_validator("public_url", "oidc_issuer")
     @classmethod
     def _absolute(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
@@ -210,6 +255,49 @@ class Settings(BaseModel):
             raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (make one with: "
                              "python3 -c 'import secrets; print(secrets.token_urlsafe(24))')")
         return value
+
+    @property
+    def people_configured(self) -> bool:
+        """Whether people sign in some other way than with an account here: a view token,
+        single sign-on or a proxy's header (with accounts, ``app.domain.accounts.Accounts``
+        says so). Then nobody views anonymously and the loopback rule is off."""
+        return bool(self.view_token.get_secret_value() or self.oidc_issuer or self.auth_header)
+
+    @property
+    def proxy_hops(self) -> int:
+        """How many proxies' ``X-Forwarded-*`` to believe (``ProxyFix``'s ``x_for``)."""
+        return self.trusted_proxies if isinstance(self.trusted_proxies, int) else 1
+
+    def is_trusted_proxy(self, address: str | None) -> bool:
+        """Whether ``address`` is one of :attr:`trusted_proxies`' addresses (never, for a count)."""
+        if isinstance(self.trusted_proxies, int) or not address:
+            return False
+        import ipaddress
+
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        return any(ip in ipaddress.ip_network(net) for net in self.trusted_proxies)
+
+    def role_for(self, groups) -> str:
+        """The highest role ``groups`` give through :attr:`oidc_roles` (a group that is itself
+        a role name gives that role); viewer when none does."""
+        order = ("viewer", "operator", "admin")
+        found = [self.oidc_roles.get(g) or (g if g in order else None) for g in groups]
+        return max((r for r in found if r), key=order.index, default="viewer")
+
+    @model_validator(mode="after")
+    def _header_needs_proxies(self):
+        if self.auth_header and isinstance(self.trusted_proxies, int):
+            raise ValueError("DASHBOARD_AUTH_HEADER needs DASHBOARD_TRUSTED_PROXIES to list the "
+                             "proxies' addresses (127.0.0.1, or 10.0.0.0/8): the header is "
+                             "believed only from them")
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("DASHBOARD_OIDC_ISSUER needs DASHBOARD_OIDC_CLIENT_ID (and "
+                             "usually DASHBOARD_OIDC_CLIENT_SECRET)")
+        return self
 
     @property
     def allowed_host_names(self) -> frozenset[str]:
@@ -257,6 +345,7 @@ def load_settings(overrides: dict | None = None) -> Settings:
         problems = "; ".join(
             f"{ENV_PREFIX}{str(err['loc'][0]).upper()}"
             f"{''.join(f'[{p}]' for p in err['loc'][1:])}: {err['msg']}"
+            if err["loc"] else err["msg"].removeprefix("Value error, ")
             for err in exc.errors()
         )
         raise ConfigError(f"invalid configuration: {problems}") from None

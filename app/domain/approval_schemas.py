@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from .schemas import Strict, Text, whole_number
+from .schemas import NoBy, Strict, Text, whole_number
 
 ApprovalState = Literal["pending", "approved", "denied", "expired", "withdrawn"]
 
@@ -25,12 +25,17 @@ class ApprovalIn(Strict):
                                BeforeValidator(whole_number)] = 900
 
 
-class ApprovalAnswer(Strict):
-    """``POST /api/v1/approvals/<id>/response``: ``{"approved": bool, "reason", "by"}``."""
+def _no_reason(value):
+    """An empty or blank reason is no reason (what clients of the permission flow send)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class ApprovalAnswer(NoBy):
+    """``POST /api/v1/approvals/<id>/response``: ``{"approved": bool, "reason"}``; who
+    answered comes from the credential, never from the body."""
 
     approved: Annotated[bool, Field(strict=True)]
-    reason: Annotated[Text, Field(max_length=500)] | None = None
-    by: Annotated[Text, Field(max_length=100)] = "api"
+    reason: Annotated[Text | None, Field(max_length=500), BeforeValidator(_no_reason)] = None
 
 
 class ApprovalForm(Strict):
@@ -53,6 +58,7 @@ class Approval(ApprovalIn):
     reason: str | None
     by: str | None
     answered_at: float | None
+    asked_by: str | None = None
 
 
 class ApprovalQuery(Strict):

@@ -8,7 +8,8 @@ An approval is a dict, the same in the store, the JSON API, the streams and the 
      "state": "pending"|"approved"|"denied"|"expired"|"withdrawn",
      "approved": bool|None,       # True / False once answered, else None
      "reason": str|None, "by": str|None,
-     "answered_at": unix s|None}  # when it left "pending" (answer, expiry or withdrawal)
+     "answered_at": unix s|None,  # when it left "pending" (answer, expiry or withdrawal)
+     "asked_by": str|None}        # the credential that asked (app.web.access.Principal.by)
 
 Every change appends the whole dict as an ``approval`` log item and sets it as the state
 ``approval:<id>``, so each process's tailer folds it (the page region, the streams). Leaving
@@ -82,8 +83,11 @@ def get(store: Store, approval_id: str) -> dict | None:
 
 
 def ask(store: Store, *, title: str, detail: str | None = None, source: str | None = None,
-        timeout_seconds: float = 900, now: float | None = None) -> dict:
+        timeout_seconds: float = 900, asked_by: str | None = None, now: float | None = None
+        ) -> dict:
     """Store a new pending approval and return it; it expires ``timeout_seconds`` after ``now``.
+    ``asked_by`` is who asked (``key:deploy-bot``; ``app.web.access.Principal.by``): that
+    credential may read and withdraw it, and never answer it.
 
     :raise app.store.StoreUnavailable: nothing was written.
     """
@@ -91,7 +95,7 @@ def ask(store: Store, *, title: str, detail: str | None = None, source: str | No
     approval = {"id": uuid.uuid4().hex, "title": title, "detail": detail, "source": source,
                 "timeout_seconds": timeout_seconds, "created_at": now,
                 "expires_at": now + timeout_seconds, "state": PENDING, "approved": None,
-                "reason": None, "by": None, "answered_at": None}
+                "reason": None, "by": None, "answered_at": None, "asked_by": asked_by}
     store.append("approval", approval, state_key=state_key(approval["id"]))
     return approval
 
@@ -122,7 +126,7 @@ def answer(store: Store, approval_id: str, *, approved: bool, reason: str | None
     return _leave_pending(store, decided, verb="answered")
 
 
-def withdraw(store: Store, approval_id: str, *, by: str = "api", now: float | None = None) -> dict:
+def withdraw(store: Store, approval_id: str, *, by: str, now: float | None = None) -> dict:
     """Withdraw a pending approval (its asker no longer waits) and return it.
 
     :raise Unknown: no such approval. :raise AlreadyDecided: it is no longer pending

@@ -47,6 +47,19 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+class NoBy(Strict):
+    """A payload of an action whose author the server sets from the credential: a ``by`` in
+    the body is refused with a message that says so (422)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_by(cls, data):
+        if isinstance(data, dict) and "by" in data:
+            raise ValueError("'by' is set by the server from your credential (the signed-in "
+                             "person or the API key); leave it out")
+        return data
+
+
 class EventIn(Strict):
     """An event for the feed: ``{"level": "info", "message": "...", "source": "..."}``."""
 
@@ -160,13 +173,12 @@ class AlertIn(Strict):
     source: Annotated[Text, Field(max_length=200)] | None = None
 
 
-class AckIn(Strict):
-    """``POST /api/v1/alerts/<id>/ack``: ``{"by": "name"}``, who acknowledged it."""
+class AckIn(NoBy):
+    """``POST /api/v1/alerts/<id>/ack``: an empty object or no body; who acknowledged it comes
+    from the credential."""
 
-    by: Annotated[Text, Field(max_length=100)] = "api"
 
-
-class RulesIn(Strict):
+class RulesIn(NoBy):
     """``PUT /api/v1/rules``: ``{"rules": [rule, ...]}``, the whole list (the shape of
     ``DASHBOARD_ALERT_RULES``; names unique; ``[]`` turns rules off)."""
 
@@ -196,9 +208,10 @@ class SilenceMatchers(Strict):
         return self
 
 
-class SilenceIn(Strict):
+class SilenceIn(NoBy):
     """``POST /api/v1/silences``: ``matchers`` and either ``duration`` (seconds, 1 s to a year)
-    or ``ends_at`` (Unix seconds, in the future); ``comment`` and ``by`` are for people."""
+    or ``ends_at`` (Unix seconds, in the future); ``comment`` is for people. Who made it comes
+    from the credential."""
 
     model_config = ConfigDict(json_schema_extra={
         "oneOf": [{"required": ["duration"]}, {"required": ["ends_at"]}]})
@@ -208,7 +221,6 @@ class SilenceIn(Strict):
                | SkipJsonSchema[None]) = None
     ends_at: Annotated[float, Field(gt=0, le=2**53, allow_inf_nan=False)] | SkipJsonSchema[None] = None
     comment: Annotated[Text, Field(max_length=500)] | None = None
-    by: Annotated[Text, Field(max_length=100)] = "api"
 
     @model_validator(mode="after")
     def _one_end(self):

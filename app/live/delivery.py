@@ -109,7 +109,8 @@ def _queued(sub: Subscriber, farewell: Callable[[], bytes],
 
 def page_messages(live, lifetime: float, sock: socket.socket | None,
                   host: str | None = None, closer: socket.socket | None = None,
-                  range_name: str | None = None) -> Iterator[bytes]:
+                  range_name: str | None = None, owner: tuple[str, str] | None = None
+                  ) -> Iterator[bytes]:
     """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own)
     over ``range_name`` (None: live):
     the snapshot, then what the page's hub gives, until the stream ends (:func:`deliver`).
@@ -118,23 +119,26 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
     :param lifetime: seconds until the server ends the stream (``DASHBOARD_STREAM_LIFETIME``).
     :param sock: the client socket for direct writes (:func:`direct_socket`), or None.
     :param closer: the client socket to shut down if it stops reading (:func:`deliver`).
+    :param owner: the signed-in person's ``(name, session hash)``: their sign-out ends it.
 
     A plain generator fed what it needs (no ``stream_with_context``): the request context is
     not kept alive for the stream's whole life. An unknown host or range, or a page past the
     limit, gives an empty stream: the browser reconnects and gets the answer then.
     """
-    return _messages(lambda: live.page(host, range_name), lifetime, sock, closer)
+    return _messages(lambda: live.page(host, range_name), lifetime, sock, closer, owner)
 
 
 def overview_messages(live, lifetime: float, sock: socket.socket | None, sort: str, q: str,
-                      closer: socket.socket | None = None) -> Iterator[bytes]:
+                      closer: socket.socket | None = None,
+                      owner: tuple[str, str] | None = None) -> Iterator[bytes]:
     """Yield one HTML stream of the fleet page of ``(sort, q)`` (``GET /fleet/stream``, checked
     by :func:`app.view.overview.check_query`), as :func:`page_messages` does for a host's page."""
-    return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer)
+    return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer, owner)
 
 
 def _messages(lookup, lifetime: float, sock: socket.socket | None,
-              closer: socket.socket | None) -> Iterator[bytes]:
+              closer: socket.socket | None, owner: tuple[str, str] | None = None
+              ) -> Iterator[bytes]:
     """The snapshot of the page ``lookup()`` gives (a :class:`~app.live.pages.Page` or an
     :class:`~app.live.overview.Overview`), then what its hub gives. One generator per stream:
     every open stream keeps its frames."""
@@ -146,7 +150,7 @@ def _messages(lookup, lifetime: float, sock: socket.socket | None,
     except (UnknownHost, UnknownRange, TooManyPages):
         return
     hub = page.hub
-    sub = hub.subscribe(page.snapshot(), lifetime)
+    sub = hub.subscribe(page.snapshot(), lifetime, owner)
     try:
         first = sub.queue.get()
         if first is CLOSE:

@@ -15,6 +15,7 @@ import gevent
 import gevent.event
 
 from app.domain import hosts, rules
+from app.domain.accounts import Accounts
 from app.store import Store, StoreUnavailable
 from app.view.overview import FleetTable
 from app.view.regions import LiveView
@@ -58,6 +59,8 @@ class Live:
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         #: The fleet pages (``/fleet``) by sort and filter.
         self.overviews = Overviews(self._open_overview)
+        #: Accounts and keys as the credential check reads them (``app.web.access``).
+        self.accounts = Accounts(store)
         self.tasks = TaskWatchers(settings.queue_size)
         self.approvals = ApprovalWatchers(settings.queue_size)
         self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
@@ -99,6 +102,13 @@ class Live:
             self.rules_due.set()
         if kinds & {"alert", "silence"}:
             self.notify_due.set()
+
+    def end_sessions(self, accounts) -> None:
+        """End the open streams whose person's session ended: ``accounts`` are the changed
+        accounts (log items), each keeping the sessions it still has."""
+        for account in accounts:
+            for hub in (*self.pages.hubs(), *self.overviews.hubs()):
+                hub.end_sessions(account["name"], account["sessions"])
 
     def _known(self, host: str) -> bool:
         return host == self.settings.host_name or host in self.fleet

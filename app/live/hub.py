@@ -54,12 +54,14 @@ class Hub:
     def __len__(self) -> int:
         return len(self._subscribers)
 
-    def subscribe(self, first: bytes, lifetime: float = float("inf")) -> Subscriber:
+    def subscribe(self, first: bytes, lifetime: float = float("inf"),
+                  owner: tuple[str, str] | None = None) -> Subscriber:
         """Register a subscriber whose queue already holds ``first`` (the snapshot).
 
         :param lifetime: seconds until :meth:`expire` ends the stream.
+        :param owner: the signed-in person's ``(name, session hash)``, for :meth:`end_sessions`.
         """
-        sub = Subscriber(self.queue_size, time.monotonic() + lifetime)
+        sub = Subscriber(self.queue_size, time.monotonic() + lifetime, owner)
         sub.queue.put_nowait(first)
         if self.closing:
             sub.queue.put_nowait(CLOSE)
@@ -137,6 +139,13 @@ class Hub:
         """End the streams whose lifetime is over (called by the tailer, about once a second:
         one sweep instead of a timer per client)."""
         for sub in [s for s in self._subscribers if s.ends_at <= now]:
+            self._close(sub)
+
+    def end_sessions(self, name: str, kept) -> None:
+        """End the streams of ``name`` whose session hash is not in ``kept`` (the sessions
+        the account still has): a person disabled, signed out or given another role."""
+        for sub in [s for s in self._subscribers
+                    if s.owner is not None and s.owner[0] == name and s.owner[1] not in kept]:
             self._close(sub)
 
     def close_all(self) -> None:

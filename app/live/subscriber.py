@@ -90,13 +90,14 @@ class Subscriber:
     ``watcher`` waits for the socket to be writable meanwhile, ``ending`` says the connection
     closes once the queue is written, ``farewell()`` gives the last message and ``ended()`` is
     called once it is over (None until the Hub owns the connection). ``dropped`` means the stream ends without a farewell (slow or gone
-    client); ``ends_at`` is when its lifetime is over (``time.monotonic()``).
+    client); ``ends_at`` is when its lifetime is over (``time.monotonic()``); ``owner`` is the
+    signed-in person's ``(name, session hash)`` whose sign-out ends it, or None.
     """
 
     __slots__ = ("queue", "dropped", "sock", "fd", "busy", "ends_at", "watcher", "ending",
-                 "farewell", "ended")
+                 "farewell", "ended", "owner")
 
-    def __init__(self, maxsize: int, ends_at: float) -> None:
+    def __init__(self, maxsize: int, ends_at: float, owner: tuple[str, str] | None = None) -> None:
         self.queue = Mailbox(maxsize)
         self.dropped = False
         self.sock: socket.socket | None = None
@@ -107,3 +108,4 @@ class Subscriber:
         self.ending = False
         self.farewell: Callable[[], bytes] | None = None
         self.ended: Callable[[], None] | None = None
+        self.owner = owner

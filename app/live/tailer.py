@@ -84,6 +84,7 @@ class Tailer:
                     log.warning("tailer: the store answers again")
                 failing = False
             if items:
+                live.end_sessions(live.accounts.apply(items))
                 live.fleet.apply(items)
                 live.tasks.feed(items)
                 live.approvals.feed(items)

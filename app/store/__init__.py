@@ -156,6 +156,35 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 
+    # -- the audit log: beside the log, kept by time and count rather than by the log's size --
+
+    @abc.abstractmethod
+    def audit_append(self, entry: dict) -> int:
+        """Keep one audit entry (``app.domain.audit``: ``ts`` Unix seconds, ``who``,
+        ``action`` and more) and return its id, larger than every id before it.
+
+        :raise StoreUnavailable: nothing was written.
+        """
+
+    @abc.abstractmethod
+    def audit_query(self, *, who: str | None = None, action: str | None = None,
+                    since: float | None = None, until: float | None = None,
+                    before: int | None = None, limit: int = 50) -> list[dict]:
+        """Return up to ``limit`` audit entries, newest first, each with its ``id``: those of
+        ``who`` and ``action`` when given, with ``since <= ts < until`` (Unix seconds) and
+        ``id < before`` (the next page) when given.
+
+        :raise StoreUnavailable: the backend did not answer.
+        """
+
+    @abc.abstractmethod
+    def audit_trim(self, older_than: float, keep: int) -> int:
+        """Drop the audit entries with ``ts < older_than`` (Unix seconds) and all but the
+        ``keep`` newest; return how many went.
+
+        :raise StoreUnavailable: part may have been dropped.
+        """
+
     # -- history: beside the log, not in it (its size does not bound them) ---------------------
 
     @abc.abstractmethod

@@ -37,6 +37,14 @@ CREATE TABLE IF NOT EXISTS lease (
     owner   TEXT NOT NULL,
     expires REAL NOT NULL  -- Unix seconds: every worker on the host shares the clock
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts     REAL NOT NULL,
+    who    TEXT NOT NULL,
+    action TEXT NOT NULL,
+    data   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (ts);
 """
 #: Appends between two trims of the log: one DELETE per 100 writes keeps writes cheap, so an
 #: appending process may leave up to ``log_size + TRIM_EVERY - 1`` items.
@@ -232,6 +240,43 @@ class SQLiteStore(SQLiteHistory, Store):
             self._db.execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StoreUnavailable(str(exc)) from exc
+
+    def audit_append(self, entry: dict) -> int:
+        try:
+            cur = self._db.execute(
+                "INSERT INTO audit (ts, who, action, data) VALUES (?, ?, ?, ?)",
+                (entry["ts"], entry["who"], entry["action"],
+                 json.dumps(entry, separators=(",", ":"))))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        return cur.lastrowid
+
+    def audit_query(self, *, who: str | None = None, action: str | None = None,
+                    since: float | None = None, until: float | None = None,
+                    before: int | None = None, limit: int = 50) -> list[dict]:
+        sql, args = "SELECT id, data FROM audit WHERE 1", []
+        for clause, value in (("who = ?", who), ("action = ?", action), ("ts >= ?", since),
+                              ("ts < ?", until), ("id < ?", before)):
+            if value is not None:
+                sql += f" AND {clause}"
+                args.append(value)
+        try:
+            rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite read failed: {exc}") from exc
+        return [{**json.loads(data), "id": row_id} for row_id, data in rows]
+
+    def audit_trim(self, older_than: float, keep: int) -> int:
+        try:
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                gone = self._db.execute("DELETE FROM audit WHERE ts < ?", (older_than,)).rowcount
+                gone += self._db.execute(
+                    "DELETE FROM audit WHERE id <= (SELECT id FROM audit ORDER BY id DESC "
+                    "LIMIT 1 OFFSET ?)", (keep,)).rowcount
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
+        return gone
 
     def close(self) -> None:
         self._db.close()

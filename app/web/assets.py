@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, send_from_directory
 
 from app.config import ROOT
+from .access import needs
 
 bp = Blueprint("assets", __name__)
 
@@ -22,6 +23,7 @@ VENDOR = {
 
 
 @bp.get("/vendor/<name>")
+@needs("open")
 def vendor(name: str):
     """Serve one whitelisted npm file; 404 for anything else."""
     relative = VENDOR.get(name)

@@ -27,6 +27,8 @@ from app.sources.sample import HOST_PATTERN
 from app.view.ranges import SPANS
 
 from .api.hosts import refuse_to_forget
+from .access import needs, principal
+from .auth import record
 
 bp = Blueprint("dashboard", __name__)
 
@@ -55,6 +57,7 @@ def page_of(live) -> Page:
 
 
 @bp.get("/")
+@needs("read")
 def index():
     """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE;
     ``?sort=mem`` sorts the process table by memory (a table that polls on its own)."""
@@ -95,6 +98,7 @@ def _conditional(view, body: Callable[[], str]) -> Response:
 
 
 @bp.get("/poll")
+@needs("read")
 def poll():
     """Every region and the POLLING badge, as out-of-band swaps (the SSE snapshot's twin)."""
     view = page_of(_live()).view
@@ -102,6 +106,7 @@ def poll():
 
 
 @bp.get("/fragments/<name>")
+@needs("read")
 def fragment(name: str):
     """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name or host.
     ``processes-mem`` is the process table sorted by memory (``/?sort=mem`` polls it)."""
@@ -114,8 +119,10 @@ def fragment(name: str):
 
 
 @bp.post("/ui/alerts/<alert_id>/ack")
+@needs("operate")
 def ack_alert(alert_id: str):
-    """The page's Acknowledge button: record ``by="page"`` and the time; 204 with no body.
+    """The page's Acknowledge button: record who (the signed-in person) and when; 204 with no
+    body.
 
     The alerts region's new HTML reaches every tab through the stream (or the next poll), so
     this answer carries nothing; htmx 4 swaps nothing for a 204. The Origin check and the
@@ -123,16 +130,17 @@ def ack_alert(alert_id: str):
 
     :raise 404: unknown id (htmx swaps the error text in place of the button).
     """
-    # "page" until a login gives viewers a name.
-    if alerts.acknowledge(_live().store, alert_id, by="page") is None:
+    if alerts.acknowledge(_live().store, alert_id, by=principal().by) is None:
         abort(404, description=f"no alert with id {alert_id!r}")
+    record("alert-ack", alert_id)
     return "", 204
 
 
 @bp.post("/ui/alerts/<alert_id>/silence")
+@needs("operate")
 def silence_alert(alert_id: str):
     """The page's Silence buttons: form field ``hours`` (1, 4 or 24) silences this alert's name
-    on its host (exactly, not as patterns) for that long, recorded with ``by="page"``.
+    on its host (exactly, not as patterns) for that long, recorded with who made it.
 
     204 to htmx (the card shows the mark through the stream); a native form post gets 303
     back to the page. 404 for an unknown alert, 422 JSON for a bad form; Origin and session
@@ -150,16 +158,20 @@ def silence_alert(alert_id: str):
     if alert.get("host"):
         matchers["host"] = silences.literal(alert["host"])
     now = time.time()
-    silences.create(store, matchers, now + int(form.hours) * 3600, by="page", now=now)
+    silence = silences.create(store, matchers, now + int(form.hours) * 3600, by=principal().by,
+                              now=now)
+    record("silence-create", silence["id"], detail={"matchers": matchers, "alert": alert_id,
+                                                    "hours": int(form.hours)})
     if request.htmx:
         return "", 204
     return redirect(_back(), 303)
 
 
 @bp.post("/ui/approvals/<approval_id>/response")
+@needs("operate")
 def answer_approval(approval_id: str):
     """The page's Approve / Deny buttons: form fields ``decision`` (approve|deny) and
-    ``reason`` (optional; empty means none), recorded with ``by="page"``.
+    ``reason`` (optional; empty means none), recorded with who answered.
 
     204 to htmx (the card leaves through the stream); a native form post (no JavaScript)
     gets 303 back to the page it came from. Refusals: 404, 409 (answered already), 410
@@ -172,13 +184,16 @@ def answer_approval(approval_id: str):
         raise BadPayload(422, "invalid form", field_errors(exc)) from None
     # A refusal (404, 409, 410) propagates to app.web.errors: HTML for htmx, JSON otherwise.
     approvals.answer(_live().store, approval_id, approved=form.decision == "approve",
-                     reason=form.reason or None, by="page")
+                     reason=form.reason or None, by=principal().by)
+    record("approval-answer", approval_id, detail={"approved": form.decision == "approve",
+                                                   "reason": form.reason or None})
     if request.htmx:
         return "", 204
     return redirect(_back(), 303)
 
 
 @bp.post("/ui/hosts/<name>/forget")
+@needs("admin")
 def forget_host(name: str):
     """The "Forget this host" button of a host's page (its ``<details>`` is the confirmation
     step): as ``DELETE /api/v1/hosts/<name>`` (``app.domain.hosts.forget``), then 303 to this
@@ -189,6 +204,7 @@ def forget_host(name: str):
     if refusal is not None:
         return refusal
     hosts.forget(live.store, name)
+    record("host-forget", name)
     return redirect("/?" + urlencode({"forgotten": name}), 303)
 
 

@@ -35,8 +35,9 @@ from prometheus_client.registry import Collector
 
 from app.store import StoreUnavailable
 
-from .auth import is_write
+from .access import is_write
 from .errors import error_response
+from .access import needs
 
 bp = Blueprint("ops", __name__)
 
@@ -134,12 +135,14 @@ def register(app: Flask) -> None:
 
 
 @bp.get("/healthz")
+@needs("open")
 def healthz():
     """200 ``{"status": "ok"}`` while the process answers at all (liveness)."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@needs("open")
 def readyz():
     """200 ``{"status": "ready"}`` when the store answers, else 503 ``{"error": ...}`` (readiness)."""
     try:
@@ -151,6 +154,7 @@ def readyz():
 
 
 @bp.get("/metrics")
+@needs("open")
 def metrics():
     """Every metric in the format the scraper's ``Accept`` asks for (Prometheus text by default)."""
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))

@@ -20,6 +20,8 @@ from app.live.pages import TooManyPages
 from app.view import overview
 from app.view.overview import COLUMNS, REGIONS, BadFleetQuery, check_query
 
+from .access import needs
+from .auth import stream_owner
 from .stream import STREAM_HEADERS
 
 bp = Blueprint("overview", __name__)
@@ -42,6 +44,7 @@ def _page(sort: str, q: str) -> Overview:
 
 
 @bp.get("/fleet")
+@needs("read")
 def fleet():
     """The whole fleet page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE."""
     sort, q = _query()
@@ -55,6 +58,7 @@ def fleet():
 
 
 @bp.get("/fleet/poll")
+@needs("read")
 def poll():
     """Both regions and the POLLING badge as out-of-band swaps; ``ETag`` = the log id of the
     table's latest draw that changed it and its draw count (a page made again starts counting
@@ -71,6 +75,7 @@ def poll():
 
 
 @bp.get("/fleet/stream")
+@needs("read")
 def stream():
     """A snapshot of both regions, then one unnamed message per redraw that changed them
     (``app.view.overview.TABLE_STEP``); ends after ``DASHBOARD_STREAM_LIFETIME`` seconds.
@@ -82,6 +87,7 @@ def stream():
     environ = request.environ
     return Response(overview_messages(current_app.extensions["dashboard"],
                                       current_app.config["SETTINGS"].stream_lifetime,
-                                      direct_socket(environ), sort, q, client_socket(environ)),
+                                      direct_socket(environ), sort, q, client_socket(environ),
+                                      stream_owner()),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

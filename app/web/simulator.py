@@ -22,6 +22,7 @@ from app.live.sampling import SIMULATED_HOST_KEY, override_key
 
 from .errors import error_response
 from .payload import parse
+from .access import needs
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 ui_bp = Blueprint("simulator_ui", __name__, url_prefix="/ui/simulator")
@@ -41,6 +42,7 @@ def _live():
 
 
 @bp.post("/events")
+@needs("ingest")
 def events():
     """Store ``count`` events (default 1), random unless ``level``/``message`` are given.
 
@@ -67,6 +69,7 @@ def override(values: dict[str, float], seconds: float) -> dict:
 
 
 @bp.post("/metrics")
+@needs("ingest")
 def metrics():
     """Show ``values`` instead of the sampled ones for ``seconds`` seconds (from the next sample).
 
@@ -166,6 +169,7 @@ def set_simulated_host(enabled: bool) -> dict:
 
 
 @bp.post("/scenarios/<name>")
+@needs("ingest")
 def scenario(name: str):
     """Start a named scenario (see :func:`run_scenario`); an optional JSON body
     ``{"seconds": N}`` (0 < N <= 3600) sets its duration."""
@@ -174,6 +178,7 @@ def scenario(name: str):
 
 
 @bp.post("/host")
+@needs("ingest")
 def host():
     """``{"enabled": true|false}``: generated readings instead of psutil's, until turned off.
 
@@ -185,6 +190,7 @@ def host():
 # -- page actions (the control panel's forms) ---------------------------------------------------
 
 @ui_bp.post("/scenarios/<name>")
+@needs("operate")
 def ui_scenario(name: str):
     """The panel's scenario buttons: 204 (the page updates over the stream), 404 if unknown."""
     response = run_scenario(name)
@@ -192,6 +198,7 @@ def ui_scenario(name: str):
 
 
 @ui_bp.post("/host")
+@needs("operate")
 def ui_host():
     """The panel's host-mode form: ``enabled=true|false`` (form-encoded); 204, or 400."""
     value = request.form.get("enabled", "")

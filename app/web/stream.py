@@ -10,6 +10,8 @@ from flask import Blueprint, Response, current_app, request
 
 from app.live.delivery import client_socket, direct_socket, page_messages
 
+from .access import needs
+from .auth import stream_owner
 from .dashboard import page_of
 
 bp = Blueprint("stream", __name__)
@@ -21,6 +23,7 @@ STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering"
 
 
 @bp.get("/stream")
+@needs("read")
 def stream():
     """A full snapshot of every region, then one unnamed message per change, with ``id:``.
 
@@ -37,6 +40,6 @@ def stream():
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
     environ = request.environ
     return Response(page_messages(live, lifetime, direct_socket(environ), host,
-                                  client_socket(environ), range_name),
+                                  client_socket(environ), range_name, stream_owner()),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

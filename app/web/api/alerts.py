@@ -12,6 +12,8 @@ from app.domain.schemas import AckIn, AlertIn
 
 from ..errors import error_response
 from ..payload import parse
+from ..access import needs, principal
+from ..auth import record
 
 
 #: Alerts ``GET /api/v1/alerts`` returns at most (the store keeps up to
@@ -27,6 +29,7 @@ def _unknown(alert_id: str):
     return error_response(404, f"no alert with id {alert_id!r}")
 
 
+@needs("ingest")
 def raise_alert():
     """Take ``{"name", "level", "message", "source"}``; 201 with ``{"id": "..."}``."""
     spec = parse(AlertIn)
@@ -35,6 +38,7 @@ def raise_alert():
     return jsonify({"id": alert["id"]}), 201
 
 
+@needs("ingest")
 def resolve(alert_id: str):
     """Resolve the alert (no body); 200 with the alert, also when it was resolved already.
 
@@ -44,16 +48,23 @@ def resolve(alert_id: str):
     return jsonify(alert) if alert is not None else _unknown(alert_id)
 
 
+@needs("operate")
 def ack(alert_id: str):
-    """Acknowledge the alert; optional body ``{"by": "name"}`` (default ``"api"``); 200 with it.
+    """Acknowledge the alert as the credential's holder (``acked_by``); 200 with it.
 
-    :raise 404: unknown id. A body, when there is one, must be valid (415/400/422).
+    :raise 404: unknown id. A body, when there is one, must be an empty object (415/400/422;
+        a ``by`` is refused: the server sets it).
     """
-    by = parse(AckIn).by if request.content_length or request.data else "api"
-    alert = alerts.acknowledge(_store(), alert_id, by)
-    return jsonify(alert) if alert is not None else _unknown(alert_id)
+    if request.content_length or request.data:
+        parse(AckIn)
+    alert = alerts.acknowledge(_store(), alert_id, principal().by)
+    if alert is None:
+        return _unknown(alert_id)
+    record("alert-ack", alert_id)
+    return jsonify(alert)
 
 
+@needs("read")
 def list_alerts():
     """Up to :data:`LISTED` alerts as a JSON list, firing first, newest first;
     ``?state=firing|resolved`` filters.

@@ -1,6 +1,8 @@
 """``/api/v1/approvals``: ask a person, answer, withdraw, read and follow an approval (SSE).
 
-Writes pass :func:`app.web.auth.check_write` like every ``/api/`` write. The rules (first
+A key with the ``ask`` scope (and no ``read``) reads, follows and withdraws only the approvals
+it asked; an admin withdraws any; no credential ever answers an approval it asked itself (a
+program must not approve its own deploy). The rules (first
 answer wins, expiry, withdrawal) live in ``app.domain.approvals``, whose refusals
 ``app.web.errors`` answers (404, 409 and 410 JSON, with the approval that stands); the stream
 lives in ``app.live.approvals``.
@@ -17,27 +19,43 @@ from app.live.delivery import client_socket
 
 from ..payload import parse, parse_query
 from ..stream import STREAM_HEADERS
+from ..access import needs, principal
+from ..auth import record
+from ..errors import error_response
 
 
 def _live():
     return current_app.extensions["dashboard"]
 
 
-def _known(approval_id: str) -> dict:
-    """The stored approval. :raise approvals.Unknown: none (``app.web.errors``: 404 JSON)."""
+def _known(approval_id: str, right: str = "read") -> dict:
+    """The stored approval, if the request's credential has ``right`` or asked it.
+
+    :raise approvals.Unknown: none, or another's that it may not see (``app.web.errors``:
+        404 JSON: an asking key learns nothing of other approvals).
+    """
     approval = approvals.get(_live().store, approval_id)
-    if approval is None:
+    who = principal()
+    if approval is None or not (who.can(right) or _asked_by(approval, who)):
         raise approvals.Unknown(f"no approval {approval_id!r}")
     return approval
 
 
+def _asked_by(approval: dict, who) -> bool:
+    return who.kind == "key" and approval.get("asked_by") == f"key:{who.name}"
+
+
+@needs("ask")
 def post_approval():
     """Ask: ``{"title", "detail"?, "source"?, "timeout_seconds"?}`` -> ``201 {"id"}``."""
     spec = parse(ApprovalIn)
-    approval = approvals.ask(_live().store, **spec.model_dump())
+    who = principal()
+    asked_by = f"key:{who.name}" if who.kind == "key" else who.by
+    approval = approvals.ask(_live().store, **spec.model_dump(), asked_by=asked_by)
     return jsonify({"id": approval["id"]}), 201
 
 
+@needs("read", "ask")
 def get_approval(approval_id: str):
     """The approval (its ``state`` says pending, approved, denied, expired or withdrawn), or 404.
 
@@ -50,25 +68,42 @@ def get_approval(approval_id: str):
     return jsonify(approval)
 
 
+@needs("read")
 def list_approvals():
     """Stored approvals, newest first: ``?state=`` filters, ``?limit=`` 1-200 (default 50)."""
     query = parse_query(ApprovalQuery)
     return jsonify(approvals.listed(_live().store, query.state, query.limit))
 
 
+@needs("operate")
 def respond(approval_id: str):
-    """Answer: ``{"approved": bool, "reason"?, "by"?}`` -> 200 with the approval; 409 with the
-    decision that stands, 410 once expired, 404 unknown."""
+    """Answer: ``{"approved": bool, "reason"?}`` (an empty reason is none) -> 200 with the
+    approval, ``by`` the credential's holder; 409 with the decision that stands, 410 once
+    expired, 404 unknown, 403 for the key that asked it."""
     spec = parse(ApprovalAnswer)
-    return jsonify(approvals.answer(_live().store, approval_id, approved=spec.approved,
-                                    reason=spec.reason, by=spec.by))
+    who = principal()
+    asked = approvals.get(_live().store, approval_id)
+    if asked is not None and _asked_by(asked, who):
+        return error_response(403, "a key never answers an approval it asked itself; a person "
+                                   "(or another key with the operate scope) must")
+    answered = approvals.answer(_live().store, approval_id, approved=spec.approved,
+                                reason=spec.reason, by=who.by)
+    record("approval-answer", approval_id, detail={"approved": spec.approved,
+                                                   "reason": spec.reason})
+    return jsonify(answered)
 
 
+@needs("ask", "admin")
 def withdraw(approval_id: str):
-    """Withdraw a pending approval -> 200 with it; 409 once decided (or expired), 404 unknown."""
-    return jsonify(approvals.withdraw(_live().store, approval_id, by="api"))
+    """Withdraw a pending approval -> 200 with it; 409 once decided (or expired), 404 unknown
+    (or another's, for a key that may only withdraw its own)."""
+    _known(approval_id, "admin")
+    withdrawn = approvals.withdraw(_live().store, approval_id, by=principal().by)
+    record("approval-withdraw", approval_id)
+    return jsonify(withdrawn)
 
 
+@needs("read", "ask")
 def approval_stream(approval_id: str):
     """SSE: ``permission_request`` (unless resumed with ``Last-Event-ID``), then
     ``permission_response`` or ``permission_cleared`` and the end (``app.live.approvals``)."""

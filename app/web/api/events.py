@@ -8,18 +8,21 @@ from app.domain.events import record_event
 from app.domain.schemas import EventIn, EventQuery
 
 from ..payload import parse, parse_query
+from ..access import needs
 
 
 def _store():
     return current_app.extensions["dashboard"].store
 
 
+@needs("ingest")
 def post_event():
     """Take ``{"level", "message", "source"}``; 201 with ``{"id": N}`` once it is stored."""
     event_id = record_event(_store(), parse(EventIn).model_dump())
     return jsonify({"id": event_id}), 201
 
 
+@needs("read")
 def get_events():
     """Up to ``limit`` (1-500, default 100) events, newest first, each ``{"id", "level",
     "message", "source", "ts"}``; ``level`` keeps one level, ``since`` (a log id) only later

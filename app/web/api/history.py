@@ -12,6 +12,7 @@ from app.domain import history
 from app.domain.schemas import BadPayload, HistoryQuery
 
 from ..payload import parse_query
+from ..access import needs
 
 
 def _bad(param: str, message: str) -> BadPayload:
@@ -24,6 +25,7 @@ def _known_host(live, host: str) -> bool:
     return host == live.settings.host_name or live.store.get_state(f"sample:{host}") is not None
 
 
+@needs("read")
 def get_history():
     """``?metric=cpu_percent&range=24h`` (or ``from``/``to`` in Unix seconds), optional
     ``host`` and ``step`` (seconds): ``{"host", "metric", "step", "points": [{"t", "min",

@@ -8,6 +8,8 @@ from app.domain import hosts
 
 from ..errors import error_response
 from .samples import sampled_by_a_dashboard
+from ..access import needs
+from ..auth import record
 
 
 def refuse_to_forget(live, name: str):
@@ -27,6 +29,7 @@ def refuse_to_forget(live, name: str):
     return None
 
 
+@needs("admin")
 def delete_host(name: str):
     """Drop ``name``'s latest sample, history and process list; its card leaves every page of
     every dashboard on this store. 204 with no body; a host that reports again reappears.
@@ -38,4 +41,5 @@ def delete_host(name: str):
     if refusal is not None:
         return refusal
     hosts.forget(live.store, name)
+    record("host-forget", name)
     return "", 204

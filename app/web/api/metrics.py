@@ -9,8 +9,10 @@ from app.domain.schemas import MetricsIn
 
 from ..errors import error_response
 from ..payload import parse
+from ..access import needs
 
 
+@needs("ingest")
 def post_metrics():
     """Take ``{"metrics": [{"name", "value", "type", "unit", "labels"}, ...]}`` (1 to 1000).
 
@@ -29,6 +31,7 @@ def post_metrics():
     return jsonify({"id": item_id, "count": len(spec.metrics)}), 202
 
 
+@needs("read")
 def get_metrics():
     """``{"hosts": {host: latest sample}, "custom": [latest reading of each series]}``."""
     store = current_app.extensions["dashboard"].store

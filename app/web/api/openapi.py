@@ -9,6 +9,7 @@ import re
 from flask import Flask, current_app, jsonify
 
 from .operations import JSON, MODELS, REF, ROUTES, Route, ref
+from ..access import needs
 
 
 def flask_path(path: str) -> str:
@@ -80,6 +81,7 @@ def build(app: Flask) -> dict:
     }
 
 
+@needs("read")
 def openapi():
     """``GET /api/v1/openapi.json``: the document, built on the first request, not at start:
     building it compiles every pydantic model, memory an idle worker never needs."""

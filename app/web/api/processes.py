@@ -9,8 +9,10 @@ from app.domain.hostsample import ProcessQuery
 
 from ..errors import error_response
 from ..payload import parse_query
+from ..access import needs
 
 
+@needs("read")
 def get_processes():
     """``{"host", "ts", "processes": [...]}``, the list last taken of ``host`` (default: this
     dashboard's own), sorted by ``sort`` (``cpu`` or ``mem``), highest first.

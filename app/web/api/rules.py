@@ -13,12 +13,15 @@ from app.domain import rules
 from app.domain.schemas import RulesIn
 
 from ..payload import parse
+from ..access import needs, principal
+from ..auth import record
 
 
 def _live():
     return current_app.extensions["dashboard"]
 
 
+@needs("read")
 def get_rules():
     """``{"rules": [...], "updated_at", "by"}``: the list in use (the configured one while the
     store has none yet)."""
@@ -30,10 +33,13 @@ def get_rules():
     return jsonify(state)
 
 
+@needs("admin")
 def put_rules():
     """Replace the whole list with ``{"rules": [...]}``; 200 with the stored state.
 
     :raise 422: a malformed rule (field paths in ``details``) or repeated names.
     """
     spec = parse(RulesIn)
-    return jsonify(rules.replace(_live().store, spec.rules, by="api"))
+    state = rules.replace(_live().store, spec.rules, by=principal().by)
+    record("rules-replace", None, detail={"rules": [r["name"] for r in state["rules"]]})
+    return jsonify(state)

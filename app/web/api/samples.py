@@ -22,6 +22,7 @@ from app.domain.hostsample import SamplesIn
 
 from ..errors import error_response
 from ..payload import parse
+from ..access import needs
 
 
 def sampled_by_a_dashboard(live, host: str) -> bool:
@@ -35,6 +36,7 @@ def sampled_by_a_dashboard(live, host: str) -> bool:
     return live.store.holder(f"sampler:{host}") is not None
 
 
+@needs("ingest")
 def post_samples():
     """Take ``{"samples": [{"host", "ts", "cpu_percent", ...}, ...]}`` (1 to 1000).
 

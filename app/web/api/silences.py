@@ -15,15 +15,18 @@ from app.domain.schemas import SilenceIn
 
 from ..errors import error_response
 from ..payload import parse
+from ..access import needs, principal
+from ..auth import record
 
 
 def _store():
     return current_app.extensions["dashboard"].store
 
 
+@needs("operate")
 def post_silence():
-    """``{"matchers": {"name"?, "host"?, "level"?}, "duration" | "ends_at", "comment"?, "by"?}``
-    -> 201 with the silence.
+    """``{"matchers": {"name"?, "host"?, "level"?}, "duration" | "ends_at", "comment"?}``
+    -> 201 with the silence, ``created_by`` the credential's holder.
 
     :raise 422: a bad body, an end in the past, or too many active silences.
     """
@@ -32,17 +35,21 @@ def post_silence():
     ends_at = spec.ends_at if spec.ends_at is not None else now + spec.duration
     try:
         silence = silences.create(_store(), spec.matchers.model_dump(exclude_none=True), ends_at,
-                                  by=spec.by, comment=spec.comment, now=now)
+                                  by=principal().by, comment=spec.comment, now=now)
     except ValueError as exc:
         return error_response(422, str(exc))
+    record("silence-create", silence["id"], detail={"matchers": silence["matchers"],
+                                                    "ends_at": silence["ends_at"]})
     return jsonify(silence), 201
 
 
+@needs("read")
 def list_silences():
     """The silences that have not ended, the latest ending first."""
     return jsonify(silences.active(_store()))
 
 
+@needs("operate")
 def delete_silence(silence_id: str):
     """End the silence now; 200 with it (also when it had ended already).
 
@@ -51,4 +58,5 @@ def delete_silence(silence_id: str):
     silence = silences.expire(_store(), silence_id)
     if silence is None:
         return error_response(404, f"no silence with id {silence_id!r}")
+    record("silence-end", silence_id)
     return jsonify(silence)

@@ -33,6 +33,7 @@ from app.store import Store, StoreUnavailable
 
 from ..payload import parse_query
 from ..stream import STREAM_HEADERS
+from ..access import needs
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class StreamQuery(ResumeQuery):
 
 
 @bp.get("/api/v1/stream")
+@needs("read")
 def stream():
     """SSE of the items of ``channels`` (``app.live.jsonstream``); 400 naming a bad parameter."""
     query = parse_query(StreamQuery)
@@ -83,6 +85,7 @@ def stream():
 
 
 @bp.get("/api/events/<any(metrics, alerts, all):name>")
+@needs("read")
 def alias(name: str):
     """The seed's paths: ``/api/events/metrics``, ``/alerts`` and ``/all`` (every channel)."""
     query = parse_query(ResumeQuery)

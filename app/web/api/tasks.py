@@ -14,6 +14,7 @@ from app.live.tasks import stream
 from ..errors import error_response
 from ..payload import parse, parse_query
 from ..stream import STREAM_HEADERS
+from ..access import needs
 
 _TASK_ID = re.compile(TASK_ID_PATTERN)
 
@@ -32,6 +33,7 @@ def _no_task(task_id: str):
     return error_response(404, f"no task {task_id!r}")
 
 
+@needs("ingest")
 def put_task(task_id: str):
     """Set a task's state: ``{"state", "progress", "message"?, "estimated_seconds"?}``.
 
@@ -48,18 +50,21 @@ def put_task(task_id: str):
         return error_response(409, str(exc), task=exc.task)
 
 
+@needs("read")
 def get_task(task_id: str):
     """The task's current state, or 404 JSON for an unknown one."""
     task = _known_task(task_id)
     return jsonify(task) if task else _no_task(task_id)
 
 
+@needs("read")
 def get_tasks():
     """Stored tasks, most recently updated first, up to ``limit`` (1-1000, default 100)."""
     query = parse_query(TaskQuery)
     return jsonify(tasks.list_tasks(_live().store, query.limit))
 
 
+@needs("read")
 def task_stream(task_id: str):
     """SSE: ``progress`` for the current state and each update, then ``complete`` (succeeded)
     or ``error`` (failed) and the end; JSON data, ``id:`` the log id; 404 JSON if unknown."""
