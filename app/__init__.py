@@ -75,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     throttle.register(app)  # before access: a throttled client gets 429, not another 401
     access.register(app)
     auth.register(app)
+    throttle.limit_sign_in(app)
     ops.register(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(dashboard.bp)

@@ -393,6 +393,11 @@ class Accounts:
                 self._configured = (float("-inf"), False)
         return changed
 
+    def forget(self, name: str) -> None:
+        """Drop ``name``'s cached account: this process changed it (a sign-out must hold for
+        the very next request, not half a second later)."""
+        self._entries.pop(_key(name), None)
+
     def touch_key(self, key_id: str, now: float) -> None:
         """Record that the key was used at ``now`` (Unix seconds): written at most once a
         minute per key and process, so a busy program does not write once per request."""

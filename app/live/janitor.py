@@ -1,6 +1,7 @@
 """The janitor loop: one process of the deployment at a time (a lease in the store, like the
 sampler's) applies the retention of tasks, alerts, approvals, silences and hosts
-(:mod:`app.domain.retention`) every :data:`JANITOR_INTERVAL` seconds, and trims the history
+(:mod:`app.domain.retention`) and of the audit log (:func:`app.domain.audit.sweep`) every
+:data:`JANITOR_INTERVAL` seconds, and trims the history
 tiers of every host and custom series (``Store.trim_history``): writing a sample trims only what
 it writes, so a host or a series that went quiet would keep its old points for ever."""
 
@@ -11,7 +12,7 @@ import time
 
 import gevent
 
-from app.domain import retention
+from app.domain import audit, retention
 from app.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,10 @@ def run_janitor(store: Store, settings, owner: str) -> None:
                     log.info("retention: removed %(tasks)d tasks, %(alerts)d alerts, "
                              "%(approvals)d approvals, %(silences)d silences and %(hosts)d "
                              "hosts", removed)
+                gone = audit.sweep(store, time.time(), retention=settings.audit_retention,
+                                   keep=settings.audit_size)
+                if gone:
+                    log.info("retention: removed %d audit entries", gone)
                 store.trim_history()
         except StoreUnavailable:
             pass  # the next sweep tries again

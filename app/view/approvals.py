@@ -18,6 +18,10 @@ from .format import human_duration
 
 #: Pending approvals a view keeps, newest first; older ones beyond it are not shown.
 PENDING_KEPT = 50
+#: Decided approvals (answered, expired, withdrawn) the region still shows, with who decided,
+#: and for how many seconds after the decision: a person who did not press the button sees
+#: who did.
+RECENT_KEPT, RECENT_SECONDS = 5, 600.0
 
 
 def asked(seconds: float) -> str:
@@ -42,17 +46,33 @@ class PendingApprovals:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.by_id: dict[str, dict] = {}
+        #: The last :data:`RECENT_KEPT` decided ones, by id.
+        self.decided: dict[str, dict] = {}
         self.clock = clock
 
     def load(self, store: Store) -> None:
-        """Replace them with the store's pending approvals."""
+        """Replace them with the store's pending and recently decided approvals."""
         self.by_id = {a["id"]: a for a in approvals_mod.listed(store, approvals_mod.PENDING,
                                                                PENDING_KEPT)}
+        since = self.clock() - RECENT_SECONDS
+        self.decided = {}
+        for approval in sorted(approvals_mod.listed(store, None, PENDING_KEPT + RECENT_KEPT),
+                               key=lambda a: a.get("answered_at") or 0):
+            if approval["state"] != approvals_mod.PENDING and (approval["answered_at"] or 0) > since:
+                self._decided(approval)
+
+    def _decided(self, approval: dict) -> None:
+        self.decided.pop(approval["id"], None)
+        self.decided[approval["id"]] = approval
+        while len(self.decided) > RECENT_KEPT:
+            del self.decided[next(iter(self.decided))]
 
     def fold(self, approval: dict) -> None:
-        """Take one logged change: a pending approval is kept, any other state removes it."""
+        """Take one logged change: a pending approval is kept, any other state moves it to the
+        recently decided."""
         if approval["state"] != approvals_mod.PENDING:
             self.by_id.pop(approval["id"], None)
+            self._decided(approval)
             return
         self.by_id[approval["id"]] = approval
         if len(self.by_id) > PENDING_KEPT:
@@ -70,3 +90,10 @@ class PendingApprovals:
         newest = sorted(self.by_id.values(), key=lambda a: a["created_at"], reverse=True)
         return [{**a, "asked": asked(now - a["created_at"]), "left": left(a["expires_at"] - now)}
                 for a in newest]
+
+    def recent(self, now: float | None = None) -> list[dict]:
+        """The decided ones of the last :data:`RECENT_SECONDS` (Unix seconds ``now``; None: the
+        clock's), the latest decision first."""
+        now = self.clock() if now is None else now
+        return [a for a in reversed(self.decided.values())
+                if (a.get("answered_at") or 0) > now - RECENT_SECONDS]

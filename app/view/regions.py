@@ -219,7 +219,8 @@ class LiveView:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
         ``approvals``: minutes, while any is pending; ``alerts``: a silence ends); True if its
         HTML changed."""
-        if ((name == "approvals" and not self.approvals.by_id and "approvals" in self.out.html)
+        if ((name == "approvals" and not self.approvals.by_id and not self.approvals.decided
+             and "approvals" in self.out.html)
                 or (name == "alerts" and not self.notes.ended())):
             return False
         return name in self.regions and self._rerender(name)
@@ -277,7 +278,7 @@ class LiveView:
         elif name == "forget":
             extra = {"gone": self.gone, "home": self.fleet.home}
         elif name == "approvals":
-            extra = {"approvals": self.approvals.cards()}
+            extra = {"approvals": self.approvals.cards(), "decided": self.approvals.recent()}
         elif name in ("charts", "plots"):
             extra = {"panel": self.panel, "spans": SPANS}
         return self._templates[name].render(

@@ -38,6 +38,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -233,6 +234,7 @@ def _bearer() -> Principal | None:
     record = _accounts().key(parsed[0]) if parsed else None
     if (record is not None and not record["revoked"]
             and accounts_mod.secret_matches(record, parsed[1])):
+        _accounts().touch_key(record["id"], time.time())
         return Principal("key", record["name"], "key", rights_of_scopes(record["scopes"]),
                          key_id=record["id"], relayed=relayed)
     failed("bearer key")
@@ -305,6 +307,9 @@ def _need(view) -> tuple[str, ...]:
 
 def check_access():
     """``before_request``: let the request through (None) or answer 401/403 (module docstring)."""
+    # Per request: an app context that outlives one (a test's) must not carry them over.
+    for name in ("principal", "person", "auth_failed"):
+        g.pop(name, None)
     if request.endpoint == "static":  # Flask's own view, for files under static/
         return None
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
@@ -317,8 +322,9 @@ def check_access():
         return refused.response
     # Cookies (and the loopback rule, for a local browser) go with another site's forms too;
     # a local program (curl) writing to the API sends no Origin and is no browser.
-    if (request.method in WRITE_METHODS and who.kind != "key" and not same_origin()
-            and not (who.kind == "local" and request.path.startswith(("/api/", "/simulator/")))):
+    if (request.method in WRITE_METHODS and not same_origin()
+            and (who.kind in ("person", "view-token") or (
+                who.kind == "local" and not request.path.startswith(("/api/", "/simulator/"))))):
         return error_response(403, "page actions must come from this dashboard's own pages "
                                    "(the Origin header does not match)")
     if any(who.can(right) for right in need):
@@ -329,19 +335,25 @@ def check_access():
 def refusal(who: Principal, need: tuple[str, ...]):
     """The 401 or 403 answer for ``who`` lacking every right of ``need``."""
     if not who.signed_in:
-        if not current_app.config["SETTINGS"].people_configured and \
-                not _accounts().configured() and request.method in WRITE_METHODS:
-            reason = loopback_refusal() or "a token is set"
+        settings = current_app.config["SETTINGS"]
+        if (request.method in WRITE_METHODS and not settings.people_configured
+                and not settings.ingest_token.get_secret_value() and not _accounts().configured()):
+            if not request.path.startswith(("/api/", "/simulator/")):
+                return error_response(
+                    403, f"page actions without signing in are for local viewers only, and "
+                         f"{loopback_refusal()}: create an account (flask --app wsgi users add "
+                         "NAME --role operator) and sign in")
             return error_response(
-                403, f"writes without a key are for local clients only, and {reason}: create "
-                     "an API key (flask --app wsgi users key-add) or set DASHBOARD_INGEST_TOKEN "
-                     "and send it as 'Authorization: Bearer <key>'")
+                403, f"writes without a key are for local clients only, and "
+                     f"{loopback_refusal()}: create an API key (flask --app wsgi users key-add) "
+                     "or set DASHBOARD_INGEST_TOKEN and send it as 'Authorization: Bearer <key>'")
         if request.method == "GET" and not request.path.startswith("/api/") \
                 and not request.headers.get("HX-Request") and _wants_page():
             return redirect("/login?" + _next(), 303)
         response = error_response(401, "sign in at /login first, or send 'Authorization: "
                                        "Bearer <key>'")
         response.headers["HX-Redirect"] = "/login"
+        response.headers["WWW-Authenticate"] = 'Bearer realm="dashboard"'
         return response
     roles = sorted({NEEDED[right][0] for right in need}, key=["viewer", "operator", "admin"].index)
     scopes = [NEEDED[right][1] for right in need]

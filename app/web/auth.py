@@ -201,6 +201,7 @@ def logout():
                                    "header does not match)")
     if current_user.is_authenticated:
         accounts.close_session(_live().store, current_user.name, current_user.sid)
+        _live().accounts.forget(current_user.name)
         record("sign-out", current_user.name, who=(current_user.name, current_user.role))
         logout_user()
     session.clear()

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from flask import Flask, g, request
 
-from . import auth
-
 
 def _carries_credential() -> bool:
     """Whether the request carries something a guess could be made with."""
@@ -50,9 +48,15 @@ def register(app: Flask) -> None:
         headers_enabled=True, retry_after="delta-seconds",
         # A Redis hiccup must not turn writes into 500s: the write itself answers 503 then.
         swallow_errors=True)
-    # Registered by the view's name, which the limiter's own before-request check looks up:
-    # the wrapper it returns is not needed.
-    limiter.shared_limit(
-        per_minute, scope="sign-in-name", deduct_when=_failed,
+    app.extensions["limiter"] = limiter
+
+
+def limit_sign_in(app: Flask) -> None:
+    """Also limit failed sign-ins per account name typed; call it once ``/login`` exists."""
+    settings = app.config["SETTINGS"]
+    limit = app.extensions["limiter"].shared_limit(
+        f"{settings.auth_failures_per_minute} per minute", scope="sign-in-name",
+        deduct_when=_failed,
         key_func=lambda: "name:" + request.form.get("name", "").strip().lower()[:100],
-        exempt_when=lambda: request.method != "POST" or "name" not in request.form)(auth.login)
+        exempt_when=lambda: request.method != "POST" or "name" not in request.form)
+    app.view_functions["auth.login"] = limit(app.view_functions["auth.login"])

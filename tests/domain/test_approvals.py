@@ -72,11 +72,11 @@ def test_withdraw_a_pending_one_but_not_a_decided_one(store):
     gone = approvals.withdraw(store, a["id"], by="api", now=T0 + 1)
     assert gone["state"] == "withdrawn" and gone["approved"] is None
     with pytest.raises(approvals.AlreadyDecided):
-        approvals.withdraw(store, a["id"], now=T0 + 2)
+        approvals.withdraw(store, a["id"], by="api", now=T0 + 2)
     with pytest.raises(approvals.AlreadyDecided):
         approvals.answer(store, a["id"], approved=True, reason=None, by="x", now=T0 + 2)
     with pytest.raises(approvals.Unknown):
-        approvals.withdraw(store, "0" * 32)
+        approvals.withdraw(store, "0" * 32, by="api")
     with pytest.raises(approvals.Unknown):
         approvals.answer(store, "../etc", approved=True, reason=None, by="x")
 

@@ -216,3 +216,17 @@ def test_a_slow_queued_stream_is_shut_down_under_its_blocked_write(live):
         client_end.settimeout(5)
         assert client_end.recv(10) == b""  # shut down: the server's write fails at once
         stuck.kill()
+
+
+def test_end_sessions_ends_only_the_streams_of_sessions_that_ended():
+    hub = Hub(queue_size=4)
+    laptop = hub.subscribe(b"s", owner=("ann", "aaaa"))
+    phone = hub.subscribe(b"s", owner=("ann", "bbbb"))
+    other = hub.subscribe(b"s", owner=("bob", "aaaa"))
+    anonymous = hub.subscribe(b"s")
+    hub.end_sessions("ann", {"bbbb": 1.0})  # ann signed out on her laptop
+    assert laptop.queue.drain() == [b"s", CLOSE]
+    for sub in (phone, other, anonymous):
+        assert sub.queue.drain() == [b"s"]
+    hub.end_sessions("ann", {})  # disabled: no session is left
+    assert phone.queue.drain() == [CLOSE] and len(hub) == 2

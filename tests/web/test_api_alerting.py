@@ -26,7 +26,7 @@ def test_rules_are_read_replaced_and_shown(client, live):
     assert response.status_code == 200
     assert rules.load(live.store)[0].hosts == "db*"
     got = client.get("/api/v1/rules").get_json()
-    assert got["rules"] == [RULE] and got["by"] == "api"
+    assert got["rules"] == [RULE] and got["by"] == "local"
     live.start()  # the tailer folds the change into the page's rules region
     deadline = time.monotonic() + 10
     while "<code>db*</code>" not in client.get("/fragments/rules").text:
@@ -52,12 +52,11 @@ def test_bad_rules_are_refused_and_change_nothing(client, live, body, field):
 def test_silences_are_made_listed_and_ended(client, live):
     ends = time.time() + 3600
     made = client.post("/api/v1/silences", json={
-        "matchers": {"host": "web*", "level": "warning"}, "ends_at": ends, "by": "ann",
-        "comment": "deploy"})
+        "matchers": {"host": "web*", "level": "warning"}, "ends_at": ends, "comment": "deploy"})
     assert made.status_code == 201
     silence = made.get_json()
     assert silence["matchers"] == {"host": "web*", "level": "warning"}
-    assert silence["ends_at"] == ends and silence["created_by"] == "ann"
+    assert silence["ends_at"] == ends and silence["created_by"] == "local"
     assert client.get("/api/v1/silences").get_json() == [silence]
     ended = client.delete(f"/api/v1/silences/{silence['id']}")
     assert ended.status_code == 200 and ended.get_json()["ends_at"] <= time.time()
@@ -85,7 +84,7 @@ def test_the_page_silences_one_alert_exactly_for_the_hours_chosen(client, live):
                            headers={"HX-Request": "true", **ORIGIN})
     assert response.status_code == 204
     [silence] = silences.active(live.store)
-    assert silence["created_by"] == "page"
+    assert silence["created_by"] == "local"
     assert silence["matchers"] == {"name": "cpu[*]high"}  # literally, not as a pattern
     assert 4 * 3600 - 60 < silence["ends_at"] - silence["starts_at"] <= 4 * 3600
     # Without JavaScript the form posts natively and goes back to the page.

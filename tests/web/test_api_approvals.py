@@ -70,26 +70,26 @@ def test_a_bad_question_is_refused_and_stores_nothing(client, live, body, conten
 
 def test_the_first_answer_wins_and_later_ones_get_409_with_it(client, live):
     approval_id = ask(client)
-    first = respond(client, approval_id, {"approved": False, "reason": "not now", "by": "ann"})
+    first = respond(client, approval_id, {"approved": False, "reason": "not now"})
     assert first.status_code == 200
     decided = first.get_json()
     assert (decided["state"], decided["approved"], decided["reason"], decided["by"]) == (
-        "denied", False, "not now", "ann")
-    for body in ({"approved": True}, {"approved": False, "by": "bob"}):
+        "denied", False, "not now", "local")
+    for body in ({"approved": True}, {"approved": False, "reason": ""}):
         late = respond(client, approval_id, body)
         assert late.status_code == 409 and late.is_json
         assert late.get_json()["approval"] == decided
     assert client.get(f"/api/v1/approvals/{approval_id}").get_json() == decided
     # The feed has who, what and why.
     [event] = [i.data for i in live.store.recent("event", 5)]
-    assert event["message"] == "Denied: Deploy v2 to production? (by ann): not now"
+    assert event["message"] == "Denied: Deploy v2 to production? (by local): not now"
     assert event["source"] == "ci"
 
 
 @pytest.mark.parametrize(("body", "mentions"), [
     ({}, "approved"), ({"approved": "yes"}, "approved"), ({"approved": 1}, "approved"),
     ({"approved": True, "reason": "x" * 501}, "reason"),
-    ({"approved": True, "by": "x" * 101}, "by"), ({"approved": True, "extra": 1}, "extra"),
+    ({"approved": True, "by": "ann"}, "set by the server"), ({"approved": True, "extra": 1}, "extra"),
 ])
 def test_a_bad_answer_is_refused_and_changes_nothing(client, live, body, mentions):
     approval_id = ask(client)
@@ -133,7 +133,8 @@ def test_the_tailer_sweep_expires_due_approvals(client, live):
         while live.store.get_state(key)["state"] != "expired":
             gevent.sleep(0.05)
     settle(live)
-    assert approval_id not in live.view.html["approvals"]
+    assert f'id="approval-{approval_id}"' not in live.view.html["approvals"]
+    assert f'id="decided-{approval_id}"' in live.view.html["approvals"]
 
 
 def test_withdraw(client):
@@ -169,7 +170,7 @@ def test_list_newest_first_filtered_and_bounded(client):
         assert client.get("/api/v1/approvals" + bad).status_code == 400
 
 
-def test_writes_need_the_token_and_a_token_holder_may_follow_with_a_view_token(make_app):
+def test_the_ingest_token_asks_and_follows_its_own_but_never_answers(make_app):
     client = make_app(INGEST_TOKEN="s3cret-ingest-token",
                       VIEW_TOKEN="look-view-token-0").test_client()
     assert client.post("/api/v1/approvals", json=ASK).status_code == 401
@@ -179,9 +180,11 @@ def test_writes_need_the_token_and_a_token_holder_may_follow_with_a_view_token(m
     assert client.get(f"/api/v1/approvals/{approval_id}",
                       headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert client.get(f"/api/v1/approvals/{approval_id}", headers=bearer).status_code == 200
-    assert client.get("/api/v1/events", headers=bearer).status_code == 401  # only approvals
+    assert client.get("/api/v1/events", headers=bearer).status_code == 403  # only approvals
     assert client.post(f"/api/v1/approvals/{approval_id}/response",
                        json={"approved": True}).status_code == 401
+    assert client.post(f"/api/v1/approvals/{approval_id}/response", headers=bearer,
+                       json={"approved": True}).status_code == 403
     assert client.delete(f"/api/v1/approvals/{approval_id}", headers=bearer).status_code == 200
 
 
@@ -197,7 +200,7 @@ def events_of(body: bytes) -> list[tuple[str, dict]]:
 
 def test_stream_of_a_decided_approval_sends_request_then_response_and_ends(client, live):
     approval_id = ask(client)
-    respond(client, approval_id, {"approved": True, "reason": "go", "by": "ann"})
+    respond(client, approval_id, {"approved": True, "reason": "go"})
     settle(live)
     response = client.get(f"/api/v1/approvals/{approval_id}/stream")
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
@@ -207,7 +210,7 @@ def test_stream_of_a_decided_approval_sends_request_then_response_and_ends(clien
     assert first == "permission_request" and request["id"] == approval_id
     assert second == "permission_response"
     assert {k: answer[k] for k in ("approved", "reason", "by")} == {
-        "approved": True, "reason": "go", "by": "ann"}
+        "approved": True, "reason": "go", "by": "local"}
     assert answer["at"] > 0
     # A client that reconnects after the answer gets only the final event, at once.
     resumed = client.get(f"/api/v1/approvals/{approval_id}/stream",
@@ -259,11 +262,13 @@ def test_page_deny_with_a_reason_answers_204_to_htmx_and_the_card_leaves(client,
                            HTMX)
     assert response.status_code == 204
     stored = live.store.get_state(f"approval:{approval_id}")
-    assert (stored["state"], stored["reason"], stored["by"]) == ("denied", "bad time", "page")
+    assert (stored["state"], stored["reason"], stored["by"]) == ("denied", "bad time", "local")
     settle(live)
-    assert approval_id not in live.view.html["approvals"]
-    assert 'id="approvals" hx-swap-oob="outerMorph" hidden' in live.view.html["approvals"]
-    assert "Denied: Deploy v2 to production? (by page): bad time" in live.view.html["events"]
+    # No longer waiting: the card says who decided, for a while (app.view.approvals).
+    assert f'id="approval-{approval_id}"' not in live.view.html["approvals"]
+    assert f'id="decided-{approval_id}"' in live.view.html["approvals"]
+    assert 'denied by <span class="by">local</span>' in live.view.html["approvals"]
+    assert "Denied: Deploy v2 to production? (by local): bad time" in live.view.html["events"]
 
 
 def test_page_approve_without_javascript_redirects_back(client, live):
@@ -281,7 +286,7 @@ def test_page_refusals_are_html_for_htmx_and_json_otherwise(client):
     late = page_answer(client, approval_id, {"decision": "deny"}, HTMX)
     assert late.status_code == 409 and late.mimetype == "text/html"
     assert late.get_data(as_text=True).startswith('<p class="error" role="alert">')
-    assert "approved by page" in late.get_data(as_text=True)
+    assert "approved by local" in late.get_data(as_text=True)
     native = page_answer(client, approval_id, {"decision": "deny"}, PAGE)
     assert native.status_code == 409 and native.get_json()["approval"]["state"] == "approved"
     assert page_answer(client, "0" * 32, {"decision": "deny"}, HTMX).status_code == 404

@@ -129,8 +129,15 @@ def test_writes_rules_apply(make_app, client, live):
         response = token_client.delete("/api/v1/hosts/agent-1", headers=headers)
         assert response.status_code == 401 and "WWW-Authenticate" in response.headers
     assert hosts.known(token_app.extensions["dashboard"].store, "agent-1")
+    # The ingest token may not forget hosts (it is every agent's); an admin key may.
     response = token_client.delete("/api/v1/hosts/agent-1",
                                    headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 403 and "admin" in response.get_json()["error"]
+    from app.domain import accounts
+
+    _, key = accounts.add_key(token_app.extensions["dashboard"].store, "ops", ["admin"], by="t")
+    response = token_client.delete("/api/v1/hosts/agent-1",
+                                   headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 204
     assert not hosts.known(token_app.extensions["dashboard"].store, "agent-1")
 

@@ -1,5 +1,7 @@
 """Viewer login (DASHBOARD_VIEW_TOKEN) and the guard of page actions under /ui/."""
 
+from urllib.parse import urlencode
+
 import pytest
 
 VIEW = "v1ew-token-v1ew-token"
@@ -18,7 +20,8 @@ def login(client, token=VIEW):
 @pytest.mark.parametrize("path", ["/", "/poll", "/fragments/cpu", "/?transport=poll"])
 def test_browsers_without_a_session_are_sent_to_the_login_form(viewer_app, path):
     response = viewer_app.test_client().get(path, headers={"Accept": "text/html"})
-    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login?" + urlencode({"next": path})
 
 
 @pytest.mark.parametrize(("path", "accept"), [
@@ -151,23 +154,26 @@ def test_ui_actions_from_this_origin_on_loopback_act(client, live, headers):
 
 def test_ui_actions_from_other_hosts_without_a_view_token_are_refused(client, live):
     response = ui(client, ORIGIN, address="10.0.0.5")
-    assert response.status_code == 403 and "DASHBOARD_VIEW_TOKEN" in response.get_json()["error"]
+    assert response.status_code == 403 and "users add" in response.get_json()["error"]
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5"])
-def test_with_an_ingest_token_but_no_view_token_nobody_acts(make_app, address):
+def test_with_an_ingest_token_page_actions_need_a_person(make_app, address):
+    # The token is a program's key: a browser cannot send it, and it no longer makes a local
+    # client an admin. A person signs in.
     app = make_app(INGEST_TOKEN="ingest-token-ingest")
     response = ui(app.test_client(), ORIGIN, address=address)
-    assert response.status_code == 403 and "DASHBOARD_VIEW_TOKEN" in response.get_json()["error"]
+    assert response.status_code == 401 and "/login" in response.get_json()["error"]
     assert app.extensions["dashboard"].store.latest_id() == 0
 
 
-def test_with_a_view_token_ui_actions_need_a_session(viewer_app):
+def test_the_view_token_never_acts(viewer_app):
     client = viewer_app.test_client()
     response = ui(client, ORIGIN, address="10.0.0.5")
     assert response.status_code == 401 and response.is_json
     login(client)
-    assert ui(client, ORIGIN, address="10.0.0.5").status_code == 204
+    response = ui(client, ORIGIN, address="10.0.0.5")
+    assert response.status_code == 403 and "operator" in response.get_json()["error"]
 
 
 def test_ui_host_form_toggles_the_simulated_host(client, live):
