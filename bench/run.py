@@ -57,8 +57,10 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
 class Server:
     """A server process started for one part of the run and stopped by PID at the end."""
 
-    def __init__(self, argv: list[str], env: dict | None = None, workers: int = 1) -> None:
+    def __init__(self, argv: list[str], env: dict | None = None, workers: int = 1,
+                 cwd: Path = ROOT) -> None:
         self.port = free_port()
+        self.cwd = cwd
         self.argv = [a.replace("{port}", str(self.port)) for a in argv]
         self.env = {**os.environ, **(env or {})}
         self.workers = workers
@@ -67,7 +69,7 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.env.setdefault("DASHBOARD_STORE_URL", f"sqlite:///{self.tmp.name}/store.sqlite3")
-        self.proc = subprocess.Popen(self.argv, cwd=ROOT, env=self.env,
+        self.proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc)
         deadline = time.monotonic() + 20

@@ -78,9 +78,10 @@ def session_principal():
     """The :class:`~app.web.access.Principal` of the request's session cookie, or None."""
     if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         return None  # no cookie: nothing to verify, not even the signer
-    if current_user.is_authenticated:
-        g.person = current_user._get_current_object()
-        return person(current_user.name, current_user.role)
+    user = current_user._get_current_object()
+    if user.is_authenticated:
+        g.person = user
+        return person(user.name, user.role)
     held = session.get(_VIEWER_KEY)
     token = current_app.config["SETTINGS"].view_token.get_secret_value()
     if token and isinstance(held, str) and hmac.compare_digest(held, _tag(token)):
@@ -209,7 +210,17 @@ def logout():
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, marked ``Secure`` whenever the request is https."""
+    """Flask's signed-cookie sessions, marked ``Secure`` whenever the request is https, with
+    the cookies verified in the last :attr:`remember` seconds remembered (at most
+    :attr:`kept` of them): checking a cookie's signature and decoding it costs about ten times
+    the rest of the credential check, and a signed-in page sends the same cookie with every
+    poll and stream. What a cookie says is checked against the account on every request all
+    the same (``load_person``)."""
+
+    remember, kept = 60.0, 4096
+
+    def __init__(self) -> None:
+        self._verified: dict[str, tuple[float, dict]] = {}
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
@@ -217,18 +228,34 @@ class SessionInterface(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request):
         # Without a cookie there is nothing to verify: skip building the signer, which costs
         # every poll and stream request of a dashboard without login a few percent.
-        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        cookie = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+        if cookie is None:
             return self.session_class()
-        return super().open_session(app, request)
+        now = time.monotonic()
+        held = self._verified.get(cookie)
+        if held is not None and now - held[0] < self.remember:
+            return self.session_class(held[1])
+        session = super().open_session(app, request)
+        if session:  # a cookie that verified; a bad one is an empty session, not remembered
+            if len(self._verified) >= self.kept:
+                self._verified = {k: v for k, v in self._verified.items()
+                                  if now - v[0] < self.remember}
+                if len(self._verified) >= self.kept:
+                    self._verified.clear()
+            self._verified[cookie] = (now, dict(session))
+        return session
 
 
 def register(app: Flask) -> None:
     """Add ``/login`` and ``/logout`` and Flask-Login's session loading; session cookies are
     HttpOnly, SameSite=Strict and last ``DASHBOARD_SESSION_LIFETIME``."""
     settings = app.config["SETTINGS"]
+    # No refresh on each request: a sign-in lasts DASHBOARD_SESSION_LIFETIME from the moment
+    # it was made, and re-signing the cookie on every poll would cost a signature each.
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
                       SESSION_COOKIE_NAME="dashboard_session",
-                      PERMANENT_SESSION_LIFETIME=settings.session_lifetime)
+                      PERMANENT_SESSION_LIFETIME=settings.session_lifetime,
+                      SESSION_REFRESH_EACH_REQUEST=False)
     app.session_interface = SessionInterface()
     manager = LoginManager(app)
     # The account's list of sessions ends them for good; a hash of address and browser
