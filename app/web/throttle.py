@@ -25,7 +25,8 @@ from . import auth
 def _carries_credential() -> bool:
     """Whether the request carries something a guess could be made with."""
     return ("Authorization" in request.headers
-            or (request.path == "/login" and request.method == "POST"))
+            or (request.path == "/login" and request.method == "POST")
+            or request.path == "/login/oidc/callback")  # a code (and state) from the provider
 
 
 def _failed(_response) -> bool:
