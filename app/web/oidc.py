@@ -19,8 +19,9 @@ cookie is SameSite=Strict, and a browser does not send it with the provider's re
 the callback (a navigation started on another site), so the state would never match. For the
 same reason, when the callback was reached from another site (``Sec-Fetch-Site: cross-site``)
 it answers a page that moves on to ``next`` by itself (a meta refresh, no script): a redirect
-would still be part of that cross-site navigation, and the new session cookie would not be sent
-with it.
+would still be part of that cross-site navigation, and RFC 6265bis lets a browser withhold the
+new Strict cookie from it (Chromium 156 sends it anyway; ``tests/browser/test_browser_oidc.py``
+signs in across sites with it).
 """
 
 from __future__ import annotations
