@@ -88,6 +88,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(ask.command)  # flask --app wsgi ask --to URL "Deploy?"
     app.cli.add_command(fill.command)  # flask --app wsgi history-fill --host NAME --days 7
     app.cli.add_command(users.command)  # flask --app wsgi users add NAME --role ROLE
+    if settings.oidc_issuer:
+        # Imported only here: Authlib costs memory in every process of a dashboard without it.
+        from .web import oidc
+
+        oidc.register(app)
     if settings.simulator:
         from .web import simulator
 

@@ -11,7 +11,9 @@ endpoint and the request's :class:`Principal` (:func:`principal`), which is, fir
    ``DASHBOARD_INGEST_TOKEN`` (a key named ``ingest-token`` with ``ingest`` and ``ask``). A
    wrong one is 401, counted by the throttle (``app.web.throttle``) and logged without it.
 2. ``DASHBOARD_AUTH_HEADER`` (``Remote-User``) set by a proxy of ``DASHBOARD_TRUSTED_PROXIES``;
-   the same header from any other peer is refused (403), since anybody can send it.
+   the same header from any other peer is refused (403), since anybody can send it. With it,
+   an ``Authorization`` that is not Bearer (the Basic one nginx's ``auth_basic`` passes on)
+   is left to this rule rather than refused as a bad key.
 3. A session cookie: a person signed in at ``/login`` (``app.web.auth``, Flask-Login), valid
    while the account is enabled, its generation unchanged, the session not signed out and
    younger than ``DASHBOARD_SESSION_LIFETIME``; or the shared ``DASHBOARD_VIEW_TOKEN`` sign-in,
@@ -217,13 +219,18 @@ def _bearer() -> Principal | None:
         return None
     scheme, _, given = header.partition(" ")
     given = given.strip()
+    settings = _settings()
+    if (scheme.lower() != "bearer" and settings.auth_header
+            and settings.auth_header in request.headers):
+        # A proxy that checked a password (nginx auth_basic) passes the client's
+        # "Authorization: Basic" on: the header mode decides, and refuses untrusted peers.
+        return None
     if scheme.lower() != "bearer" or not given:
         response = error_response(401, "send 'Authorization: Bearer <key>'")
         response.headers["WWW-Authenticate"] = 'Bearer realm="dashboard"'
         raise Refused(response)
     from app.domain import accounts as accounts_mod
 
-    settings = _settings()
     token = settings.ingest_token.get_secret_value()
     relayed = request.headers.get("X-Relayed-For", "").strip()[:100] or None
     # Constant time on bytes: str comparison would raise for non-ASCII and leak timing.

@@ -129,7 +129,10 @@ def _next_path() -> str:
     """Where to go after signing in: ``?next=`` if it is a path of this dashboard, else ``/``."""
     wanted = request.values.get("next", "/")
     parts = urlsplit(wanted)
-    if parts.scheme or parts.netloc or not wanted.startswith("/") or wanted.startswith("//"):
+    # Nor a backslash, tab or newline: browsers read "/\\evil.example" and "/\t/evil.example"
+    # as "//evil.example", another site.
+    if (parts.scheme or parts.netloc or not wanted.startswith("/") or wanted.startswith("//")
+            or "\\" in wanted or not wanted.isprintable()):
         return "/"
     return wanted
 

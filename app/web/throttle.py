@@ -23,7 +23,8 @@ from flask import Flask, g, request
 def _carries_credential() -> bool:
     """Whether the request carries something a guess could be made with."""
     return ("Authorization" in request.headers
-            or (request.path == "/login" and request.method == "POST"))
+            or (request.path == "/login" and request.method == "POST")
+            or request.path == "/login/oidc/callback")  # a code (and state) from the provider
 
 
 def _failed(_response) -> bool:
