@@ -63,7 +63,7 @@ def test_cpu_spike_fires_is_acknowledged_and_resolves(alert_server, watched: Pag
 
     firing.get_by_role("button", name="Acknowledge", exact=True).click()
     acked = page.locator(f"#{alert_id} .acked")
-    expect(acked).to_contain_text("Acknowledged by page at", timeout=3000)
+    expect(acked).to_contain_text("Acknowledged by local at", timeout=3000)
     expect(page.locator(f"#{alert_id}").get_by_role("button", name="Acknowledge", exact=True)).to_have_count(0)
 
     # Custom metrics get their cards once a program sends one.
@@ -78,7 +78,7 @@ def test_cpu_spike_fires_is_acknowledged_and_resolves(alert_server, watched: Pag
     # The override ends 6 s after it began; the next sample below 90 % resolves the alert.
     resolved = page.locator(f"#{alert_id}.state-resolved")
     expect(resolved).to_have_count(1, timeout=12000)
-    expect(resolved.locator(".acked")).to_contain_text("Acknowledged by page")
+    expect(resolved.locator(".acked")).to_contain_text("Acknowledged by local")
     expect(page.locator("#events li").filter(has_text="Resolved: CPU above 90 %").first).to_be_visible()
     expect(page.locator("#alerts svg.donut")).to_have_attribute(
         "aria-label", re.compile(r"Alerts: \d+ firing, [1-9]\d* resolved"))

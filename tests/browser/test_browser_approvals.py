@@ -99,17 +99,20 @@ def test_a_program_asks_a_person_denies_and_the_program_hears_it(approvals_serve
         asker.stdout.close()
         asker.stderr.close()
     assert asker.returncode == 1, (out, err)
-    assert out.strip() == "denied by page: not during the sale"
+    assert out.strip() == "denied by local: not during the sale"
 
     expect(other.locator(f"#approval-{asked['id']}")).to_have_count(0, timeout=3000)
     expect(page.locator(f"#approval-{asked['id']}")).to_have_count(0, timeout=3000)
     expect(other.locator(f"#approval-{second}")).to_be_visible()
     expect(other.locator("#events li").filter(
-        has_text=f"Denied: {TITLE} (by page): not during the sale").first).to_be_visible()
+        has_text=f"Denied: {TITLE} (by local): not during the sale").first).to_be_visible()
+    # It says who decided, for a while, on every page.
+    expect(other.locator(f"#decided-{asked['id']}")).to_contain_text("denied by local")
 
-    # Withdrawn by its program: it leaves too, and the empty region hides.
+    # Withdrawn by its program: it leaves the waiting list too.
     assert httpx.delete(f"{url}/api/v1/approvals/{second}", timeout=5).status_code == 200
-    expect(other.locator("#approvals")).to_be_hidden(timeout=3000)
+    expect(other.locator("#approvals .count")).to_have_text("0", timeout=3000)
+    expect(other.locator(f"#decided-{second}")).to_contain_text("withdrawn by local")
 
     page.set_viewport_size({"width": 390, "height": 844})
     httpx.post(url + "/api/v1/approvals", json={"title": TITLE, "detail": "a phone"}, timeout=5)

@@ -44,7 +44,7 @@ def test_silence_an_alert_from_the_page(notify_server, watched: Page):
     ARTIFACTS.mkdir(exist_ok=True)
     card.screenshot(path=ARTIFACTS / "alert-silence-buttons.png")
     button.click()
-    expect(card.locator(".silenced")).to_contain_text("Silenced by page until", timeout=5000)
+    expect(card.locator(".silenced")).to_contain_text("Silenced by local until", timeout=5000)
     expect(card.get_by_role("button", name="Silence 1 h", exact=True)).to_have_count(0)
     page.screenshot(path=ARTIFACTS / "alert-silenced-1280x900.png", full_page=True)
     store.lease("notifier", "the-test", 0.001)  # let go: the server's notifier takes over

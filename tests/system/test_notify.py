@@ -143,7 +143,7 @@ def test_a_silenced_alert_sends_nothing_until_the_silence_ends(setup):
     loud = raise_alert(server, "loud-1")  # planned in the same or a later pass than quiet-1
     got = receiver.wait_for(lambda got: len(of(got, loud, "/webhook")) >= 1, timeout=30)
     assert of(got, quiet) == []
-    html = _wait_fragment(server, lambda html: "Silenced by api" in _card(html, quiet))
+    html = _wait_fragment(server, lambda html: "Silenced by local" in _card(html, quiet))
     assert "Silence 1 h" not in _card(html, quiet) and "Silence 1 h" in _card(html, loud)
     listed = httpx.get(server.url + "/api/v1/silences").json()
     assert [s["id"] for s in listed] == [silence.json()["id"]]
