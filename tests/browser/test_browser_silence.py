@@ -57,4 +57,4 @@ def test_silence_an_alert_from_the_page(notify_server, watched: Page):
     assert not [p for p in got if p["key"].startswith(alert_id)]
     listed = httpx.get(server.url + "/api/v1/silences").json()
     assert [(s["created_by"], s["matchers"]) for s in listed] == [
-        ("page", {"name": "backup-late"})]
+        ("local", {"name": "backup-late"})]
