@@ -37,6 +37,7 @@ pages (``Origin``, or ``Referer``): SameSite cookies aside, that is what stops a
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import logging
@@ -53,6 +54,7 @@ from .errors import error_response
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Headers that say a proxy relayed the request: their presence ends the loopback rule.
 FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+_FORWARDING_KEYS = tuple("HTTP_" + name.upper().replace("-", "_") for name in FORWARDING_HEADERS)
 #: The role, and the key scope, that give each right: what a 403 says is missing.
 NEEDED = {"read": ("viewer", "read"), "operate": ("operator", "operate"),
           "admin": ("admin", "admin"), "ingest": ("admin", "ingest"), "ask": ("admin", "ask")}
@@ -137,6 +139,7 @@ def person(name: str, role: str) -> Principal:
 
 # -- the loopback rule ----------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=1024)
 def is_loopback(address: str | None) -> bool:
     """Whether ``address`` (``request.remote_addr``) is 127.0.0.0/8 or ::1; False if unparsable."""
     try:
@@ -167,7 +170,8 @@ def loopback_refusal() -> str | None:
     sentence a 403 answer gives, or None when it holds."""
     if not is_loopback(request.remote_addr):
         return "the client is not on loopback"
-    relayed = [name for name in FORWARDING_HEADERS if name in request.headers]
+    environ = request.environ
+    relayed = [name for name, key in zip(FORWARDING_HEADERS, _FORWARDING_KEYS) if key in environ]
     if relayed:
         return f"the request came through a proxy ({', '.join(relayed)})"
     name = host_name(request.host)
@@ -283,26 +287,33 @@ def principal() -> Principal:
     :raise Refused: it sent a credential that is not valid.
     :raise app.store.StoreUnavailable: accounts could not be read.
     """
-    found = g.get("principal")
+    held = g._get_current_object()  # one proxy look-up, not one per use
+    found = getattr(held, "principal", None)
     if found is not None:
         return found
-    found = _bearer()
-    settings = _settings()
+    app = current_app._get_current_object()
+    settings = app.config["SETTINGS"]
+    environ = request.environ
+    found = _bearer() if "HTTP_AUTHORIZATION" in environ else None
     if found is None and settings.auth_header:
         found = _from_proxy_header(settings)
-    if found is None:
+    if found is None and "HTTP_COOKIE" in environ:
         from .auth import session_principal
 
         found = session_principal()
     if found is None:
-        configured = settings.people_configured or _accounts().configured()
+        configured = settings.people_configured or app.extensions["dashboard"].accounts.configured()
+        if configured and "limiter" not in app.extensions:
+            from .throttle import warn_once
+
+            warn_once(app)
         if not (configured or settings.ingest_token.get_secret_value()) and loopback_refusal() is None:
             found = LOCAL
         elif not configured:
             found = ANONYMOUS_VIEWER
         else:
             found = ANONYMOUS
-    g.principal = found
+    held.principal = found
     return found
 
 
@@ -315,11 +326,13 @@ def _need(view) -> tuple[str, ...]:
 def check_access():
     """``before_request``: let the request through (None) or answer 401/403 (module docstring)."""
     # Per request: an app context that outlives one (a test's) must not carry them over.
-    for name in ("principal", "person", "auth_failed"):
-        g.pop(name, None)
-    if request.endpoint == "static":  # Flask's own view, for files under static/
+    held = g._get_current_object()
+    for name in ("principal", "person", "auth_failed", "_login_user"):
+        held.__dict__.pop(name, None)
+    endpoint = request.endpoint
+    if endpoint == "static":  # Flask's own view, for files under static/
         return None
-    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    view = current_app.view_functions.get(endpoint) if endpoint else None
     need = _need(view)
     if need == ("open",):
         return None

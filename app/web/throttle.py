@@ -13,6 +13,13 @@ them), in each process's memory otherwise.
 
 Limits are per client address as Flask sees it: behind a proxy, that is the proxy unless
 ``DASHBOARD_TRUSTED_PROXIES`` says which proxies' ``X-Forwarded-For`` to trust.
+
+The limiter is installed only where a credential can be guessed when the process starts (a
+token, single sign-on, header mode, or an account or key in the store): Flask-Limiter and the
+``limits`` library it brings (with asyncio) cost every worker about 4 MB, which a dashboard that
+nobody signs in to need not pay. A process that started with nothing and then sees the first
+account created logs once that it must be restarted for failed sign-ins to be throttled
+(:func:`warn_once`).
 """
 
 from __future__ import annotations
@@ -31,9 +38,39 @@ def _failed(_response) -> bool:
     return bool(g.get("auth_failed"))
 
 
-def register(app: Flask) -> None:
-    """Install the limiter on ``app``; call it before ``app.web.access.register`` so that its
-    check runs first (a throttled client gets 429, not another 401)."""
+def guessable(settings, accounts) -> bool:
+    """Whether a credential can be guessed now: a token, single sign-on, header mode, or an
+    account or key in the store (a store that does not answer counts as yes)."""
+    from app.store import StoreUnavailable
+
+    if settings.people_configured or settings.ingest_token.get_secret_value():
+        return True
+    try:
+        return accounts.configured()
+    except StoreUnavailable:
+        return True
+
+
+_warned: list[bool] = []
+
+
+def warn_once(app: Flask) -> None:
+    """Log once per process that accounts appeared after start, so nothing throttles yet."""
+    if not _warned and "limiter" not in app.extensions:
+        _warned.append(True)
+        app.logger.warning("accounts or keys were created after this process started: restart "
+                           "the dashboard so that failed sign-ins and keys are throttled")
+
+
+def register(app: Flask, accounts) -> None:
+    """Install the limiter on ``app`` if a credential can be guessed (module docstring); call
+    it before ``app.web.access.register`` so that its check runs first (a throttled client gets
+    429, not another 401).
+
+    :param accounts: the process's :class:`~app.domain.accounts.Accounts`.
+    """
+    if not guessable(app.config["SETTINGS"], accounts):
+        return
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
 
@@ -54,6 +91,8 @@ def register(app: Flask) -> None:
 
 def limit_sign_in(app: Flask) -> None:
     """Also limit failed sign-ins per account name typed; call it once ``/login`` exists."""
+    if "limiter" not in app.extensions:
+        return
     settings = app.config["SETTINGS"]
     limit = app.extensions["limiter"].shared_limit(
         f"{settings.auth_failures_per_minute} per minute", scope="sign-in-name",

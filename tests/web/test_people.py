@@ -53,9 +53,12 @@ def test_a_wrong_name_or_password_gets_the_same_401(people, name, password):
     assert audit_actions(people)[0][:2] == ("sign-in-failed", "anonymous")
 
 
-def test_failures_are_throttled_per_account_name(make_app):
-    app = make_app(SECRET_KEY="s" * 32, AUTH_FAILURES_PER_MINUTE=3)
-    accounts.add(app.extensions["dashboard"].store, "target", "admin", PASSWORD)
+def test_failures_are_throttled_per_account_name(make_app, tmp_path):
+    first = make_app(STORE_URL=f"sqlite:///{tmp_path / 'people.sqlite3'}")
+    accounts.add(first.extensions["dashboard"].store, "target", "admin", PASSWORD)
+    # Started with an account in the store: the limiter is installed (app.web.throttle).
+    app = make_app(SECRET_KEY="s" * 32, AUTH_FAILURES_PER_MINUTE=3,
+                   STORE_URL=f"sqlite:///{tmp_path / 'people.sqlite3'}")
     codes = []
     for i in range(5):  # from five addresses: the per-address limit never trips
         answer = app.test_client().post("/login", data={"name": "target", "password": "nope-nope"},
