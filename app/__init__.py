@@ -72,7 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     errors.register(app)
     headers.register(app)
-    throttle.register(app, live.accounts)  # before access: a throttled client gets 429, not another 401
+    throttle.register(app, store)  # before access: a throttled client gets 429, not another 401
     access.register(app)
     auth.register(app)
     throttle.limit_sign_in(app)

@@ -331,6 +331,11 @@ def secret_matches(record: dict, secret: str) -> bool:
     return hmac.compare_digest(_secret_hash(secret), record.get("hash", ""))
 
 
+def any_exist(store: Store) -> bool:
+    """Whether the store holds any account or API key. :raise StoreUnavailable:"""
+    return bool(store.states("account:")) or bool(store.states("apikey:"))
+
+
 class Accounts:
     """This process's cache of accounts and keys: what a request's credential check reads, so
     that it costs a dictionary look-up, not a store round trip.
@@ -371,11 +376,12 @@ class Accounts:
         return self._cached(f"apikey:{key_id}")
 
     def configured(self) -> bool:
-        """Whether any account or API key exists."""
+        """Whether any account or API key exists (:func:`any_exist`, at most :attr:`max_age`
+        seconds ago)."""
         now = self.clock()
         checked, value = self._configured
         if now - checked > self.max_age:
-            value = bool(self.store.states("account:")) or bool(self.store.states("apikey:"))
+            value = any_exist(self.store)
             self._configured = (now, value)
         return value
 
@@ -394,9 +400,11 @@ class Accounts:
         return changed
 
     def forget(self, name: str) -> None:
-        """Drop ``name``'s cached account: this process changed it (a sign-out must hold for
-        the very next request, not half a second later)."""
+        """Drop ``name``'s cached account (and whether any exists): this process changed it
+        (a sign-out, the first account made on the admin page: they hold for the very next
+        request, not half a second later)."""
         self._entries.pop(_key(name), None)
+        self._configured = (float("-inf"), False)
 
     def touch_key(self, key_id: str, now: float) -> None:
         """Record that the key was used at ``now`` (Unix seconds): written at most once a

@@ -38,15 +38,16 @@ def _failed(_response) -> bool:
     return bool(g.get("auth_failed"))
 
 
-def guessable(settings, accounts) -> bool:
+def guessable(settings, store) -> bool:
     """Whether a credential can be guessed now: a token, single sign-on, header mode, or an
     account or key in the store (a store that does not answer counts as yes)."""
+    from app.domain.accounts import any_exist
     from app.store import StoreUnavailable
 
     if settings.people_configured or settings.ingest_token.get_secret_value():
         return True
     try:
-        return accounts.configured()
+        return any_exist(store)
     except StoreUnavailable:
         return True
 
@@ -62,14 +63,14 @@ def warn_once(app: Flask) -> None:
                            "the dashboard so that failed sign-ins and keys are throttled")
 
 
-def register(app: Flask, accounts) -> None:
+def register(app: Flask, store) -> None:
     """Install the limiter on ``app`` if a credential can be guessed (module docstring); call
     it before ``app.web.access.register`` so that its check runs first (a throttled client gets
     429, not another 401).
 
-    :param accounts: the process's :class:`~app.domain.accounts.Accounts`.
+    :param store: the process's :class:`~app.store.Store`.
     """
-    if not guessable(app.config["SETTINGS"], accounts):
+    if not guessable(app.config["SETTINGS"], store):
         return
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
