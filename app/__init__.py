@@ -29,8 +29,8 @@ from .view.format import FILTERS, GLOBALS
 from .view.host import Inside
 from .view.regions import LiveView
 from .view.timeaxis import zone_of
-from .web import (access, api, assets, auth, compare, dashboard, deadline, errors, fill, headers,
-                  ops, overview, stream, throttle, users)
+from .web import (access, admin, api, assets, audit, auth, compare, dashboard, deadline, errors,
+                  fill, headers, ops, overview, stream, throttle, users)
 from .web.api import stream as api_stream
 
 
@@ -82,6 +82,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(compare.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(overview.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(audit.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stream.bp)
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL

@@ -136,11 +136,21 @@ def overview_messages(live, lifetime: float, sock: socket.socket | None, sort: s
     return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer, owner)
 
 
+def audit_messages(live, lifetime: float, sock: socket.socket | None,
+                   closer: socket.socket | None = None,
+                   owner: tuple[str, str] | None = None) -> Iterator[bytes]:
+    """Yield one HTML stream of the audit page's newest entries (``GET /audit/stream``, for
+    admins), as :func:`page_messages` does for a host's page; ``owner``'s sign-out, disabling
+    or new role ends it."""
+    return _messages(lambda: live.audit, lifetime, sock, closer, owner)
+
+
 def _messages(lookup, lifetime: float, sock: socket.socket | None,
               closer: socket.socket | None, owner: tuple[str, str] | None = None
               ) -> Iterator[bytes]:
-    """The snapshot of the page ``lookup()`` gives (a :class:`~app.live.pages.Page` or an
-    :class:`~app.live.overview.Overview`), then what its hub gives. One generator per stream:
+    """The snapshot of the page ``lookup()`` gives (a :class:`~app.live.pages.Page`, an
+    :class:`~app.live.overview.Overview` or the :class:`~app.live.audit.AuditFeed`), then what
+    its hub gives. One generator per stream:
     every open stream keeps its frames."""
     try:
         # Looked up here, at the first iteration, and subscribed to before any greenlet

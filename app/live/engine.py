@@ -17,10 +17,12 @@ import gevent.event
 from app.domain import hosts, rules
 from app.domain.accounts import Accounts
 from app.store import Store, StoreUnavailable
+from app.view.audit import AuditRows
 from app.view.overview import FleetTable
 from app.view.regions import LiveView
 
 from .approvals import ApprovalWatchers
+from .audit import AuditFeed
 from .hub import Hub
 from .janitor import run_janitor
 from .jsonstream import JsonStreams
@@ -59,6 +61,8 @@ class Live:
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         #: The fleet pages (``/fleet``) by sort and filter.
         self.overviews = Overviews(self._open_overview)
+        #: The audit page's newest entries and the streams that show them (``/audit``).
+        self.audit = AuditFeed(AuditRows(view.env), self._hub(), store, lambda: self.view.last_id)
         #: Accounts and keys as the credential check reads them (``app.web.access``).
         self.accounts = Accounts(store)
         self.tasks = TaskWatchers(settings.queue_size)
@@ -107,7 +111,7 @@ class Live:
         """End the open streams whose person's session ended: ``accounts`` are the changed
         accounts (log items), each keeping the sessions it still has."""
         for account in accounts:
-            for hub in (*self.pages.hubs(), *self.overviews.hubs()):
+            for hub in (*self.pages.hubs(), *self.overviews.hubs(), self.audit.hub):
                 hub.end_sessions(account["name"], account["sessions"])
 
     def _known(self, host: str) -> bool:
@@ -177,7 +181,7 @@ class Live:
         except StoreUnavailable:
             pass
         self._stopped = True
-        for hub in (*self.pages.hubs(), *self.overviews.hubs()):
+        for hub in (*self.pages.hubs(), *self.overviews.hubs(), self.audit.hub):
             hub.close_all()
         self.tasks.close_all()
         self.approvals.close_all()

@@ -5,7 +5,8 @@ It folds new items into the :class:`~app.domain.fleet.Fleet` and into the
 page's change once as an SSE message and hands the bytes to that page's
 :class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
 viewer count, the fleet row (whose hosts turn stale with time alone), the fleet pages' tables
-(``app.live.overview``: every ``TABLE_STEP`` seconds while watched), the approvals region
+(``app.live.overview``: every ``TABLE_STEP`` seconds while watched), the audit page's newest
+entries (``app.live.audit``: on each new entry while watched), the approvals region
 (whose "time left" changes with time alone) and the chart panels (``app.view.panel``: live every
 5 seconds, other ranges when a point of their history tier is complete), expires the pending approvals whose deadline
 passed, hands ``task`` and ``approval`` items to their streams
@@ -26,6 +27,7 @@ from app.domain import approvals
 from app.store import StoreUnavailable
 
 from . import sse
+from .audit import AuditFeed
 from .overview import Overview
 from .pages import Page
 
@@ -52,7 +54,7 @@ class Tailer:
         """Follow the log until killed (``Live.stop``); runs in its own greenlet."""
         live = self.live
         # Per page and fleet page: a page with no change still pings.
-        heartbeat_due: dict[Page | Overview, float] = {}
+        heartbeat_due: dict[Page | Overview | AuditFeed, float] = {}
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
         while True:
@@ -61,10 +63,10 @@ class Tailer:
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
-                # watches a stream (page, JSON, task or approval); otherwise page loads and polls
-                # may show a view up to a second old.
+                # watches a stream (page, JSON, task, approval or audit); otherwise page loads
+                # and polls may show a view up to a second old.
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
-                           or len(live.json))
+                           or len(live.json) or len(live.audit.hub))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
@@ -99,6 +101,8 @@ class Tailer:
                 # streams' replay relies on every item up to view.last_id having been fed
                 # (app.live.jsonstream).
                 live.json.feed(items)
+                if live.audit.feed(items):  # after the views: its id: is their last id
+                    heartbeat_due[live.audit] = time.monotonic() + live.settings.heartbeat
             now = time.monotonic()
             live.json.tick(now)
             if now >= expire_due:
@@ -119,6 +123,7 @@ class Tailer:
                     # from the store, so not while it is down.
                     if not failing:
                         changed[page] += page.view.tick(live.store, time.time())
+                live.audit.hub.expire(now)
                 for overview in overviews:
                     overview.hub.expire(now)
                     if overview.sweep(now):
@@ -130,11 +135,11 @@ class Tailer:
                 elif now >= heartbeat_due.setdefault(page, now + live.settings.heartbeat):
                     page.hub.publish(sse.HEARTBEAT)
                     heartbeat_due[page] = now + live.settings.heartbeat
-            for overview in overviews:
+            for overview in (*overviews, live.audit):
                 if now >= heartbeat_due.setdefault(overview, now + live.settings.heartbeat):
                     overview.hub.publish(sse.HEARTBEAT)
                     heartbeat_due[overview] = now + live.settings.heartbeat
-            for page in heartbeat_due.keys() - {*pages, *overviews}:  # dropped pages
+            for page in heartbeat_due.keys() - {*pages, *overviews, live.audit}:  # dropped pages
                 del heartbeat_due[page]
 
     def _notice_reset(self) -> None:
@@ -163,6 +168,7 @@ class Tailer:
                 page.restart()
             for overview in live.overviews:
                 overview.hub.expire(float("inf"))  # each reconnects to a fresh table
+            live.audit.reset()
             self._reload_pending = False
         except StoreUnavailable:
             pass

@@ -9,7 +9,7 @@ from app.domain.levels import level_of
 
 from . import charts
 
-__all__ = ["level_of", "human_bytes", "human_duration", "clock", "isotime"]
+__all__ = ["level_of", "human_bytes", "human_duration", "clock", "isotime", "stamp"]
 
 
 def human_bytes(value: float | None, suffix: str = "B") -> str:
@@ -47,7 +47,13 @@ def isotime(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
 
 
-FILTERS = {"bytes": human_bytes, "duration": human_duration, "clock": clock, "isotime": isotime}
+def stamp(ts: float) -> str:
+    """Format Unix seconds as a UTC date and time of day, ``'2025-03-01 14:03:07'``."""
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+FILTERS = {"bytes": human_bytes, "duration": human_duration, "clock": clock, "isotime": isotime,
+           "stamp": stamp}
 
 #: Functions the region templates call: the small chart builders.
 GLOBALS = dict(charts.GLOBALS)

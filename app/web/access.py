@@ -414,6 +414,26 @@ class TrustedProxies:
         return self.plain(environ, start_response)
 
 
+#: The rights a page's ``<body>`` names as ``can-<right>`` classes (``templates/base.html``).
+PAGE_RIGHTS = ("operate", "admin")
+
+
+def page_context() -> dict:
+    """What every page template gets: ``who``, the request's :class:`Principal` (None on open
+    pages such as ``/login``, where nobody was asked), and ``body_class``, ``can-operate`` and
+    ``can-admin`` for the rights it has: the page shows or hides the buttons of the streamed
+    fragments by them (DESIGN.md, "Render once"); the server checks again on every action.
+
+    Only what :func:`check_access` already worked out (``g``): a credential is never checked
+    while a template renders, where a refusal could not be answered.
+    """
+    who = g.get("principal")
+    rights = [right for right in PAGE_RIGHTS if who is not None and who.can(right)]
+    return {"who": who, "body_class": " ".join(f"can-{right}" for right in rights)}
+
+
 def register(app: Flask) -> None:
-    """Run :func:`check_access` before every request of ``app``."""
+    """Run :func:`check_access` before every request of ``app``; give its templates
+    :func:`page_context`."""
     app.before_request(check_access)
+    app.context_processor(page_context)

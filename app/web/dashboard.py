@@ -74,7 +74,6 @@ def index():
         polling=polling,
         host=view.host,
         query=view.query,
-        signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "",
         # After "Forget this host" (forget_host): a host name only, never other text.
         forgotten=forgotten if re.match(HOST_PATTERN, forgotten := request.args.get(
             "forgotten", "")) else None,

@@ -53,8 +53,7 @@ def fleet():
     return render_template(
         "fleet.html", regions={name: Markup(table.html[name]) for name in REGIONS},
         badge=Markup(table.badge("polling" if polling else "connecting")), polling=polling,
-        query=table.query, sort=sort, q=q, columns=COLUMNS, step=f"{overview.TABLE_STEP:g}",
-        signed_in=current_app.config["SETTINGS"].view_token.get_secret_value() != "")
+        query=table.query, sort=sort, q=q, columns=COLUMNS, step=f"{overview.TABLE_STEP:g}")
 
 
 @bp.get("/fleet/poll")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import (alerts, approvals, events, history, hosts, metrics, openapi, processes, rules,
-               samples, silences, tasks)
+from . import (alerts, approvals, audit, events, history, hosts, metrics, openapi, processes,
+               rules, samples, silences, tasks)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -47,6 +47,7 @@ ROUTES = [
     ("DELETE", "/approvals/<approval_id>", approvals.withdraw),
     ("POST", "/approvals/<approval_id>/response", approvals.respond),
     ("GET", "/approvals/<approval_id>/stream", approvals.approval_stream),
+    ("GET", "/audit", audit.get_audit),
 ]
 for method, rule, view in ROUTES:
     bp.add_url_rule(rule, view_func=view, methods=[method])

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from app.domain.approval_schemas import Approval, ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.domain.history import HISTORY_KEYS
 from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
-from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuery,
+from app.domain.schemas import (AckIn, AlertIn, AuditQuery, EventIn, EventQuery, HistoryQuery,
                                 MetricOverride, MetricsIn, RulesIn, ScenarioIn, SilenceIn,
                                 SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
                                 TaskQuery)
@@ -78,6 +78,13 @@ _RULES = {"type": "object", "properties": {
     "rules": {"type": "array", "items": {"type": "object"}},
     "updated_at": {"type": ["number", "null"], "description": "Unix seconds"},
     "by": {"type": ["string", "null"]}}}
+_AUDIT_PAGE = {"type": "object", "required": ["entries", "next"], "properties": {
+    "entries": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "ts": {"type": "number", "description": "Unix seconds"},
+        "who": {"type": "string"}, "role": {"type": "string"}, "action": {"type": "string"},
+        "target": {"type": ["string", "null"]}, "address": {"type": ["string", "null"]},
+        "detail": {"type": ["object", "null"]}}}},
+    "next": {"type": ["integer", "null"], "description": "pass as before for older entries"}}}
 _APPROVAL_ID = {"approval_id": "the approval's id (32 hex digits), as POST /api/v1/approvals gives it"}
 _STANDS = ("the approval, with the decision that stands", {"type": "object", "properties": {
     "error": {"type": "string"}, "approval": ref("Approval")}})
@@ -228,6 +235,13 @@ ROUTES: list[Route] = [
                      "the same fields) and the end; `id:` is a log id; `: ping` comments while "
                      "idle",
               "404": ("unknown approval", _ERRORS)}),
+    Route("get", "/api/v1/audit", "The audit log: who changed what, newest first (admins, or a "
+          "key with the admin scope)", "audit", query=AuditQuery, secured=True, responses={
+              "200": ("a page of entries and the before of the next page (null: the last)",
+                      _AUDIT_PAGE),
+              "400": ("a bad query parameter, named in the message and details", _ERRORS),
+              "401": _BAD_BODY["401"], "403": ("this needs the admin role or scope", _ERRORS),
+              "429": _BAD_BODY["429"]}),
     Route("get", "/api/v1/openapi.json", "This document", "meta",
           responses={"200": ("OpenAPI 3.1", {"type": "object"})}),
     Route("post", "/simulator/events", "Inject events", "simulator", body=SimulatedEvents,
@@ -253,4 +267,4 @@ ROUTES: list[Route] = [
 MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
            SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
            ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval, SilenceIn, RulesIn,
-           HistoryQuery, ProcessQuery, ProcessList)
+           HistoryQuery, ProcessQuery, ProcessList, AuditQuery)

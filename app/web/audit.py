@@ -1,0 +1,103 @@
+"""The audit page (``/audit``) and its HTML stream (``/audit/stream``), for admins.
+
+The page is a table of entries, newest first, with a GET filter form (``who``, ``action``,
+``since`` and ``until`` as dates, UTC, ``until`` inclusive) and a link to older entries
+(``before``). Its unfiltered first page is live: it opens ``/audit/stream``, whose snapshot and
+messages are the region ``#audit-rows`` rendered once for every admin watching
+(``app.live.audit``); a new entry appears at the top within a tail interval. A filtered or
+older page is read once; without JavaScript the live page refreshes itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from markupsafe import Markup
+from pydantic import ValidationError
+
+from app.domain.audit import ACTIONS
+from app.domain.schemas import AuditQuery
+from app.live.delivery import audit_messages, client_socket, direct_socket
+from app.view import audit as audit_view
+
+from .access import needs
+from .api.audit import page
+from .auth import stream_owner
+from .stream import STREAM_HEADERS
+
+bp = Blueprint("audit", __name__)
+
+#: Seconds between two reloads of the live page when JavaScript is off.
+REFRESH = 15
+
+
+def _day(name: str) -> float | None:
+    """Unix seconds of the start (UTC) of the date in ``?name=`` (``YYYY-MM-DD``), or None.
+
+    :raise 400: not such a date.
+    """
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        abort(400, description=f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}")
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
+
+
+def _filters() -> dict[str, str]:
+    """The page's filter fields as given (empty ones left out): what links carry on."""
+    return {name: value for name in ("who", "action", "since", "until")
+            if (value := request.args.get(name, "").strip())}
+
+
+def _query() -> AuditQuery:
+    """The request's filter and page as the API's query. :raise 400: a bad field, named."""
+    filters = _filters()
+    until = _day("until")
+    fields = {"who": filters.get("who"), "action": filters.get("action"),
+              "since": _day("since"),
+              "until": until + 86400 if until is not None else None,  # the whole day
+              "before": request.args.get("before") or None, "limit": audit_view.PAGE}
+    try:
+        return AuditQuery.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        names = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
+        abort(400, description=f"invalid filter: {names or 'the dates'}")
+
+
+@bp.get("/audit")
+@needs("admin")
+def audit():
+    """The page. Unfiltered and from the newest: live (the shared region and its stream);
+    otherwise the entries that match, read now. :raise 400: a bad filter field."""
+    query = _query()
+    filters = _filters()
+    live = not filters and query.before is None
+    if live:
+        rows = current_app.extensions["dashboard"].audit.current().html
+    else:
+        entries, after = page(current_app.extensions["dashboard"].store, query)
+        older = "?" + urlencode({**filters, "before": after}) if after is not None else None
+        rows = audit_view.render(current_app.jinja_env, entries, older)
+    return render_template("audit.html", rows=Markup(rows), live=live, filters=filters,
+                           actions=ACTIONS, paged=query.before is not None,
+                           refresh=REFRESH if live else None)
+
+
+@bp.get("/audit/stream")
+@needs("admin")
+def stream():
+    """A snapshot of ``#audit-rows``, then the region again on each new entry; heartbeats;
+    ends after ``DASHBOARD_STREAM_LIFETIME`` seconds, or when the admin's session ends (sign-out,
+    disabled, another role). :raise 503: the store could not be read for the first snapshot."""
+    live = current_app.extensions["dashboard"]
+    live.audit.current()  # 503 now, before the response starts
+    environ = request.environ
+    return Response(audit_messages(live, current_app.config["SETTINGS"].stream_lifetime,
+                                   direct_socket(environ), client_socket(environ), stream_owner()),
+                    mimetype="text/event-stream", headers=STREAM_HEADERS,
+                    direct_passthrough=True)
