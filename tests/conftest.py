@@ -29,17 +29,22 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Leave out the tests marked ``serial``, or all others, as ``--serial`` asks."""
+    """Leave out the tests marked ``serial``, or all others, as ``--serial`` asks; then put the
+    modules with a test marked ``slow`` first, each still whole and in file order.
+
+    ``scripts/test`` hands each module whole to a pytest-xdist worker in this order: a module
+    of minutes that started last would finish minutes after all the others."""
     mode = config.getoption("serial")
-    if mode == "with":
-        return
-    keep, leave = [], []
-    for item in items:
-        marked = item.get_closest_marker("serial") is not None
-        (keep if marked == (mode == "only") else leave).append(item)
-    if leave:
-        config.hook.pytest_deselected(items=leave)
-        items[:] = keep
+    if mode != "with":
+        keep, leave = [], []
+        for item in items:
+            marked = item.get_closest_marker("serial") is not None
+            (keep if marked == (mode == "only") else leave).append(item)
+        if leave:
+            config.hook.pytest_deselected(items=leave)
+            items[:] = keep
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: modules stay whole, in order
 
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown with -p no:xdist
