@@ -21,6 +21,42 @@ BASE_CONFIG = {"TESTING": True, "SAMPLER": False, "SIMULATOR": True}
 _OUTSIDE = ("DASHBOARD_", "GUNICORN_", "PROMETHEUS_MULTIPROC_DIR")
 
 
+def pytest_addoption(parser):
+    parser.addoption("--serial", choices=("with", "without", "only"), default="with",
+                     help="tests marked serial: run them with the others (default), leave them "
+                          "out, or run only them (scripts/test: without on xdist workers, then "
+                          "only)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Leave out the tests marked ``serial``, or all others, as ``--serial`` asks; then put the
+    modules with a test marked ``slow`` first, each still whole and in file order.
+
+    ``scripts/test`` hands each module whole to a pytest-xdist worker in this order: a module
+    of minutes that started last would finish minutes after all the others."""
+    mode = config.getoption("serial")
+    if mode != "with":
+        keep, leave = [], []
+        for item in items:
+            marked = item.get_closest_marker("serial") is not None
+            (keep if marked == (mode == "only") else leave).append(item)
+        if leave:
+            config.hook.pytest_deselected(items=leave)
+            items[:] = keep
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: modules stay whole, in order
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown with -p no:xdist
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto``: two pytest-xdist workers per CPU, at most 8 (``PYTEST_XDIST_AUTO_NUM_WORKERS``
+    still decides when set). Most tests wait on servers, browsers and timers rather than
+    compute; each worker runs its own Chromium and Redis, hence the cap."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return min(2 * len(os.sched_getaffinity(0)), 8)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clean_environment():
     """Run every test, and every server a test starts, without the machine's ``DASHBOARD_*``,

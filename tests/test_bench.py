@@ -8,7 +8,7 @@ import pytest
 
 from tests.servers import ROOT
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # about 2 minutes
 
 
 def test_tiny_benchmark_runs_and_prints_the_table(tmp_path):

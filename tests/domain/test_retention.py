@@ -107,7 +107,10 @@ def test_one_process_sweeps_about_once_a_minute(make_app, monkeypatch):
     with gevent.Timeout(10):
         while live.store.states("task:"):
             gevent.sleep(0.02)
-    assert live.store.holder("janitor") == live.owner
+        # The lease lasts three intervals (0.15 s here), and a busy machine can pause this
+        # process for longer: read until the janitor has renewed it.
+        while live.store.holder("janitor") != live.owner:
+            gevent.sleep(0.02)
 
 
 @pytest.mark.parametrize("name", ["TASK_RETENTION", "ALERT_RETENTION", "HOST_RETENTION"])

@@ -204,6 +204,8 @@ def test_alert_storm_appends_about_twenty_serious_events(client, live):
 
 
 def test_task_run_drives_a_task_to_success_through_the_task_path(app, client, live):
+    import time
+
     import gevent
 
     app.config["TASK_RUN_SECONDS"] = 0.3
@@ -212,9 +214,15 @@ def test_task_run_drives_a_task_to_success_through_the_task_path(app, client, li
     task_id = response.get_json()["task_id"]
     assert task_id == "sim-task-1"
     assert client.post("/simulator/scenarios/task-run").get_json()["task_id"] == "sim-task-2"
-    gevent.sleep(1.0)
-    states = [(i.data["state"], i.data["progress"]) for i in live.store.since(0)
-              if i.kind == "task" and i.data["task_id"] == task_id]
+
+    def of_task():
+        return [(i.data["state"], i.data["progress"]) for i in live.store.since(0)
+                if i.kind == "task" and i.data["task_id"] == task_id]
+
+    deadline = time.monotonic() + 10  # the run takes 0.3 s; a busy machine may be slower
+    while not (states := of_task()) or states[-1][0] in ("pending", "running"):
+        assert time.monotonic() < deadline, states
+        gevent.sleep(0.05)
     assert states[0] == ("pending", 0) and states[-1] == ("succeeded", 100)
     running = [p for s, p in states if s == "running"]
     assert running == sorted(running) and running[0] == 0 and running[-1] == 100
@@ -268,13 +276,18 @@ def test_simulated_host_rejects_bad_bodies(client, live, body):
 
 
 def test_sampler_uses_the_simulated_host_while_enabled(make_app):
+    import time
+
     import gevent
 
     app = make_app(SAMPLER=True, SAMPLE_INTERVAL=0.05)
     client = app.test_client()
     post(client, "/simulator/host", {"enabled": True})
-    gevent.sleep(0.3)
     live = app.extensions["dashboard"]
-    sample = live.store.get_state(f"sample:{live.settings.host_name}")
+    deadline = time.monotonic() + 10  # a few samples; a busy machine may take longer
+    while not ((sample := live.store.get_state(f"sample:{live.settings.host_name}"))
+               and sample.get("simulated") and "simulated" in live.view.html["simulator"]):
+        assert time.monotonic() < deadline, sample
+        gevent.sleep(0.05)
     assert sample["simulated"] is True and sample["mem_total"] == 16 << 30
     assert "simulated" in live.view.html["simulator"]
