@@ -30,7 +30,7 @@ from .view.host import Inside
 from .view.regions import LiveView
 from .view.timeaxis import zone_of
 from .web import (access, admin, api, assets, audit, auth, compare, dashboard, deadline, errors,
-                  fill, headers, ops, overview, stream, throttle, users)
+                  fill, headers, ops, origin, overview, stream, throttle, users)
 from .web.api import stream as api_stream
 
 
@@ -104,7 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(live.start)
     app.wsgi_app = deadline.BodyDeadline(app.wsgi_app, settings.body_timeout)
     if settings.trusted_proxies:
-        app.wsgi_app = access.TrustedProxies(app.wsgi_app, settings)
+        app.wsgi_app = origin.TrustedProxies(app.wsgi_app, settings)
     app.wsgi_app = dashboard.NotModifiedPolls(
         app.wsgi_app, live, open_view=settings.view_token.get_secret_value() == "")
     return app

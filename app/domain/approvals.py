@@ -9,7 +9,7 @@ An approval is a dict, the same in the store, the JSON API, the streams and the 
      "approved": bool|None,       # True / False once answered, else None
      "reason": str|None, "by": str|None,
      "answered_at": unix s|None,  # when it left "pending" (answer, expiry or withdrawal)
-     "asked_by": str|None}        # the credential that asked (app.web.access.Principal.by)
+     "asked_by": str|None}        # the credential that asked (app.web.credentials.Principal.by)
 
 Every change appends the whole dict as an ``approval`` log item and sets it as the state
 ``approval:<id>``, so each process's tailer folds it (the page region, the streams). Leaving
@@ -86,7 +86,7 @@ def ask(store: Store, *, title: str, detail: str | None = None, source: str | No
         timeout_seconds: float = 900, asked_by: str | None = None, now: float | None = None
         ) -> dict:
     """Store a new pending approval and return it; it expires ``timeout_seconds`` after ``now``.
-    ``asked_by`` is who asked (``key:deploy-bot``; ``app.web.access.Principal.by``): that
+    ``asked_by`` is who asked (``key:deploy-bot``; ``app.web.credentials.Principal.by``): that
     credential may read and withdraw it, and never answer it.
 
     :raise app.store.StoreUnavailable: nothing was written.

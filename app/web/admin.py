@@ -23,7 +23,8 @@ from flask import Blueprint, abort, current_app, render_template, request
 from app.domain import accounts
 from app.domain.accounts import ROLES, SCOPES, AccountError
 
-from .access import needs, principal
+from .access import needs
+from .credentials import principal
 from .auth import record
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

@@ -33,7 +33,9 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from app.domain import accounts, audit
 from app.domain.accounts import sid_hash
 
-from .access import VIEW_TOKEN, failed, needs, person, same_origin
+from .access import needs
+from .credentials import VIEW_TOKEN, failed, person
+from .origin import same_origin
 from .errors import error_response
 
 _VIEWER_KEY = "viewer"
@@ -75,7 +77,7 @@ def _tag(token: str) -> str:
 
 
 def session_principal():
-    """The :class:`~app.web.access.Principal` of the request's session cookie, or None."""
+    """The :class:`~app.web.credentials.Principal` of the request's session cookie, or None."""
     if current_app.config["SESSION_COOKIE_NAME"] not in request.cookies:
         return None  # no cookie: nothing to verify, not even the signer
     user = current_user._get_current_object()
@@ -116,7 +118,7 @@ def proxy_person(name: str, role_value: str):
 def record(action: str, target: str | None = None, *, who=None, detail: dict | None = None):
     """Keep an audit entry of the current request: by the request's principal (or ``who``,
     a principal or a ``(name, role)`` pair), from its client address."""
-    from .access import principal
+    from .credentials import principal
 
     if who is None:
         who = principal()

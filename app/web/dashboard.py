@@ -27,7 +27,8 @@ from app.sources.sample import HOST_PATTERN
 from app.view.ranges import SPANS
 
 from .api.hosts import refuse_to_forget
-from .access import needs, principal
+from .access import needs
+from .credentials import principal
 from .auth import record
 
 bp = Blueprint("dashboard", __name__)

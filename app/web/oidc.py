@@ -36,7 +36,8 @@ from requests import RequestException
 
 from app.domain import accounts
 
-from .access import failed, needs
+from .access import needs
+from .credentials import failed
 from .auth import _form, _next_path, record, signed_in
 
 COOKIE = "dashboard_oidc"

@@ -3,7 +3,7 @@ and refused proxy headers, counted per client address on every route, and failed
 per account name.
 
 One application-wide limit, ``DASHBOARD_AUTH_FAILURES_PER_MINUTE`` per minute (default 10),
-that only a failure deducts from (``app.web.access.failed`` marks the request); once a client
+that only a failure deducts from (``app.web.credentials.failed`` marks the request); once a client
 address is past it, every request of it that carries a credential gets ``429`` with
 ``Retry-After`` until the minute is over, a right one included. Sign-in posts have a second
 limit of the same size keyed by the name typed, so that guessing one person's password from many

@@ -12,7 +12,8 @@ from app.domain.schemas import AckIn, AlertIn
 
 from ..errors import error_response
 from ..payload import parse
-from ..access import needs, principal
+from ..access import needs
+from ..credentials import principal
 from ..auth import record
 
 

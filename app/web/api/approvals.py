@@ -19,7 +19,8 @@ from app.live.delivery import client_socket
 
 from ..payload import parse, parse_query
 from ..stream import STREAM_HEADERS
-from ..access import needs, principal
+from ..access import needs
+from ..credentials import principal
 from ..auth import record
 from ..errors import error_response
 

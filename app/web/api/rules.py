@@ -13,7 +13,8 @@ from app.domain import rules
 from app.domain.schemas import RulesIn
 
 from ..payload import parse
-from ..access import needs, principal
+from ..access import needs
+from ..credentials import principal
 from ..auth import record
 
 
