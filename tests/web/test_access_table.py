@@ -45,6 +45,13 @@ TABLE = {
     ("POST", "/ui/hosts/<name>/forget"): ADMINS,
     ("POST", "/ui/simulator/scenarios/<name>"): OPERATES,
     ("POST", "/ui/simulator/host"): OPERATES,
+    ("POST", "/admin/accounts"): ADMINS,
+    ("POST", "/admin/accounts/<name>/disable"): ADMINS,
+    ("POST", "/admin/accounts/<name>/enable"): ADMINS,
+    ("POST", "/admin/accounts/<name>/password"): ADMINS,
+    ("POST", "/admin/accounts/<name>/role"): ADMINS,
+    ("POST", "/admin/keys"): ADMINS,
+    ("POST", "/admin/keys/<key_id>/revoke"): ADMINS,
     # Signing in and out is for anybody (the form checks what it is given).
     ("POST", "/login"): set(CREDENTIALS),
     ("POST", "/logout"): set(CREDENTIALS),
@@ -85,7 +92,7 @@ def world(tmp_path_factory):
 def concrete(rule: str) -> str:
     """A path of ``rule`` with ids nothing has: the view answers 404 or 422 once let in."""
     path = rule
-    for name in ("task_id", "alert_id", "silence_id", "approval_id", "name"):
+    for name in ("task_id", "alert_id", "silence_id", "approval_id", "name", "key_id"):
         path = path.replace(f"<{name}>", "0123456789abcdef0123456789abcdef" if name ==
                             "approval_id" else "nothing-here")
     return path

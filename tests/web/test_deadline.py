@@ -41,10 +41,13 @@ def test_a_body_that_arrives_in_time_is_read(make_app):
     ("/login", "application/x-www-form-urlencoded"), ("/api/v1/events", "application/json")])
 def test_gunicorn_closes_a_connection_whose_body_never_comes(tmp_path, path, content_type):
     env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}", "DASHBOARD_SAMPLER": "0",
-           "DASHBOARD_BODY_TIMEOUT": "1", "DASHBOARD_VIEW_TOKEN": "v1ew-token-v1ew-token"}
+           "DASHBOARD_BODY_TIMEOUT": "1", "DASHBOARD_VIEW_TOKEN": "v1ew-token-v1ew-token",
+           "DASHBOARD_INGEST_TOKEN": "1ngest-token-1ngest"}
+    # With the key the write is let in, and waits for its body (a sign-in form needs none).
+    key = "Authorization: Bearer 1ngest-token-1ngest\r\n" if path.startswith("/api/") else ""
     with Server(free_port(), env) as srv, socket.create_connection(("127.0.0.1", srv.port)) as sock:
         sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n"
-                     f"Content-Type: {content_type}\r\n\r\n".encode())
+                     f"{key}Content-Type: {content_type}\r\n\r\n".encode())
         sock.settimeout(15)  # far above the 1 s limit: only a missing limit reaches it
         started = time.monotonic()
         received = b""

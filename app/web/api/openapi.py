@@ -22,8 +22,24 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
 
 
-def _operation(route: Route) -> dict:
+#: What a refusal answers, for every operation that needs a credential.
+_REFUSALS = {
+    "401": ("no credential, or a wrong one (WWW-Authenticate: Bearer)", {"$ref": REF.format(model="Error")}),
+    "403": ("the credential lacks the scope (or role) this needs; the error names it, or no "
+            "credential is configured and the client is not local", {"$ref": REF.format(model="Error")}),
+    "429": ("too many failed credentials from this client lately; see Retry-After",
+            {"$ref": REF.format(model="Error")}),
+}
+
+
+def _operation(route: Route, need: tuple[str, ...]) -> dict:
+    """The OpenAPI operation of ``route``, whose view declares ``need``
+    (``app.web.access.needs``): its security, the scope it says it needs and the refusals
+    come from that declaration, not from the row."""
     op: dict = {"summary": route.summary, "tags": [route.tag], "responses": {}}
+    if need != ("open",):
+        op["description"] = ("Needs a key with the " + " or ".join(f"`{n}`" for n in need)
+                             + " scope, or a signed-in person whose role has it.")
     params = []
     for name, spec in route.path_params.items():
         text, schema = (spec, {"type": "string"}) if isinstance(spec, str) else spec
@@ -41,8 +57,11 @@ def _operation(route: Route) -> dict:
     if route.body is not None:
         op["requestBody"] = {"required": route.body_required,
                              "content": {JSON: {"schema": ref(route.body.__name__)}}}
-    op["security"] = [{"bearer": []}] if route.secured else []
-    for status, spec in route.responses.items():
+    op["security"] = [] if need == ("open",) else [{"bearer": []}]
+    responses = dict(route.responses)
+    if need != ("open",):
+        responses = {**_REFUSALS, **responses}
+    for status, spec in responses.items():
         if isinstance(spec, dict):  # a whole response object (several content types)
             op["responses"][status] = spec
         elif isinstance(spec, str):
@@ -55,12 +74,14 @@ def _operation(route: Route) -> dict:
 
 def build(app: Flask) -> dict:
     """Return the OpenAPI 3.1 document for the rows of :data:`ROUTES` that ``app`` serves."""
-    served = {(rule.rule, method.lower()) for rule in app.url_map.iter_rules()
-              for method in rule.methods or ()}
+    served = {(rule.rule, method.lower()): getattr(app.view_functions[rule.endpoint], "needs",
+                                                   ("admin",))
+              for rule in app.url_map.iter_rules() for method in rule.methods or ()}
     paths: dict[str, dict] = {}
     for route in ROUTES:
-        if (flask_path(route.path), route.method) in served:
-            paths.setdefault(route.path, {})[route.method] = _operation(route)
+        need = served.get((flask_path(route.path), route.method))
+        if need is not None:
+            paths.setdefault(route.path, {})[route.method] = _operation(route, need)
     schemas: dict = {"Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"},
         "details": {"type": "array", "items": {"type": "object", "properties": {
@@ -72,9 +93,9 @@ def build(app: Flask) -> dict:
     return {
         "openapi": "3.1.0",
         "info": {"title": "live-dashboard API", "version": "1",
-                 "description": "Writes need `Authorization: Bearer <DASHBOARD_INGEST_TOKEN>` when "
-                                "one is set (loopback clients only otherwise). With "
-                                "DASHBOARD_VIEW_TOKEN set, reads need a session from /login."},
+                 "description": "Send an API key as `Authorization: Bearer <key>`; each "
+                                "operation says which scope it needs. With no account, key or "
+                                "token configured, a client on this machine needs none."},
         "paths": paths,
         "components": {"schemas": schemas,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -42,7 +42,6 @@ class Route:
     responses: dict
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
-    secured: bool = False  # needs the bearer token (writes)
     body_required: bool = True
     #: name -> description, or (description, JSON schema) where more than a string is meant
     path_params: dict[str, str | tuple[str, dict]] = field(default_factory=dict)
@@ -97,7 +96,7 @@ _BAD_BODY = {"415": ("body is not JSON", _ERRORS), "400": ("JSON is not an objec
 #: Every documented operation.
 ROUTES: list[Route] = [
     Route("post", "/api/v1/events", "Add an event to the feed", "events", body=EventIn,
-          secured=True, responses={"201": ("stored", {"type": "object", "properties": {
+          responses={"201": ("stored", {"type": "object", "properties": {
               "id": {"type": "integer"}}}), **_BAD_BODY}),
     Route("get", "/api/v1/events", "Latest events, newest first", "events", query=EventQuery,
           responses={"200": ("events", {"type": "array", "items": _EVENT}),
@@ -106,7 +105,7 @@ ROUTES: list[Route] = [
           query=TaskQuery, responses={"200": ("tasks", {"type": "array", "items": ref("Task")}),
                                       "400": ("a bad query parameter", _ERRORS)}),
     Route("put", "/api/v1/tasks/{task_id}", "Set a task's state and progress", "tasks",
-          body=TaskIn, secured=True, path_params=_TASK_ID,
+          body=TaskIn, path_params=_TASK_ID,
           responses={"200": ("stored", ref("Task")),
                      "409": ("the task already succeeded or failed", _ERRORS), **_BAD_BODY}),
     Route("get", "/api/v1/tasks/{task_id}", "One task's state", "tasks", path_params=_TASK_ID,
@@ -132,27 +131,25 @@ ROUTES: list[Route] = [
                      "it is above the newest id; `: ping` comments while idle",
               "400": ("an unknown or empty channel, or a bad last_event_id, named", _ERRORS),
               "401": ("DASHBOARD_VIEW_TOKEN is set and there is no session", _ERRORS)}),
-    Route("post", "/api/v1/alerts", "Raise a firing alert", "alerts", body=AlertIn, secured=True,
-          responses={"201": ("raised", {"type": "object", "properties": {
+    Route("post", "/api/v1/alerts", "Raise a firing alert", "alerts", body=AlertIn, responses={"201": ("raised", {"type": "object", "properties": {
               "id": {"type": "string"}}}), **_BAD_BODY}),
     Route("get", "/api/v1/alerts", "Every alert, firing first, newest first", "alerts",
           responses={"200": ("alerts; ?state=firing or ?state=resolved filters",
                              {"type": "array", "items": _ALERT}),
                      "400": ("a bad state parameter", _ERRORS)}),
     Route("post", "/api/v1/alerts/{alert_id}/resolve", "Resolve an alert", "alerts",
-          secured=True, path_params=_ALERT_ID,
+          path_params=_ALERT_ID,
           responses={"200": ("the alert", _ALERT), "404": ("unknown alert", _ERRORS)}),
     Route("post", "/api/v1/alerts/{alert_id}/ack", "Acknowledge an alert", "alerts",
-          body=AckIn, body_required=False, secured=True, path_params=_ALERT_ID,
+          body=AckIn, body_required=False, path_params=_ALERT_ID,
           responses={"200": ("the alert, with acked_by and acked_at", _ALERT),
                      "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
     Route("post", "/api/v1/silences", "Silence matching alerts for a while (no notifications)",
-          "alerts", body=SilenceIn, secured=True,
-          responses={"201": ("the silence", _SILENCE), **_BAD_BODY}),
+          "alerts", body=SilenceIn, responses={"201": ("the silence", _SILENCE), **_BAD_BODY}),
     Route("get", "/api/v1/silences", "Silences that have not ended, the latest ending first",
           "alerts", responses={"200": ("silences", {"type": "array", "items": _SILENCE})}),
     Route("delete", "/api/v1/silences/{silence_id}", "End a silence now", "alerts",
-          secured=True, path_params={"silence_id": "the silence's id"},
+          path_params={"silence_id": "the silence's id"},
           responses={"200": ("the silence, ended", _SILENCE),
                      "404": ("unknown silence", _ERRORS),
                      "401": _BAD_BODY["401"], "403": _BAD_BODY["403"],
@@ -160,14 +157,14 @@ ROUTES: list[Route] = [
     Route("get", "/api/v1/rules", "The alert rules every host is checked against", "alerts",
           responses={"200": ("the list, who set it and when", _RULES)}),
     Route("put", "/api/v1/rules", "Replace the whole list of alert rules", "alerts",
-          body=RulesIn, secured=True, responses={"200": ("stored", _RULES), **_BAD_BODY}),
+          body=RulesIn, responses={"200": ("stored", _RULES), **_BAD_BODY}),
     Route("post", "/api/v1/metrics", "Push gauges and counters", "metrics", body=MetricsIn,
-          secured=True, responses={"202": ("accepted", {"type": "object", "properties": {
+          responses={"202": ("accepted", {"type": "object", "properties": {
               "id": {"type": "integer"}, "count": {"type": "integer"}}}),
               "409": ("the store keeps 100 series (name and labels) already", _ERRORS),
               **_BAD_BODY}),
     Route("post", "/api/v1/samples", "Push host samples (an agent for a machine without a "
-          "dashboard)", "metrics", body=SamplesIn, secured=True, responses={
+          "dashboard)", "metrics", body=SamplesIn, responses={
               "202": ("stored, oldest first", {"type": "object", "properties": {
                   "ids": {"type": "array", "items": {"type": "integer"}},
                   "count": {"type": "integer"}}}),
@@ -175,8 +172,7 @@ ROUTES: list[Route] = [
               **_BAD_BODY}),
     Route("delete", "/api/v1/hosts/{name}", "Forget a host: its latest sample, history and "
           "process list; its card leaves every page (it comes back if it reports again)",
-          "metrics", secured=True,
-          path_params={"name": ("the host's name", {"type": "string", "pattern": HOST_PATTERN})},
+          "metrics", path_params={"name": ("the host's name", {"type": "string", "pattern": HOST_PATTERN})},
           responses={"204": "forgotten; no body",
                      "404": ("unknown host", _ERRORS),
                      "409": ("a dashboard samples that host itself", _ERRORS),
@@ -201,8 +197,7 @@ ROUTES: list[Route] = [
               "404": ("no process list of that host is known", _ERRORS),
               "400": ("a bad query parameter", _ERRORS)}),
     Route("post", "/api/v1/approvals", "Ask a person on the dashboard a yes/no question",
-          "approvals", body=ApprovalIn, secured=True,
-          responses={"201": ("asked; it shows on every page until answered, expired or "
+          "approvals", body=ApprovalIn, responses={"201": ("asked; it shows on every page until answered, expired or "
                              "withdrawn", {"type": "object", "properties": {
                                  "id": {"type": "string"}}}), **_BAD_BODY}),
     Route("get", "/api/v1/approvals", "Stored approvals, newest first", "approvals",
@@ -213,14 +208,13 @@ ROUTES: list[Route] = [
           path_params=_APPROVAL_ID, responses={"200": ("the approval", ref("Approval")),
                                                "404": ("unknown approval", _ERRORS)}),
     Route("delete", "/api/v1/approvals/{approval_id}", "Withdraw a pending approval",
-          "approvals", secured=True, path_params=_APPROVAL_ID,
+          "approvals", path_params=_APPROVAL_ID,
           responses={"200": ("withdrawn", ref("Approval")),
                      "409": ("it was answered, expired or withdrawn already", _STANDS),
                      "404": ("unknown approval", _ERRORS),
                      "401": _BAD_BODY["401"], "403": _BAD_BODY["403"]}),
     Route("post", "/api/v1/approvals/{approval_id}/response", "Answer an approval; the first "
-          "answer wins", "approvals", body=ApprovalAnswer, secured=True,
-          path_params=_APPROVAL_ID, responses={
+          "answer wins", "approvals", body=ApprovalAnswer, path_params=_APPROVAL_ID, responses={
               "200": ("answered", ref("Approval")),
               "409": ("answered or withdrawn already", _STANDS),
               "410": ("expired", _STANDS), "404": ("unknown approval", _ERRORS), **_BAD_BODY}),
@@ -236,7 +230,7 @@ ROUTES: list[Route] = [
                      "idle",
               "404": ("unknown approval", _ERRORS)}),
     Route("get", "/api/v1/audit", "The audit log: who changed what, newest first (admins, or a "
-          "key with the admin scope)", "audit", query=AuditQuery, secured=True, responses={
+          "key with the admin scope)", "audit", query=AuditQuery, responses={
               "200": ("a page of entries and the before of the next page (null: the last)",
                       _AUDIT_PAGE),
               "400": ("a bad query parameter, named in the message and details", _ERRORS),
@@ -245,17 +239,15 @@ ROUTES: list[Route] = [
     Route("get", "/api/v1/openapi.json", "This document", "meta",
           responses={"200": ("OpenAPI 3.1", {"type": "object"})}),
     Route("post", "/simulator/events", "Inject events", "simulator", body=SimulatedEvents,
-          secured=True, responses={"201": ("stored", {"type": "object"}), **_BAD_BODY}),
+          responses={"201": ("stored", {"type": "object"}), **_BAD_BODY}),
     Route("post", "/simulator/metrics", "Override sampled values for a while", "simulator",
-          body=MetricOverride, secured=True,
-          responses={"200": ("the override", {"type": "object"}), **_BAD_BODY}),
+          body=MetricOverride, responses={"200": ("the override", {"type": "object"}), **_BAD_BODY}),
     Route("post", "/simulator/scenarios/{name}", "Start a named scenario", "simulator",
-          body=ScenarioIn, body_required=False, secured=True, path_params={"name": "cpu-spike, network-burst, task-run or alert-storm"},
+          body=ScenarioIn, body_required=False, path_params={"name": "cpu-spike, network-burst, task-run or alert-storm"},
           responses={"202": ("started", {"type": "object"}),
                      "404": ("unknown scenario; the names are listed", _ERRORS)}),
     Route("post", "/simulator/host", "Turn the simulated host on or off", "simulator",
-          body=SimulatedHost, secured=True,
-          responses={"200": ("the new mode", {"type": "object"}), **_BAD_BODY}),
+          body=SimulatedHost, responses={"200": ("the new mode", {"type": "object"}), **_BAD_BODY}),
     Route("get", "/healthz", "Liveness", "ops", responses={"200": ("alive", _STATUS)}),
     Route("get", "/readyz", "Readiness (the store answers)", "ops",
           responses={"200": ("ready", _STATUS), "503": ("store unavailable", _ERRORS)}),
