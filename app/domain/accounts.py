@@ -406,6 +406,12 @@ class Accounts:
         self._entries.pop(_key(name), None)
         self._configured = (float("-inf"), False)
 
+    def forget_key(self, key_id: str) -> None:
+        """Drop the cached key ``key_id``: this process revoked it, and the very next request
+        with it must be refused."""
+        self._entries.pop(f"apikey:{key_id}", None)
+        self._configured = (float("-inf"), False)
+
     def touch_key(self, key_id: str, now: float) -> None:
         """Record that the key was used at ``now`` (Unix seconds): written at most once a
         minute per key and process, so a busy program does not write once per request."""

@@ -207,5 +207,6 @@ def revoke_key(key_id: str):
         key = accounts.revoke_key(_store(), key_id)
     except AccountError as exc:
         _refuse(exc)
+    current_app.extensions["dashboard"].accounts.forget_key(key_id)
     record("key-revoke", key["name"], detail={"id": key_id})
     return _answer(Notice("keys", f"Key {key['name']} ({key_id}) is revoked."))
