@@ -21,6 +21,7 @@ from app.view.audit import AuditRows
 from app.view.overview import FleetTable
 from app.view.regions import LiveView
 
+from . import sse
 from .approvals import ApprovalWatchers
 from .audit import AuditFeed
 from .hub import Hub
@@ -109,10 +110,15 @@ class Live:
 
     def end_sessions(self, accounts) -> None:
         """End the open streams whose person's session ended: ``accounts`` are the changed
-        accounts (log items), each keeping the sessions it still has."""
+        accounts (log items), each keeping the sessions it still has. Each such stream's last
+        message is the SIGNED OUT badge, which sends the page to the sign-in form at once
+        rather than after a reconnect that fails."""
+        if not accounts:
+            return
+        last = sse.encode(self.view.badge("signed-out"))
         for account in accounts:
             for hub in (*self.pages.hubs(), *self.overviews.hubs(), self.audit.hub):
-                hub.end_sessions(account["name"], account["sessions"])
+                hub.end_sessions(account["name"], account["sessions"], last)
 
     def _known(self, host: str) -> bool:
         return host == self.settings.host_name or host in self.fleet

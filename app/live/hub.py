@@ -141,11 +141,17 @@ class Hub:
         for sub in [s for s in self._subscribers if s.ends_at <= now]:
             self._close(sub)
 
-    def end_sessions(self, name: str, kept) -> None:
+    def end_sessions(self, name: str, kept, last: bytes | None = None) -> None:
         """End the streams of ``name`` whose session hash is not in ``kept`` (the sessions
-        the account still has): a person disabled, signed out or given another role."""
+        the account still has): a person disabled, signed out or given another role. ``last``
+        (encoded once) goes to each before its farewell."""
         for sub in [s for s in self._subscribers
                     if s.owner is not None and s.owner[0] == name and s.owner[1] not in kept]:
+            if last is not None:
+                try:
+                    sub.queue.put_nowait(last if sub.fd is None else chunk(last))
+                except Full:
+                    pass  # it ends without it, and finds out on its reconnect
             self._close(sub)
 
     def close_all(self) -> None:

@@ -86,7 +86,10 @@ class Tailer:
                     log.warning("tailer: the store answers again")
                 failing = False
             if items:
-                live.end_sessions(live.accounts.apply(items))
+                try:
+                    live.end_sessions(live.accounts.apply(items))
+                except Exception:  # noqa: BLE001 - the other streams must go on regardless
+                    log.exception("tailer: ending the streams of changed accounts failed")
                 live.fleet.apply(items)
                 live.tasks.feed(items)
                 live.approvals.feed(items)

@@ -98,7 +98,7 @@ class RenderedRegions:
         self._changes: dict[str, str] = {}
         badge = env.get_template("_badge.html")
         self._badges = {state: badge.render(state=state, query=query, poll=poll)
-                        for state in ("connecting", "live", "polling")}
+                        for state in ("connecting", "live", "polling", "signed-out")}
 
     def render(self, name: str, draw: Callable[[], str], parts: Parts | None = None) -> bool:
         """Render region ``name`` with ``draw`` and :meth:`keep` it (its changed ``parts``
@@ -134,7 +134,8 @@ class RenderedRegions:
         self._changes.clear()
 
     def badge(self, state: str) -> str:
-        """The connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
+        """The connection badge's HTML for ``connecting``, ``live``, ``polling`` or
+        ``signed-out`` (the last message of a stream whose person was signed out)."""
         return self._badges[state]
 
     def fragments(self, names, badge: str) -> str:

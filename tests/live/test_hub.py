@@ -228,5 +228,5 @@ def test_end_sessions_ends_only_the_streams_of_sessions_that_ended():
     assert laptop.queue.drain() == [b"s", CLOSE]
     for sub in (phone, other, anonymous):
         assert sub.queue.drain() == [b"s"]
-    hub.end_sessions("ann", {})  # disabled: no session is left
-    assert phone.queue.drain() == [CLOSE] and len(hub) == 2
+    hub.end_sessions("ann", {}, b"signed out")  # disabled: no session is left
+    assert phone.queue.drain() == [b"signed out", CLOSE] and len(hub) == 2
