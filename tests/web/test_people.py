@@ -261,3 +261,39 @@ def test_the_users_commands(app, live):
     for action in ("account-add", "account-role", "account-disable", "account-enable",
                    "account-password", "key-add", "key-revoke"):
         assert action in actions
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_every_recorded_action_is_in_the_audit_log(make_app, request, backend):
+    extra = {"STORE_URL": request.getfixturevalue("redis_url")} if backend == "redis" else {}
+    app = make_app(SECRET_KEY="s" * 32, **extra)
+    store = app.extensions["dashboard"].store
+    accounts.add(store, "root", "admin", PASSWORD)
+    alert_id = raise_alert(app)
+    store.set_state("sample:old-box", {"host": "old-box", "ts": 1.0})
+    people = app.test_client()
+    assert people.post("/login", data={"name": "root", "password": "nope-nope-nope"}
+                       ).status_code == 401
+    assert people.post("/login", data={"name": "root", "password": PASSWORD}).status_code == 303
+    _, key = accounts.add_key(store, "asker", ["ask"], by="test")
+    approval_id = people.post("/api/v1/approvals", json={"title": "go?"},
+                              headers={"Authorization": f"Bearer {key}"}).get_json()["id"]
+    steps = [
+        ("post", f"/api/v1/alerts/{alert_id}/ack", None),
+        ("post", "/api/v1/silences", {"matchers": {"name": "x"}, "duration": 60}),
+        ("put", "/api/v1/rules", {"rules": []}),
+        ("delete", "/api/v1/hosts/old-box", None),
+        ("post", f"/api/v1/approvals/{approval_id}/response", {"approved": False}),
+    ]
+    for method, path, body in steps:
+        answer = getattr(people, method)(path, json=body, headers=ORIGIN)
+        assert answer.status_code < 300, (path, answer.get_data(as_text=True))
+    silence_id = store.audit_query(action="silence-create")[0]["target"]
+    assert people.delete(f"/api/v1/silences/{silence_id}", headers=ORIGIN).status_code == 200
+    assert people.post("/logout", headers=ORIGIN).status_code == 303
+    entries = store.audit_query(limit=100)
+    assert {e["action"] for e in entries} >= {
+        "sign-in-failed", "sign-in", "alert-ack", "silence-create", "silence-end",
+        "rules-replace", "host-forget", "approval-answer", "sign-out"}
+    assert all(e["who"] == "root" and e["role"] == "admin" and e["address"] == "127.0.0.1"
+               for e in entries if e["action"] not in ("sign-in-failed",))
