@@ -19,7 +19,7 @@ from tests.servers import ROOT, Server, free_port
 pytestmark = pytest.mark.server
 
 #: The README's header-mode block, as a user copies it (the second nginx block there).
-HEADER_BLOCK = re.search(r"header mode.*?```nginx\n(.*?)```", (ROOT / "README.md").read_text(),
+HEADER_BLOCK = re.search(r"\*\*Header mode.*?```nginx\n(.*?)```", (ROOT / "README.md").read_text(),
                          re.S | re.I).group(1)
 INGEST = "ingest-token-for-header-tests"
 PASSWORDS = {"olga": "olga-password", "vera": "vera-password"}
