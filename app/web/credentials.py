@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
+from app.domain import accounts as accounts_mod
 from app.domain.accounts import rights_of_role, rights_of_scopes
 
 from .errors import error_response
@@ -116,12 +117,14 @@ def _bearer() -> Principal | None:
 
     :raise Refused: a header that is not a valid key (401).
     """
-    header = request.headers.get("Authorization")
+    environ = request.environ
+    header = environ.get("HTTP_AUTHORIZATION")
     if header is None:
         return None
     scheme, _, given = header.partition(" ")
     given = given.strip()
-    settings = _settings()
+    app = current_app._get_current_object()
+    settings = app.config["SETTINGS"]
     if (scheme.lower() != "bearer" and settings.auth_header
             and settings.auth_header in request.headers):
         # A proxy that checked a password (nginx auth_basic) passes the client's
@@ -131,19 +134,18 @@ def _bearer() -> Principal | None:
         response = error_response(401, "send 'Authorization: Bearer <key>'")
         response.headers["WWW-Authenticate"] = 'Bearer realm="dashboard"'
         raise Refused(response)
-    from app.domain import accounts as accounts_mod
-
     token = settings.ingest_token.get_secret_value()
-    relayed = request.headers.get("X-Relayed-For", "").strip()[:100] or None
+    relayed = environ.get("HTTP_X_RELAYED_FOR", "").strip()[:100] or None
     # Constant time on bytes: str comparison would raise for non-ASCII and leak timing.
     if token and hmac.compare_digest(given.encode(), token.encode()):
         return Principal("key", "ingest-token", "key", rights_of_scopes(("ingest", "ask")),
                          key_id="ingest-token", relayed=relayed)
     parsed = accounts_mod.parse_key(given)
-    record = _accounts().key(parsed[0]) if parsed else None
+    cache = app.extensions["dashboard"].accounts
+    record = cache.key(parsed[0]) if parsed else None
     if (record is not None and not record["revoked"]
             and accounts_mod.secret_matches(record, parsed[1])):
-        _accounts().touch_key(record["id"], time.time())
+        cache.touch_key(record["id"], time.time())
         return Principal("key", record["name"], "key", rights_of_scopes(record["scopes"]),
                          key_id=record["id"], relayed=relayed)
     failed("bearer key")
