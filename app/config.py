@@ -259,7 +259,7 @@ class Settings(BaseModel):
     @property
     def people_configured(self) -> bool:
         """Whether people sign in some other way than with an account here: a view token,
-        single sign-on or a proxy's header (with accounts, ``app.domain.accounts.Accounts``
+        single sign-on or a proxy's header (with accounts, ``app.domain.accountcache.Accounts``
         says so). Then nobody views anonymously and the loopback rule is off."""
         return bool(self.view_token.get_secret_value() or self.oidc_issuer or self.auth_header)
 

@@ -31,6 +31,7 @@ from werkzeug.test import EnvironBuilder
 
 from app import create_app
 from app.domain import accounts
+from app.domain import apikeys
 from app.live.hub import Hub
 from app.web.access import check_access
 from bench.procstat import tree_rss_bytes
@@ -87,7 +88,7 @@ def per_request(tmp: str) -> list[tuple[str, float]]:
     people = _app(tmp, "people", VIEW_TOKEN="view-token-view-token")
     store = people.extensions["dashboard"].store
     accounts.add(store, "bench", "viewer", "bench-password-1")
-    _, key = accounts.add_key(store, "bench-bot", ["read"], by="bench")
+    _, key = apikeys.add_key(store, "bench-bot", ["read"], by="bench")
     cases = {
         "none (the loopback rule)": (plain, _environ()),
         "a person's session": (people, _environ(cookie=_signed_in(

@@ -9,20 +9,17 @@ page (no secret in it)::
      "sessions": {sid_hash: unix s},  # open sign-ins (sha256 of the session id, 16 hex)
      "rev": str}                 # changes with every write: the compare-and-set field
 
-Its Argon2id password hash is the state ``password:<name>`` (never in the log). An API key is
-``apikey:<id>`` = ``{"id", "name", "scopes", "hash", "created_at", "last_used", "revoked",
-"created_by"}``: the key a program sends is ``dk_<id>_<secret>`` and only the SHA-256 of the
-secret is kept (a random 32-byte secret needs no slow hash; a check must cost microseconds).
+Its Argon2id password hash is the state ``password:<name>`` (never in the log). API keys live in
+:mod:`app.domain.apikeys`; each process caches both (:mod:`app.domain.accountcache`).
 
-Every change appends an ``account`` or ``apikey`` log item (the public dict), so each process's
-:class:`Accounts` cache and open streams learn of it within a tail interval. Nothing here
-knows Flask; argon2 is imported only by the functions that hash or verify.
+Every change appends an ``account`` log item (the public dict), so each process's cache and open
+streams learn of it within a tail interval. Nothing here knows Flask; argon2 is imported only by
+the functions that hash or verify.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 import time
@@ -55,8 +52,6 @@ _NAME = re.compile(NAME_PATTERN)
 MIN_PASSWORD = 10
 #: Sign-ins an account keeps open at once; the oldest is ended past it.
 MAX_SESSIONS = 20
-KEY_PREFIX = "dk_"
-_KEY = re.compile(r"^dk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 
 
 class AccountError(ValueError):
@@ -258,166 +253,3 @@ def close_session(store: Store, name: str, sid: str) -> None:
             h: t for h, t in a["sessions"].items() if h != gone}})
     except UnknownAccount:
         pass
-
-
-# -- API keys -------------------------------------------------------------------------------------
-
-def check_scopes(scopes) -> tuple[str, ...]:
-    """``scopes`` as a sorted tuple, if each is one of :data:`SCOPES` and there is one at
-    least. :raise AccountError: otherwise."""
-    scopes = tuple(sorted(set(scopes)))
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown or not scopes:
-        raise AccountError(f"scopes are one or more of {', '.join(SCOPES)}"
-                           + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
-    return scopes
-
-
-def _secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def add_key(store: Store, name: str, scopes, *, by: str, now: float | None = None
-            ) -> tuple[dict, str]:
-    """Create an API key named ``name`` with ``scopes``; return the stored key (without the
-    secret) and the key to hand out once, ``dk_<id>_<secret>``.
-
-    :raise AccountError: a bad name or scopes. :raise Conflict: a live key has that name.
-    :raise StoreUnavailable: nothing was written.
-    """
-    check_name(name)
-    scopes = check_scopes(scopes)
-    if any(k["name"] == name and not k["revoked"] for k in keys(store)):
-        raise Conflict(f"a key named {name!r} exists already; revoke it first")
-    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-    record = {"id": key_id, "name": name, "scopes": list(scopes), "hash": _secret_hash(secret),
-              "created_at": time.time() if now is None else now, "last_used": None,
-              "revoked": False, "created_by": by}
-    store.set_state(f"apikey:{key_id}", record)
-    store.append("apikey", public_key(record))
-    return public_key(record), f"{KEY_PREFIX}{key_id}_{secret}"
-
-
-def public_key(record: dict) -> dict:
-    """A stored key without its hash: what the log, the API and the page show."""
-    return {k: v for k, v in record.items() if k != "hash"}
-
-
-def keys(store: Store) -> list[dict]:
-    """Every key, newest first, without hashes. :raise StoreUnavailable:"""
-    return sorted((public_key(k) for k in store.states("apikey:").values()),
-                  key=lambda k: k["created_at"], reverse=True)
-
-
-def revoke_key(store: Store, key_id: str) -> dict:
-    """Revoke the key ``key_id`` (at once, in every process). :raise UnknownAccount:"""
-    record = store.get_state(f"apikey:{key_id}") if re.fullmatch(r"[0-9a-f]{12}", key_id or "") else None
-    if record is None:
-        raise UnknownAccount(f"no key with id {key_id!r}")
-    record = {**record, "revoked": True}
-    store.set_state(f"apikey:{key_id}", record)
-    store.append("apikey", public_key(record))
-    return public_key(record)
-
-
-def parse_key(token: str) -> tuple[str, str] | None:
-    """``(id, secret)`` of a ``dk_<id>_<secret>`` key, or None for anything else."""
-    found = _KEY.match(token)
-    return (found[1], found[2]) if found else None
-
-
-def secret_matches(record: dict, secret: str) -> bool:
-    """Whether ``secret`` is the key's, compared in constant time."""
-    return hmac.compare_digest(_secret_hash(secret), record.get("hash", ""))
-
-
-def any_exist(store: Store) -> bool:
-    """Whether the store holds any account or API key. :raise StoreUnavailable:"""
-    return bool(store.states("account:")) or bool(store.states("apikey:"))
-
-
-class Accounts:
-    """This process's cache of accounts and keys: what a request's credential check reads, so
-    that it costs a dictionary look-up, not a store round trip.
-
-    An entry is read from the store when missing or older than :attr:`max_age` seconds (so a
-    change made elsewhere holds within that even if the log is slow to tell), and dropped at
-    once when the tailer hands over an ``account`` or ``apikey`` item (:meth:`apply`).
-    :meth:`configured` says whether any account or key exists (the loopback rule and open
-    viewing end then), checked at most every :attr:`max_age` seconds.
-
-    :raise StoreUnavailable: (from the readers) the store did not answer and nothing is cached.
-    """
-
-    max_age = 0.5
-
-    def __init__(self, store: Store, clock=time.monotonic) -> None:
-        self.store = store
-        self.clock = clock
-        self._entries: dict[str, tuple[float, dict | None]] = {}
-        self._configured: tuple[float, bool] = (float("-inf"), False)
-
-    def _cached(self, key: str) -> dict | None:
-        now = self.clock()
-        held = self._entries.get(key)
-        if held is None or now - held[0] > self.max_age:
-            held = (now, self.store.get_state(key))
-            if len(self._entries) > 10_000:  # guessed names must not grow it for ever
-                self._entries.clear()
-            self._entries[key] = held
-        return held[1]
-
-    def account(self, name: str) -> dict | None:
-        """The account ``name`` as the store had it at most :attr:`max_age` seconds ago."""
-        return self._cached(_key(name)) if _NAME.match(name) else None
-
-    def key(self, key_id: str) -> dict | None:
-        """The stored key ``key_id`` (with its hash), as :meth:`account` does."""
-        return self._cached(f"apikey:{key_id}")
-
-    def configured(self) -> bool:
-        """Whether any account or API key exists (:func:`any_exist`, at most :attr:`max_age`
-        seconds ago)."""
-        now = self.clock()
-        checked, value = self._configured
-        if now - checked > self.max_age:
-            value = any_exist(self.store)
-            self._configured = (now, value)
-        return value
-
-    def apply(self, items) -> list[dict]:
-        """Forget what the ``account`` and ``apikey`` items of ``items`` changed; return the
-        accounts among them (the tailer ends the streams of those whose sessions ended)."""
-        changed = []
-        for item in items:
-            if item.kind == "account":
-                self._entries.pop(_key(item.data["name"]), None)
-                self._configured = (float("-inf"), False)
-                changed.append(item.data)
-            elif item.kind == "apikey":
-                self._entries.pop(f"apikey:{item.data['id']}", None)
-                self._configured = (float("-inf"), False)
-        return changed
-
-    def forget(self, name: str) -> None:
-        """Drop ``name``'s cached account (and whether any exists): this process changed it
-        (a sign-out, the first account made on the admin page: they hold for the very next
-        request, not half a second later)."""
-        self._entries.pop(_key(name), None)
-        self._configured = (float("-inf"), False)
-
-    def forget_key(self, key_id: str) -> None:
-        """Drop the cached key ``key_id``: this process revoked it, and the very next request
-        with it must be refused."""
-        self._entries.pop(f"apikey:{key_id}", None)
-        self._configured = (float("-inf"), False)
-
-    def touch_key(self, key_id: str, now: float) -> None:
-        """Record that the key was used at ``now`` (Unix seconds): written at most once a
-        minute per key and process, so a busy program does not write once per request."""
-        record = self.key(key_id)
-        if record is not None and (record.get("last_used") or 0) < now - 60:
-            record["last_used"] = now  # the cached copy: no second write within the minute
-            fresh = self.store.get_state(f"apikey:{key_id}")
-            if fresh is not None and not fresh.get("revoked"):
-                self.store.set_state(f"apikey:{key_id}", {**fresh, "last_used": now})

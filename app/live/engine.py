@@ -15,7 +15,7 @@ import gevent
 import gevent.event
 
 from app.domain import hosts, rules
-from app.domain.accounts import Accounts
+from app.domain.accountcache import Accounts
 from app.store import Store, StoreUnavailable
 from app.view.audit import AuditRows
 from app.view.overview import FleetTable

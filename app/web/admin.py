@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, current_app, render_template, request
 
 from app.domain import accounts
+from app.domain import apikeys
 from app.domain.accounts import ROLES, SCOPES, AccountError
 
 from .access import needs
@@ -57,7 +58,7 @@ def _refuse(exc: AccountError):
 def _answer(notice: Notice | None = None, status: int = 200):
     """The region of ``notice`` to htmx, the whole page otherwise; never cached."""
     store = _store()
-    context = {"accounts": accounts.listed(store), "keys": accounts.keys(store), "roles": ROLES,
+    context = {"accounts": accounts.listed(store), "keys": apikeys.keys(store), "roles": ROLES,
                "scopes": SCOPES, "notice": notice}
     if request.htmx and notice is not None:
         body = render_template(f"_{notice.region}.html", **context)
@@ -188,7 +189,7 @@ def add_key():
     key, shown once."""
     name = request.form.get("name", "").strip()
     try:
-        key, secret = accounts.add_key(_store(), name, request.form.getlist("scopes"),
+        key, secret = apikeys.add_key(_store(), name, request.form.getlist("scopes"),
                                        by=principal().by)
     except AccountError as exc:
         _refuse(exc)
@@ -201,10 +202,10 @@ def add_key():
 @needs("admin")
 def revoke_key(key_id: str):
     """Revoke the key at once, in every process. :raise 409: revoked already."""
-    if any(k["id"] == key_id and k["revoked"] for k in accounts.keys(_store())):
+    if any(k["id"] == key_id and k["revoked"] for k in apikeys.keys(_store())):
         abort(409, description=f"the key {key_id} is revoked already")
     try:
-        key = accounts.revoke_key(_store(), key_id)
+        key = apikeys.revoke_key(_store(), key_id)
     except AccountError as exc:
         _refuse(exc)
     current_app.extensions["dashboard"].accounts.forget_key(key_id)

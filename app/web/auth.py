@@ -5,7 +5,7 @@ A person's session names the account, its generation and a session id whose hash
 keeps (``app.domain.accounts``); it is valid while the account is enabled, its generation is
 unchanged (disabling, a new password or another role bump it), the session was not signed out
 and it is younger than ``DASHBOARD_SESSION_LIFETIME`` (absolute, from the sign-in). Every process
-checks this on each request against its :class:`~app.domain.accounts.Accounts` cache, so a
+checks this on each request against its :class:`~app.domain.accountcache.Accounts` cache, so a
 change made anywhere ends the session everywhere within about half a second, and the tailer
 ends that person's open streams (``app.live.engine``).
 

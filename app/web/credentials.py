@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from app.domain import accounts as accounts_mod
+from app.domain import apikeys
 from app.domain.accounts import rights_of_role, rights_of_scopes
 
 from .errors import error_response
@@ -140,11 +140,11 @@ def _bearer() -> Principal | None:
     if token and hmac.compare_digest(given.encode(), token.encode()):
         return Principal("key", "ingest-token", "key", rights_of_scopes(("ingest", "ask")),
                          key_id="ingest-token", relayed=relayed)
-    parsed = accounts_mod.parse_key(given)
+    parsed = apikeys.parse_key(given)
     cache = app.extensions["dashboard"].accounts
     record = cache.key(parsed[0]) if parsed else None
     if (record is not None and not record["revoked"]
-            and accounts_mod.secret_matches(record, parsed[1])):
+            and apikeys.secret_matches(record, parsed[1])):
         cache.touch_key(record["id"], time.time())
         return Principal("key", record["name"], "key", rights_of_scopes(record["scopes"]),
                          key_id=record["id"], relayed=relayed)

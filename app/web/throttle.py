@@ -41,7 +41,7 @@ def _failed(_response) -> bool:
 def guessable(settings, store) -> bool:
     """Whether a credential can be guessed now: a token, single sign-on, header mode, or an
     account or key in the store (a store that does not answer counts as yes)."""
-    from app.domain.accounts import any_exist
+    from app.domain.accountcache import any_exist
     from app.store import StoreUnavailable
 
     if settings.people_configured or settings.ingest_token.get_secret_value():

@@ -19,6 +19,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.domain import accounts, audit
+from app.domain import apikeys
 from app.domain.accounts import ROLES, SCOPES, AccountError
 
 command = AppGroup("users", help="Manage people (accounts with a role) and API keys.")
@@ -133,7 +134,7 @@ def reset_password(name: str, password_stdin: bool, generate: bool) -> None:
 def key_add(name: str, scopes: str) -> None:
     """Create an API key NAME with SCOPES and print it once."""
     try:
-        record, key = accounts.add_key(_store(), name, scopes.replace(" ", "").split(","),
+        record, key = apikeys.add_key(_store(), name, scopes.replace(" ", "").split(","),
                                        by=f"cli:{getpass.getuser()}")
     except AccountError as exc:
         _fail(exc)
@@ -145,7 +146,7 @@ def key_add(name: str, scopes: str) -> None:
 @command.command("key-list")
 def key_list() -> None:
     """Every API key as one JSON object per line (no secrets)."""
-    for record in accounts.keys(_store()):
+    for record in apikeys.keys(_store()):
         click.echo(json.dumps(record))
 
 
@@ -154,7 +155,7 @@ def key_list() -> None:
 def key_revoke(key_id: str) -> None:
     """Revoke the key KEY_ID at once."""
     try:
-        record = accounts.revoke_key(_store(), key_id)
+        record = apikeys.revoke_key(_store(), key_id)
     except AccountError as exc:
         _fail(exc)
     _audit("key-revoke", record["name"], {"id": key_id})

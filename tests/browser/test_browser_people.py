@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.domain import accounts
+from app.domain import apikeys
 from app.store import open_store
 from tests.conftest import ARTIFACTS
 from tests.servers import Server, free_port
@@ -28,7 +29,7 @@ def people_server(tmp_path_factory):
     store = open_store(url, log_size=10_000, poll_interval=0.1)
     for name, role in PEOPLE.items():
         accounts.add(store, name, role, PASSWORD)
-    _, key = accounts.add_key(store, "deploy-bot", ["ask"], by="test")
+    _, key = apikeys.add_key(store, "deploy-bot", ["ask"], by="test")
     store.close()
     with Server(free_port(), {"DASHBOARD_STORE_URL": url, "DASHBOARD_SECRET_KEY": "k" * 32}) as srv:
         srv.key = key

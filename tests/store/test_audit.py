@@ -4,6 +4,7 @@ paged and trimmed; accounts and keys written and changed with compare-and-set.""
 import pytest
 
 from app.domain import accounts, audit
+from app.domain import apikeys
 
 
 def entry(store, who="alice", action="alert-ack", ts=1000.0, target="a1"):
@@ -99,15 +100,15 @@ def test_sign_out_ends_one_session_only(store):
 
 
 def test_keys_keep_a_hash_and_revoke_at_once(store):
-    record, key = accounts.add_key(store, "deploy-bot", ["ingest", "ask"], by="alice")
-    key_id, secret = accounts.parse_key(key)
+    record, key = apikeys.add_key(store, "deploy-bot", ["ingest", "ask"], by="alice")
+    key_id, secret = apikeys.parse_key(key)
     assert key_id == record["id"] and "hash" not in record
     stored = store.get_state(f"apikey:{key_id}")
-    assert secret not in str(stored) and accounts.secret_matches(stored, secret)
-    assert not accounts.secret_matches(stored, secret[:-1] + "x")
-    assert accounts.keys(store)[0]["scopes"] == ["ask", "ingest"]
+    assert secret not in str(stored) and apikeys.secret_matches(stored, secret)
+    assert not apikeys.secret_matches(stored, secret[:-1] + "x")
+    assert apikeys.keys(store)[0]["scopes"] == ["ask", "ingest"]
     with pytest.raises(accounts.Conflict):
-        accounts.add_key(store, "deploy-bot", ["read"], by="alice")
-    assert accounts.revoke_key(store, key_id)["revoked"] is True
+        apikeys.add_key(store, "deploy-bot", ["read"], by="alice")
+    assert apikeys.revoke_key(store, key_id)["revoked"] is True
     with pytest.raises(accounts.UnknownAccount):
-        accounts.revoke_key(store, "0" * 12)
+        apikeys.revoke_key(store, "0" * 12)

@@ -5,6 +5,7 @@ or the test would prove nothing). A route the table does not list fails the test
 import pytest
 
 from app.domain import accounts
+from app.domain import apikeys
 
 VIEW = "view-token-view-token"
 INGEST = "ingest-token-ingest-token"
@@ -79,7 +80,7 @@ def world(tmp_path_factory):
     clients["view-token"] = app.test_client()
     assert clients["view-token"].post("/login", data={"token": VIEW}).status_code == 303
     for scope in accounts.SCOPES:
-        _, key = accounts.add_key(store, f"{scope}-bot", [scope], by="test")
+        _, key = apikeys.add_key(store, f"{scope}-bot", [scope], by="test")
         headers[f"key:{scope}"] = {"Authorization": f"Bearer {key}"}
     headers["ingest-token"] = {"Authorization": f"Bearer {INGEST}"}
     for name in ("none", *headers):

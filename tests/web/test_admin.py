@@ -7,6 +7,7 @@ import re
 import pytest
 
 from app.domain import accounts
+from app.domain import apikeys
 from tests.web.test_poll import settle
 
 ORIGIN = {"Origin": "http://localhost"}
@@ -95,7 +96,7 @@ def test_a_form_from_another_site_is_refused(site, ann):
 
 
 def test_the_page_lists_accounts_and_keys_with_their_forms(site, ann, live):
-    accounts.add_key(live.store, "deploy-bot", ["ingest"], by="ann")
+    apikeys.add_key(live.store, "deploy-bot", ["ingest"], by="ann")
     response = ann.get("/admin")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"

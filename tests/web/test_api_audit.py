@@ -3,6 +3,7 @@
 import pytest
 
 from app.domain import accounts, audit
+from app.domain import apikeys
 
 DAY = 86400.0
 
@@ -25,7 +26,7 @@ def admin(site):
     """A client with a key of the admin scope (the store has an account, so no loopback)."""
     store = site.extensions["dashboard"].store
     accounts.add(store, "ann", "admin", "password-123456")
-    _record, key = accounts.add_key(store, "auditor", ["admin"], by="test")
+    _record, key = apikeys.add_key(store, "auditor", ["admin"], by="test")
     client = site.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
     return client
@@ -90,7 +91,7 @@ def test_a_bad_parameter_is_a_400_naming_it(admin, query, named):
 
 def test_only_admins_read_it(site, admin):
     store = site.extensions["dashboard"].store
-    _record, reader = accounts.add_key(store, "reader", ["read", "operate"], by="test")
+    _record, reader = apikeys.add_key(store, "reader", ["read", "operate"], by="test")
     refused = site.test_client().get("/api/v1/audit",
                                      headers={"Authorization": f"Bearer {reader}"})
     assert refused.status_code == 403 and "admin scope" in refused.get_json()["error"]

@@ -133,9 +133,9 @@ def test_writes_rules_apply(make_app, client, live):
     response = token_client.delete("/api/v1/hosts/agent-1",
                                    headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 403 and "admin" in response.get_json()["error"]
-    from app.domain import accounts
+    from app.domain import apikeys
 
-    _, key = accounts.add_key(token_app.extensions["dashboard"].store, "ops", ["admin"], by="t")
+    _, key = apikeys.add_key(token_app.extensions["dashboard"].store, "ops", ["admin"], by="t")
     response = token_client.delete("/api/v1/hosts/agent-1",
                                    headers={"Authorization": f"Bearer {key}"})
     assert response.status_code == 204

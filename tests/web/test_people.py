@@ -6,6 +6,7 @@ import time
 import pytest
 
 from app.domain import accounts
+from app.domain import apikeys
 
 PASSWORD = "correct-horse-battery"
 ORIGIN = {"Origin": "http://localhost"}
@@ -145,7 +146,7 @@ def test_who_acknowledged_comes_from_the_credential(people):
     assert client.post(f"/ui/alerts/{alert_id}/ack", headers=ORIGIN).status_code == 204
     assert client.get("/api/v1/alerts").get_json()[0]["acked_by"] == "ope-person"
     assert ("alert-ack", "ope-person", alert_id) in audit_actions(people)
-    _, key = accounts.add_key(store, "chat-bot", ["operate"], by="test")
+    _, key = apikeys.add_key(store, "chat-bot", ["operate"], by="test")
     bearer = {"Authorization": f"Bearer {key}", "X-Relayed-For": "dana"}
     answer = people.test_client().post(f"/api/v1/alerts/{alert_id}/ack", headers=bearer)
     assert answer.get_json()["acked_by"] == "key:chat-bot for dana"
@@ -167,7 +168,7 @@ def test_a_by_in_the_body_is_refused(client, live, path, body):
 
 def test_a_key_never_answers_what_it_asked(people):
     store = people.extensions["dashboard"].store
-    _, key = accounts.add_key(store, "both", ["ask", "operate"], by="test")
+    _, key = apikeys.add_key(store, "both", ["ask", "operate"], by="test")
     bot = {"Authorization": f"Bearer {key}"}
     client = people.test_client()
     approval_id = client.post("/api/v1/approvals", json={"title": "Deploy?"}, headers=bot
@@ -188,7 +189,7 @@ def test_an_asking_key_sees_and_withdraws_only_its_own(people):
     store = people.extensions["dashboard"].store
     keys = {}
     for name in ("one", "two"):
-        _, key = accounts.add_key(store, name, ["ask"], by="test")
+        _, key = apikeys.add_key(store, name, ["ask"], by="test")
         keys[name] = {"Authorization": f"Bearer {key}"}
     client = people.test_client()
     mine = client.post("/api/v1/approvals", json={"title": "a"}, headers=keys["one"]).get_json()["id"]
@@ -202,17 +203,17 @@ def test_an_asking_key_sees_and_withdraws_only_its_own(people):
 
 def test_a_revoked_key_is_refused_at_once(people):
     store = people.extensions["dashboard"].store
-    record, key = accounts.add_key(store, "gone-soon", ["ingest"], by="test")
+    record, key = apikeys.add_key(store, "gone-soon", ["ingest"], by="test")
     client = people.test_client()
     bearer = {"Authorization": f"Bearer {key}"}
     assert client.post("/api/v1/events", json={"message": "hi"}, headers=bearer).status_code == 201
-    accounts.revoke_key(store, record["id"])
+    apikeys.revoke_key(store, record["id"])
     deadline = time.monotonic() + 1.0
     while time.monotonic() < deadline and client.post(
             "/api/v1/events", json={"message": "hi"}, headers=bearer).status_code == 201:
         time.sleep(0.05)
     assert client.post("/api/v1/events", json={"message": "hi"}, headers=bearer).status_code == 401
-    assert accounts.keys(store)[0]["last_used"] is not None
+    assert apikeys.keys(store)[0]["last_used"] is not None
 
 
 def test_with_nothing_configured_a_local_client_is_an_admin(client):
@@ -252,7 +253,7 @@ def test_the_users_commands(app, live):
     assert '"name": "erin"' in listed and "argon2" not in listed
     key = runner.invoke(args=["users", "key-add", "ci", "--scopes", "ingest,ask"])
     assert key.exit_code == 0 and "dk_" in key.output
-    key_id = accounts.keys(live.store)[0]["id"]
+    key_id = apikeys.keys(live.store)[0]["id"]
     assert "dk_" not in runner.invoke(args=["users", "key-list"]).output
     assert runner.invoke(args=["users", "key-revoke", key_id]).exit_code == 0
     bad = runner.invoke(args=["users", "add", "gil", "--password-stdin"], input="short\n")
@@ -275,7 +276,7 @@ def test_every_recorded_action_is_in_the_audit_log(make_app, request, backend):
     assert people.post("/login", data={"name": "root", "password": "nope-nope-nope"}
                        ).status_code == 401
     assert people.post("/login", data={"name": "root", "password": PASSWORD}).status_code == 303
-    _, key = accounts.add_key(store, "asker", ["ask"], by="test")
+    _, key = apikeys.add_key(store, "asker", ["ask"], by="test")
     approval_id = people.post("/api/v1/approvals", json={"title": "go?"},
                               headers={"Authorization": f"Bearer {key}"}).get_json()["id"]
     steps = [
