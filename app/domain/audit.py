@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import time
 
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
 from app.store import Store
+
+from .schemas import Strict, UnixTime
 
 #: What is recorded. Sign-ins are people's; the rest is what a person or a key changed.
 ACTIONS = (
@@ -50,3 +56,25 @@ def sweep(store: Store, now: float, *, retention: float, keep: int) -> int:
     """Drop entries older than ``retention`` seconds and all but the ``keep`` newest; return
     how many went. :raise StoreUnavailable: part may have been dropped."""
     return store.audit_trim(now - retention, keep)
+
+
+class AuditQuery(Strict):
+    """Query string of ``GET /api/v1/audit``: ``who`` and ``action`` (one of
+    :data:`app.domain.audit.ACTIONS`) keep entries with exactly that value, ``since``
+    (inclusive) and ``until`` (exclusive) are Unix seconds, ``before`` an entry id (the
+    answer's ``next``: the page after), ``limit`` 1-500 (default 50), newest first."""
+
+    who: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    action: Literal[ACTIONS] | None = None  # type: ignore[valid-type]
+    since: UnixTime | None = None
+    until: UnixTime | None = None
+    before: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+
+    @field_validator("until")
+    @classmethod
+    def _after_since(cls, until, info):
+        since = info.data.get("since")
+        if until is not None and since is not None and until <= since:
+            raise ValueError("until must be later than since")
+        return until

@@ -16,7 +16,6 @@ from app.domain.history import CUSTOM_PREFIX, HISTORY_KEYS, RANGES
 from app.sources.sample import HOST_PATTERN, METRICS
 
 from .alerts import AlertRule, check_names
-from .audit import ACTIONS
 from .rules import MAX_RULES
 
 Level = Literal["info", "warning", "error", "critical"]
@@ -145,28 +144,6 @@ class HistoryQuery(Strict):
     to: UnixTime | None = None
     host: Annotated[str, Field(pattern=HOST_PATTERN)] | None = None
     step: Annotated[float, Field(gt=0, le=10 * 365 * 86400, allow_inf_nan=False)] | None = None
-
-
-class AuditQuery(Strict):
-    """Query string of ``GET /api/v1/audit``: ``who`` and ``action`` (one of
-    :data:`app.domain.audit.ACTIONS`) keep entries with exactly that value, ``since``
-    (inclusive) and ``until`` (exclusive) are Unix seconds, ``before`` an entry id (the
-    answer's ``next``: the page after), ``limit`` 1-500 (default 50), newest first."""
-
-    who: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    action: Literal[ACTIONS] | None = None  # type: ignore[valid-type]
-    since: UnixTime | None = None
-    until: UnixTime | None = None
-    before: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-
-    @field_validator("until")
-    @classmethod
-    def _after_since(cls, until, info):
-        since = info.data.get("since")
-        if until is not None and since is not None and until <= since:
-            raise ValueError("until must be later than since")
-        return until
 
 
 class TaskQuery(Strict):

@@ -36,6 +36,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from . import Item, Store, StoreUnavailable
+from .redis_audit import RedisAudit
 from .redis_history import GLOB as _GLOB, RedisHistory
 from .tiers import Retention
 
@@ -113,7 +114,7 @@ def _item(entry: tuple[str, dict[str, str]]) -> Item:
                 json.loads(fields["data"]))
 
 
-class RedisStore(RedisHistory, Store):
+class RedisStore(RedisHistory, RedisAudit, Store):
     """:class:`Store` on the Redis at ``url`` (``redis://host:port/db``), keys under ``prefix``.
 
     Connects lazily: a Redis that is down makes each call raise :class:`StoreUnavailable`, not
@@ -281,51 +282,6 @@ class RedisStore(RedisHistory, Store):
 
     def ping(self) -> None:
         self._call(self._redis.ping)
-
-    # The audit log: a sorted set of JSON entries scored by id (an INCR counter), so that a
-    # page is one ZREVRANGEBYSCORE; filters are applied here while paging back.
-
-    def audit_append(self, entry: dict) -> int:
-        with self._errors():
-            entry_id = self._redis.incr(f"{self.prefix}audit:seq")
-            self._redis.zadd(f"{self.prefix}audit", {_json({**entry, "id": entry_id}): entry_id})
-        return entry_id
-
-    def audit_query(self, *, who: str | None = None, action: str | None = None,
-                    since: float | None = None, until: float | None = None,
-                    before: int | None = None, limit: int = 50) -> list[dict]:
-        found: list[dict] = []
-        top = f"({before}" if before is not None else "+inf"
-        with self._errors():
-            while len(found) < limit:
-                batch = self._redis.zrevrangebyscore(f"{self.prefix}audit", top, "-inf",
-                                                     start=0, num=500)
-                if not batch:
-                    break
-                for text in batch:
-                    entry = json.loads(text)
-                    if since is not None and entry["ts"] < since:
-                        return found  # ids grow with time: nothing older can match
-                    if ((who is None or entry["who"] == who)
-                            and (action is None or entry["action"] == action)
-                            and (until is None or entry["ts"] < until)):
-                        found.append(entry)
-                        if len(found) == limit:
-                            break
-                top = f"({json.loads(batch[-1])['id']}"
-        return found
-
-    def audit_trim(self, older_than: float, keep: int) -> int:
-        key = f"{self.prefix}audit"
-        with self._errors():
-            gone = self._redis.zremrangebyrank(key, 0, -keep - 1)
-            while oldest := self._redis.zrange(key, 0, 499):
-                old = [text for text in oldest if json.loads(text)["ts"] < older_than]
-                if old:
-                    gone += self._redis.zrem(key, *old)
-                if len(old) < len(oldest):
-                    break
-        return gone
 
     def close(self) -> None:
         self._closed = True

@@ -79,6 +79,11 @@ class PendingApprovals:
             oldest = min(self.by_id.values(), key=lambda a: a["created_at"])
             del self.by_id[oldest["id"]]
 
+    @property
+    def empty(self) -> bool:
+        """Whether nothing waits and nothing was decided lately (the region is hidden)."""
+        return not self.by_id and not self.decided
+
     def due(self, now: float) -> list[dict]:
         """Those whose ``expires_at`` (Unix seconds) is at or before ``now``."""
         return [a for a in self.by_id.values() if a["expires_at"] <= now]

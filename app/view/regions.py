@@ -219,8 +219,7 @@ class LiveView:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;
         ``approvals``: minutes, while any is pending; ``alerts``: a silence ends); True if its
         HTML changed."""
-        if ((name == "approvals" and not self.approvals.by_id and not self.approvals.decided
-             and "approvals" in self.out.html)
+        if ((name == "approvals" and self.approvals.empty and "approvals" in self.out.html)
                 or (name == "alerts" and not self.notes.ended())):
             return False
         return name in self.regions and self._rerender(name)

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from app.domain.audit import ACTIONS
-from app.domain.schemas import AuditQuery
+from app.domain.audit import AuditQuery
 from app.live.delivery import audit_messages, client_socket, direct_socket
 from app.view import audit as audit_view
 

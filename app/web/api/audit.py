@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from app.domain.schemas import AuditQuery
+from app.domain.audit import AuditQuery
 
 from ..access import needs
 from ..payload import parse_query

@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from app.domain.approval_schemas import Approval, ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.domain.history import HISTORY_KEYS
 from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
-from app.domain.schemas import (AckIn, AlertIn, AuditQuery, EventIn, EventQuery, HistoryQuery,
+from app.domain.audit import AuditQuery
+from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuery,
                                 MetricOverride, MetricsIn, RulesIn, ScenarioIn, SilenceIn,
                                 SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
                                 TaskQuery)
