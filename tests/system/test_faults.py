@@ -30,6 +30,14 @@ pytestmark = pytest.mark.server
 EVENTS = "/api/v1/stream?channels=events"
 
 
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs and is not a zombie; a process may exit between any two psutil calls."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 @dataclass
 class Posted:
     """What a poster sent: seq -> (status, log id) for answered POSTs; seqs whose answer was lost."""
@@ -147,9 +155,7 @@ async def _sighup(srv: Server) -> None:
         await wait_until(lambda: len(posted.answered) >= 30, 10, "30 events posted")
         os.kill(srv.proc.pid, signal.SIGHUP)
         hup_at = time.monotonic()
-        await wait_until(lambda: not any(psutil.pid_exists(pid) and
-                                         psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-                                         for pid in old),
+        await wait_until(lambda: not any(alive(pid) for pid in old),
                          graceful_timeout, "the old workers gone within graceful_timeout")
         gone_after = time.monotonic() - hup_at
         await poster
