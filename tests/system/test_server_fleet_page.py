@@ -116,7 +116,9 @@ def percent(cell: str) -> int:
 
 
 def test_two_hundred_hosts_sort_filter_summarise_and_stream_within_budget(redis_url):
-    env = {"DASHBOARD_STORE_URL": redis_url, "DASHBOARD_STALE_AFTER": "3",
+    # Stale after 10 s, not less: on a busy machine a round of posts can lag a few seconds,
+    # and a live host seen as stale for a moment reorders the level sort (CI saw it).
+    env = {"DASHBOARD_STORE_URL": redis_url, "DASHBOARD_STALE_AFTER": "10",
            "DASHBOARD_SAMPLER": "0", "DASHBOARD_ALERT_RULES": "[]", "DASHBOARD_HOST_NAME": "home"}
     with Server(free_port(), env) as server:
         reporter = Reporter(server.url)
@@ -124,7 +126,7 @@ def test_two_hundred_hosts_sort_filter_summarise_and_stream_within_budget(redis_
         counters = []
         try:
             # Every host known, and the one that stopped turned stale.
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 60
             while True:
                 page = httpx.get(server.url + "/fleet?sort=name", timeout=10).text
                 if len(rows(page)) == 201 and "silent since" in page:
