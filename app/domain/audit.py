@@ -28,7 +28,7 @@ from .schemas import Strict, UnixTime
 ACTIONS = (
     "sign-in", "sign-in-failed", "sign-out",
     "approval-answer", "approval-withdraw",
-    "alert-ack", "silence-create", "silence-end",
+    "alert-ack", "silence-create", "silence-extend", "silence-end",
     "rules-replace", "host-forget",
     "account-add", "account-role", "account-disable", "account-enable", "account-password",
     "key-add", "key-revoke",

@@ -26,6 +26,13 @@ STATE_PREFIX = "silence:"
 KEPT_AFTER_END = 86400.0
 #: Silences that may be active at once: each is matched against every alert.
 MAX_ACTIVE = 1000
+#: Of those, what one creator (a person, a key, the loopback rule) may hold, so that one page
+#: or program cannot use them all up and leave nobody able to silence anything.
+MAX_PER_CREATOR = 100
+
+
+class SilenceLimit(ValueError):
+    """A new silence would pass :data:`MAX_ACTIVE` or its creator's :data:`MAX_PER_CREATOR`."""
 
 
 def literal(text: str) -> str:
@@ -50,21 +57,38 @@ def covering(silences, alert: dict, now: float) -> dict | None:
 
 
 def create(store: Store, matchers: dict, ends_at: float, by: str, comment: str | None = None,
-           now: float | None = None) -> dict:
-    """Store a silence from ``now`` to ``ends_at`` (Unix s) and return it.
+           now: float | None = None) -> tuple[dict, bool]:
+    """Store a silence from ``now`` to ``ends_at`` (Unix s); return it and whether it is new.
 
-    :raise ValueError: ``ends_at`` is not in the future, or :data:`MAX_ACTIVE` are active.
+    An active silence with the same ``matchers`` is extended instead (its end becomes the later
+    of the two, its comment the new one if given), so that pressing Silence again, or a
+    program that re-sends its silence, does not pile up copies.
+
+    :raise ValueError: ``ends_at`` is not in the future.
+    :raise SilenceLimit: :data:`MAX_ACTIVE` are active, or :data:`MAX_PER_CREATOR` of ``by``'s.
     :raise StoreUnavailable: nothing was written.
     """
     now = time.time() if now is None else now
     if ends_at <= now:
         raise ValueError("the silence would end before it starts")
-    if len(active(store, now)) >= MAX_ACTIVE:
-        raise ValueError(f"{MAX_ACTIVE} silences are active already")
+    current = active(store, now)
+    same = next((s for s in current if s["matchers"] == matchers), None)
+    if same is not None:
+        silence = {**same, "ends_at": max(same["ends_at"], ends_at),
+                   "comment": comment if comment is not None else same["comment"]}
+        if silence != same:
+            store.append("silence", silence, state_key=STATE_PREFIX + silence["id"])
+        return silence, False
+    if len(current) >= MAX_ACTIVE:
+        raise SilenceLimit(f"{MAX_ACTIVE} silences are active already; end some first "
+                           "(DELETE /api/v1/silences/<id>)")
+    if sum(s["created_by"] == by for s in current) >= MAX_PER_CREATOR:
+        raise SilenceLimit(f"{by} has {MAX_PER_CREATOR} active silences already, its share "
+                           f"of {MAX_ACTIVE}; end some first or widen one with a pattern")
     silence = {"id": uuid.uuid4().hex[:16], "matchers": dict(matchers), "starts_at": now,
                "ends_at": ends_at, "created_by": by, "comment": comment}
     store.append("silence", silence, state_key=STATE_PREFIX + silence["id"])
-    return silence
+    return silence, True
 
 
 def expire(store: Store, silence_id: str, now: float | None = None) -> dict | None:

@@ -158,10 +158,13 @@ def silence_alert(alert_id: str):
     if alert.get("host"):
         matchers["host"] = silences.literal(alert["host"])
     now = time.time()
-    silence = silences.create(store, matchers, now + int(form.hours) * 3600, by=principal().by,
-                              now=now)
-    record("silence-create", silence["id"], detail={"matchers": matchers, "alert": alert_id,
-                                                    "hours": int(form.hours)})
+    try:
+        silence, new = silences.create(store, matchers, now + int(form.hours) * 3600,
+                                       by=principal().by, now=now)
+    except silences.SilenceLimit as exc:
+        abort(422, description=str(exc))
+    record("silence-create" if new else "silence-extend", silence["id"],
+           detail={"matchers": matchers, "alert": alert_id, "hours": int(form.hours)})
     if request.htmx:
         return "", 204
     return redirect(_back(), 303)

@@ -60,6 +60,7 @@ def parse(model: type[BaseModel]) -> BaseModel:
     if _deeper_than(body, MAX_DEPTH):
         raise BadPayload(400, f"the body is nested deeper than {MAX_DEPTH} levels")
     try:
-        return model.model_validate(body)
+        # strict: JSON's true and false are not numbers, nor is "1" (the document says so).
+        return model.model_validate(body, strict=True)
     except ValidationError as exc:
         raise BadPayload(422, "invalid payload", field_errors(exc)) from None

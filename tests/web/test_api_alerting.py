@@ -109,3 +109,57 @@ def test_page_silences_refused(client, live, headers, form, status):
 def test_page_silence_of_an_unknown_alert_is_404(client, live):
     response = client.post("/ui/alerts/nosuch/silence", data={"hours": "1"}, headers=ORIGIN)
     assert response.status_code == 404 and live.store.latest_id() == 0
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"matchers": {"name": "x", "host": None}, "duration": 60}, "matchers"),
+    ({"matchers": {"name": "x"}, "duration": 60, "ends_at": None}, "(body)"),
+    ({"matchers": {"name": "x"}, "duration": True}, "duration"),     # JSON true is no number
+    ({"matchers": {"name": "x"}, "duration": "60"}, "duration"),
+])
+def test_nulls_and_booleans_the_document_forbids_are_refused(client, live, body, field):
+    before = live.store.latest_id()
+    response = client.post("/api/v1/silences", json=body)
+    assert response.status_code == 422
+    assert field in {d["field"].split(".")[0] for d in response.get_json()["details"]}
+    assert live.store.latest_id() == before
+
+
+def test_an_identical_silence_extends_the_one_that_stands(client, live):
+    first = client.post("/api/v1/silences", json={"matchers": {"name": "disk"}, "duration": 60})
+    again = client.post("/api/v1/silences", json={"matchers": {"name": "disk"}, "duration": 7200,
+                                                  "comment": "longer"})
+    shorter = client.post("/api/v1/silences", json={"matchers": {"name": "disk"}, "duration": 5})
+    assert (first.status_code, again.status_code, shorter.status_code) == (201, 200, 200)
+    assert first.get_json()["id"] == again.get_json()["id"] == shorter.get_json()["id"]
+    assert shorter.get_json()["ends_at"] == again.get_json()["ends_at"] >= time.time() + 7000
+    assert shorter.get_json()["comment"] == "longer"
+    assert len(silences.active(live.store)) == 1
+    assert [e["action"] for e in live.store.audit_query()][:2] == ["silence-extend"] * 2
+
+
+def test_ends_at_is_capped_a_year_ahead_like_duration(client, live):
+    made = client.post("/api/v1/silences", json={"matchers": {"name": "x"}, "ends_at": 2 ** 52})
+    assert made.status_code == 201
+    assert time.time() + 365 * 86400 < made.get_json()["ends_at"] <= time.time() + 366 * 86400
+
+
+def test_one_creator_cannot_use_up_the_silences(client, live):
+    # Before: 1,001 posts from one page gave 1,000 x 201, then a 500 for everyone for a day.
+    statuses = [client.post("/api/v1/silences", json={"matchers": {"name": f"a{n}"},
+                                                      "duration": 86400}).status_code
+                for n in range(silences.MAX_PER_CREATOR + 1)]
+    assert statuses == [201] * silences.MAX_PER_CREATOR + [422]
+    refused = client.post("/api/v1/silences", json={"matchers": {"name": "more"}, "duration": 60})
+    assert refused.status_code == 422 and "share" in refused.get_json()["error"]
+    alert_id = raise_one(client)
+    page = client.post(f"/ui/alerts/{alert_id}/silence", data={"hours": "1"},
+                       headers={"HX-Request": "true", **ORIGIN})
+    assert page.status_code == 422 and "share" in page.text
+    # Somebody else still can.
+    from app.domain import apikeys
+
+    _, key = apikeys.add_key(live.store, "other", ["operate"], by="test")
+    other = client.post("/api/v1/silences", json={"matchers": {"name": "more"}, "duration": 60},
+                        headers={"Authorization": f"Bearer {key}"})
+    assert other.status_code == 201 and other.get_json()["created_by"] == "key:other"

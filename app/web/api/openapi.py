@@ -68,6 +68,9 @@ def _operation(route: Route, need: tuple[str, ...]) -> dict:
             op["responses"][status] = {"description": spec}
         else:
             text, schema = spec
+            if not isinstance(schema, dict):  # a row's mistake, caught at the first request
+                raise TypeError(f"{route.method} {route.path} {status}: the schema is not an "
+                                "object")
             op["responses"][status] = {"description": text, "content": {JSON: {"schema": schema}}}
     return op
 

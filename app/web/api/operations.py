@@ -86,8 +86,9 @@ _AUDIT_PAGE = {"type": "object", "required": ["entries", "next"], "properties": 
         "detail": {"type": ["object", "null"]}}}},
     "next": {"type": ["integer", "null"], "description": "pass as before for older entries"}}}
 _APPROVAL_ID = {"approval_id": "the approval's id (32 hex digits), as POST /api/v1/approvals gives it"}
-_STANDS = ("the approval, with the decision that stands", {"type": "object", "properties": {
-    "error": {"type": "string"}, "approval": ref("Approval")}})
+#: The body of a 409 or 410 about an approval: the error and the approval as it stands.
+_STANDS = {"type": "object", "description": "the approval, with the decision that stands",
+           "properties": {"error": {"type": "string"}, "approval": ref("Approval")}}
 _BAD_BODY = {"415": ("body is not JSON", _ERRORS), "400": ("JSON is not an object", _ERRORS),
              "422": ("schema error, with field paths in details", _ERRORS),
              "401": ("missing or wrong bearer token", _ERRORS),
@@ -146,7 +147,13 @@ ROUTES: list[Route] = [
           responses={"200": ("the alert, with acked_by and acked_at", _ALERT),
                      "404": ("unknown alert", _ERRORS), **_BAD_BODY}),
     Route("post", "/api/v1/silences", "Silence matching alerts for a while (no notifications)",
-          "alerts", body=SilenceIn, responses={"201": ("the silence", _SILENCE), **_BAD_BODY}),
+          "alerts", body=SilenceIn, responses={
+              "201": ("the silence", _SILENCE),
+              "200": ("an active silence of the same matchers, extended to the later end",
+                      _SILENCE),
+              **_BAD_BODY,
+              "422": ("schema error (field paths in details), an end in the past, or too many "
+                      "active silences: 1,000 in all, 100 per creator", _ERRORS)}),
     Route("get", "/api/v1/silences", "Silences that have not ended, the latest ending first",
           "alerts", responses={"200": ("silences", {"type": "array", "items": _SILENCE})}),
     Route("delete", "/api/v1/silences/{silence_id}", "End a silence now", "alerts",

@@ -11,7 +11,7 @@ import time
 from flask import current_app, jsonify
 
 from app.domain import silences
-from app.domain.schemas import SilenceIn
+from app.domain.schemas import SILENCE_MAX, SilenceIn
 
 from ..errors import error_response
 from ..payload import parse
@@ -27,21 +27,24 @@ def _store():
 @needs("operate")
 def post_silence():
     """``{"matchers": {"name"?, "host"?, "level"?}, "duration" | "ends_at", "comment"?}``
-    -> 201 with the silence, ``created_by`` the credential's holder.
+    -> 201 with the silence, ``created_by`` the credential's holder; 200 with the active
+    silence of the same matchers, extended, if there is one. An ``ends_at`` over a year ahead
+    is capped to a year, like ``duration``.
 
-    :raise 422: a bad body, an end in the past, or too many active silences.
+    :raise 422: a bad body, an end in the past, or too many active silences (in all, or of
+        this creator: ``app.domain.silences.MAX_ACTIVE`` and ``MAX_PER_CREATOR``).
     """
     spec = parse(SilenceIn)
     now = time.time()
-    ends_at = spec.ends_at if spec.ends_at is not None else now + spec.duration
+    ends_at = now + spec.duration if spec.ends_at is None else min(spec.ends_at, now + SILENCE_MAX)
     try:
-        silence = silences.create(_store(), spec.matchers.model_dump(exclude_none=True), ends_at,
-                                  by=principal().by, comment=spec.comment, now=now)
+        silence, new = silences.create(_store(), spec.matchers.model_dump(exclude_none=True),
+                                       ends_at, by=principal().by, comment=spec.comment, now=now)
     except ValueError as exc:
         return error_response(422, str(exc))
-    record("silence-create", silence["id"], detail={"matchers": silence["matchers"],
-                                                    "ends_at": silence["ends_at"]})
-    return jsonify(silence), 201
+    record("silence-create" if new else "silence-extend", silence["id"],
+           detail={"matchers": silence["matchers"], "ends_at": silence["ends_at"]})
+    return jsonify(silence), 201 if new else 200
 
 
 @needs("read")
