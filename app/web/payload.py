@@ -11,8 +11,13 @@ from app.domain.schemas import BadPayload, field_errors
 def parse_query(model: type[BaseModel]) -> BaseModel:
     """Validate the request's query string against ``model`` (unknown parameters are refused).
 
-    :raise BadPayload: 400 naming each bad parameter in ``details[].field``.
+    :raise BadPayload: 400 naming each bad parameter in ``details[].field``, or a parameter
+        given twice (``?state=a&state=b`` would otherwise mean its first value, silently).
     """
+    repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
+    if repeated:
+        raise BadPayload(400, f"invalid query parameter: {', '.join(repeated)}",
+                         [{"field": name, "message": "give it once"} for name in repeated])
     try:
         return model.model_validate(request.args.to_dict())
     except ValidationError as exc:

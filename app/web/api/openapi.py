@@ -5,6 +5,7 @@ the rows of ``app.web.api.operations.ROUTES`` (to document an endpoint, add a ro
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from flask import Flask, current_app, jsonify
 
@@ -32,6 +33,10 @@ _REFUSALS = {
 }
 
 
+#: gunicorn's answer to a request line over its ``limit_request_line`` (4,094 bytes).
+_TOO_LONG = "text/html: the request line (path and query string) is over 4,094 bytes"
+
+
 def _operation(route: Route, need: tuple[str, ...]) -> dict:
     """The OpenAPI operation of ``route``, whose view declares ``need``
     (``app.web.access.needs``): its security, the scope it says it needs and the refusals
@@ -54,6 +59,8 @@ def _operation(route: Route, need: tuple[str, ...]) -> dict:
                            "required": name in schema.get("required", ()), "schema": prop})
     if params:
         op["parameters"] = params
+    if route.query is not None:
+        route = replace(route, responses={**route.responses, "414": _TOO_LONG})
     if route.body is not None:
         op["requestBody"] = {"required": route.body_required,
                              "content": {JSON: {"schema": ref(route.body.__name__)}}}
