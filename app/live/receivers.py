@@ -29,18 +29,22 @@ class SendFailed(Exception):
 
 
 def redact_url(url: str) -> str:
-    """``https://hooks.slack.com/…``: scheme and host only, what a log may show."""
-    parts = urlsplit(url)
-    rest = "/…" if parts.path.strip("/") or parts.query else ""
-    return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{rest}"
+    """``https://…``: the scheme only, what a log line or a page may show. Not the host
+    either: in many Apprise URLs the host part is the secret (``ntfy://topic``,
+    ``tgram://bottoken``, ``pover://user@token``)."""
+    return f"{urlsplit(url).scheme}://…"
 
 
 def scrub(text: str, url: str) -> str:
-    """``text`` with every secret part of ``url`` (password, path, query, the whole) replaced."""
+    """``text`` with every part of ``url`` but its scheme (the whole, the host part, the user,
+    password, path and query, and each path segment) replaced by ``…``, at most 300
+    characters."""
     parts = urlsplit(url)
-    for secret in sorted({url, parts.password or "", parts.username or "", parts.query,
-                          parts.path.strip("/")}, key=len, reverse=True):
-        if len(secret) >= 4:
+    pieces = {url, url.split("://", 1)[-1], parts.netloc, parts.hostname or "",
+              parts.password or "", parts.username or "", parts.query, parts.path.strip("/"),
+              *parts.path.split("/")}
+    for secret in sorted(pieces, key=len, reverse=True):
+        if len(secret) >= 3:
             text = text.replace(secret, "…")
     return text[:300]
 
@@ -86,7 +90,7 @@ class AppriseReceiver(Receiver):
 
     def __init__(self, index: int, plugin, url: str) -> None:
         self.name, self.plugin, self.url = f"apprise-{index}", plugin, url
-        self.shown = plugin.url(privacy=True)
+        self.shown = redact_url(url)
 
     def send(self, entry: dict, public_url: str) -> None:
         import apprise  # noqa: PLC0415 - loaded already by load()
@@ -103,7 +107,8 @@ class AppriseReceiver(Receiver):
         if not ok:
             lines = [line for line in captured.getvalue().splitlines() if line.strip()]
             reason = lines[-1].split(" - ", 2)[-1] if lines else "the service refused it"
-            raise SendFailed(scrub(f"{reason} ({self.shown})", self.url))
+            reason = scrub(scrub(reason, self.url), self.plugin.url(privacy=True))
+            raise SendFailed(f"{reason} ({self.shown})"[:300])
 
 
 def load(notify_urls: str, webhook_urls: str) -> list[Receiver]:
