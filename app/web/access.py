@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, redirect, request
 
-from .credentials import Principal, Refused, principal
+from .credentials import ANONYMOUS_VIEWER, LOCAL, Principal, Refused, principal
 from .errors import error_response
-from .origin import loopback_refusal, same_origin
+from .origin import cross_site, foreign_host, loopback_refusal, same_origin
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: The role, and the key scope, that give each right: what a 403 says is missing.
@@ -76,13 +76,20 @@ def check_access():
         who = principal()
     except Refused as refused:
         return refused.response
-    # Cookies (and the loopback rule, for a local browser) go with another site's forms too;
-    # a local program (curl) writing to the API sends no Origin and is no browser.
-    if (request.method in WRITE_METHODS and not same_origin()
-            and (who.kind in ("person", "view-token") or (
-                who.kind == "local" and not request.path.startswith(("/api/", "/simulator/"))))):
-        return error_response(403, "page actions must come from this dashboard's own pages "
-                                   "(the Origin header does not match)")
+    if who is LOCAL or who is ANONYMOUS_VIEWER:
+        rebound = foreign_host()
+        if rebound is not None:
+            return error_response(403, f"nothing is configured to sign in with, and {rebound}")
+    if request.method in WRITE_METHODS:
+        # Cookies (and the loopback rule, for a local browser) go with another site's forms
+        # too, to the API as well; a program (curl) sends no Origin and is no browser.
+        if cross_site():
+            return error_response(403, "writes from another site's pages are refused (the "
+                                       "Origin or Sec-Fetch-Site header says so)")
+        if not same_origin() and (who.kind in ("person", "view-token") or (
+                who.kind == "local" and not request.path.startswith(("/api/", "/simulator/")))):
+            return error_response(403, "page actions must come from this dashboard's own pages "
+                                       "(the Origin header does not match)")
     if any(who.can(right) for right in need):
         return None
     return refusal(who, need)

@@ -7,6 +7,12 @@ forwarding header is present. Why the Host: a page on another site whose name an
 re-resolves to 127.0.0.1 (DNS rebinding) reaches us from a local browser with that site's name as
 Host. Why the forwarding headers: behind a proxy on the same host every request comes from
 127.0.0.1, so the rule would open everything to the world.
+
+The same Host check guards reads too while nothing is configured (:func:`foreign_host`): a
+rebinding page would otherwise read events, approvals and processes through a local browser.
+A Host that is an IP address passes (no name, nothing to rebind), so a dashboard opened by its
+address from another machine still shows; by a name, that name goes in
+``DASHBOARD_ALLOWED_HOSTS``.
 """
 
 from __future__ import annotations
@@ -48,6 +54,22 @@ def is_loopback_host(name: str) -> bool:
     return name == "localhost" or name.endswith(".localhost") or is_loopback(name)
 
 
+def _host_refusal(allow_addresses: bool) -> str | None:
+    """Why the request's ``Host`` is not one of ours (a loopback name, one of
+    ``DASHBOARD_ALLOWED_HOSTS``, or with ``allow_addresses`` any IP address), or None."""
+    name = host_name(request.host)
+    if is_loopback_host(name) or name in current_app.config["SETTINGS"].allowed_host_names:
+        return None
+    if allow_addresses:
+        try:
+            ipaddress.ip_address(name)
+            return None
+        except ValueError:
+            pass
+    return (f"its Host {name!r} is not a loopback name (add it to DASHBOARD_ALLOWED_HOSTS "
+            "if it names this machine)")
+
+
 def loopback_refusal() -> str | None:
     """Why the loopback rule does not hold for this request (module docstring), as the
     sentence a 403 answer gives, or None when it holds."""
@@ -57,17 +79,34 @@ def loopback_refusal() -> str | None:
     relayed = [name for name, key in zip(FORWARDING_HEADERS, _FORWARDING_KEYS) if key in environ]
     if relayed:
         return f"the request came through a proxy ({', '.join(relayed)})"
-    name = host_name(request.host)
-    if not (is_loopback_host(name) or name in current_app.config["SETTINGS"].allowed_host_names):
-        return (f"its Host {name!r} is not a loopback name (add it to DASHBOARD_ALLOWED_HOSTS "
-                "if it is this machine)")
-    return None
+    return _host_refusal(allow_addresses=False)
+
+
+def foreign_host() -> str | None:
+    """Why a request without any credential may not read here: its ``Host`` is a name that is
+    neither loopback nor listed (DNS rebinding, module docstring); None when it may."""
+    return _host_refusal(allow_addresses=True)
+
+
+def _own_origin() -> str:
+    return f"{request.scheme}://{request.host}"
 
 
 def same_origin() -> bool:
-    """Whether the request's ``Origin`` (or, without one, ``Referer``) names this host."""
+    """Whether the request's ``Origin`` (or, without one, ``Referer``) is this dashboard's own:
+    scheme, host and port (behind a TLS proxy the scheme is the proxy's
+    ``X-Forwarded-Proto``, believed from ``DASHBOARD_TRUSTED_PROXIES``)."""
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
-    return urlsplit(source).netloc == request.host and source != "null"
+    parts = urlsplit(source)
+    return f"{parts.scheme}://{parts.netloc}" == _own_origin() and source != "null"
+
+
+def cross_site() -> bool:
+    """Whether a browser says the request comes from another site: an ``Origin`` that is not
+    ours, or ``Sec-Fetch-Site: cross-site``. Programs send neither."""
+    origin = request.headers.get("Origin")
+    return ((origin is not None and origin != _own_origin())
+            or request.headers.get("Sec-Fetch-Site") == "cross-site")
 
 
 # -- who is asking --------------------------------------------------------------------------------

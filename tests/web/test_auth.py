@@ -129,6 +129,56 @@ def test_a_foreign_host_gets_no_page_action_either(client, live):
     assert live.store.latest_id() == 0
 
 
+@pytest.mark.parametrize("path", ["/", "/poll", "/api/v1/events", "/api/v1/approvals",
+                                  "/api/v1/processes", "/fleet"])
+def test_without_credentials_a_rebinding_host_reads_nothing(client, path):
+    """DNS rebinding, reading: a page of evil.example re-resolved to 127.0.0.1 reads through a
+    local browser; before, every read answered."""
+    response = client.get(path, headers={"Host": "evil.example:8000"})
+    assert response.status_code == 403 and "DASHBOARD_ALLOWED_HOSTS" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize("host", ["localhost:8000", "10.0.0.8:8000", "[2001:db8::1]:8000",
+                                  "dash.lan"])
+def test_without_credentials_addresses_and_allowed_names_still_read(make_app, host):
+    client = make_app(ALLOWED_HOSTS="dash.lan").test_client()
+    assert client.get("/api/v1/events", headers={"Host": host},
+                      environ_base=REMOTE).status_code == 200
+
+
+def test_with_an_ingest_token_reads_without_one_are_guarded_too(token_app):
+    client = token_app.test_client()
+    assert client.get("/api/v1/events", headers={"Host": "evil.example"}).status_code == 403
+    # A program with a key is no rebinding page: its Host is its business.
+    assert client.post("/api/v1/events", json=EVENT, headers={
+        "Host": "evil.example", "Authorization": f"Bearer {TOKEN}"}).status_code == 201
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Origin": "https://localhost"},     # another scheme is another origin
+])
+@pytest.mark.parametrize("path", ["/api/v1/alerts/{id}/resolve", "/simulator/scenarios/alert-storm",
+                                  "/ui/alerts/{id}/ack"])
+def test_cross_site_form_posts_are_refused(client, live, headers, path):
+    alert_id = client.post("/api/v1/alerts", json={"name": "x", "level": "error", "message": "m",
+                                                   "source": "t"}).get_json()["id"]
+    before = live.store.latest_id()
+    response = client.post(path.format(id=alert_id), data={"a": "1"}, headers=headers)
+    assert response.status_code == 403, response.get_data(as_text=True)
+    assert live.store.latest_id() == before
+
+
+def test_same_site_posts_and_programs_still_write(client, live):
+    alert_id = client.post("/api/v1/alerts", json={"name": "x", "level": "error", "message": "m",
+                                                   "source": "t"}).get_json()["id"]
+    assert client.post(f"/ui/alerts/{alert_id}/ack", headers={
+        "Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}).status_code == 204
+    assert client.post(f"/api/v1/alerts/{alert_id}/resolve").status_code == 200  # curl: no Origin
+
+
 # -- throttling failed token checks --------------------------------------------------------------
 
 def test_ten_wrong_tokens_in_a_minute_then_429_even_with_the_right_one(token_app, caplog):
