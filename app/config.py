@@ -146,6 +146,8 @@ class Settings(BaseModel):
     ingest_token: SecretStr = SecretStr("")
     #: Token a viewer types into ``/login`` to see anything; empty: viewing is open.
     view_token: SecretStr = SecretStr("")
+    #: Bearer token a Prometheus scrape of ``/metrics`` sends; empty: ``/metrics`` is a read.
+    metrics_token: SecretStr = SecretStr("")
     #: Key that signs the session cookie; empty: a random key per start, which logs everyone out
     #: at each restart and fails with several workers or hosts (each would have its own key).
     secret_key: SecretStr = SecretStr("")
@@ -248,7 +250,7 @@ class Settings(BaseModel):
                                  "Europe/Paris") from None
         return value
 
-    @field_validator("ingest_token", "view_token")
+    @field_validator("ingest_token", "view_token", "metrics_token")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         if 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import random
 import signal
 import socket
 import sys
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -195,13 +197,26 @@ class Waiter:
             self.sleep(delay)
 
 
+#: A terminal's escape sequences (CSI ``ESC [ ... final``, OSC ``ESC ] ... BEL|ESC \``, and
+#: two-character ``ESC x``): an answer's reason must not move the cursor or retitle a window.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def printable(text: str) -> str:
+    """``text`` without escape sequences and without control or format characters (Unicode
+    categories Cc and Cf: newlines, bidi overrides), for a terminal."""
+    text = _ESCAPES.sub("", text)
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf"))
+
+
 def describe(outcome: dict) -> str:
-    """The line printed for an outcome: ``'denied by page: not now'``, ``'expired'``."""
+    """The line printed for an outcome: ``'denied by page: not now'``, ``'expired'``. Who
+    answered and the reason are a person's text: :func:`printable` only."""
     text = outcome["state"]
     if outcome.get("by") and outcome["state"] != "expired":
-        text += f" by {outcome['by']}"
+        text += f" by {printable(outcome['by'])}"
     if outcome.get("reason"):
-        text += f": {outcome['reason']}"
+        text += f": {printable(outcome['reason'])}"
     return text
 
 
@@ -235,7 +250,7 @@ def command(title: str, url: str, token: str, detail: str | None, source: str | 
                         log=lambda line: click.echo(line, err=True))
         outcome = waiter.wait()
     except AskError as exc:
-        click.echo(f"ask: {exc}", err=True)
+        click.echo(f"ask: {printable(str(exc))}", err=True)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         if approval_id is not None:

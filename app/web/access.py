@@ -72,6 +72,13 @@ def check_access():
     need = _need(view)
     if need == ("open",):
         return None
+    return require(need)
+
+
+def require(need: tuple[str, ...]):
+    """Let the request through (None) if who asks has one of the rights ``need``, else the
+    401/403 answer; what :func:`check_access` does for a view's declaration, for a view
+    declared ``open`` that checks by itself (``/metrics`` with its own token)."""
     try:
         who = principal()
     except Refused as refused:
@@ -128,8 +135,11 @@ def refusal(who: Principal, need: tuple[str, ...]):
 
 
 def _wants_page() -> bool:
+    """Whether a browser navigates here (it names text/html) or nothing says what is wanted;
+    not a scraper or a program (``*/*``, JSON, SSE, OpenMetrics), which get a 401."""
     asked = {mimetype for mimetype, _quality in request.accept_mimetypes}
-    return not (asked & {"text/event-stream", "application/json"})
+    return not asked or ("text/html" in asked
+                         and not asked & {"text/event-stream", "application/json"})
 
 
 def _next() -> str:

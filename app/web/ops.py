@@ -24,6 +24,7 @@ so building many apps in one process (tests) does not collide.
 
 from __future__ import annotations
 
+import hmac
 import os
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -35,7 +36,8 @@ from prometheus_client.registry import Collector
 
 from app.store import StoreUnavailable
 
-from .access import is_write
+from .access import is_write, require
+from .credentials import failed
 from .errors import error_response
 from .access import needs
 
@@ -156,6 +158,27 @@ def readyz():
 @bp.get("/metrics")
 @needs("open")
 def metrics():
-    """Every metric in the format the scraper's ``Accept`` asks for (Prometheus text by default)."""
+    """Every metric in the format the scraper's ``Accept`` asks for (Prometheus text by default).
+
+    With ``DASHBOARD_METRICS_TOKEN`` set, a scrape sends it as ``Authorization: Bearer``
+    (compared in constant time; a wrong one counts as a failed credential): 401 otherwise.
+    Without it, like any read: a viewer, a key with ``read``, or nobody while nothing is
+    configured.
+    """
+    token = current_app.config["SETTINGS"].metrics_token.get_secret_value()
+    if token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if not (scheme.lower() == "bearer"
+                and hmac.compare_digest(given.strip().encode(), token.encode())):
+            if given:
+                failed("metrics token")
+            response = error_response(401, "send DASHBOARD_METRICS_TOKEN as 'Authorization: "
+                                           "Bearer <token>'")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    else:
+        refused = require(("read",))
+        if refused is not None:
+            return refused
     encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
     return Response(encoder(current_app.extensions["metrics"].exposed), content_type=content_type)

@@ -44,7 +44,8 @@ def guessable(settings, store) -> bool:
     from app.domain.accountcache import any_exist
     from app.store import StoreUnavailable
 
-    if settings.people_configured or settings.ingest_token.get_secret_value():
+    if (settings.people_configured or settings.ingest_token.get_secret_value()
+            or settings.metrics_token.get_secret_value()):
         return True
     try:
         return any_exist(store)

@@ -119,6 +119,14 @@ def test_describe(outcome, line):
     assert describe(outcome) == line
 
 
+def test_an_answer_cannot_drive_the_terminal():
+    # A reason typed on the page reached the terminal as it came: colours, a cleared screen,
+    # a new window title, a bidi override, a forged second line.
+    reason = "\x1b[2J\x1b[31mok\x1b[0m\x1b]0;pwned\x07 \u202efine\nexit 0\r"
+    line = describe({**DENIED, "reason": reason, "by": "pa\x1b[1mge"})
+    assert line == "denied by page: ok fineexit 0"
+
+
 @pytest.mark.parametrize(("state", "status"), [("approved", 0), ("denied", 1), ("expired", 2),
                                                 ("withdrawn", 2)])
 def test_the_command_exits_by_the_outcome(monkeypatch, state, status):

@@ -36,7 +36,7 @@ def test_the_command_line_finds_no_server_error_and_no_schema_violation(tmp_path
              "--generation-deterministic", "--header", f"Authorization: Bearer {key}",
              # Streams never end by themselves: their own tests check them.
              "--exclude-path-regex", "/stream$", "--request-timeout", "30", "--workers", "1"],
-            capture_output=True, text=True, timeout=600)
+            capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its cache goes there
     summary = run.stdout[run.stdout.find("SUMMARY"):]
     print(summary)
     assert run.returncode == 0, run.stdout[-20_000:] + run.stderr[-5_000:]

@@ -223,3 +223,22 @@ def test_behind_trusted_proxies_the_forwarded_client_is_counted(make_app, caplog
     # The proxy's other clients are not blocked by one client's guesses.
     assert client.post("/api/v1/events", json=EVENT,
                        headers={**good, "X-Forwarded-For": "198.51.100.7"}).status_code == 201
+
+
+# -- /metrics ----------------------------------------------------------------------------------
+
+def test_metrics_is_a_read_once_people_sign_in(make_app):
+    # Before: readable by anyone even with a view token.
+    client = make_app(VIEW_TOKEN="look-view-token-0").test_client()
+    scrape = {"Accept": "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"}
+    assert client.get("/metrics", headers=scrape, environ_base=REMOTE).status_code == 401
+
+
+def test_metrics_token_makes_a_bearer_protected_scrape(make_app, caplog):
+    client = make_app(METRICS_TOKEN="scrape-token-scrape-token").test_client()
+    assert client.get("/metrics").status_code == 401  # loopback included: the token says so
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-wrong"})
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("Bearer")
+    right = client.get("/metrics", headers={"Authorization": "Bearer scrape-token-scrape-token"})
+    assert right.status_code == 200 and b"dashboard_" in right.data
+    assert "scrape-token" not in caplog.text

@@ -35,7 +35,7 @@ def test_json_and_sse_clients_without_a_session_get_401_json(viewer_app, path, a
     assert "/login" in response.get_json()["error"]
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/login",
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/login",
                                   "/vendor/htmx.min.js", "/static/dashboard.css"])
 def test_probes_assets_and_the_form_stay_open(viewer_app, path):
     response = viewer_app.test_client().get(path)

@@ -259,8 +259,13 @@ ROUTES: list[Route] = [
     Route("get", "/healthz", "Liveness", "ops", responses={"200": ("alive", _STATUS)}),
     Route("get", "/readyz", "Readiness (the store answers)", "ops",
           responses={"200": ("ready", _STATUS), "503": ("store unavailable", _ERRORS)}),
-    Route("get", "/metrics", "Prometheus exposition of the dashboard's own metrics", "ops",
-          responses={"200": "text/plain (Prometheus) or OpenMetrics"}),
+    Route("get", "/metrics", "Prometheus exposition of the dashboard's own metrics: with "
+          "DASHBOARD_METRICS_TOKEN, send it as a bearer token; without, a read like any other",
+          "ops", responses={
+              "200": "text/plain (Prometheus) or OpenMetrics",
+              "401": ("no credential, or a wrong one (WWW-Authenticate: Bearer)", _ERRORS),
+              "403": ("the credential may not read", _ERRORS),
+              "429": _BAD_BODY["429"]}),
 ]
 
 #: The payload models whose schemas the document lists.
