@@ -126,7 +126,6 @@ ROUTES: list[Route] = [
                      "state and each update, then `event: complete` (succeeded) or `event: "
                      "error` (failed; the same fields and `error`) and the end; `id:` is the "
                      "log id; `: ping` comments while idle",
-              "401": ("missing or wrong bearer key", _ERRORS),
               "404": ("unknown task", _ERRORS)}),
     Route("get", "/api/v1/stream", "Follow metrics, events, alerts and tasks (Server-Sent Events)",
           "streams", query=StreamQuery, header_params={
