@@ -34,6 +34,8 @@ class Compat:
     :param view: the tailer's :class:`~app.view.regions.LiveView`.
     :param make_hub: ``Live``'s hub factory (counted in ``/metrics``, closed at shutdown).
     :param host: this dashboard's host (the demo shows its samples).
+    :param heartbeat: seconds without news after which a session stream gets a ``heartbeat``.
+    :param retry_ms: the reconnection delay the streams' first and last messages carry.
     """
 
     def __init__(self, view, make_hub: Callable[[], Hub], *, host: str, heartbeat: float,
