@@ -5,13 +5,16 @@ the SQLite store), GUNICORN_WORKER_CONNECTIONS (requests in progress per worker,
 streams again once their request is over: StreamWorker).
 """
 
+import logging
 import os
+import re
 import resource
 import shutil
 import tempfile
 import time
 
 import gevent
+from gunicorn.glogging import Logger
 from gunicorn.workers.ggevent import GeventWorker
 
 # prometheus-client's multiprocess mode (app/web/ops.py): workers write their metric values to files
@@ -65,7 +68,34 @@ class StreamWorker(GeventWorker):
             gevent.sleep(0.1)
 
 
+class _NoQueryKeys(logging.Filter):
+    """Redact ``token=<key>`` from a log line: the key the agent backend's browser client
+    sends in the query string of its session stream (``DASHBOARD_QUERY_TOKENS``; the app takes
+    it as exactly ``token=``, after ``?`` or ``&``). Every line of gunicorn's error and access
+    logs passes here: the access log's request line (``%(r)s``) and query (``%(q)s``), and
+    "Error handling request <uri>"."""
+
+    KEY = re.compile(r"""(?:^|(?<=[?&\s"']))token=[^&\s"']*""")
+
+    def filter(self, record):
+        line = record.getMessage()
+        if "token=" in line:
+            record.msg, record.args = self.KEY.sub("token=[redacted]", line), None
+        return True
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with :class:`_NoQueryKeys` on its error and access logs."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(f, _NoQueryKeys) for f in log.filters):  # a reload sets up again
+                log.addFilter(_NoQueryKeys())
+
+
 worker_class = StreamWorker
+logger_class = RedactingLogger
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
 # For gevent workers `timeout` is a liveness heartbeat of the worker loop, not a request limit:
 # a stream lives on; only a blocked event loop gets the worker restarted.

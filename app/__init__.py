@@ -29,8 +29,8 @@ from .view.format import FILTERS, GLOBALS
 from .view.host import Inside
 from .view.regions import LiveView
 from .view.timeaxis import zone_of
-from .web import (access, admin, api, assets, audit, auth, compare, dashboard, deadline, errors,
-                  fill, headers, ops, origin, overview, stream, throttle, users)
+from .web import (access, admin, api, assets, audit, auth, compare, compat, dashboard, deadline,
+                  errors, fill, headers, ops, origin, overview, stream, throttle, users)
 from .web.api import stream as api_stream
 
 
@@ -86,6 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(audit.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(api_stream.bp)
+    compat.register(app)  # the paths of the systems this grew from
     app.cli.add_command(agent.command)  # flask --app wsgi agent --to URL
     app.cli.add_command(ask.command)  # flask --app wsgi ask --to URL "Deploy?"
     app.cli.add_command(fill.command)  # flask --app wsgi history-fill --host NAME --days 7

@@ -221,6 +221,12 @@ class Settings(BaseModel):
     process_count: Annotated[int, Field(ge=1, le=50)] = 15
     #: Show processes' command lines (``1``); off by default, as they often hold secrets.
     show_cmdline: bool = False
+    #: Where the agent backend's session paths (``/api/sse/...``) are mounted, for clients
+    #: built for a prefix (``/agent_backend``); empty: at the root (``app.web.compat``).
+    compat_prefix: str = ""
+    #: ``1`` takes an API key from ``?token=`` on the session streams only (a browser's
+    #: ``EventSource`` cannot send headers); never logged (``gunicorn.conf.py`` redacts it).
+    query_tokens: bool = False
 
     @field_validator("store_url")
     @classmethod
@@ -228,6 +234,14 @@ class Settings(BaseModel):
         if value and not value.startswith(("sqlite:///", "redis://", "rediss://")):
             raise ValueError("must be sqlite:///absolute/path, redis://host:port/db or "
                              "rediss://host:port/db (Redis over TLS)")
+        return value
+
+    @field_validator("compat_prefix")
+    @classmethod
+    def _a_path(cls, value: str) -> str:
+        if value and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", value):
+            raise ValueError("must be empty or a path such as /agent_backend: segments of "
+                             "A-Z a-z 0-9 . _ ~ -, each after a /, none at the end")
         return value
 
     @field_validator("public_url", "oidc_issuer")

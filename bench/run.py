@@ -488,7 +488,9 @@ FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"
             ("What one open stream holds, by allocation site", "bench.memory"),
             ("The fleet: what 100, 500 and 1,000 hosts cost", "bench.fleet"),
             ("Hosts compared: one render of /fleet/compare against one host's panel",
-             "bench.compare"))
+             "bench.compare"),
+            ("Compatibility streams: 1,000 subscribers of /api/metrics/stream, one encode per "
+             "message", "bench.compat"))
 
 
 def feature_sections() -> list[str]:

@@ -35,3 +35,13 @@ def test_tiny_benchmark_runs_and_prints_the_table(tmp_path):
     for row in disorder + dropped:
         values = [v.strip() for v in row.split("|")[:-3]]  # before the ratio and target
         assert set(values) <= {"0", "–"} and "0" in values, row
+
+
+def test_the_compat_bench_runs_and_encodes_once_per_message():
+    done = subprocess.run([sys.executable, "-m", "bench.compat", "--clients", "50",
+                           "--seconds", "2"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "one encode per 50 deliveries" in done.stdout, done.stdout
+    fewest, most = map(int, re.search(r"each client got (\d+)-(\d+)\)", done.stdout).groups())
+    assert 1 <= fewest and most - fewest <= 1, done.stdout  # every client, about alike

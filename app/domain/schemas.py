@@ -100,13 +100,16 @@ class TaskIn(Strict):
     """``PUT /api/v1/tasks/<task_id>``: the task's whole current state.
 
     ``progress`` is a percentage, 0-100; ``estimated_seconds`` the seconds the sender expects
-    the task still needs (optional); ``message`` a line of text shown next to the bar.
+    the task still needs (optional); ``message`` a line of text shown next to the bar;
+    ``source`` who runs it (optional: an agent's session, whose stream shows it, as events'
+    and approvals' ``source`` do: ``app.live.compat``).
     """
 
     state: TaskState
     progress: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
     message: Annotated[Text, Field(max_length=500)] | None = None
     estimated_seconds: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)] | None = None
+    source: Annotated[Text, Field(max_length=200)] | None = None
 
 
 class Task(TaskIn):

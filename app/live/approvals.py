@@ -57,6 +57,12 @@ def outcome(approval: dict, log_id: int) -> bytes:
     return sse.encode(_json(data), event=event, id=log_id)
 
 
+def update(approval: dict, log_id: int) -> bytes | None:
+    """What a stream sends for a logged change of its approval: :func:`outcome` once it left
+    ``pending``, nothing for a pending state (the ask's own item)."""
+    return None if approval["state"] == approvals_mod.PENDING else outcome(approval, log_id)
+
+
 def _json(value: dict) -> str:
     return json.dumps(value, separators=(",", ":"))
 
@@ -79,7 +85,7 @@ def stream(watchers: Watchers, store: Store, view, approval_id: str, heartbeat: 
     The stream registers with ``watchers`` before it reads the state, so no change falls
     between the two. An approval decided already gets its final message at once.
     """
-    queue = watchers.watch(approval_id, closer)
+    queue = watchers.watch(approval_id, closer, update)
     ends_at = clock() + lifetime
     try:
         approval = approvals_mod.get(store, approval_id)
@@ -110,8 +116,9 @@ def stream(watchers: Watchers, store: Store, view, approval_id: str, heartbeat: 
                 continue
             if item is CLOSE:
                 return
-            if item.data["state"] != approvals_mod.PENDING:
-                yield outcome(item.data, item.id)
+            _item, data = item
+            if data is not None:
+                yield data
                 return
     finally:
         watchers.unwatch(approval_id, queue)

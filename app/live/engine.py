@@ -24,6 +24,7 @@ from app.view.regions import LiveView
 from . import sse
 from .approvals import ApprovalWatchers
 from .audit import AuditFeed
+from .compat import Compat
 from .hub import Hub
 from .janitor import run_janitor
 from .jsonstream import JsonStreams
@@ -69,6 +70,9 @@ class Live:
         self.tasks = TaskWatchers(settings.queue_size)
         self.approvals = ApprovalWatchers(settings.queue_size)
         self.json = JsonStreams(view, settings.queue_size, settings.heartbeat, RECONNECT_MS)
+        #: The streams of the systems this grew from (``app.live.compat``).
+        self.compat = Compat(view, self._hub, host=settings.host_name,
+                             heartbeat=settings.heartbeat, retry_ms=RECONNECT_MS)
         self._greenlets: list[gevent.Greenlet] = []
         #: This process among all that share the store: ``host:pid:random``.
         self.owner = f"{settings.host_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -192,6 +196,7 @@ class Live:
         self.tasks.close_all()
         self.approvals.close_all()
         self.json.close_all()
+        self.compat.close_all()
         gevent.killall([*self._greenlets, *self._jobs], block=False)
         self._greenlets.clear()
         if configured(self.settings):

@@ -8,13 +8,15 @@ One named SSE message per logged item of the chosen channels, in log order::
 
 :data:`KINDS` maps each store kind to its channel and event name, :func:`payload` says what
 ``data`` holds. Every message's ``id:`` is the log id, the same on every host sharing the store.
-The routes (``GET /api/v1/stream`` and the aliases) are in ``app.web.api.stream``.
+The routes are ``app.web.api.stream`` (``GET /api/v1/stream``) and ``app.web.compat.demo``.
 
 - **Fan-out, encoded once.** :class:`JsonStreams` keeps one :class:`~app.live.hub.Hub` per distinct
-  channel set (at most 15), made on first use. The tailer hands it each batch of new items: each
-  item is encoded once (only if some stream wants its channel) and every hub with subscribers
-  gets ONE joined bytes object with the messages of its channels, so a stream costs one write
-  per batch, and a burst of 1,000 items takes one place in a bounded queue, not 1,000.
+  channel set and encoding (at most 15 channel sets; :func:`message`, or another client's
+  shape: ``app.live.compat.formats.Demo``), made on first use. The tailer hands it each batch of
+  new items: each item is encoded once per encoding (only if some stream wants its channel) and
+  every hub with subscribers gets ONE joined bytes object with the messages of its channels, so
+  a stream costs one write per batch, and a burst of 1,000 items takes one place in a bounded
+  queue, not 1,000.
   Heartbeats, lifetime expiry, shutdown and slow-consumer drops work as for the HTML stream.
 - **Replay without gap or duplicate.** A stream subscribes to its hub and reads the tailer's
   position (``view.last_id``) with no greenlet switch between the two; the tailer folds a batch
@@ -78,6 +80,11 @@ def message(item: Item) -> bytes:
                       event=KINDS[item.kind][1], id=item.id)
 
 
+#: An encoding of the stream's items: ``encode(item)`` -> SSE bytes (empty: nothing to send).
+Encode = Callable[[Item], bytes]
+HubKey = tuple[frozenset, Encode]  # a hub's: the channels its streams follow, their encoding
+
+
 def resync(reason: str, position: int, retry_ms: int) -> bytes:
     """``event: resync`` with ``{"reason", "latest_id": position}``, ``id: position``."""
     data = json.dumps({"reason": reason, "latest_id": position}, separators=(",", ":"))
@@ -104,8 +111,8 @@ class JsonStreams:
         self.on_sent: Callable[[int], None] | None = None
         self.on_drop: Callable[[], None] | None = None
         self.closing = False
-        self._hubs: dict[frozenset[str], Hub] = {}
-        self._written: dict[frozenset[str], float] = {}  # last write per hub, time.monotonic()
+        self._hubs: dict[HubKey, Hub] = {}
+        self._written: dict[HubKey, float] = {}  # last write per hub, time.monotonic()
         self._streams: dict[Subscriber, Hub] = {}
         # The position at which a sweep closed a stream: its farewell id. Not the position when
         # the stream reads CLOSE: the tailer may have folded items since that it never got.
@@ -121,16 +128,20 @@ class JsonStreams:
         return self.view.last_id
 
     def subscribe(self, channels: frozenset[str], lifetime: float,
-                  first: Callable[[int], bytes]) -> tuple[Hub, Subscriber, int]:
-        """Register a stream of ``channels``; return its hub, subscriber and the position.
+                  first: Callable[[int], bytes],
+                  encode: Encode = message) -> tuple[Hub, Subscriber, int]:
+        """Register a stream of ``channels`` whose items ``encode`` makes messages of (streams
+        that pass the same function or object share a hub); return its hub, subscriber and the
+        position.
 
         ``first(position)`` builds the first message. Reading the position and subscribing
         happen with no greenlet switch between them: the hub gets every item above it.
         """
-        hub = self._hubs.get(channels)
+        key = (channels, encode)
+        hub = self._hubs.get(key)
         if hub is None:
-            hub = self._hubs[channels] = Hub(self.queue_size, on_drop=self._dropped)
-            self._written[channels] = time.monotonic()
+            hub = self._hubs[key] = Hub(self.queue_size, on_drop=self._dropped)
+            self._written[key] = time.monotonic()
             if self.closing:
                 hub.close_all()
         position = self.position
@@ -153,24 +164,28 @@ class JsonStreams:
     def feed(self, items: list[Item]) -> None:
         """Publish new log items to the hubs that want them (the tailer, right after folding
         them into the view: no greenlet switch in between)."""
-        open_hubs = [(channels, hub) for channels, hub in self._hubs.items() if len(hub)]
+        open_hubs = [(key, hub) for key, hub in self._hubs.items() if len(hub)]
         if not open_hubs:
             return
-        wanted = frozenset().union(*(channels for channels, _ in open_hubs))
-        encoded = [(channel, message(item)) for item in items
-                   if (channel := channel_of(item)) in wanted]
+        wanted: dict[Encode, frozenset[str]] = {}
+        for (channels, encode), _hub in open_hubs:
+            wanted[encode] = wanted.get(encode, frozenset()) | channels
+        encoded = {encode: [(channel, encode(item)) for item in items
+                            if (channel := channel_of(item)) in channels]
+                   for encode, channels in wanted.items()}
         now = time.monotonic()
-        for channels, hub in open_hubs:
-            parts = [data for channel, data in encoded if channel in channels]
+        for key, hub in open_hubs:
+            channels, encode = key
+            parts = [data for channel, data in encoded[encode] if channel in channels and data]
             if parts:
-                self._publish(channels, hub, b"".join(parts), len(parts), now)
+                self._publish(key, hub, b"".join(parts), len(parts), now)
 
     def tick(self, now: float) -> None:
         """Heartbeat the hubs idle for ``heartbeat`` s; once a second, end streams whose
         lifetime is over (the tailer calls it on every wake-up; ``now`` is time.monotonic())."""
-        for channels, hub in self._hubs.items():
-            if len(hub) and now - self._written[channels] >= self.heartbeat:
-                self._publish(channels, hub, sse.HEARTBEAT, 1, now)
+        for key, hub in self._hubs.items():
+            if len(hub) and now - self._written[key] >= self.heartbeat:
+                self._publish(key, hub, sse.HEARTBEAT, 1, now)
         if now >= self._expire_due:
             self._expire_due = now + 1.0
             self._sweep(lambda sub: sub.ends_at <= now)  # the test Hub.expire applies
@@ -197,10 +212,9 @@ class JsonStreams:
             if closing(sub):
                 self._closed_at.setdefault(sub, position)
 
-    def _publish(self, channels: frozenset[str], hub: Hub, data: bytes, count: int,
-                 now: float) -> None:
+    def _publish(self, key: HubKey, hub: Hub, data: bytes, count: int, now: float) -> None:
         hub.publish(data)
-        self._written[channels] = now
+        self._written[key] = now
         if self.on_sent is not None:
             self.on_sent(count * len(hub))
 
@@ -213,8 +227,8 @@ class _Gap(Exception):
     """Items a replay must send are no longer in the store (trimmed meanwhile, or lost)."""
 
 
-def _replay(store: Store, channels: frozenset[str], after: int,
-            position: int) -> Iterator[tuple[bytes, int]]:
+def _replay(store: Store, channels: frozenset[str], after: int, position: int,
+            encode: Encode = message) -> Iterator[tuple[bytes, int]]:
     """Yield ``(messages, last id read)`` per store read, for the items of ``channels`` with
     ids in (``after``, ``position``], oldest first; ``messages`` may be empty.
 
@@ -230,7 +244,7 @@ def _replay(store: Store, channels: frozenset[str], after: int,
             raise _Gap
         batch = [item for item in batch if item.id <= position]  # later ones come live
         cursor = batch[-1].id
-        yield b"".join(message(item) for item in batch if channel_of(item) in channels), cursor
+        yield b"".join(encode(item) for item in batch if channel_of(item) in channels), cursor
         # A replay of the whole log (Last-Event-ID: 0) is many pages; a write of each to a
         # client that reads fast never blocks, so let the worker's other greenlets run between.
         gevent.sleep(0)
@@ -238,7 +252,7 @@ def _replay(store: Store, channels: frozenset[str], after: int,
 
 def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifetime: float,
              sock, *, after: int | None = None, reason: str | None = None,
-             closer=None) -> Iterator[bytes]:
+             closer=None, encode: Encode = message) -> Iterator[bytes]:
     """Yield one JSON stream (module docstring).
 
     :param after: replay the items after this log id first; it must not be above
@@ -246,6 +260,7 @@ def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifet
     :param reason: send ``event: resync`` with it first, then go live (``after`` is ignored).
     :param sock: the client socket for direct writes (``app.live.delivery.direct_socket``), or None.
     :param closer: the client socket to shut down if it stops reading (``deliver``).
+    :param encode: how an item becomes messages (:meth:`JsonStreams.subscribe`).
 
     A stream closed by the server ends with :meth:`JsonStreams.farewell`; one whose replay the
     store cannot serve ends without one (the client reconnects with the last id it got).
@@ -260,13 +275,13 @@ def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifet
     else:
         def first(position: int) -> bytes:
             return sse.encode(retry=retry)
-    hub, sub, position = streams.subscribe(channels, lifetime, first)
+    hub, sub, position = streams.subscribe(channels, lifetime, first, encode)
     # Every item of the channels up to ``sent`` went out (or comes with the hub's queue).
     sent = position if after is None or reason is not None else after
     try:
         yield sub.queue.get()  # the first message (Hub.subscribe queues it before any CLOSE)
         try:
-            for data, sent in _replay(store, channels, sent, position):
+            for data, sent in _replay(store, channels, sent, position, encode):
                 if data:
                     yield data  # through the server, before the hub may write directly
                 if streams.closing:  # worker shutdown: resume from here elsewhere

@@ -10,8 +10,9 @@ entries (``app.live.audit``: on each new entry while watched), the approvals reg
 (whose "time left" changes with time alone) and the chart panels (``app.view.panel``: live every
 5 seconds, other ranges when a point of their history tier is complete), expires the pending approvals whose deadline
 passed, hands ``task`` and ``approval`` items to their streams
-(:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`) and every
-item to the JSON streams (:class:`~app.live.jsonstream.JsonStreams`).
+(:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`), every
+item to the JSON streams (:class:`~app.live.jsonstream.JsonStreams`) and to the streams of the
+systems this grew from (:class:`~app.live.compat.Compat`).
 
 Nothing here runs per client: the cost of a change does not grow with the number of viewers.
 """
@@ -47,7 +48,8 @@ class Tailer:
 
     def __init__(self, live) -> None:
         self.live = live
-        self._viewers_written: tuple[int, dict, float] = (-1, {}, 0.0)  # (count, hosts, Unix s)
+        # (count, hosts, sessions, Unix s) as last written
+        self._viewers_written: tuple[int, dict, dict, float] = (-1, {}, {}, 0.0)
         self._reload_pending = False  # the store's log went back; the views still need loading
 
     def run(self) -> None:
@@ -66,7 +68,7 @@ class Tailer:
                 # watches a stream (page, JSON, task, approval or audit); otherwise page loads
                 # and polls may show a view up to a second old.
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
-                           or len(live.json) or len(live.audit.hub))
+                           or len(live.json) or len(live.audit.hub) or len(live.compat))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
@@ -93,6 +95,7 @@ class Tailer:
                 live.fleet.apply(items)
                 live.tasks.feed(items)
                 live.approvals.feed(items)
+                live.compat.feed(items)
                 live.feed_alerting(items)
             pages = list(live.pages)
             overviews = list(live.overviews)
@@ -108,6 +111,7 @@ class Tailer:
                     heartbeat_due[live.audit] = time.monotonic() + live.settings.heartbeat
             now = time.monotonic()
             live.json.tick(now)
+            live.compat.tick(now)
             if now >= expire_due:
                 expire_due = now + 1.0
                 # While the store is down, no look at it here: each failing call costs its
@@ -127,6 +131,7 @@ class Tailer:
                     if not failing:
                         changed[page] += page.view.tick(live.store, time.time())
                 live.audit.hub.expire(now)
+                live.compat.sweep(now)
                 for overview in overviews:
                     overview.hub.expire(now)
                     if overview.sweep(now):
@@ -191,25 +196,41 @@ class Tailer:
         """Share this process's stream count (every page's hub) through the store and return
         the total of every live process (all workers, all hosts).
 
-        Each process keeps ``viewers:<owner>`` = ``{"count", "ts", "hosts": {host: count}}``
-        (hosts with a stream only), rewritten when it changes and every _VIEWERS_REFRESH
-        seconds; entries older than _VIEWERS_STALE seconds belong to processes that died and
+        Each process keeps ``viewers:<owner>`` = ``{"count", "ts", "hosts": {host: count},
+        "sessions": {session: count}}`` (hosts with a stream, and the agent backend's sessions
+        with one: ``app.live.compat.sessions``), rewritten when it changes and every
+        _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to processes that died and
         are not counted. Without the store, the own count is shown.
         """
         live = self.live
         own, wall = live.viewers_here(), time.time()
         hosts = {page.host: len(page.hub) for page in live.pages if len(page.hub)}
+        sessions = live.compat.sessions.counts()
         try:
-            written, written_hosts, written_at = self._viewers_written
-            if own != written or hosts != written_hosts or wall - written_at >= _VIEWERS_REFRESH:
-                live.store.set_state(f"viewers:{live.owner}",
-                                     {"count": own, "ts": wall, "hosts": hosts})
-                self._viewers_written = (own, hosts, wall)
+            written = self._viewers_written
+            if ((own, hosts, sessions) != written[:3]
+                    or wall - written[3] >= _VIEWERS_REFRESH):
+                live.store.set_state(f"viewers:{live.owner}", {"count": own, "ts": wall,
+                                                               "hosts": hosts,
+                                                               "sessions": sessions})
+                self._viewers_written = (own, hosts, sessions, wall)
             counts = live.store.states("viewers:").values()
             total = sum(c["count"] for c in counts if wall - c["ts"] < _VIEWERS_STALE)
         except StoreUnavailable:
             total = own
         return total
+
+
+def session_streams(store, session: str, owner: str) -> int:
+    """Streams open on the agent backend's ``session`` in every live process but ``owner``
+    (which counts its own: they are in the store only from its next sweep on).
+
+    :raise app.store.StoreUnavailable: the store could not be read.
+    """
+    wall = time.time()
+    return sum(c.get("sessions", {}).get(session, 0)
+               for key, c in store.states("viewers:").items()
+               if key != f"viewers:{owner}" and wall - c["ts"] < _VIEWERS_STALE)
 
 
 def watchers(store, host: str) -> int:

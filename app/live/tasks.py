@@ -43,7 +43,7 @@ def message(task: dict, log_id: int) -> bytes:
 
 
 def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: float,
-           lifetime: float = float("inf"), closer=None):
+           lifetime: float = float("inf"), closer=None, encode=message):
     """Yield the SSE bytes of one task stream (the route checked that the task exists).
 
     :param view: the :class:`~app.view.regions.LiveView` the tailer keeps, for the first message's id.
@@ -51,6 +51,9 @@ def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: 
     :param lifetime: seconds after which the stream ends (``DASHBOARD_STREAM_LIFETIME``, as
         ``/stream``); the client reconnects and starts from the current state.
     :param closer: the client socket, shut down if the client stops reading (``Watchers``).
+    :param encode: ``encode(task, log_id)`` -> one message: :func:`message`, or another
+        client's shape of it (``app.live.compat.formats.progress_message``); each update is
+        encoded once for every stream of that task that encodes it alike.
 
     The stream registers with ``watchers`` first and reads the task's state after, so no
     update falls between the two; registering here rather than in the view means a response
@@ -61,14 +64,14 @@ def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: 
     first message already covered (the tailer may fold the very update that was read) or an
     older one is skipped.
     """
-    queue = watchers.watch(task_id, closer)
+    queue = watchers.watch(task_id, closer, encode)
     ends_at = time.monotonic() + lifetime
     try:
         task = store.get_state(state_key(task_id))
         if task is None:  # removed since the route looked: nothing to stream
             return
         known = view.tasks.get(task_id)
-        yield message(task, known.id if known is not None and known.data == task else view.last_id)
+        yield encode(task, known.id if known is not None and known.data == task else view.last_id)
         last = task
         while last["state"] not in FINAL_STATES:
             remaining = ends_at - time.monotonic()
@@ -82,9 +85,10 @@ def stream(watchers: TaskWatchers, store: Store, view, task_id: str, heartbeat: 
                 continue
             if item is CLOSE:
                 return
+            item, data = item
             if item.data == last or item.data["updated_at"] < last["updated_at"]:
                 continue
             last = item.data
-            yield message(last, item.id)
+            yield data
     finally:
         watchers.unwatch(task_id, queue)

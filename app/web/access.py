@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, redirect, request
 
-from .credentials import ANONYMOUS_VIEWER, LOCAL, Principal, Refused, principal
-from .errors import error_response
+from .credentials import ANONYMOUS_VIEWER, LOCAL, Principal, Refused, principal, takes_query_token
+from .errors import error_response, for_programs
 from .origin import cross_site, foreign_host, loopback_refusal, same_origin
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -34,7 +34,7 @@ _ANY_WRITE = ("ingest", "ask", "operate", "admin")
 def is_write() -> bool:
     """Whether the current request is a program's write (``POST``/``PUT``/``PATCH``/``DELETE``
     under ``/api/`` or ``/simulator/``): what ``/metrics`` counts as ingest."""
-    return request.method in WRITE_METHODS and request.path.startswith(("/api/", "/simulator/"))
+    return request.method in WRITE_METHODS and for_programs()
 
 
 def needs(*rights: str):
@@ -94,7 +94,7 @@ def require(need: tuple[str, ...]):
             return error_response(403, "writes from another site's pages are refused (the "
                                        "Origin or Sec-Fetch-Site header says so)")
         if not same_origin() and (who.kind in ("person", "view-token") or (
-                who.kind == "local" and not request.path.startswith(("/api/", "/simulator/")))):
+                who.kind == "local" and not for_programs())):
             return error_response(403, "page actions must come from this dashboard's own pages "
                                        "(the Origin header does not match)")
     if any(who.can(right) for right in need):
@@ -109,7 +109,7 @@ def refusal(who: Principal, need: tuple[str, ...]):
         if (request.method in WRITE_METHODS and not settings.people_configured
                 and not settings.ingest_token.get_secret_value()
                 and not current_app.extensions["dashboard"].accounts.configured()):
-            if not request.path.startswith(("/api/", "/simulator/")):
+            if not for_programs():
                 return error_response(
                     403, f"page actions without signing in are for local viewers only, and "
                          f"{loopback_refusal()}: create an account (flask --app wsgi users add "
@@ -118,11 +118,14 @@ def refusal(who: Principal, need: tuple[str, ...]):
                 403, f"writes without a key are for local clients only, and "
                      f"{loopback_refusal()}: create an API key (flask --app wsgi users key-add) "
                      "or set DASHBOARD_INGEST_TOKEN and send it as 'Authorization: Bearer <key>'")
-        if request.method == "GET" and not request.path.startswith("/api/") \
+        if request.method == "GET" and not for_programs() \
                 and not request.headers.get("HX-Request") and _wants_page():
             return redirect("/login?" + _next(), 303)
-        response = error_response(401, "sign in at /login first, or send 'Authorization: "
-                                       "Bearer <key>'")
+        message = "sign in at /login first, or send 'Authorization: Bearer <key>'"
+        if b"token=" in request.query_string and takes_query_token() \
+                and not settings.query_tokens:
+            message += " (a key in ?token= is taken only with DASHBOARD_QUERY_TOKENS=1)"
+        response = error_response(401, message)
         response.headers["HX-Redirect"] = "/login"
         response.headers["WWW-Authenticate"] = 'Bearer realm="dashboard"'
         return response

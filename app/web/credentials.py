@@ -4,6 +4,9 @@
 1. ``Authorization: Bearer``: an API key (``dk_...``, its scopes' rights) or
    ``DASHBOARD_INGEST_TOKEN`` (a key named ``ingest-token`` with ``ingest`` and ``ask``). A
    wrong one is 401, counted by the throttle (``app.web.throttle``) and logged without it.
+   With ``DASHBOARD_QUERY_TOKENS=1``, a view marked :func:`query_token` (the agent backend's
+   session stream, which a browser's ``EventSource`` opens without headers) takes the same
+   key from ``?token=`` when no ``Authorization`` came; anywhere else ``?token=`` is nothing.
 2. ``DASHBOARD_AUTH_HEADER`` (``Remote-User``) set by a proxy of ``DASHBOARD_TRUSTED_PROXIES``;
    the same header from any other peer is refused (403), since anybody can send it. With it,
    an ``Authorization`` that is not Bearer (the Basic one nginx's ``auth_basic`` passes on)
@@ -22,8 +25,10 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import time
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from flask import current_app, g, request
 
@@ -112,15 +117,41 @@ class Refused(Exception):
         self.response = response
 
 
-def _bearer() -> Principal | None:
-    """The key of an ``Authorization: Bearer`` header, None without one.
+#: ``token=<value>`` in a raw query string: the name exactly as written (``%74oken`` is not
+#: it), so that what gunicorn.conf.py redacts from log lines is all that is ever taken.
+_QUERY_TOKEN = re.compile(r"(?:^|&)token=([^&]*)")
+
+
+def query_token(view):
+    """Declare that ``view`` takes an API key from ``?token=`` (with ``DASHBOARD_QUERY_TOKENS=1``);
+    returns the view unchanged, with ``view.query_token`` set."""
+    view.query_token = True
+    return view
+
+
+def takes_query_token() -> bool:
+    """Whether the request's view was declared with :func:`query_token`."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "query_token", False)
+
+
+def _authorization(environ, settings) -> str | None:
+    """The request's ``Authorization``, or ``Bearer <?token=>`` where :func:`query_token`
+    allows it (module docstring); None without either."""
+    header = environ.get("HTTP_AUTHORIZATION")
+    if header is None and settings.query_tokens and takes_query_token():
+        found = _QUERY_TOKEN.search(environ.get("QUERY_STRING", ""))
+        if found:
+            return f"Bearer {unquote(found.group(1))}"
+    return header
+
+
+def _bearer(header: str) -> Principal | None:
+    """The key of an ``Authorization: Bearer`` header (``header``, its value).
 
     :raise Refused: a header that is not a valid key (401).
     """
     environ = request.environ
-    header = environ.get("HTTP_AUTHORIZATION")
-    if header is None:
-        return None
     scheme, _, given = header.partition(" ")
     given = given.strip()
     app = current_app._get_current_object()
@@ -194,7 +225,8 @@ def principal() -> Principal:
     app = current_app._get_current_object()
     settings = app.config["SETTINGS"]
     environ = request.environ
-    found = _bearer() if "HTTP_AUTHORIZATION" in environ else None
+    header = _authorization(environ, settings)
+    found = _bearer(header) if header is not None else None
     if found is None and settings.auth_header:
         found = _from_proxy_header(settings)
     if found is None and "HTTP_COOKIE" in environ:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
@@ -18,8 +18,15 @@ def error_response(status: int, message: str, **extra):
     return response
 
 
+def for_programs() -> bool:
+    """Whether the request goes to a program's route: under ``/api/`` or ``/simulator/``, or
+    the agent backend's paths under ``DASHBOARD_COMPAT_PREFIX`` (``/agent_backend/api/...``)."""
+    prefix = current_app.config["SETTINGS"].compat_prefix
+    return request.path.startswith(("/api/", "/simulator/", f"{prefix}/api/"))
+
+
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/simulator/")) or request.accept_mimetypes.best == "application/json"
+    return for_programs() or request.accept_mimetypes.best == "application/json"
 
 
 def register(app: Flask) -> None:
@@ -44,7 +51,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ApprovalError)
     def approval_refused(exc: ApprovalError):
-        # 404 / 409 / 410; a 409 or 410 carries the approval that stands.
+        # 403 (a key answering its own), 404, 409, 410; a 409 or 410 carries the approval
+        # that stands.
         if request.htmx and not _wants_json():
             return f'<p class="error" role="alert">{escape(str(exc))}</p>', exc.status
         extra = {"approval": exc.approval} if exc.approval is not None else {}

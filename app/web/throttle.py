@@ -30,6 +30,7 @@ from flask import Flask, g, request
 def _carries_credential() -> bool:
     """Whether the request carries something a guess could be made with."""
     return ("Authorization" in request.headers
+            or b"token=" in request.query_string  # a key in ?token= (DASHBOARD_QUERY_TOKENS)
             or (request.path == "/login" and request.method == "POST")
             or request.path == "/login/oidc/callback")  # a code (and state) from the provider
 

@@ -112,7 +112,7 @@ def test_keyed_watchers_route_by_kind_and_key_and_end_a_slow_one():
     watchers = Watchers("approval", "id", queue_size=2)
     mine, other = watchers.watch("a"), watchers.watch("b")
     watchers.feed([Item(1, "task", 0, {"id": "a"}), Item(2, "approval", 0, {"id": "b"})])
-    assert mine.empty() and other.get_nowait().id == 2
+    assert mine.empty() and other.get_nowait()[0].id == 2
     watchers.feed([Item(n, "approval", 0, {"id": "a"}) for n in range(3, 6)])
     assert mine.get_nowait() is CLOSE and len(watchers) == 1
 

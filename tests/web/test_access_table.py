@@ -36,6 +36,7 @@ TABLE = {
     ("POST", "/api/v1/approvals"): ASKS,
     ("DELETE", "/api/v1/approvals/<approval_id>"): ASKS | ADMINS,
     ("POST", "/api/v1/approvals/<approval_id>/response"): OPERATES,
+    ("POST", "/api/sse/permission-response/<session_id>"): OPERATES,  # the agent backend's
     ("POST", "/simulator/events"): INGESTS,
     ("POST", "/simulator/metrics"): INGESTS,
     ("POST", "/simulator/scenarios/<name>"): INGESTS,
@@ -93,7 +94,8 @@ def world(tmp_path_factory):
 def concrete(rule: str) -> str:
     """A path of ``rule`` with ids nothing has: the view answers 404 or 422 once let in."""
     path = rule
-    for name in ("task_id", "alert_id", "silence_id", "approval_id", "name", "key_id"):
+    for name in ("task_id", "alert_id", "silence_id", "approval_id", "name", "key_id",
+                 "session_id"):
         path = path.replace(f"<{name}>", "0123456789abcdef0123456789abcdef" if name ==
                             "approval_id" else "nothing-here")
     return path

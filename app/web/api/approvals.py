@@ -22,7 +22,6 @@ from ..stream import STREAM_HEADERS
 from ..access import needs
 from ..credentials import principal
 from ..auth import record
-from ..errors import error_response
 
 
 def _live():
@@ -76,22 +75,37 @@ def list_approvals():
     return jsonify(approvals.listed(_live().store, query.state, query.limit))
 
 
+class AskedIt(approvals.ApprovalError):
+    """The key that asked an approval tries to answer it (403)."""
+
+    status = 403
+
+
+def answer(approval_id: str, spec: ApprovalAnswer) -> dict:
+    """Record the request's credential's answer ``spec`` to ``approval_id`` and audit it;
+    return the approval as answered (also the agent backend's ``permission-response``).
+
+    :raise AskedIt: the credential is the key that asked it. :raise approvals.ApprovalError:
+        unknown (404), decided (409) or expired (410), as ``app.domain.approvals`` says.
+    """
+    who = principal()
+    asked = approvals.get(_live().store, approval_id)
+    if asked is not None and _asked_by(asked, who):
+        raise AskedIt("a key never answers an approval it asked itself; a person (or another "
+                      "key with the operate scope) must")
+    answered = approvals.answer(_live().store, approval_id, approved=spec.approved,
+                                reason=spec.reason, by=who.by)
+    record("approval-answer", approval_id, detail={"approved": spec.approved,
+                                                   "reason": spec.reason})
+    return answered
+
+
 @needs("operate")
 def respond(approval_id: str):
     """Answer: ``{"approved": bool, "reason"?}`` (an empty reason is none) -> 200 with the
     approval, ``by`` the credential's holder; 409 with the decision that stands, 410 once
     expired, 404 unknown, 403 for the key that asked it."""
-    spec = parse(ApprovalAnswer)
-    who = principal()
-    asked = approvals.get(_live().store, approval_id)
-    if asked is not None and _asked_by(asked, who):
-        return error_response(403, "a key never answers an approval it asked itself; a person "
-                                   "(or another key with the operate scope) must")
-    answered = approvals.answer(_live().store, approval_id, approved=spec.approved,
-                                reason=spec.reason, by=who.by)
-    record("approval-answer", approval_id, detail={"approved": spec.approved,
-                                                   "reason": spec.reason})
-    return jsonify(answered)
+    return jsonify(answer(approval_id, parse(ApprovalAnswer)))
 
 
 @needs("ask", "admin")

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``, built on the first request from
-the rows of ``app.web.api.operations.ROUTES`` (to document an endpoint, add a row there).
+the rows of ``app.web.api.operations.ROUTES`` (to document an endpoint, add a row there) and
+those of the compatibility layer (``operations_compat``).
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ from dataclasses import replace
 from flask import Flask, current_app, jsonify
 
 from .operations import JSON, MODELS, REF, ROUTES, Route, ref
+from .operations_compat import ROUTES as COMPAT_ROUTES
 from ..access import needs
 
 
-def flask_path(path: str) -> str:
-    """``/a/{x}`` -> ``/a/<x>``: the Flask rule of an OpenAPI path."""
-    return re.sub(r"\{(\w+)\}", r"<\1>", path)
-
-
 def openapi_path(rule: str) -> str:
-    """``/a/<x>`` or ``/a/<int:x>`` -> ``/a/{x}``: the OpenAPI path of a Flask rule."""
-    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+    """``/a/<x>``, ``/a/<int:x>`` or ``/a/<any(b, c):x>`` -> ``/a/{x}``: the OpenAPI path of a
+    Flask rule."""
+    return re.sub(r"<(?:[^:<>]+:)?(\w+)>", r"{\1}", rule)
 
 
 #: What a refusal answers, for every operation that needs a credential.
@@ -84,12 +82,12 @@ def _operation(route: Route, need: tuple[str, ...]) -> dict:
 
 def build(app: Flask) -> dict:
     """Return the OpenAPI 3.1 document for the rows of :data:`ROUTES` that ``app`` serves."""
-    served = {(rule.rule, method.lower()): getattr(app.view_functions[rule.endpoint], "needs",
-                                                   ("admin",))
+    served = {(openapi_path(rule.rule), method.lower()):
+              getattr(app.view_functions[rule.endpoint], "needs", ("admin",))
               for rule in app.url_map.iter_rules() for method in rule.methods or ()}
     paths: dict[str, dict] = {}
-    for route in ROUTES:
-        need = served.get((flask_path(route.path), route.method))
+    for route in (*ROUTES, *COMPAT_ROUTES):
+        need = served.get((route.path, route.method))
         if need is not None:
             paths.setdefault(route.path, {})[route.method] = _operation(route, need)
     schemas: dict = {"Error": {"type": "object", "required": ["error"], "properties": {

@@ -119,6 +119,15 @@ ROUTES: list[Route] = [
                      "then `event: complete` (succeeded) or `event: error` (failed) and the end; "
                      "`id:` is the log id; `: ping` comments while idle",
               "404": ("unknown task", _ERRORS)}),
+    Route("get", "/api/v1/sse/tasks/{task_id}/progress", "Follow one task as the task-progress "
+          "service's clients read it (Server-Sent Events)", "tasks", path_params=_TASK_ID,
+          responses={
+              "200": "text/event-stream: `event: progress` with JSON {task_id, state, progress, "
+                     "estimated_time (seconds or null), updated_at (ISO-8601)} for the current "
+                     "state and each update, then `event: complete` (succeeded) or `event: "
+                     "error` (failed; the same fields and `error`) and the end; `id:` is the "
+                     "log id; `: ping` comments while idle",
+              "404": ("unknown task", _ERRORS)}),
     Route("get", "/api/v1/stream", "Follow metrics, events, alerts and tasks (Server-Sent Events)",
           "streams", query=StreamQuery, header_params={
               "Last-Event-ID": "a log id: replay every item of the channels after it, then go "

@@ -1,7 +1,8 @@
-"""``GET /api/v1/stream`` and the seed's aliases: the JSON event stream's routes.
+"""``GET /api/v1/stream``: the JSON event stream's route.
 
 The stream itself (messages, fan-out, replay) is ``app.live.jsonstream``; this module turns the
-request into its arguments: the channels, and where to resume.
+request into its arguments: the channels, and where to resume (:func:`open_stream`, which the
+SSE demo's paths use too: ``app.web.compat.demo``).
 
 Deliberate choices, do not "fix" without reading why:
 - A malformed ``Last-Event-ID`` header is a resync (reason ``invalid``), not a 400: a browser's
@@ -28,7 +29,8 @@ from pydantic import field_validator
 from app.domain.schemas import LogId, Strict
 from app.live import sse
 from app.live.delivery import client_socket, direct_socket
-from app.live.jsonstream import CHANNELS, INVALID, TRIMMED, UNKNOWN, JsonStreams, messages
+from app.live.jsonstream import (CHANNELS, INVALID, TRIMMED, UNKNOWN, Encode, JsonStreams,
+                                 message, messages)
 from app.store import Store, StoreUnavailable
 
 from ..payload import parse_query
@@ -39,8 +41,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("jsonstream", __name__)
 
-#: ``/api/events/<name>``: the seed's paths, kept as aliases -> the channels they stream.
-ALIASES = {"metrics": ("metrics",), "alerts": ("alerts",), "all": CHANNELS}
 CATCH_UP = 5.0  # seconds a resuming stream waits for this process's tailer to reach its id
 _LOG_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only: int() would take "٤٢" and " 42 "
 
@@ -81,18 +81,12 @@ class StreamQuery(ResumeQuery):
 def stream():
     """SSE of the items of ``channels`` (``app.live.jsonstream``); 400 naming a bad parameter."""
     query = parse_query(StreamQuery)
-    return _open(channel_set(query.channels), query.last_event_id)
+    return open_stream(channel_set(query.channels), query.last_event_id)
 
 
-@bp.get("/api/events/<any(metrics, alerts, all):name>")
-@needs("read")
-def alias(name: str):
-    """The seed's paths: ``/api/events/metrics``, ``/alerts`` and ``/all`` (every channel)."""
-    query = parse_query(ResumeQuery)
-    return _open(frozenset(ALIASES[name]), query.last_event_id)
-
-
-def _open(channels: frozenset[str], query_id: int | None):
+def open_stream(channels: frozenset[str], query_id: int | None, encode: Encode = message):
+    """The response of a JSON stream of ``channels`` whose items ``encode`` makes messages of,
+    resuming after the ``Last-Event-ID`` header, else after ``query_id`` (module docstring)."""
     live = current_app.extensions["dashboard"]
     header = request.headers.get("Last-Event-ID", "").strip()
     after, reason = query_id, None
@@ -109,7 +103,7 @@ def _open(channels: frozenset[str], query_id: int | None):
     return _response(messages(live.json, live.store, channels,
                               current_app.config["SETTINGS"].stream_lifetime,
                               direct_socket(request.environ), after=after, reason=reason,
-                              closer=client_socket(request.environ)))
+                              closer=client_socket(request.environ), encode=encode))
 
 
 class _Behind(Exception):

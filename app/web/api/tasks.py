@@ -23,13 +23,13 @@ def _live():
     return current_app.extensions["dashboard"]
 
 
-def _known_task(task_id: str) -> dict | None:
+def known_task(task_id: str) -> dict | None:
     if not _TASK_ID.match(task_id):
         return None
     return _live().store.get_state(tasks.state_key(task_id))
 
 
-def _no_task(task_id: str):
+def no_task(task_id: str):
     return error_response(404, f"no task {task_id!r}")
 
 
@@ -53,8 +53,8 @@ def put_task(task_id: str):
 @needs("read")
 def get_task(task_id: str):
     """The task's current state, or 404 JSON for an unknown one."""
-    task = _known_task(task_id)
-    return jsonify(task) if task else _no_task(task_id)
+    task = known_task(task_id)
+    return jsonify(task) if task else no_task(task_id)
 
 
 @needs("read")
@@ -69,8 +69,8 @@ def task_stream(task_id: str):
     """SSE: ``progress`` for the current state and each update, then ``complete`` (succeeded)
     or ``error`` (failed) and the end; JSON data, ``id:`` the log id; 404 JSON if unknown."""
     live = _live()
-    if _known_task(task_id) is None:
-        return _no_task(task_id)
+    if known_task(task_id) is None:
+        return no_task(task_id)
     body = stream(live.tasks, live.store, live.view, task_id, live.settings.heartbeat,
                   live.settings.stream_lifetime, client_socket(request.environ))
     return Response(body, mimetype="text/event-stream", headers=STREAM_HEADERS,
