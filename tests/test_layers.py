@@ -18,10 +18,8 @@ APP = Path(__file__).resolve().parent.parent / "app"
 #: Top to bottom: a module may import its own layer and any layer after it, never one before.
 #: A module belongs to the longest entry that is its name or a prefix of it (``app.web.api.tasks``
 #: is in ``app.web``); ``app`` is ``app/__init__.py`` alone, which wires the others.
-#: ``app.mcp`` (the MCP server, an asyncio process) sits low on purpose: it may import only
-#: ``app.sources`` (what a sample is) and nothing that pulls in gevent or Flask.
-LAYERS = ("app", "app.web", "app.config", "app.live", "app.view", "app.domain", "app.mcp",
-          "app.sources", "app.store")
+LAYERS = ("app", "app.web", "app.config", "app.live", "app.view", "app.domain", "app.sources",
+          "app.store")
 #: The web layer: only it and the layers above it may import these.
 WEB = "app.web"
 HTTP_PACKAGES = ("flask", "werkzeug", "htmx_flask")

@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from app.domain import accounts, apikeys
 from app.store import open_store
 from tests.conftest import ARTIFACTS
-from tests.mcp.client import AGENT, connect, mcp_server, ok
+from tests.sources.mcp.client import AGENT, connect, mcp_server, ok
 from tests.servers import Server, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import httpx2
 import pytest
 
-from app.mcp import approval, tools
-from app.mcp.dashboard import Dashboard, DashboardError, NotFound, Unreachable, refusal
-from tests.mcp.client import run
+from app.sources.mcp import approval, reading
+from app.sources.mcp.dashboard import Dashboard, DashboardError, NotFound, Unreachable, refusal
+from tests.sources.mcp.client import run
 
 URL = "http://dash.test"
 
@@ -61,14 +61,14 @@ def test_a_404_is_not_found_and_a_400_names_its_fields():
 def test_history_is_merged_to_at_most_100_points():
     points = [{"t": float(t), "min": t % 7, "avg": t % 7 + 0.5, "max": t % 7 + 1, "count": 2}
               for t in range(1000)]
-    merged, step = tools._merge(points, 60.0)
+    merged, step = reading.merge(points, 60.0)
     assert len(merged) == 100 and step == 600.0
     assert merged[0] == {"t": 0.0, "min": 0, "avg": pytest.approx(sum(t % 7 + 0.5 for t in
                          range(10)) / 10), "max": 7, "count": 20}
     assert sum(p["count"] for p in merged) == 2000
-    few, step = tools._merge(points[:40], None)
+    few, step = reading.merge(points[:40], None)
     assert few == points[:40] and step is None
-    assert tools._merge([], 60.0) == ([], 60.0)
+    assert reading.merge([], 60.0) == ([], 60.0)
 
 
 def stream(*messages: str) -> httpx2.Response:

@@ -1,9 +1,10 @@
-"""``python -m app.mcp --to URL`` (:func:`main`) and ``flask --app wsgi mcp --to URL``
-(:data:`command`, which execs the former): the same options, one process with no gevent.
+"""``python -m app.sources.mcp --to URL`` (:func:`main`) and ``flask --app wsgi mcp --to
+URL`` (:data:`command`, which execs the former): the same options, one process with no gevent.
 
 ``flask --app wsgi`` builds the whole app (gevent, the store) before it runs a command, so the
 Flask command does nothing but replace its process with a clean interpreter running
-``python -m app.mcp``; the key goes along in the environment, never on the command line.
+``python -m app.sources.mcp``; the key goes along in the environment, never on the command
+line.
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def _check(url: str) -> str:
 def main(url: str, key: str, source: str | None, timeout: float) -> None:
     """Serve the dashboard at URL to an MCP client over stdin and stdout (JSON-RPC)."""
     url = _check(url)
-    if "gevent" in sys.modules:  # app.mcp docstring: asyncio and gevent do not mix
+    if "gevent" in sys.modules:  # the package's docstring: asyncio and gevent do not mix
         raise click.ClickException("gevent is imported in this process; run the MCP server "
-                                   "as python -m app.mcp, in an interpreter of its own")
-    from .tools import serve  # the SDK: only once the options are good
+                                   "as python -m app.sources.mcp, in an interpreter of its own")
+    from .server import serve  # the SDK: only once the options are good
 
     serve(url, key, source=source, timeout=timeout)
 
@@ -60,9 +61,9 @@ def main(url: str, key: str, source: str | None, timeout: float) -> None:
 @click.command("mcp")
 @_options
 def command(url: str, key: str, source: str | None, timeout: float) -> None:
-    """MCP server for AI agents over stdio: runs python -m app.mcp (no gevent in it)."""
+    """MCP server for AI agents over stdio: runs python -m app.sources.mcp (no gevent in it)."""
     url = _check(url)
-    args = [sys.executable, "-m", "app.mcp", "--to", url, "--timeout", f"{timeout:g}"]
+    args = [sys.executable, "-m", "app.sources.mcp", "--to", url, "--timeout", f"{timeout:g}"]
     if source:
         args += ["--source", source]
     env = {**os.environ, KEY_VARIABLE: key} if key else dict(os.environ)

@@ -14,7 +14,7 @@ import time
 import anyio
 import pytest
 
-from tests.mcp.client import AGENT, Dashboard, connect, error, mcp_server, ok, run
+from tests.sources.mcp.client import AGENT, Dashboard, connect, error, mcp_server, ok, run
 
 pytestmark = pytest.mark.server
 

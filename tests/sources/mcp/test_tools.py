@@ -16,8 +16,8 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from app.domain.history import HISTORY_KEYS, RANGES
-from app.mcp import tools
-from tests.mcp.client import AGENT, Dashboard, connect, error, mcp_server, ok, run
+from app.sources.mcp import reading
+from tests.sources.mcp.client import AGENT, Dashboard, connect, error, mcp_server, ok, run
 from tests.servers import ROOT, free_port
 
 pytestmark = pytest.mark.server
@@ -122,7 +122,7 @@ def test_the_tool_list_validates_and_every_description_names_its_units(dashboard
 
 
 def test_the_tools_keep_to_the_dashboards_ranges_and_metrics():
-    assert tools.RANGES == tuple(RANGES) and tools.HISTORY_METRICS == HISTORY_KEYS
+    assert reading.RANGES == tuple(RANGES) and reading.HISTORY_METRICS == HISTORY_KEYS
 
 
 def test_list_hosts_and_host_status(dashboard):
@@ -176,7 +176,7 @@ def test_history_is_a_summary_and_at_most_100_points(dashboard):
     assert last5["samples"] == len(CPUS)
     assert (last5["min"], last5["max"]) == (min(CPUS), max(CPUS))
     assert last5["avg"] == pytest.approx(sum(CPUS) / len(CPUS), abs=0.01)
-    assert 50 <= len(last5["points"]) <= tools.MAX_POINTS  # 300 raw samples, merged
+    assert 50 <= len(last5["points"]) <= reading.MAX_POINTS  # 300 raw samples, merged
     points = last5["points"]
     assert [p["t"] for p in points] == sorted(p["t"] for p in points)
     assert points[0]["t"] == pytest.approx(NOW - 299, abs=0.01)
@@ -326,13 +326,15 @@ def test_flask_mcp_execs_a_clean_interpreter(dashboard, tmp_path):
 
 
 def test_the_mcp_process_imports_neither_gevent_nor_flask():
-    code = ("import sys, app.mcp.cli, app.mcp.tools; print(sorted({m.split('.')[0] for m in "
-            "sys.modules} & {'gevent', 'flask', 'werkzeug', 'greenlet'}))")
+    code = ("import sys, app.sources.mcp.cli, app.sources.mcp.server; print(sorted("
+            "{m.split('.')[0] for m in sys.modules} & {'gevent', 'flask', 'werkzeug', 'greenlet'}"
+            " | {m for m in sys.modules if m.startswith('app.store')}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
     # And it will not serve beside gevent.
-    code = "import gevent; from app.mcp.cli import main; main(['--to', 'http://127.0.0.1:1'])"
+    code = ("import gevent; from app.sources.mcp.cli import main; "
+            "main(['--to', 'http://127.0.0.1:1'])")
     refused = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                              text=True, stdin=subprocess.DEVNULL)
     assert refused.returncode == 1 and "gevent is imported in this process" in refused.stderr

@@ -1,5 +1,6 @@
 """What the MCP tests share: a dashboard (real gunicorn) whose store holds the keys an agent and
-an on-call person use, and the SDK's own client talking to ``python -m app.mcp`` over stdio."""
+an on-call person use, and the SDK's own client talking to ``python -m app.sources.mcp`` over
+stdio."""
 
 from __future__ import annotations
 
@@ -55,11 +56,11 @@ class Dashboard(Server):
 def mcp_server(url: str, key: str | None, *extra: str,
                command: list[str] | None = None, env: dict[str, str] | None = None
                ) -> StdioServerParameters:
-    """How a client starts the MCP server: ``python -m app.mcp --to URL`` with the key in
-    ``DASHBOARD_API_KEY`` (``command`` replaces ``python -m app.mcp``)."""
+    """How a client starts the MCP server: ``python -m app.sources.mcp --to URL`` with the key in
+    ``DASHBOARD_API_KEY`` (``command`` replaces ``python -m app.sources.mcp``)."""
     return StdioServerParameters(
         command=(command or [sys.executable])[0],
-        args=[*(command[1:] if command else ["-m", "app.mcp"]), "--to", url, *extra],
+        args=[*(command[1:] if command else ["-m", "app.sources.mcp"]), "--to", url, *extra],
         env={**({"DASHBOARD_API_KEY": key} if key else {}), **(env or {})}, cwd=str(ROOT))
 
 

@@ -1,35 +1,26 @@
-"""The MCP server's tools and resources, each a call or two of the dashboard's API
-(:mod:`app.mcp.dashboard`) whose answer is cut down to what an agent needs: an agent's context
-is small, so history comes as at most :data:`MAX_POINTS` points with its min, max and average,
-and lists come shortest first with a ``limit``.
+"""The reading tools (key scope ``read``): the hosts, one host, its processes and containers,
+a metric's history and the alerts, each a call or two of the dashboard's API whose answer is
+cut down to what an agent needs. An agent's context is small: history comes as at most
+:data:`MAX_POINTS` points with its min, max and average, and lists come worst or newest first
+with a ``limit`` and the ``count`` in all.
 
-Every tool's description says what its figures are in (percent, bytes, seconds, Unix seconds):
-an agent reads the description, not this module. Every failure is a tool error whose text is
-one line naming the cause (:class:`DashboardServer`); a crash of ours is the SDK's bare
-"Error executing tool", its traceback on stderr only.
+Each description says what the figures are in (percent, bytes, seconds, Unix seconds): an
+agent reads the description, not this module.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import math
-import socket
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from importlib import metadata
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError, ToolError, UnexpectedToolError
+from mcp.server.mcpserver import MCPServer
 from mcp.types import ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from app.sources.sample import METRICS
 
-from . import approval
-from .dashboard import Dashboard, DashboardError, NotFound, one_line
+from .dashboard import Dashboard, DashboardError, NotFound
 
 #: Points ``history`` returns at most.
 MAX_POINTS = 100
@@ -44,57 +35,12 @@ UNITS = {key: {"%": "percent", "s": "seconds", "": "count"}.get(m.unit, m.unit)
 #: What a listed alert keeps.
 ALERT_KEYS = ("id", "name", "level", "state", "host", "metric", "value", "peak", "message",
               "source", "started_at", "ended_at", "acked_by")
-TASK_ID = r"^[A-Za-z0-9._-]{1,100}$"
 HOST_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$"
-
 READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False)
-
-INSTRUCTIONS = """\
-A live operations dashboard: hosts with their CPU, memory, disks and alerts, a feed of events,
-tasks with progress, and people on call who answer yes/no questions on its page.
-Read with list_hosts, host_status, top_processes, containers, history and list_alerts.
-Say what you do with post_event (one line in the feed) and report_task (progress of long work).
-Before any risky or irreversible step (restarting a service, deploying, deleting data), call
-request_approval and go ahead only if its state is "approved"; on "denied" or "expired", do not.
-"""
 
 Host = Annotated[str | None, Field(
     pattern=HOST_NAME,
     description="A host's name as list_hosts gives it; default: the dashboard's own host.")]
-
-
-class DashboardServer(MCPServer):
-    """An :class:`MCPServer` whose tool descriptions are one paragraph and whose tool errors
-    are one line, the cause alone: the SDK prefixes
-    ``Error executing tool <name>:`` and gives pydantic's multi-line report for arguments that
-    fail the schema; here those become ``bad argument range: Input should be ...``."""
-
-    def add_tool(self, fn, name=None, title=None, description=None, **kwargs) -> None:
-        """As :meth:`MCPServer.add_tool`; the description defaults to the docstring as one
-        paragraph (the SDK keeps its line breaks and indentation)."""
-        description = description or " ".join((fn.__doc__ or "").split())
-        super().add_tool(fn, name=name, title=title, description=description, **kwargs)
-
-    async def call_tool(self, name, arguments, context=None):
-        try:
-            return await super().call_tool(name, arguments, context)
-        except UnexpectedToolError:
-            raise
-        except ToolError as exc:
-            cause = exc.__cause__
-            if isinstance(cause, ValidationError):
-                raise ToolError(invalid(cause)) from cause
-            if isinstance(cause, ToolError) and not isinstance(cause, UnexpectedToolError):
-                raise ToolError(str(cause)) from cause
-            raise
-
-
-def invalid(exc: ValidationError) -> str:
-    """``bad argument range: Input should be '5m', '1h' ...``: pydantic's report on one line."""
-    said = "; ".join(f"{'.'.join(str(p) for p in error['loc']) or 'arguments'}: {error['msg']}"
-                     for error in exc.errors(include_url=False))
-    return one_line(f"bad argument {said}")
 
 
 def _seen(row: dict, now: float) -> dict:
@@ -106,7 +52,7 @@ def _alert(alert: dict) -> dict:
     return {key: alert.get(key) for key in ALERT_KEYS if key in alert}
 
 
-def _merge(points: list[dict], step: float | None) -> tuple[list[dict], float | None]:
+def merge(points: list[dict], step: float | None) -> tuple[list[dict], float | None]:
     """At most :data:`MAX_POINTS` points: runs of consecutive points merged (min of mins, max
     of maxes, average weighted by count), and the step of the result (None: uneven)."""
     size = max(math.ceil(len(points) / MAX_POINTS), 1)
@@ -124,31 +70,26 @@ def _figure(value: float) -> float:
     return round(value, 2)
 
 
-def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
-    """The server: every tool and resource, talking to ``dashboard`` (opened while it runs).
+async def hosts(dashboard: Dashboard, limit: int) -> dict:
+    """``{"count", "hosts": [the first `limit` rows of GET /api/v1/hosts, seen_seconds_ago
+    added]}``. :raise DashboardError:"""
+    rows = await dashboard.call("GET", "/api/v1/hosts")
+    now = time.time()
+    return {"count": len(rows), "hosts": [_seen(row, now) for row in rows[:limit]]}
 
-    :param source: who events and approvals come from; None: ``mcp:<client>@<this host>``.
-    """
 
-    @asynccontextmanager
-    async def lifespan(_server) -> AsyncIterator[dict]:
-        async with dashboard:
-            yield {}
+async def alerts(dashboard: Dashboard, state: str, limit: int, host: str | None) -> dict:
+    """``{"count", "alerts": [...]}``: alerts in ``state`` (``all``: any), of ``host`` (None:
+    any), at most ``limit``, each cut to :data:`ALERT_KEYS`. :raise DashboardError:"""
+    found = await dashboard.call("GET", "/api/v1/alerts",
+                                 params={"state": None if state == "all" else state})
+    if host:
+        found = [a for a in found if a.get("host") == host]
+    return {"count": len(found), "alerts": [_alert(a) for a in found[:limit]]}
 
-    try:
-        version = metadata.version("live-dashboard")
-    except metadata.PackageNotFoundError:
-        version = "0"
-    server = DashboardServer("live-dashboard", title="Live dashboard", version=version,
-                             instructions=INSTRUCTIONS, lifespan=lifespan)
-    machine = socket.gethostname()
 
-    def who(ctx: Context | None) -> str:
-        if source:
-            return source
-        params = getattr(ctx.session, "client_params", None) if ctx is not None else None
-        client = params.client_info.name if params is not None and params.client_info else None
-        return (f"mcp:{client}@{machine}" if client else f"mcp@{machine}")[:200]
+def register(server: MCPServer, dashboard: Dashboard) -> None:
+    """Add the reading tools to ``server``."""
 
     async def known_host(host: str | None, error: NotFound) -> DashboardError:
         """``error`` for a host the dashboard knows; "unknown host" for one it does not."""
@@ -160,12 +101,6 @@ def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
                                       "that report to the dashboard", 404)
         return error
 
-    # -- reading (scope read) --------------------------------------------------------------
-    async def hosts(limit: int) -> dict:
-        rows = await dashboard.call("GET", "/api/v1/hosts")
-        now = time.time()
-        return {"count": len(rows), "hosts": [_seen(row, now) for row in rows[:limit]]}
-
     @server.tool(annotations=READS, structured_output=True)
     async def list_hosts(limit: Annotated[int, Field(
             ge=1, le=1000, description="At most this many hosts, those that need attention "
@@ -175,7 +110,7 @@ def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
         sample lately); cpu_percent, mem_percent and disk_percent in percent (0-100); load1,
         the 1-minute load average; last_seen in Unix seconds and seen_seconds_ago in seconds;
         alerts, the names of its firing alerts. count is the number of hosts in all."""
-        return await hosts(limit)
+        return await hosts(dashboard, limit)
 
     @server.tool(annotations=READS, structured_output=True)
     async def host_status(host: Annotated[str, Field(
@@ -287,7 +222,7 @@ def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
                                      400) from None
             raise DashboardError(f"bad range: {str(exc).removeprefix('bad argument: ')} "
                                  "(start and end are Unix seconds)", 400) from None
-        points, step = _merge(answer["points"], answer["step"])
+        points, step = merge(answer["points"], answer["step"])
         samples = sum(p["count"] for p in points)
         figures = {"min": None, "max": None, "avg": None, "latest": None}
         if points:
@@ -302,13 +237,6 @@ def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
                             "avg": _figure(p["avg"]), "max": _figure(p["max"])}
                            for p in points]}
 
-    async def alert_list(state: str, limit: int, host: str | None) -> dict:
-        params = {"state": None if state == "all" else state}
-        found = await dashboard.call("GET", "/api/v1/alerts", params=params)
-        if host:
-            found = [a for a in found if a.get("host") == host]
-        return {"count": len(found), "alerts": [_alert(a) for a in found[:limit]]}
-
     @server.tool(annotations=READS, structured_output=True)
     async def list_alerts(
             state: Annotated[Literal["firing", "resolved", "all"], Field(
@@ -322,111 +250,4 @@ def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
         error, critical), state, host, metric, value and peak (in the metric's unit: percent
         for *_percent, bytes, seconds...), message, source, started_at and ended_at in Unix
         seconds, acked_by (who acknowledged it). count is how many match in all."""
-        return await alert_list(state, limit, host)
-
-    # -- reporting (scope ingest) ----------------------------------------------------------
-    @server.tool(annotations=WRITES, structured_output=True)
-    async def post_event(
-            message: Annotated[str, Field(min_length=1, max_length=2000,
-                                          description="One line, up to 2000 characters.")],
-            level: Annotated[Literal["info", "warning", "error", "critical"], Field(
-                description="How the feed colours it.")] = "info",
-            ctx: Context = None,
-    ) -> dict[str, Any]:
-        """Put one line in the dashboard's event feed, where every open page shows it within a
-        second: what you did or found ("restarted nginx on web-1"). The message holds up to
-        2000 characters; the dashboard stamps it with its time (Unix seconds) and with you as
-        its source. Returns the event's id."""
-        return await dashboard.call("POST", "/api/v1/events", json={
-            "message": message, "level": level, "source": who(ctx)})
-
-    @server.tool(annotations=WRITES, structured_output=True)
-    async def report_task(
-            task_id: Annotated[str, Field(pattern=TASK_ID, description=(
-                "Your name for the task, 1-100 of A-Z a-z 0-9 . _ -; the same id for each "
-                "update of one task."))],
-            state: Annotated[Literal["pending", "running", "succeeded", "failed"], Field(
-                description="succeeded and failed are final: a finished task takes no "
-                            "further update.")],
-            progress: Annotated[float, Field(ge=0, le=100, description="Percent done, "
-                                                                         "0-100.")],
-            message: Annotated[str | None, Field(max_length=500, description=(
-                "A line shown next to the bar, up to 500 characters."))] = None,
-            estimated_seconds: Annotated[float | None, Field(ge=0, description=(
-                "Seconds the task still needs, as you estimate them."))] = None,
-    ) -> dict[str, Any]:
-        """Show a task's progress on the dashboard's Tasks card: progress in percent (0-100),
-        estimated_seconds in seconds left, state and a message. Send it again as the work goes
-        on; the last one (succeeded or failed) closes it. Returns the task as stored, with
-        updated_at in Unix seconds."""
-        body = {"state": state, "progress": progress, "message": message,
-                "estimated_seconds": estimated_seconds}
-        try:
-            return await dashboard.call("PUT", f"/api/v1/tasks/{task_id}",
-                                        json={k: v for k, v in body.items() if v is not None})
-        except DashboardError as exc:
-            if exc.status == 409:
-                raise DashboardError(f"task {task_id!r} already finished and takes no further "
-                                     "update: report new work under a new task_id", 409) from None
-            raise
-
-    # -- asking (scope ask) ----------------------------------------------------------------
-    @server.tool(annotations=WRITES, structured_output=True)
-    async def request_approval(
-            title: Annotated[str, Field(min_length=1, max_length=200, description=(
-                "The yes/no question, up to 200 characters: \"Restart nginx on web-1?\"."))],
-            detail: Annotated[str | None, Field(max_length=2000, description=(
-                "Why, and what it will do, up to 2000 characters."))] = None,
-            timeout_seconds: Annotated[int, Field(ge=10, le=86_400, description=(
-                "Seconds to wait for an answer, 10 to 86400; then the question expires."))] = 900,
-            ctx: Context = None,
-    ) -> dict[str, Any]:
-        """Ask a person on the dashboard a yes/no question and wait for the answer: the
-        question shows on every open page of the dashboard with Approve and Deny buttons and
-        you as its source. It waits up to timeout_seconds (seconds), sending progress
-        notifications (progress: seconds waited, total: timeout_seconds) meanwhile. Returns
-        state approved or denied, with reason and by (who answered), or expired (nobody
-        answered in time); answered_at in Unix seconds. Go ahead only on approved. Cancelling
-        the call withdraws the question."""
-        question = {"title": title, "detail": detail, "timeout_seconds": timeout_seconds,
-                    "source": who(ctx)}
-
-        async def progress(done: float, total: float, message: str) -> None:
-            if ctx is not None:
-                await ctx.report_progress(done, total, message)
-
-        return await approval.ask(dashboard, question, progress)
-
-    # -- resources -------------------------------------------------------------------------
-    @server.resource("dashboard://hosts", name="hosts", title="Hosts",
-                     mime_type="application/json",
-                     description="Every host that reports, those that need attention first, "
-                                 "as list_hosts gives them (percent, Unix seconds, seconds).")
-    async def hosts_resource() -> str:
-        try:
-            return json.dumps(await hosts(1000))
-        except DashboardError as exc:
-            raise ResourceError(str(exc)) from None
-
-    @server.resource("dashboard://alerts/firing", name="firing-alerts", title="Firing alerts",
-                     mime_type="application/json",
-                     description="The firing alerts, newest first, as list_alerts gives them "
-                                 "(values in the metric's unit, times in Unix seconds).")
-    async def firing_resource() -> str:
-        try:
-            return json.dumps(await alert_list("firing", 200, None))
-        except DashboardError as exc:
-            raise ResourceError(str(exc)) from None
-
-    return server
-
-
-def serve(url: str, key: str, source: str | None = None, timeout: float = 10.0) -> None:
-    """Run the server over stdin and stdout until the client closes them."""
-    server = build(Dashboard(url, key, timeout), source)
-    # The SDK logs each tool error on stderr (the client's log); a line per request is noise.
-    for name in ("httpx2", "httpcore2"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    server.run("stdio")
-
-
+        return await alerts(dashboard, state, limit, host)

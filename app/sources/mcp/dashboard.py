@@ -1,7 +1,7 @@
 """The dashboard's HTTP API as the MCP server uses it: one ``httpx2.AsyncClient`` per server,
 and every failure as a :class:`DashboardError` whose message is one line an agent can act on
 (the SDK hands a tool's :class:`~mcp.server.mcpserver.exceptions.ToolError` to the model as a
-tool error; ``app.mcp.tools`` strips the SDK's prefix).
+tool error; ``app.sources.mcp.server`` strips the SDK's prefix).
 
 httpx2 is the SDK's own HTTP client (a dependency of ``mcp``): no second one in the process.
 Redirects are not followed: a redirect would carry the key to wherever it points.
