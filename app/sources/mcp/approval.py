@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
+from ..ask import describe  # the same line as flask ask prints
 from .dashboard import Dashboard, DashboardError, Unreachable
 
 log = logging.getLogger(__name__)
@@ -39,16 +40,6 @@ WITHDRAW_WITHIN = 5.0
 FINAL_EVENTS = ("permission_response", "permission_cleared")
 
 Progress = Callable[[float, float, str], Awaitable[None]]
-
-
-def describe(outcome: dict) -> str:
-    """One line of an outcome: ``'denied by alice: not during the sale'``, ``'expired'``."""
-    text = outcome["state"]
-    if outcome.get("by") and outcome["state"] != "expired":
-        text += f" by {outcome['by']}"
-    if outcome.get("reason"):
-        text += f": {outcome['reason']}"
-    return text
 
 
 async def follow(dashboard: Dashboard, approval_id: str, give_up_at: float,

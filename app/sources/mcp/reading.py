@@ -43,6 +43,12 @@ Host = Annotated[str | None, Field(
     description="A host's name as list_hosts gives it; default: the dashboard's own host.")]
 
 
+def unknown_host(host: str | None, status: int = 404) -> DashboardError:
+    """The tool error for a host the dashboard does not know."""
+    return DashboardError(f"unknown host {host!r}: list_hosts gives the hosts that report to "
+                          "the dashboard", status)
+
+
 def _seen(row: dict, now: float) -> dict:
     seen = row.get("last_seen")
     return {**row, "seen_seconds_ago": None if seen is None else max(round(now - seen), 0)}
@@ -97,8 +103,7 @@ def register(server: MCPServer, dashboard: Dashboard) -> None:
             try:
                 await dashboard.call("GET", f"/api/v1/hosts/{host}")
             except NotFound:
-                return DashboardError(f"unknown host {host!r}: list_hosts gives the hosts "
-                                      "that report to the dashboard", 404)
+                return unknown_host(host)
         return error
 
     @server.tool(annotations=READS, structured_output=True)
@@ -127,8 +132,7 @@ def register(server: MCPServer, dashboard: Dashboard) -> None:
         try:
             answer = await dashboard.call("GET", f"/api/v1/hosts/{host}")
         except NotFound:
-            raise DashboardError(f"unknown host {host!r}: list_hosts gives the hosts that "
-                                 "report to the dashboard", 404) from None
+            raise unknown_host(host) from None
         sample = answer["sample"]
         figures = {key: sample[key] for key in METRICS if key in sample}
         return {**_seen({k: answer[k] for k in ("name", "level", "stale", "last_seen")},
@@ -214,8 +218,7 @@ def register(server: MCPServer, dashboard: Dashboard) -> None:
             if exc.status != 400:
                 raise
             if "host" in exc.fields:
-                raise DashboardError(f"unknown host {host!r}: list_hosts gives the hosts that "
-                                     "report to the dashboard", 400) from None
+                raise unknown_host(host, 400) from None
             if "metric" in exc.fields:
                 raise DashboardError(f"unknown metric {metric!r}: one of "
                                      f"{', '.join(HISTORY_METRICS)} or custom:<series key>",

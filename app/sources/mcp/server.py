@@ -94,26 +94,25 @@ def build(dashboard: Dashboard, source: str | None = None) -> DashboardServer:
     reading.register(server, dashboard)
     writing.register(server, dashboard, who)
 
-    # -- resources -------------------------------------------------------------------------
+    async def as_json(read) -> str:
+        try:
+            return json.dumps(await read)
+        except DashboardError as exc:
+            raise ResourceError(str(exc)) from None
+
     @server.resource("dashboard://hosts", name="hosts", title="Hosts",
                      mime_type="application/json",
                      description="Every host that reports, those that need attention first, "
                                  "as list_hosts gives them (percent, Unix seconds, seconds).")
     async def hosts_resource() -> str:
-        try:
-            return json.dumps(await reading.hosts(dashboard, 1000))
-        except DashboardError as exc:
-            raise ResourceError(str(exc)) from None
+        return await as_json(reading.hosts(dashboard, 1000))
 
     @server.resource("dashboard://alerts/firing", name="firing-alerts", title="Firing alerts",
                      mime_type="application/json",
                      description="The firing alerts, newest first, as list_alerts gives them "
                                  "(values in the metric's unit, times in Unix seconds).")
     async def firing_resource() -> str:
-        try:
-            return json.dumps(await reading.alerts(dashboard, "firing", 200, None))
-        except DashboardError as exc:
-            raise ResourceError(str(exc)) from None
+        return await as_json(reading.alerts(dashboard, "firing", 200, None))
 
     return server
 
