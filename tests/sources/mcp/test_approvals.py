@@ -92,7 +92,7 @@ def test_approved_with_a_reason(dashboard):
                        "reason": "go ahead, it is quiet", "by": "key:oncall",
                        "answered_at": outcome["answered_at"],
                        "answer": "approved by key:oncall: go ahead, it is quiet"}
-    assert lag < 1.0, f"the call returned {lag:.2f} s after the answer"
+    assert lag < 2.0, f"the call returned {lag:.2f} s after the answer"  # 1 s: the browser test
     # As the page shows it: the question, its detail, the agent as its source, the key.
     assert (approval["title"], approval["detail"], approval["source"], approval["asked_by"],
             approval["timeout_seconds"]) == (question["title"], question["detail"], SOURCE,
@@ -112,7 +112,7 @@ def test_denied_to_a_key_that_may_only_ask(dashboard):
     assert ok(result)["state"] == "denied" and ok(result)["approved"] is False
     assert ok(result)["answer"] == "denied by key:oncall: not during the sale"
     assert approval["timeout_seconds"] == 900  # the default
-    assert lag < 1.0
+    assert lag < 2.0
 
 
 def test_expired_when_nobody_answers(dashboard):

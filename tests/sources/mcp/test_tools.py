@@ -18,7 +18,7 @@ from mcp.shared.exceptions import MCPError
 from app.domain.history import HISTORY_KEYS, RANGES
 from app.sources.mcp import reading
 from tests.sources.mcp.client import AGENT, Dashboard, connect, error, mcp_server, ok, run
-from tests.servers import ROOT, free_port
+from tests.servers import ROOT, Server, free_port
 
 pytestmark = pytest.mark.server
 
@@ -272,6 +272,15 @@ def test_a_refused_key_and_no_key(dashboard):
     # Keys exist, so a local client is not trusted without one.
     [none] = call(mcp_server(dashboard.url, None), ("list_hosts", {}))
     assert error(none).startswith("the dashboard wants a key (HTTP 401")
+
+
+def test_no_key_where_the_dashboard_trusts_local_clients(tmp_path):
+    """Nothing configured (no account, key or token): a local client needs no key."""
+    with Server(free_port(), {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path}/s.sqlite3",
+                              "DASHBOARD_SAMPLER": "0"}) as srv:
+        listed, event = call(mcp_server(srv.url, None), ("list_hosts", {}),
+                             ("post_event", {"message": "no key needed here"}))
+    assert ok(listed)["count"] == 1 and ok(event)["id"] > 0
 
 
 def test_a_missing_scope(dashboard):
