@@ -13,30 +13,20 @@ import anyio
 import pytest
 from playwright.sync_api import expect
 
-from app.domain import accounts, apikeys
-from app.store import open_store
 from tests.conftest import ARTIFACTS
-from tests.sources.mcp.client import AGENT, connect, mcp_server, ok
-from tests.servers import Server, free_port
+from tests.sources.mcp.client import AGENT, OPERATOR, PASSWORD, Dashboard, connect, mcp_server, ok
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
-PASSWORD = "correct-horse-battery"
 TITLE = "Restart nginx on web-1?"
 DETAIL = "nginx on web-1 holds 3.1 GB and grows 1 GB an hour; a restart drops 40 connections."
 
 
 @pytest.fixture(scope="module")
 def oncall_server(tmp_path_factory):
-    """gunicorn on a store with an on-call operator (olga) and the agent's key."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('mcp-browser') / 'store.sqlite3'}"
-    store = open_store(url, log_size=10_000, poll_interval=0.1)
-    accounts.add(store, "olga", "operator", PASSWORD)
-    _, key = apikeys.add_key(store, "agent", ["read", "ingest", "ask"], by="test")
-    store.close()
-    with Server(free_port(), {"DASHBOARD_STORE_URL": url, "DASHBOARD_SECRET_KEY": "k" * 32,
-                              "DASHBOARD_SAMPLER": "0"}) as srv:
-        srv.key = key
+    """gunicorn on a store with the on-call operator and the agent's key (read, ingest, ask)."""
+    store = tmp_path_factory.mktemp("mcp-browser") / "store.sqlite3"
+    with Dashboard(f"sqlite:///{store}") as srv:
         yield srv
 
 
@@ -76,13 +66,13 @@ def test_an_agent_asks_and_an_operator_answers_on_the_page(oncall_server, browse
     page.on("console", lambda m: m.type == "error" and problems.append(m.text))
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.goto(url + "/login")
-    page.locator("#name").fill("olga")
+    page.locator("#name").fill(OPERATOR)
     page.locator("#password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.locator("#badge")).to_have_text("LIVE", timeout=10_000)
     expect(page.locator("#approvals")).to_be_hidden()
 
-    agent = Agent(url, oncall_server.key)
+    agent = Agent(url, oncall_server.keys["agent"])
     agent.start()
     try:
         card = page.locator("#approvals li.approval")
@@ -104,15 +94,15 @@ def test_an_agent_asks_and_an_operator_answers_on_the_page(oncall_server, browse
     assert not agent.is_alive(), "request_approval did not return"
     outcome = ok(agent.result)
     assert (outcome["state"], outcome["approved"], outcome["reason"], outcome["by"]) == (
-        "approved", True, "go ahead, traffic is low", "olga")
-    assert outcome["answer"] == "approved by olga: go ahead, traffic is low"
+        "approved", True, "go ahead, traffic is low", OPERATOR)
+    assert outcome["answer"] == f"approved by {OPERATOR}: go ahead, traffic is low"
     # Within a second of the answer: the dashboard's time of the answer, on this machine's clock.
     assert 0 <= agent.returned - outcome["answered_at"] < 1.0, \
         agent.returned - outcome["answered_at"]
     assert agent.progress and agent.progress[0][1] == 600
 
     # The page says who decided, and the card left.
-    expect(page.locator(f"#decided-{outcome['id']}")).to_contain_text("approved by olga")
+    expect(page.locator(f"#decided-{outcome['id']}")).to_contain_text(f"approved by {OPERATOR}")
     expect(page.locator(f"#approval-{outcome['id']}")).to_have_count(0)
     page.screenshot(path=ARTIFACTS / "mcp-approval-answered-1280x900.png", full_page=False)
     assert problems == []

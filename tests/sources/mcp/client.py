@@ -16,7 +16,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult, Implementation
 
-from app.domain import apikeys
+from app.domain import accounts, apikeys
 from app.store import open_store
 from tests.servers import ROOT, Server, free_port
 
@@ -26,23 +26,28 @@ HOT_RULE = ('[{"metric": "cpu_percent", "op": ">", "value": 90, "for": 0, '
             '"level": "critical", "name": "cpu-hot", "hosts": "web-*"}]')
 
 
+#: The on-call operator's account, who answers on the page.
+OPERATOR, PASSWORD = "olga", "correct-horse-battery"
+
+
 class Dashboard(Server):
     """A gunicorn whose store holds the keys :attr:`keys` (name -> secret): ``agent`` (read,
-    ingest, ask: what an agent gets), ``reader`` (read), ``oncall`` (operate: answers),
-    ``admin`` (admin) and ``asker`` (ask alone)."""
+    ingest, ask: what an agent gets), ``reader`` (read), ``admin`` (admin) and ``asker`` (ask
+    alone); and :data:`OPERATOR`, a person on call who answers on the page."""
 
     def __init__(self, store_url: str, env: dict[str, str] | None = None) -> None:
         store = open_store(store_url, log_size=10_000, poll_interval=0.1)
         try:
             self.keys = {name: apikeys.add_key(store, name, scopes, by="test")[1]
                          for name, scopes in (("agent", ["read", "ingest", "ask"]),
-                                              ("reader", ["read"]), ("oncall", ["operate"]),
+                                              ("reader", ["read"]),
                                               ("admin", ["admin"]), ("asker", ["ask"]))}
+            accounts.add(store, OPERATOR, "operator", PASSWORD)
         finally:
             store.close()
         super().__init__(free_port(), {"DASHBOARD_STORE_URL": store_url,
                                        "DASHBOARD_SAMPLER": "0", "DASHBOARD_ALERT_RULES": HOT_RULE,
-                                       **(env or {})})
+                                       "DASHBOARD_SECRET_KEY": "s" * 32, **(env or {})})
 
     def as_(self, name: str) -> dict[str, str]:
         """The Authorization header of key ``name``."""
@@ -51,6 +56,15 @@ class Dashboard(Server):
     def api(self, method: str, path: str, key: str = "admin", **kwargs) -> httpx.Response:
         return httpx.request(method, self.url + path, headers=self.as_(key), timeout=10,
                              **kwargs)
+
+    def answer_on_page(self, approval_id: str, approve: bool, reason: str = "") -> None:
+        """What the page's Approve or Deny button sends, as :data:`OPERATOR` signed in."""
+        with httpx.Client(base_url=self.url, timeout=10, headers={"Origin": self.url}) as page:
+            signed_in = page.post("/login", data={"name": OPERATOR, "password": PASSWORD})
+            assert signed_in.status_code == 303, signed_in.text
+            answered = page.post(f"/ui/approvals/{approval_id}/response", data={
+                "decision": "approve" if approve else "deny", "reason": reason})
+            assert answered.status_code == 303, answered.text
 
 
 def mcp_server(url: str, key: str | None, *extra: str,

@@ -1,7 +1,8 @@
-"""``request_approval`` through the SDK's own client over stdio, against a real gunicorn: an
-on-call key answers it (approved with a reason, denied), nobody does (expired), or the agent
-stops waiting (the call cancelled, the client gone), which withdraws it. Progress notifications
-come while it waits, and the call returns within a second of the answer."""
+"""``request_approval`` through the SDK's own client over stdio, against a real gunicorn: the
+on-call operator answers it with the page's buttons (approved with a reason, denied), nobody
+does (expired), or the agent stops waiting (the call cancelled, the client gone), which
+withdraws it. Progress notifications come while it waits, and the call returns at once after
+the answer (the browser test measures the second in Chromium)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import time
 import anyio
 import pytest
 
-from tests.sources.mcp.client import AGENT, Dashboard, connect, error, mcp_server, ok, run
+from tests.sources.mcp.client import (AGENT, OPERATOR, Dashboard, connect, error, mcp_server,
+                                      ok, run)
 
 pytestmark = pytest.mark.server
 
@@ -44,12 +46,12 @@ async def asked(dashboard, title: str, within: float = 20.0) -> dict:
         await anyio.sleep(0.05)
 
 
-def ask_and_answer(dashboard, key: str, question: dict, answer: dict | None,
+def ask_and_answer(dashboard, key: str, question: dict, answer: tuple[bool, str] | None,
                    after: float = 0.0):
     """Call request_approval with ``question`` as ``key``; once it is pending, wait ``after``
-    seconds and post ``answer`` as the on-call key (None: nobody answers). Returns the result,
-    the approval as asked, the progress notifications and the seconds from the answer to the
-    call's return."""
+    seconds and answer it on the page as the on-call operator (``answer``: approved and reason;
+    None: nobody answers). Returns the result, the approval as asked, the progress
+    notifications and the seconds from the answer to the call's return."""
     progress: list[tuple] = []
     seen: dict = {}
 
@@ -64,10 +66,8 @@ def ask_and_answer(dashboard, key: str, question: dict, answer: dict | None,
                     if answer is None:
                         return
                     await anyio.sleep(after)
-                    response = await anyio.to_thread.run_sync(lambda: dashboard.api(
-                        "POST", f"/api/v1/approvals/{seen['approval']['id']}/response",
-                        "oncall", json=answer))
-                    assert response.status_code == 200, response.text
+                    await anyio.to_thread.run_sync(lambda: dashboard.answer_on_page(
+                        seen["approval"]["id"], *answer))
                     seen["answered"] = time.monotonic()
 
                 group.start_soon(respond)
@@ -85,13 +85,12 @@ def test_approved_with_a_reason(dashboard):
     question = {"title": "Restart nginx on web-1?", "detail": "it leaks 1 GB an hour",
                 "timeout_seconds": 120}
     result, approval, progress, lag = ask_and_answer(
-        dashboard, "agent", question, {"approved": True, "reason": "go ahead, it is quiet"},
-        after=6.0)
+        dashboard, "agent", question, (True, "go ahead, it is quiet"), after=6.0)
     outcome = ok(result)
     assert outcome == {"id": approval["id"], "state": "approved", "approved": True,
-                       "reason": "go ahead, it is quiet", "by": "key:oncall",
+                       "reason": "go ahead, it is quiet", "by": OPERATOR,
                        "answered_at": outcome["answered_at"],
-                       "answer": "approved by key:oncall: go ahead, it is quiet"}
+                       "answer": f"approved by {OPERATOR}: go ahead, it is quiet"}
     assert lag < 2.0, f"the call returned {lag:.2f} s after the answer"  # 1 s: the browser test
     # As the page shows it: the question, its detail, the agent as its source, the key.
     assert (approval["title"], approval["detail"], approval["source"], approval["asked_by"],
@@ -108,9 +107,9 @@ def test_approved_with_a_reason(dashboard):
 def test_denied_to_a_key_that_may_only_ask(dashboard):
     result, approval, _, lag = ask_and_answer(
         dashboard, "asker", {"title": "Drop the staging database?"},
-        {"approved": False, "reason": "not during the sale"})
+        (False, "not during the sale"))
     assert ok(result)["state"] == "denied" and ok(result)["approved"] is False
-    assert ok(result)["answer"] == "denied by key:oncall: not during the sale"
+    assert ok(result)["answer"] == f"denied by {OPERATOR}: not during the sale"
     assert approval["timeout_seconds"] == 900  # the default
     assert lag < 2.0
 
