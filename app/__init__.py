@@ -38,8 +38,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .config import ROOT, load_settings
     from .domain.fleet import Fleet
     from .live.engine import Live
-    from .sources.mcp.cli import command as mcp_command
     from .sources import agent, ask
+    from .sources.mcp.cli import command as mcp_command
     from .store import open_store
     from .store.tiers import Retention
     from .view.format import FILTERS, GLOBALS
