@@ -7,7 +7,8 @@ The layers, each importing only those below it (``tests/test_layers.py`` holds t
     live/     the engine: Live (tailer, sampler loop), pages, hubs, SSE, JSON and task streams
     view/     rendering: the regions of a host's page (LiveView), the SVG charts
     domain/   alerts, tasks, events, custom metrics, the fleet, payload schemas
-    sources/  what produces samples: psutil sampler, simulated host, the agent; the ask CLI
+    sources/  what produces samples: psutil sampler, simulated host, the agent; the ask CLI and
+              the MCP server for AI agents (sources/mcp/, an asyncio process apart)
     store/    the log and the state: SQLite or Redis
 """
 
@@ -15,23 +16,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import TYPE_CHECKING
 
-from flask import Flask
-from htmx_flask import Htmx
-
-from .config import ROOT, load_settings
-from .domain.fleet import Fleet
-from .live.engine import Live
-from .sources import agent, ask
-from .store import open_store
-from .store.tiers import Retention
-from .view.format import FILTERS, GLOBALS
-from .view.host import Inside
-from .view.regions import LiveView
-from .view.timeaxis import zone_of
-from .web import (access, admin, api, assets, audit, auth, compare, compat, dashboard, deadline,
-                  errors, fill, headers, ops, origin, overview, stream, throttle, users)
-from .web.api import stream as api_stream
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -42,6 +30,27 @@ def create_app(config: dict | None = None) -> Flask:
 
     :raise app.config.ConfigError: a setting is invalid; the message names the variable.
     """
+    # Imported here, not at the top: ``import app`` stays free of Flask and gevent, so that
+    # ``python -m app.sources.mcp`` (an asyncio process) imports neither.
+    from flask import Flask
+    from htmx_flask import Htmx
+
+    from .config import ROOT, load_settings
+    from .domain.fleet import Fleet
+    from .live.engine import Live
+    from .sources import agent, ask
+    from .sources.mcp.cli import command as mcp_command
+    from .store import open_store
+    from .store.tiers import Retention
+    from .view.format import FILTERS, GLOBALS
+    from .view.host import Inside
+    from .view.regions import LiveView
+    from .view.timeaxis import zone_of
+    from .web import (access, admin, api, assets, audit, auth, compare, compat, dashboard,
+                      deadline, errors, fill, headers, ops, origin, overview, stream, throttle,
+                      users)
+    from .web.api import stream as api_stream
+
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     settings = load_settings(config)
@@ -91,6 +100,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.cli.add_command(ask.command)  # flask --app wsgi ask --to URL "Deploy?"
     app.cli.add_command(fill.command)  # flask --app wsgi history-fill --host NAME --days 7
     app.cli.add_command(users.command)  # flask --app wsgi users add NAME --role ROLE
+    app.cli.add_command(mcp_command)  # flask --app wsgi mcp --to URL (python -m app.sources.mcp)
     if settings.oidc_issuer:
         # Imported only here: Authlib costs memory in every process of a dashboard without it.
         from .web import oidc

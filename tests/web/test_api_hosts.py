@@ -1,4 +1,5 @@
-"""``DELETE /api/v1/hosts/<name>`` and the page's "Forget this host" (``app.domain.hosts``)."""
+"""``GET /api/v1/hosts``, ``GET /api/v1/hosts/<name>``, ``DELETE /api/v1/hosts/<name>`` and the
+page's "Forget this host" (``app.domain.hosts``)."""
 
 import time
 
@@ -18,6 +19,61 @@ def report(client, live, host="agent-1", **values):
     response = post(client, {"samples": [agent_sample(host, **{"ts": time.time(), **values})]})
     assert response.status_code == 202, response.text
     settle(live, response.get_json()["ids"][-1])
+
+
+DISKS = [{"mount": "/", "device": "/dev/sda1", "fstype": "ext4", "percent": 61.0,
+          "used": 61 << 30, "total": 100 << 30}]
+
+
+def test_the_hosts_list_their_level_and_figures_worst_first(client, live):
+    report(client, live, "agent-1", cpu_percent=12.5)
+    report(client, live, "agent-2", cpu_percent=99.0)  # over the critical threshold
+    before = time.time()
+    rows = client.get("/api/v1/hosts").get_json()
+    names = [row["name"] for row in rows]
+    assert names.index("agent-2") < names.index("agent-1")
+    [one] = [row for row in rows if row["name"] == "agent-1"]
+    assert before - 10 < one.pop("last_seen") <= before
+    assert one == {"name": "agent-1", "level": "ok", "stale": False, "cpu_percent": 12.5,
+                   "mem_percent": 40.0, "disk_percent": 50.0, "load1": 0.5, "alerts": []}
+    assert [row for row in rows if row["name"] == "agent-2"][0]["level"] == "critical"
+    # This dashboard's own host is listed before its first sample, as never seen.
+    [home] = [row for row in rows if row["name"] == live.settings.host_name]
+    assert home["last_seen"] is None and home["stale"] and home["cpu_percent"] is None
+
+
+def test_one_host_has_its_sample_and_firing_alerts(client, live):
+    report(client, live, "agent-1", cpu_percent=95.0, disks=DISKS,
+           processes=[{"pid": 1, "name": "init", "cpu_percent": 1.0, "mem_percent": 0.1,
+                       "rss": 1024}])
+    hot = alerts.save(live.store, {
+        "id": "a1", "name": "hot", "level": "critical", "state": "firing", "message": "hot",
+        "host": "agent-1", "metric": "cpu_percent", "source": "rule", "started_at": time.time(),
+        "ended_at": None, "value": 95.0, "peak": 95.0, "acked_by": None, "acked_at": None})
+    alerts.save(live.store, {**hot, "id": "a2", "host": "agent-2"})
+    settle(live, live.store.latest_id())
+    body = client.get("/api/v1/hosts/agent-1").get_json()
+    assert body["name"] == "agent-1" and body["level"] == "critical"
+    assert body["alerts"] == ["hot"] and body["firing"] == [hot]
+    assert body["sample"]["cpu_percent"] == 95.0 and body["sample"]["disks"] == DISKS
+    assert "processes" not in body["sample"]  # GET /api/v1/processes has them
+    response = client.get("/api/v1/hosts/nobody")
+    assert response.status_code == 404 and "unknown host 'nobody'" in response.get_json()["error"]
+
+
+def test_reading_the_hosts_needs_the_read_scope(make_app):
+    app = make_app()
+    from app.domain import apikeys
+
+    store = app.extensions["dashboard"].store
+    _, reader = apikeys.add_key(store, "reader", ["read"], by="t")
+    _, writer = apikeys.add_key(store, "writer", ["ingest"], by="t")
+    client = app.test_client()
+    for path in ("/api/v1/hosts", f"/api/v1/hosts/{app.config['SETTINGS'].host_name}"):
+        assert client.get(path, headers={"Authorization": f"Bearer {reader}"}).status_code == 200
+        refused = client.get(path, headers={"Authorization": f"Bearer {writer}"})
+        assert refused.status_code == 403 and refused.get_json()["needs"] == ["read"]
+        assert client.get(path, environ_base=REMOTE).status_code == 401
 
 
 def test_delete_drops_the_host_everywhere(client, live):

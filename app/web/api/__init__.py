@@ -38,6 +38,8 @@ ROUTES = [
     ("POST", "/metrics", metrics.post_metrics),
     ("GET", "/metrics", metrics.get_metrics),
     ("POST", "/samples", samples.post_samples),
+    ("GET", "/hosts", hosts.list_hosts),
+    ("GET", "/hosts/<name>", hosts.get_host),
     ("DELETE", "/hosts/<name>", hosts.delete_host),
     ("GET", "/history", history.get_history),
     ("GET", "/processes", processes.get_processes),

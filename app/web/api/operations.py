@@ -67,6 +67,20 @@ _HISTORY = {"type": "object", "required": ["host", "metric", "step", "points"], 
               "of the point's bucket"},
         "min": {"type": "number"}, "avg": {"type": "number"}, "max": {"type": "number"},
         "count": {"type": "integer", "description": "samples the point covers"}}}}}}
+_HOST_ROW = {"type": "object", "required": ["name", "level", "stale", "last_seen", "alerts"],
+             "properties": {
+    "name": {"type": "string"},
+    "level": {"type": "string", "enum": ["critical", "warning", "stale", "ok"]},
+    "stale": {"type": "boolean", "description": "no sample within DASHBOARD_STALE_AFTER s"},
+    "cpu_percent": {"type": ["number", "null"], "description": "percent of all CPUs"},
+    "mem_percent": {"type": ["number", "null"], "description": "percent of memory used"},
+    "disk_percent": {"type": ["number", "null"], "description": "percent of the disk used"},
+    "load1": {"type": ["number", "null"], "description": "1-minute load average"},
+    "last_seen": {"type": ["number", "null"], "description": "Unix seconds at which the store "
+                  "took its latest sample; null: never"},
+    "alerts": {"type": "array", "items": {"type": "string"},
+               "description": "names of its firing alerts, worst first"}}}
+_HOST_NAME = {"name": ("the host's name", {"type": "string", "pattern": HOST_PATTERN})}
 _TASK_ID = {"task_id": ("1-100 characters of A-Z a-z 0-9 . _ -",
                         {"type": "string", "pattern": TASK_ID_PATTERN})}
 _ALERT_ID = {"alert_id": "the alert's id, as POST /api/v1/alerts or GET /api/v1/alerts give it"}
@@ -187,6 +201,17 @@ ROUTES: list[Route] = [
                   "count": {"type": "integer"}}}),
               "409": ("a dashboard samples that host itself; nothing stored", _ERRORS),
               **_BAD_BODY}),
+    Route("get", "/api/v1/hosts", "Every host with its level and latest figures, those that "
+          "need attention first", "metrics",
+          responses={"200": ("hosts", {"type": "array", "items": _HOST_ROW})}),
+    Route("get", "/api/v1/hosts/{name}", "One host: its level, latest sample (disks, "
+          "interfaces, sensors...) and firing alerts", "metrics", path_params=_HOST_NAME,
+          responses={"200": ("the host", {"allOf": [_HOST_ROW, {"type": "object", "properties": {
+              "sample": {"type": "object", "description": "every key of a host sample but "
+                         "processes (see POST /api/v1/samples)"},
+              "firing": {"type": "array", "items": _ALERT,
+                         "description": "its firing alerts, whole, newest first"}}}]}),
+              "404": ("unknown host", _ERRORS)}),
     Route("delete", "/api/v1/hosts/{name}", "Forget a host: its latest sample, history and "
           "process list; its card leaves every page (it comes back if it reports again)",
           "metrics", path_params={"name": ("the host's name", {"type": "string", "pattern": HOST_PATTERN})},
