@@ -25,7 +25,7 @@ from app.view import audit as audit_view
 from .access import needs
 from .api.audit import page
 from .auth import stream_owner
-from .stream import STREAM_HEADERS
+from .headers import STREAM_HEADERS
 
 bp = Blueprint("audit", __name__)
 

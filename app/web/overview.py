@@ -22,7 +22,7 @@ from app.view.overview import COLUMNS, REGIONS, BadFleetQuery, check_query
 
 from .access import needs
 from .auth import stream_owner
-from .stream import STREAM_HEADERS
+from .headers import STREAM_HEADERS
 
 bp = Blueprint("overview", __name__)
 

@@ -13,13 +13,9 @@ from app.live.delivery import client_socket, direct_socket, page_messages
 from .access import needs
 from .auth import stream_owner
 from .dashboard import page_of
+from .headers import STREAM_HEADERS
 
 bp = Blueprint("stream", __name__)
-
-#: DESIGN.md, "The wire". No ``Connection`` header: PEP 3333 forbids hop-by-hop headers.
-#: ``no-transform`` (RFC 9111, 5.2.2.6): a proxy must not re-encode the stream, as gzip would
-#: hold its bytes in the compressor's buffers.
-STREAM_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
 
 
 @bp.get("/stream")

@@ -7,7 +7,7 @@ import time
 import gevent
 import pytest
 
-from app.web.stream import STREAM_HEADERS
+from app.web.headers import STREAM_HEADERS
 
 
 ASK = {"title": "Deploy v2 to production?", "detail": "build 1432", "source": "ci"}

@@ -18,7 +18,7 @@ from app.live.approvals import stream
 from app.live.delivery import client_socket
 
 from ..payload import parse, parse_query
-from ..stream import STREAM_HEADERS
+from ..headers import STREAM_HEADERS
 from ..access import needs
 from ..credentials import principal
 from ..auth import record

@@ -39,7 +39,8 @@ ROUTES: list[Route] = [
               "200": "text/event-stream: unnamed messages {type: metric, name, value, "
                      "timestamp} (one per figure of this host's samples) and {type: alert, "
                      "level, message, timestamp, source} (one per event); `id:` the log id",
-              "400": ("a bad query parameter", _ERRORS)}),
+              "400": ("a bad query parameter", _ERRORS),
+              "404": ("not one of the streams' names", _ERRORS)}),
     Route("get", "/api/sse/events/{session_id}", "The agent backend's session stream "
           "(Server-Sent Events); takes the key from ?token= with DASHBOARD_QUERY_TOKENS=1",
           "compat", path_params=_SESSION, responses={

@@ -34,7 +34,7 @@ from app.live.jsonstream import (CHANNELS, INVALID, TRIMMED, UNKNOWN, Encode, Js
 from app.store import Store, StoreUnavailable
 
 from ..payload import parse_query
-from ..stream import STREAM_HEADERS
+from ..headers import STREAM_HEADERS
 from ..access import needs
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from app.live.tasks import stream
 
 from ..errors import error_response
 from ..payload import parse, parse_query
-from ..stream import STREAM_HEADERS
+from ..headers import STREAM_HEADERS
 from ..access import needs
 
 _TASK_ID = re.compile(TASK_ID_PATTERN)

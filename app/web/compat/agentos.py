@@ -11,7 +11,7 @@ from app.live.compat.shapes import AGENTOS_EVENTS, agentos_event
 from app.live.delivery import client_socket, direct_socket
 
 from ..access import needs
-from ..stream import STREAM_HEADERS
+from ..headers import STREAM_HEADERS
 
 bp = Blueprint("agentos", __name__)
 

@@ -16,7 +16,7 @@ from app.live.tasks import stream as task_stream
 
 from ..access import needs
 from ..api.tasks import known_task, no_task
-from ..stream import STREAM_HEADERS
+from ..headers import STREAM_HEADERS
 
 bp = Blueprint("progress", __name__)
 

@@ -28,7 +28,7 @@ from ..api.approvals import answer
 from ..credentials import principal, query_token
 from ..errors import error_response
 from ..payload import parse
-from ..stream import STREAM_HEADERS
+from ..headers import STREAM_HEADERS
 
 bp = Blueprint("sessions", __name__)
 
