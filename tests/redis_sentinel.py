@@ -24,11 +24,16 @@ class Sentinels:
         not answer before it counts as down and a replica is promoted.
     :param failover_timeout: ``failover-timeout`` in ms (small, so that a second failover soon
         after the first is not refused).
+    :param durable: the servers keep every write in a fsynced append-only file
+        (:class:`~tests.redis_server.RedisServer`), so a primary stopped and started again
+        comes back with its data.
     :raise FileNotFoundError: (from :meth:`start`) ``redis-server`` is not installed.
     """
 
-    def __init__(self, down_after: int = 2000, failover_timeout: int = 4000) -> None:
+    def __init__(self, down_after: int = 2000, failover_timeout: int = 4000,
+                 durable: bool = False) -> None:
         self.down_after = down_after
+        self.durable = durable
         self.failover_timeout = failover_timeout
         self.servers: list[RedisServer] = []
         self.sentinel_ports: list[int] = []
@@ -46,10 +51,10 @@ class Sentinels:
         if shutil.which("redis-server") is None:
             raise FileNotFoundError("redis-server is not installed: run scripts/setup --test")
         try:
-            primary = RedisServer(free_port()).start()
+            primary = RedisServer(free_port(), self.durable).start()
             self.servers.append(primary)
-            self.servers.append(RedisServer(free_port(), args=self._replica_of(primary.port))
-                                .start())
+            self.servers.append(RedisServer(free_port(), self.durable,
+                                            args=self._replica_of(primary.port)).start())
             for _ in range(3):
                 self._start_sentinel(primary.port)
             self.wait_ready(timeout)
