@@ -488,7 +488,8 @@ FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"
             ("What one open stream holds, by allocation site", "bench.memory"),
             ("The fleet: what 100, 500 and 1,000 hosts cost", "bench.fleet"),
             ("Hosts compared: one render of /fleet/compare against one host's panel",
-             "bench.compare"))
+             "bench.compare"),
+            ("Redis Sentinel against a plain Redis URL: ingest and fan-out", "bench.sentinel"))
 
 
 def feature_sections() -> list[str]:
