@@ -12,7 +12,10 @@ alternately, ``--rounds`` times each, on fresh processes. Measured each time:
 - ingest: ``POST /api/v1/events`` from 8 keep-alive connections for ``--seconds``: requests
   per second and the server's CPU milliseconds per request (the process tree's);
 - fan-out: ``bench.run.fanout``, ``--clients`` viewers of ``/stream`` while events are posted
-  at ``--rate`` per second: latency p50 and p99 and CPU seconds per 1,000 delivered messages.
+  at ``--rate`` per second: latency p50 and p99 and CPU seconds per 1,000 delivered messages;
+- the store alone, in this process: microseconds per ``append`` of an event (the ingest
+  path's write) and per ``get_state``, passes of 1,000 alternating between the two URLs, which a
+  loaded machine disturbs far less than the figures through gunicorn.
 
 The table gives the median of each figure over the rounds and the ratio Sentinel / plain
 (target: costs at most 1.05x, requests per second at least 0.95x). Events are not replicated writes: neither path waits for the replica.
@@ -54,6 +57,35 @@ async def ingest(server, seconds: float, connections: int = 8) -> dict:
             "errors": errors}
 
 
+def store_calls(urls: dict[str, str], passes: int = 10, calls: int = 1000) -> dict:
+    """``{label: {"append_us": median, "get_us": median}}`` over ``passes`` alternating passes."""
+    from app.store import open_store
+
+    stores = {label: open_store(url, log_size=10_000, poll_interval=0.1)
+              for label, url in urls.items()}
+    timings: dict[str, dict[str, list[float]]] = {k: {"append_us": [], "get_us": []}
+                                                  for k in urls}
+    try:
+        for store in stores.values():
+            store.append("event", {"message": "warm-up"})
+        for _ in range(passes):
+            for label, store in stores.items():
+                began = time.perf_counter()
+                for n in range(calls):
+                    store.append("event", {"level": "info", "message": f"call {n}"})
+                middle = time.perf_counter()
+                for _ in range(calls):
+                    store.get_state("simulator:host")
+                ended = time.perf_counter()
+                timings[label]["append_us"].append((middle - began) / calls * 1e6)
+                timings[label]["get_us"].append((ended - middle) / calls * 1e6)
+    finally:
+        for store in stores.values():
+            store.close()
+    return {label: {key: statistics.median(values) for key, values in found.items()}
+            for label, found in timings.items()}
+
+
 async def measure(url: str, args) -> dict:
     with dashboard(DASHBOARD_STORE_URL=url, DASHBOARD_SAMPLER="0",
                    DASHBOARD_FEED_SIZE="1") as server:
@@ -75,6 +107,11 @@ async def main(args) -> str:
             for label in (("plain", "sentinel") if round_ % 2 == 0 else ("sentinel", "plain")):
                 runs[label].append(await measure(urls[label], args))
                 print(f"round {round_ + 1} {label}: {runs[label][-1]}", flush=True)
+        calls = store_calls(urls)
+        print(f"store calls: {calls}", flush=True)
+        for label in runs:
+            for run_ in runs[label]:
+                run_.update(calls[label])
 
     def median(label: str, key: str) -> float:
         return statistics.median(r[key] for r in runs[label])
@@ -89,6 +126,8 @@ async def main(args) -> str:
         row(f"fan-out to {args.clients} viewers: latency p99 (ms)", "p99", ".1f"),
         row("fan-out: server CPU seconds per 1,000 delivered", "cpu_per_1000", ".4f"),
         row("fan-out: delivered (ratio of messages × clients)", "delivery", ".4f", "1.0000"),
+        row("store alone: µs per append of an event", "append_us", ".0f"),
+        row("store alone: µs per get_state", "get_us", ".0f"),
     ], ("Sentinel", "plain"))
     bad = sum(r["errors"] + r["disorder"] for rs in runs.values() for r in rs)
     return (f"Redis Sentinel against a plain Redis URL on the same primary, median of "

@@ -59,8 +59,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def append_if(self, kind: str, data: dict, state_key: str, field: str,
                   expected: str, *, replicated: bool = False) -> int | None:
-        """Like :meth:`append` with ``state_key`` (and ``replicated``), but only if the state now stored under
-        ``state_key`` has ``state[field] == expected``: a compare-and-set.
+        """Like :meth:`append` with ``state_key`` (and ``replicated``), but only if the state
+        now stored under ``state_key`` has ``state[field] == expected``: a compare-and-set.
 
         Read, compare and write are one atomic step across every process and host sharing the
         store, so of many callers that expect the same value exactly one succeeds (an approval

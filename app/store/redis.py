@@ -18,9 +18,15 @@ after a clock step back. Counter ids are small, gap-free and ordered exactly as 
 same as the SQLite backend's. The script also moves the counter past the stream's newest entry,
 so a counter lost on its own (evicted, deleted) cannot make ``XADD`` fail for ever.
 
-Waiting: :meth:`RedisStore.wait` issues one ``XREAD BLOCK`` on a connection of its own, without
-a socket timeout (FACTS.md: it would raise after that much idle time); every other call goes
-through a small blocking pool. redis-py cooperates with gevent once sockets are patched.
+Waiting: :meth:`RedisStore.wait` issues one ``XREAD BLOCK`` on a connection of its own, whose
+socket timeout is longer than any block it asks for (FACTS.md: it would raise after that much
+idle time); every other call goes through a small blocking pool. redis-py cooperates with
+gevent once sockets are patched.
+
+Redis Sentinel (``redis+sentinel://``, :mod:`.redis_connect`): every client follows the primary
+the sentinels name. A write made with ``replicated=True`` (and every audit entry) is followed on
+its connection by ``WAIT 1``: acknowledged only once a replica has it, so that a failover cannot
+undo it.
 """
 
 from __future__ import annotations
