@@ -9,7 +9,7 @@ address is past it, every request of it that carries a credential gets ``429`` w
 limit of the same size keyed by the name typed, so that guessing one person's password from many
 addresses is throttled too. Requests that carry no credential are exempt, so they cost no
 look-up. The counts live in the store's Redis when there is one (every worker and host shares
-them), in each process's memory otherwise.
+them; with Sentinel, on the primary the sentinels name), in each process's memory otherwise.
 
 Limits are per client address as Flask sees it: behind a proxy, that is the proxy unless
 ``DASHBOARD_TRUSTED_PROXIES`` says which proxies' ``X-Forwarded-For`` to trust.
