@@ -102,9 +102,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    #: ``sqlite:///absolute/path.sqlite3``, ``redis://host:port/db`` or
-    #: ``redis+sentinel://host:26379,host:26379/service/db``; empty means
-    #: ``sqlite:///<instance folder>/dashboard.sqlite3``.
+    #: ``sqlite:///absolute/path.sqlite3``, ``redis://host:port/db`` or ``redis+sentinel://...``
+    #: (``app.store.redis_connect``); empty: ``sqlite:///<instance folder>/dashboard.sqlite3``.
     store_url: str = ""
     #: ``1`` registers the simulator blueprint (``/simulator/...``); off by default.
     simulator: bool = False
