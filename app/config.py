@@ -102,8 +102,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    #: ``sqlite:///absolute/path.sqlite3`` or ``redis://host:port/db``; empty means
-    #: ``sqlite:///<instance folder>/dashboard.sqlite3``.
+    #: ``sqlite:///absolute/path.sqlite3``, ``redis://host:port/db`` or ``redis+sentinel://...``
+    #: (``app.store.redis_connect``); empty: ``sqlite:///<instance folder>/dashboard.sqlite3``.
     store_url: str = ""
     #: ``1`` registers the simulator blueprint (``/simulator/...``); off by default.
     simulator: bool = False
@@ -233,9 +233,10 @@ class Settings(BaseModel):
     @field_validator("store_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if value and not value.startswith(("sqlite:///", "redis://", "rediss://")):
-            raise ValueError("must be sqlite:///absolute/path, redis://host:port/db or "
-                             "rediss://host:port/db (Redis over TLS)")
+        if value and not value.startswith("sqlite:///"):
+            from app.store.redis_connect import check_url
+
+            check_url(value)  # parses only: nothing connects before the first use
         return value
 
     @field_validator("compat_prefix")

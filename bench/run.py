@@ -490,7 +490,8 @@ FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"
             ("Hosts compared: one render of /fleet/compare against one host's panel",
              "bench.compare"),
             ("Compatibility streams: 1,000 subscribers of /api/metrics/stream, one encode per "
-             "message", "bench.compat"))
+             "message", "bench.compat"),
+            ("Redis Sentinel against a plain Redis URL: ingest and fan-out", "bench.sentinel"))
 
 
 def feature_sections() -> list[str]:

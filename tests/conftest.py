@@ -11,6 +11,7 @@ import redis
 from playwright.sync_api import Page
 
 from app import create_app
+from tests.redis_sentinel import Sentinels
 from tests.redis_server import RedisServer
 from tests.servers import Server, free_port
 
@@ -147,6 +148,26 @@ def redis_url(redis_server):
     with redis.Redis.from_url(url) as client:
         client.flushdb()
     return url
+
+
+@pytest.fixture(scope="session")
+def sentinels():
+    """One throw-away Sentinel set (primary, replica, three sentinels) for the whole session:
+    a :class:`tests.redis_sentinel.Sentinels`. Tests that kill its primary start their own."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: scripts/test (scripts/setup --test) installs "
+                    "Debian's", pytrace=False)
+    with Sentinels() as found:
+        yield found
+
+
+@pytest.fixture
+def sentinel_url(sentinels):
+    """``redis+sentinel://.../mymaster/0`` on the session's Sentinel set, emptied before the
+    test."""
+    with redis.Redis(port=sentinels.primary().port) as client:
+        client.flushdb()
+    return sentinels.url
 
 
 # -- browser tests (Debian's chromium driven by Playwright) ---------------------------------------

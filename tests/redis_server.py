@@ -18,13 +18,15 @@ class RedisServer:
     :param durable: keep every write in an append-only file fsynced before each reply, so a
         server stopped and started again (:meth:`halt`, then :meth:`start`) has every write it
         acknowledged; without it nothing is written to disk.
+    :param args: more ``redis-server`` options (``["--replicaof", "127.0.0.1", "6379"]``).
     :raise FileNotFoundError: (from :meth:`start`) ``redis-server`` is not installed;
         ``scripts/setup --test`` installs Debian's.
     """
 
-    def __init__(self, port: int, durable: bool = False) -> None:
+    def __init__(self, port: int, durable: bool = False, args: tuple[str, ...] = ()) -> None:
         self.port = port
         self.durable = durable
+        self.args = tuple(args)
         self.url = f"redis://127.0.0.1:{port}"
         self.proc: subprocess.Popen | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="redis-test-")
@@ -40,7 +42,7 @@ class RedisServer:
         aof = ["yes", "--appendfsync", "always"] if self.durable else ["no"]
         self.proc = subprocess.Popen(
             [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", *aof, "--dir", self._dir.name],
+             "--appendonly", *aof, "--dir", self._dir.name, *self.args],
             stdout=self._logfile, stderr=subprocess.STDOUT)
         client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
         deadline = time.monotonic() + timeout
@@ -66,6 +68,12 @@ class RedisServer:
         """Everything redis-server wrote so far."""
         self._logfile.seek(0)
         return self._logfile.read().decode(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the server by PID (``kill -9``: no shutdown, no last reply) and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
 
     def halt(self) -> None:
         """SIGTERM the server by PID (SIGKILL after 5 s) and keep its folder for a restart."""

@@ -169,3 +169,12 @@ def test_a_time_zone_by_name_is_used_for_the_charts(monkeypatch):
     assert str(zone_of(load_settings().timezone)) == "Europe/Paris"
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     assert str(zone_of("")) == "Asia/Tokyo"  # unset: the server's own
+
+
+def test_a_sentinel_url_is_accepted_and_a_bad_one_names_the_variable():
+    url = "redis+sentinel://:pw@127.0.0.1:26379,127.0.0.1:26380/mymaster/0?sentinel_password=s"
+    assert load_settings({"STORE_URL": url}).store_url == url
+    with pytest.raises(ConfigError, match="DASHBOARD_STORE_URL: .*/service or /service/db"):
+        load_settings({"STORE_URL": "redis+sentinel://127.0.0.1:26379"})
+    with pytest.raises(ConfigError, match="DASHBOARD_STORE_URL: .*redis\\+sentinel://"):
+        load_settings({"STORE_URL": "sentinel://127.0.0.1:26379/mymaster"})

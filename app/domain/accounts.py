@@ -154,7 +154,7 @@ def add(store: Store, name: str, role: str, password: str | None, *, source: str
                "rev": uuid.uuid4().hex}
     if password is not None:
         store.set_state(f"password:{name}", {"hash": _hasher().hash(password)})
-    store.append("account", account, state_key=_key(name))
+    store.append("account", account, state_key=_key(name), replicated=True)
     return account
 
 
@@ -170,7 +170,8 @@ def update(store: Store, name: str, change, *, tries: int = 5) -> dict:
         if current is None:
             raise UnknownAccount(f"no account named {name!r}")
         new = {**change(dict(current)), "rev": uuid.uuid4().hex}
-        if store.append_if("account", new, _key(name), "rev", current["rev"]) is not None:
+        if store.append_if("account", new, _key(name), "rev", current["rev"],
+                           replicated=True) is not None:
             return new
     raise Conflict(f"the account {name!r} changed meanwhile; try again")
 
@@ -194,7 +195,7 @@ def set_password(store: Store, name: str, password: str) -> dict:
     check_password(password)
     if get(store, name) is None:
         raise UnknownAccount(f"no account named {name!r}")
-    store.set_state(f"password:{name}", {"hash": _hasher().hash(password)})
+    store.set_state(f"password:{name}", {"hash": _hasher().hash(password)}, replicated=True)
     return update(store, name, lambda a: {**a, "generation": a["generation"] + 1,
                                           "sessions": {}})
 

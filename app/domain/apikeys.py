@@ -56,7 +56,7 @@ def add_key(store: Store, name: str, scopes, *, by: str, now: float | None = Non
               "created_at": time.time() if now is None else now, "last_used": None,
               "revoked": False, "created_by": by}
     store.set_state(f"apikey:{key_id}", record)
-    store.append("apikey", public_key(record))
+    store.append("apikey", public_key(record), replicated=True)  # WAIT covers the key too
     return public_key(record), f"{KEY_PREFIX}{key_id}_{secret}"
 
 
@@ -78,7 +78,7 @@ def revoke_key(store: Store, key_id: str) -> dict:
         raise UnknownAccount(f"no key with id {key_id!r}")
     record = {**record, "revoked": True}
     store.set_state(f"apikey:{key_id}", record)
-    store.append("apikey", public_key(record))
+    store.append("apikey", public_key(record), replicated=True)  # WAIT covers the key too
     return public_key(record)
 
 

@@ -96,7 +96,7 @@ def ask(store: Store, *, title: str, detail: str | None = None, source: str | No
                 "timeout_seconds": timeout_seconds, "created_at": now,
                 "expires_at": now + timeout_seconds, "state": PENDING, "approved": None,
                 "reason": None, "by": None, "answered_at": None, "asked_by": asked_by}
-    store.append("approval", approval, state_key=state_key(approval["id"]))
+    store.append("approval", approval, state_key=state_key(approval["id"]), replicated=True)
     return approval
 
 
@@ -184,8 +184,9 @@ def _pending(store: Store, approval_id: str, now: float, verb: str) -> dict:
 def _leave_pending(store: Store, changed: dict, verb: str) -> dict:
     """Write ``changed`` if its approval is still pending (compare-and-set), record the feed
     event and return it; else raise what stands."""
+    # replicated: an answer someone saw accepted survives a failover of the store's Redis.
     if store.append_if("approval", changed, state_key(changed["id"]), "state",
-                       PENDING) is None:
+                       PENDING, replicated=True) is None:
         stands = get(store, changed["id"]) or changed
         # redis-py retries a call whose reply was lost; the retry then finds our own write.
         if stands != changed:

@@ -192,10 +192,11 @@ class JsonStreams:
             for hub in self._hubs.values():
                 hub.expire(now)
 
-    def end_all(self) -> None:
-        """End every open stream now, each with the position as its farewell id; streams
-        opened afterwards run as usual (the store's log went back: ``Live``)."""
-        self._sweep(lambda sub: True)
+    def end_all(self, position: int | None = None) -> None:
+        """End every open stream now, each with ``position`` (default: the tailer's) as its
+        farewell id; streams opened afterwards run as usual (the store's log went back or
+        diverged: ``app.live.tailer``)."""
+        self._sweep(lambda sub: True, position)
         for hub in self._hubs.values():
             hub.expire(float("inf"))
 
@@ -206,8 +207,8 @@ class JsonStreams:
         for hub in self._hubs.values():
             hub.close_all()
 
-    def _sweep(self, closing: Callable[[Subscriber], bool]) -> None:
-        position = self.position
+    def _sweep(self, closing: Callable[[Subscriber], bool], position: int | None = None) -> None:
+        position = self.position if position is None else position
         for sub in self._streams:
             if closing(sub):
                 self._closed_at.setdefault(sub, position)

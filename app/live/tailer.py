@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 
 import gevent
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 _VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
 _VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
+#: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.
+_REMEMBERED = 256
 
 
 class Tailer:
@@ -51,6 +54,11 @@ class Tailer:
         # (count, hosts, sessions, Unix s) as last written
         self._viewers_written: tuple[int, dict, dict, float] = (-1, {}, {}, 0.0)
         self._reload_pending = False  # the store's log went back; the views still need loading
+        # (id, store ts) of the latest items folded, and whether the store may have lost some
+        # of them since (it failed, or its Redis primary changed): see _notice_reset.
+        self._seen: deque[tuple[int, float]] = deque(maxlen=_REMEMBERED)
+        self._suspect = False
+        self._failovers = 0
 
     def run(self) -> None:
         """Follow the log until killed (``Live.stop``); runs in its own greenlet."""
@@ -86,8 +94,17 @@ class Tailer:
             else:
                 if failing:
                     log.warning("tailer: the store answers again")
+                    self._suspect = True
                 failing = False
+                failovers = live.store.describe().get("failovers", 0)
+                if failovers != self._failovers:
+                    self._failovers, self._suspect = failovers, True
+                # Before folding anything read from a store that may have lost items: if it
+                # did, the reload reads these items too, and none is sent twice.
+                if self._suspect and self._notice_reset():
+                    items = []
             if items:
+                self._seen.extend((item.id, item.ts) for item in items)
                 try:
                     live.end_sessions(live.accounts.apply(items))
                 except Exception:  # noqa: BLE001 - the other streams must go on regardless
@@ -150,26 +167,44 @@ class Tailer:
             for page in heartbeat_due.keys() - {*pages, *overviews, live.audit}:  # dropped pages
                 del heartbeat_due[page]
 
-    def _notice_reset(self) -> None:
+    def _notice_reset(self) -> bool:
         """Start over when the store's log went back below the tailer's position: a Redis
         restarted without its data (or from an older snapshot) or emptied. The tailer would
         otherwise wait for ids above its old position, which come again only much later.
 
-        JSON streams end first, with the old position as their farewell id: they reconnect
+        Or when it diverged: after an outage or a failover (Redis Sentinel; replication is
+        asynchronous), the new primary may lack the newest items folded here and give their
+        ids to new ones, which the tailer would never read. The items remembered are compared
+        with the store's; JSON streams end with the newest id both agree on as their farewell
+        id, so that they resume with the store's items from there.
+
+        Otherwise JSON streams end with the old position as their farewell id: they reconnect
         with an id above the newest one and get ``event: resync``. Page streams end and
-        reconnect to a fresh snapshot of the reloaded views.
+        reconnect to a fresh snapshot of the reloaded views. Returns whether it reloaded.
         """
         live = self.live
         try:
             latest = live.store.latest_id()
-            if latest >= live.view.last_id and not self._reload_pending:
-                return
-            if not self._reload_pending:
+            agreed = None
+            if self._reload_pending:
+                pass
+            elif latest < live.view.last_id:
                 log.warning("the store's log went back from id %d to %d (emptied, or restored "
                             "from an older copy); reloading every view", live.view.last_id, latest)
                 live.json.end_all()
+            elif self._suspect:
+                agreed = self._agreed()
+                self._suspect = False
+                if agreed is None:
+                    return False
+                log.warning("the store's log parted from ours after id %d (a failover lost "
+                            "items up to %d); reloading every view", agreed, live.view.last_id)
+                live.json.end_all(agreed)
+            else:
+                return False
             # Pending until every view loaded: a failure half-way is retried at the next sweep.
             self._reload_pending = True
+            self._seen.clear()
             live.fleet.load(live.store)
             for page in live.pages:
                 page.view.load(live.store)
@@ -178,8 +213,24 @@ class Tailer:
                 overview.hub.expire(float("inf"))  # each reconnects to a fresh table
             live.audit.reset()
             self._reload_pending = False
+            return True
         except StoreUnavailable:
-            pass
+            return False
+
+    def _agreed(self) -> int | None:
+        """None if the store holds every remembered item as folded here, else the newest id
+        up to which it does (the oldest remembered id - 1 if none agrees).
+
+        :raise StoreUnavailable:
+        """
+        if not self._seen:
+            return None
+        first, last = self._seen[0][0], self._seen[-1][0]
+        held = {item.id: item.ts for item in self.live.store.since(first - 1, last - first + 1)}
+        for item_id, ts in self._seen:
+            if held.get(item_id) != ts:
+                return item_id - 1
+        return None
 
     def _expire_approvals(self) -> None:
         """Expire the pending approvals of the default view whose deadline passed. Every

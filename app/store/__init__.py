@@ -42,20 +42,25 @@ class Store(abc.ABC):
     history_retention: Retention = Retention()
 
     @abc.abstractmethod
-    def append(self, kind: str, data: dict, state_key: str | None = None) -> int:
+    def append(self, kind: str, data: dict, state_key: str | None = None, *,
+               replicated: bool = False) -> int:
         """Log ``data`` under ``kind`` and return its id, larger than every id before it.
 
         With ``state_key`` the same data also becomes that key's current state, atomically
         (the sampler keeps ``sample:<host>`` this way).
+
+        ``replicated``: a write a failover must not undo (a person's decision, an account or
+        key change). Redis with Sentinel returns only once a replica has it too (``WAIT``),
+        else raises StoreUnavailable; a single server or SQLite has no replica to wait for.
 
         :raise StoreUnavailable: nothing was written.
         """
 
     @abc.abstractmethod
     def append_if(self, kind: str, data: dict, state_key: str, field: str,
-                  expected: str) -> int | None:
-        """Like :meth:`append` with ``state_key``, but only if the state now stored under
-        ``state_key`` has ``state[field] == expected``: a compare-and-set.
+                  expected: str, *, replicated: bool = False) -> int | None:
+        """Like :meth:`append` with ``state_key`` (and ``replicated``), but only if the state
+        now stored under ``state_key`` has ``state[field] == expected``: a compare-and-set.
 
         Read, compare and write are one atomic step across every process and host sharing the
         store, so of many callers that expect the same value exactly one succeeds (an approval
@@ -117,8 +122,8 @@ class Store(abc.ABC):
         """Return the current state stored under ``key``, or None."""
 
     @abc.abstractmethod
-    def set_state(self, key: str, value: dict | None) -> None:
-        """Replace the state under ``key``; None deletes it."""
+    def set_state(self, key: str, value: dict | None, *, replicated: bool = False) -> None:
+        """Replace the state under ``key``; None deletes it. ``replicated`` as in :meth:`append`."""
 
     @abc.abstractmethod
     def states(self, prefix: str) -> dict[str, dict]:
@@ -156,12 +161,19 @@ class Store(abc.ABC):
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 
+    def describe(self) -> dict:
+        """What ``/readyz`` says of the backend: ``{"backend": "sqlite" | "redis", ...}``; Redis
+        adds ``sentinel`` and, with Sentinel, ``service``, ``primary`` ("host:port" in use, None
+        before one is known) and ``failovers`` (primary changes this process saw)."""
+        return {"backend": "sqlite"}
+
     # -- the audit log: beside the log, kept by time and count rather than by the log's size --
 
     @abc.abstractmethod
     def audit_append(self, entry: dict) -> int:
         """Keep one audit entry (``app.domain.audit``: ``ts`` Unix seconds, ``who``,
-        ``action`` and more) and return its id, larger than every id before it.
+        ``action`` and more) and return its id, larger than every id before it. Always
+        ``replicated`` (see :meth:`append`).
 
         :raise StoreUnavailable: nothing was written.
         """
@@ -247,7 +259,8 @@ def open_store(url: str, *, log_size: int, poll_interval: float,
                history_retention: Retention = Retention()) -> Store:
     """Open the backend that ``url`` names: ``sqlite:///absolute/path``, ``redis://host:port/db``
     or ``rediss://host:port/db`` (Redis over TLS; redis-py's URL options such as
-    ``ssl_ca_certs`` go in the query string).
+    ``ssl_ca_certs`` go in the query string), or a Redis Sentinel URL
+    ``redis+sentinel://host:26379,host:26379/service/db`` (``app.store.redis_connect``).
 
     :param log_size: items kept in the log before the oldest are trimmed.
     :param poll_interval: seconds between checks for writes by other processes (SQLite; Redis
@@ -261,7 +274,7 @@ def open_store(url: str, *, log_size: int, poll_interval: float,
 
         return SQLiteStore(url.removeprefix("sqlite://"), log_size=log_size,
                            poll_interval=poll_interval, history_retention=history_retention)
-    if url.startswith(("redis://", "rediss://")):
+    if url.startswith(("redis://", "rediss://", "redis+sentinel://", "rediss+sentinel://")):
         from .redis import RedisStore
 
         return RedisStore(url, log_size=log_size, history_retention=history_retention)

@@ -18,9 +18,15 @@ after a clock step back. Counter ids are small, gap-free and ordered exactly as 
 same as the SQLite backend's. The script also moves the counter past the stream's newest entry,
 so a counter lost on its own (evicted, deleted) cannot make ``XADD`` fail for ever.
 
-Waiting: :meth:`RedisStore.wait` issues one ``XREAD BLOCK`` on a connection of its own, without
-a socket timeout (FACTS.md: it would raise after that much idle time); every other call goes
-through a small blocking pool. redis-py cooperates with gevent once sockets are patched.
+Waiting: :meth:`RedisStore.wait` issues one ``XREAD BLOCK`` on a connection of its own, whose
+socket timeout is longer than any block it asks for (FACTS.md: it would raise after that much
+idle time); every other call goes through a small blocking pool. redis-py cooperates with
+gevent once sockets are patched.
+
+Redis Sentinel (``redis+sentinel://``, :mod:`.redis_connect`): every client follows the primary
+the sentinels name. A write made with ``replicated=True`` (and every audit entry) is followed on
+its connection by ``WAIT 1``: acknowledged only once a replica has it, so that a failover cannot
+undo it.
 """
 
 from __future__ import annotations
@@ -37,66 +43,18 @@ from redis.retry import Retry
 
 from . import Item, Store, StoreUnavailable
 from .redis_audit import RedisAudit
+from .redis_connect import RedisTarget
 from .redis_history import GLOB as _GLOB, RedisHistory
+from .redis_scripts import APPEND, APPEND_IF, LEASE
 from .tiers import Retention
 
 T = TypeVar("T")
 
-# Take a free lease or renew our own, atomically; another owner's unexpired lease stays.
-_LEASE = """
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    return 1
-end
-return 0
-"""
-
-#: KEYS: log stream, id counter, state hash. ARGV: maxlen, kind, ts, data[, state key].
-#: One script, so the log entry and the state change land together or not at all. Redis does not
-#: undo a script's earlier writes when a later command fails, so the key types are checked
-#: before anything is written (a shared Redis may hold a foreign value under our names); after
-#: that no command can fail but INCR, the first write (out of memory, a non-number counter).
-_APPEND = """
-for i, want in ipairs({'stream', 'string', 'hash'}) do
-  local found = redis.call('TYPE', KEYS[i]).ok
-  if found ~= want and found ~= 'none' then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. found)
-  end
-end
-local n = redis.call('INCR', KEYS[2])
-local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-if top[1] then
-  local last = tonumber(string.match(top[1][1], '^(%d+)'))
-  if last >= n then
-    n = last + 1
-    redis.call('SET', KEYS[2], string.format('%d', n))
-  end
-end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], string.format('%d-0', n),
-           'kind', ARGV[2], 'ts', ARGV[3], 'data', ARGV[4])
-if #ARGV >= 5 then
-  redis.call('HSET', KEYS[3], ARGV[5], ARGV[4])
-end
-return n
-"""
-#: The compare-and-set: :data:`_APPEND` run only if the state under ARGV[5] is a JSON object
-#: whose field ARGV[6] is the string ARGV[7]; else it returns nil (None) and writes nothing.
-#: (HGET on a foreign value under our hash's name fails before any write, as in _APPEND.)
-#: Prepended to _APPEND rather than written anew, so that ids, the counter's repair and the
-#: trimming are exactly those of a plain append. Scripts run atomically: no other client's
-#: command runs between the HGET and the writes.
-_APPEND_IF = """
-local current = redis.call('HGET', KEYS[3], ARGV[5])
-if not current then
-  return false
-end
-local ok, state = pcall(cjson.decode, current)
-if not ok or type(state) ~= 'table' or state[ARGV[6]] ~= ARGV[7] then
-  return false
-end
-""" + _APPEND
 _PAGE = 500  # entries per XREVRANGE while scanning backwards: one short call each
+#: Longest XREAD BLOCK, in seconds; the tail connection's socket timeout is above it.
+_MAX_BLOCK = 10.0
+#: Seconds a write that must survive a failover waits for a replica's confirmation.
+REPLICA_WAIT = 2.0
 
 
 def _json(value: dict) -> str:
@@ -134,25 +92,30 @@ class RedisStore(RedisHistory, RedisAudit, Store):
         self.history_retention = history_retention
         self.prefix = prefix
         self._log, self._seq, self._state = f"{prefix}log", f"{prefix}seq", f"{prefix}state"
-        # Two quick retries ride over a connection that went stale (a Redis restart) without
-        # making a request wait the default ~5 s of backoff when Redis is really gone.
+        self.target = RedisTarget(url, timeout)
+        self._wait_ms = int(REPLICA_WAIT * 1000)
+        # Two quick retries ride over a connection that went stale (a Redis restart, a
+        # failover) without making a request wait the default ~5 s of backoff when Redis is
+        # really gone.
         retry = Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=2)
         # RESP2 pinned: the reply shapes parsed below (XREAD's in particular) are RESP2's.
         common = dict(decode_responses=True, socket_connect_timeout=timeout, retry=retry,
                       socket_keepalive=True, protocol=2)
-        self._pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=pool_size, timeout=timeout, socket_timeout=timeout, **common)
-        self._redis = redis.Redis(connection_pool=self._pool)
-        # The tailer's own connection: XREAD BLOCK holds it for the whole wait, and must not
-        # have a socket timeout. One per store (that is, per worker process), never per client.
-        # A pool of one rather than single_connection_client, which connects in its constructor.
-        self._tail_pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=1, timeout=None, socket_timeout=None, **common)
-        self._tail = redis.Redis(connection_pool=self._tail_pool)
-        self._append = self._redis.register_script(_APPEND)
-        self._append_if = self._redis.register_script(_APPEND_IF)
-        self._lease = self._redis.register_script(_LEASE)
-        self._history_init(url, common, timeout)
+        self._redis = self.target.client(max_connections=pool_size, timeout=timeout,
+                                         socket_timeout=timeout, **common)
+        self._pool = self._redis.connection_pool
+        # The tailer's own connection: XREAD BLOCK holds it for the whole wait. Its socket
+        # timeout is longer than any block (wait caps it at _MAX_BLOCK), so that a primary that
+        # vanished without closing the connection (a host that died) is noticed, not waited on
+        # for ever. One per store (that is, per worker process), never per client; a pool of
+        # one rather than single_connection_client, which connects in its constructor.
+        self._tail = self.target.client(max_connections=1, timeout=None,
+                                        socket_timeout=_MAX_BLOCK + timeout, **common)
+        self._tail_pool = self._tail.connection_pool
+        self._append = self._redis.register_script(APPEND)
+        self._append_if = self._redis.register_script(APPEND_IF)
+        self._lease = self._redis.register_script(LEASE)
+        self._history_init(common, timeout)
         self._closed = False
 
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -169,20 +132,42 @@ class RedisStore(RedisHistory, RedisAudit, Store):
         except redis.RedisError as exc:
             raise StoreUnavailable(f"Redis: {exc}") from exc
 
-    def append(self, kind: str, data: dict, state_key: str | None = None) -> int:
+    def _write(self, write: Callable[[redis.Redis], T], replicated: bool) -> T:
+        """``write(client)``; with ``replicated`` (and replicas to wait for), followed on the
+        same connection by ``WAIT``, which returns once a replica has every write made so far.
+
+        :raise StoreUnavailable: Redis failed, or no replica confirmed within REPLICA_WAIT
+            seconds (the write may stay on the primary, but is not acknowledged).
+        """
+        if not (replicated and self.target.replicas):
+            return self._call(write, self._redis)
+        with self._errors():
+            pipe = self._redis.pipeline(transaction=False)
+            write(pipe)
+            pipe.execute_command("WAIT", self.target.replicas, self._wait_ms)
+            result, acked = pipe.execute()
+        if acked < self.target.replicas:
+            raise StoreUnavailable(f"Redis: no replica confirmed the write within "
+                                   f"{REPLICA_WAIT} s")
+        return result
+
+    def append(self, kind: str, data: dict, state_key: str | None = None, *,
+               replicated: bool = False) -> int:
         # redis-py retries a call whose connection failed. Should a reply be lost after Redis
         # ran the script, the retry logs the item a second time: at least once, never lost.
         args = [self.log_size, kind, repr(time.time()), _json(data)]
         if state_key is not None:
             args.append(state_key)
-        return int(self._call(self._append, keys=[self._log, self._seq, self._state], args=args))
+        return int(self._write(lambda client: self._append(
+            keys=[self._log, self._seq, self._state], args=args, client=client), replicated))
 
     def append_if(self, kind: str, data: dict, state_key: str, field: str,
-                  expected: str) -> int | None:
+                  expected: str, *, replicated: bool = False) -> int | None:
         # A lost reply retried by redis-py finds the state changed (by the first run) and
         # returns None: the caller then reads the state and sees its own write as the winner.
         args = [self.log_size, kind, repr(time.time()), _json(data), state_key, field, expected]
-        new_id = self._call(self._append_if, keys=[self._log, self._seq, self._state], args=args)
+        new_id = self._write(lambda client: self._append_if(
+            keys=[self._log, self._seq, self._state], args=args, client=client), replicated)
         return None if new_id is None else int(new_id)
 
     def since(self, after_id: int, limit: int = 1000) -> list[Item]:
@@ -240,12 +225,13 @@ class RedisStore(RedisHistory, RedisAudit, Store):
         return _item(oldest[0]).id if oldest else 0
 
     def wait(self, after_id: int, timeout: float, poll: float | None = None) -> list[Item]:
-        """Block up to ``timeout`` seconds in one ``XREAD BLOCK``; ``poll`` is ignored.
+        """Block up to ``timeout`` seconds (at most ``_MAX_BLOCK``) in one ``XREAD BLOCK``;
+        ``poll`` is ignored.
 
         Redis wakes the reader on any client's ``XADD``, so there is nothing to poll. Without
         gevent's monkey patching this blocks the calling thread (at most ``timeout``).
         """
-        block = int(timeout * 1000)
+        block = int(min(timeout, _MAX_BLOCK) * 1000)
         # BLOCK 0 would mean "for ever": a timeout under 1 ms is a plain look instead.
         with self._errors():
             reply = self._tail.xread({self._log: _stream_id(after_id)}, count=1000,
@@ -257,11 +243,11 @@ class RedisStore(RedisHistory, RedisAudit, Store):
         value = self._call(self._redis.hget, self._state, key)
         return json.loads(value) if value is not None else None
 
-    def set_state(self, key: str, value: dict | None) -> None:
+    def set_state(self, key: str, value: dict | None, *, replicated: bool = False) -> None:
         if value is None:
-            self._call(self._redis.hdel, self._state, key)
+            self._write(lambda client: client.hdel(self._state, key), replicated)
         else:
-            self._call(self._redis.hset, self._state, key, _json(value))
+            self._write(lambda client: client.hset(self._state, key, _json(value)), replicated)
 
     def states(self, prefix: str) -> dict[str, dict]:
         # HSCAN walks the whole hash (MATCH filters on the server); fine for the small families
@@ -283,8 +269,12 @@ class RedisStore(RedisHistory, RedisAudit, Store):
     def ping(self) -> None:
         self._call(self._redis.ping)
 
+    def describe(self) -> dict:
+        return {"backend": "redis", **self.target.describe()}
+
     def close(self) -> None:
         self._closed = True
         self._bin.connection_pool.disconnect()
         self._tail_pool.disconnect()
         self._pool.disconnect()
+        self.target.close()

@@ -1,7 +1,7 @@
 """The audit log on Redis (``Store.audit_*``): a sorted set of JSON entries scored by id (an
 ``INCR`` counter), so that a page is one ``ZREVRANGEBYSCORE``; filters are applied while paging
-back. A mixin of :class:`app.store.redis.RedisStore`, whose ``_redis``, ``prefix`` and
-``_errors`` it uses."""
+back. A mixin of :class:`app.store.redis.RedisStore`, whose ``_redis``, ``prefix``, ``_call``,
+``_write`` and ``_errors`` it uses."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ class RedisAudit:
     """``audit_append``, ``audit_query`` and ``audit_trim`` of :class:`app.store.Store`."""
 
     def audit_append(self, entry: dict) -> int:
-        with self._errors():
-            entry_id = self._redis.incr(f"{self.prefix}audit:seq")
-            self._redis.zadd(f"{self.prefix}audit", {json.dumps({**entry, "id": entry_id}, separators=(",", ":")): entry_id})
+        # Acknowledged once a replica has it (Sentinel): a failover cannot undo what the log
+        # says someone did. WAIT after the ZADD covers the INCR before it too.
+        entry_id = self._call(self._redis.incr, f"{self.prefix}audit:seq")
+        text = json.dumps({**entry, "id": entry_id}, separators=(",", ":"))
+        self._write(lambda client: client.zadd(f"{self.prefix}audit", {text: entry_id}),
+                    replicated=True)
         return entry_id
 
     def audit_query(self, *, who: str | None = None, action: str | None = None,

@@ -17,8 +17,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-import redis
-
 from .tiers import (TIERS, MAX_KEY_ID, STAMP, Point, Reader, Retention, bucket, encode_raw,
                     encode_rolled, group)
 
@@ -122,11 +120,12 @@ class RedisHistory:
 
     prefix: str
     history_retention: Retention
+    target: "RedisTarget"  # noqa: F821 - the store's (app.store.redis_connect)
 
-    def _history_init(self, url: str, common: dict, timeout: float) -> None:
-        self._bin = redis.Redis(connection_pool=redis.BlockingConnectionPool.from_url(
-            url, max_connections=4, timeout=timeout, socket_timeout=timeout,
-            **{**common, "decode_responses": False}))
+    def _history_init(self, common: dict, timeout: float) -> None:
+        self._bin = self.target.client(max_connections=4, timeout=timeout,
+                                       socket_timeout=timeout,
+                                       **{**common, "decode_responses": False})
         self._record_script = self._bin.register_script(_RECORD)
         self._key_ids_script = self._bin.register_script(_KEY_IDS)
         self._key_ids: dict[str, int] = {}

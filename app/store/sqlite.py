@@ -91,7 +91,8 @@ class SQLiteStore(SQLiteHistory, Store):
     def _data_version(self) -> int:
         return self._tail.execute("PRAGMA data_version").fetchone()[0]
 
-    def append(self, kind: str, data: dict, state_key: str | None = None) -> int:
+    def append(self, kind: str, data: dict, state_key: str | None = None, *,
+               replicated: bool = False) -> int:
         text = json.dumps(data, separators=(",", ":"))
         try:
             with self._db:  # one transaction: the log row and the state change land together
@@ -106,7 +107,7 @@ class SQLiteStore(SQLiteHistory, Store):
         return self._appended(cur.lastrowid)
 
     def append_if(self, kind: str, data: dict, state_key: str, field: str,
-                  expected: str) -> int | None:
+                  expected: str, *, replicated: bool = False) -> int | None:
         text = json.dumps(data, separators=(",", ":"))
         try:
             # BEGIN IMMEDIATE takes the write lock before the read: no other connection (of
@@ -196,7 +197,7 @@ class SQLiteStore(SQLiteHistory, Store):
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def set_state(self, key: str, value: dict | None) -> None:
+    def set_state(self, key: str, value: dict | None, *, replicated: bool = False) -> None:
         try:
             if value is None:
                 self._db.execute("DELETE FROM state WHERE key = ?", (key,))

@@ -16,7 +16,8 @@ the number of viewers, never one per client.
 
 The host gauges are the exception: they come from this worker's ``live.view.sample`` through
 :class:`HostCollector` at scrape time, which is correct with any number of workers because every
-worker folds the same samples from the store.
+worker folds the same samples from the store. So do the store's primary and failover count
+(:class:`StoreCollector`, Redis Sentinel only): each worker follows the primary on its own.
 
 Each app has its own :class:`~prometheus_client.CollectorRegistry`, never the global default,
 so building many apps in one process (tests) does not collide.
@@ -30,7 +31,7 @@ import os
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import choose_encoder
-from prometheus_client.metrics_core import GaugeMetricFamily
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
@@ -75,6 +76,27 @@ class HostCollector(Collector):
             yield family
 
 
+class StoreCollector(Collector):
+    """With Redis Sentinel, the primary this worker uses and the failovers it saw, read from the
+    store at each scrape (each worker follows the primary itself, so the answering worker's
+    figures are the ones that matter); nothing for other stores."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def collect(self):
+        found = self.store.describe()
+        if not found.get("sentinel"):
+            return
+        primary = GaugeMetricFamily("dashboard_store_primary", "The Redis primary this worker "
+                                    "uses (1), as the sentinels named it.", labels=["address"])
+        if found["primary"]:
+            primary.add_metric([found["primary"]], 1)
+        yield primary
+        yield CounterMetricFamily("dashboard_store_failovers", "Changes of the Redis primary "
+                                  "this worker saw since it started.", value=found["failovers"])
+
+
 class Metrics:
     """The dashboard's own metrics for one app, fed by the Hub and the ingest hook.
 
@@ -101,13 +123,15 @@ class Metrics:
             "dashboard_notifications", "Alert notification attempts by outcome: sent, retrying "
             "(failed, to be retried) or failed (given up after an hour).",
             ["outcome"], registry=self.registry)
-        host = HostCollector(live.view)
+        host, store = HostCollector(live.view), StoreCollector(live.store)
         self.registry.register(host)
+        self.registry.register(store)
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             # Scrapes read every worker's files, not this process's registry.
             self.exposed = CollectorRegistry()
             MultiProcessCollector(self.exposed)
             self.exposed.register(host)
+            self.exposed.register(store)
         else:
             self.exposed = self.registry
         # Every page's hub (app.live.pages) reports through these; viewers is their total.
@@ -146,13 +170,16 @@ def healthz():
 @bp.get("/readyz")
 @needs("open")
 def readyz():
-    """200 ``{"status": "ready"}`` when the store answers, else 503 ``{"error": ...}`` (readiness)."""
+    """200 ``{"status": "ready", "store": {...}}`` when the store answers, else 503
+    ``{"error": ..., "store": {...}}`` (readiness); ``store`` is ``Store.describe()``: the
+    backend and, with Redis Sentinel, the primary in use and the failovers seen."""
+    store = current_app.extensions["dashboard"].store
     try:
-        current_app.extensions["dashboard"].store.ping()
+        store.ping()
     except StoreUnavailable as exc:
         current_app.logger.warning("readyz: store unavailable: %s", exc)
-        return error_response(503, "not ready: the store is unavailable")
-    return jsonify({"status": "ready"})
+        return error_response(503, "not ready: the store is unavailable", store=store.describe())
+    return jsonify({"status": "ready", "store": store.describe()})
 
 
 @bp.get("/metrics")

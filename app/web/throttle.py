@@ -9,7 +9,7 @@ address is past it, every request of it that carries a credential gets ``429`` w
 limit of the same size keyed by the name typed, so that guessing one person's password from many
 addresses is throttled too. Requests that carry no credential are exempt, so they cost no
 look-up. The counts live in the store's Redis when there is one (every worker and host shares
-them), in each process's memory otherwise.
+them; with Sentinel, on the primary the sentinels name), in each process's memory otherwise.
 
 Limits are per client address as Flask sees it: behind a proxy, that is the proxy unless
 ``DASHBOARD_TRUSTED_PROXIES`` says which proxies' ``X-Forwarded-For`` to trust.
@@ -78,11 +78,14 @@ def register(app: Flask, store) -> None:
     from flask_limiter.util import get_remote_address
 
     settings = app.config["SETTINGS"]
-    store_url = settings.store_url
-    storage = store_url if store_url.startswith(("redis://", "rediss://")) else "memory://"
+    # On the store's Redis, following its primary through a failover (limits' own
+    # redis+sentinel:// storage); in this process's memory with SQLite.
+    target = getattr(store, "target", None)
+    storage, options = target.limiter_storage() if target else ("memory://", {})
     per_minute = f"{settings.auth_failures_per_minute} per minute"
     limiter = Limiter(
-        get_remote_address, app=app, storage_uri=storage, key_prefix="dashboard-auth",
+        get_remote_address, app=app, storage_uri=storage, storage_options=options,
+        key_prefix="dashboard-auth",
         application_limits=[per_minute],
         application_limits_deduct_when=_failed,
         application_limits_exempt_when=lambda: not _carries_credential(),

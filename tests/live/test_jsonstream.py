@@ -567,6 +567,41 @@ def test_streams_heartbeat_through_a_store_outage_and_resume_by_themselves(make_
     assert task.wait_for(lambda m: "event" in m, timeout=4)["data"]["progress"] == 50
 
 
+def test_after_an_outage_a_log_that_parted_from_ours_is_resumed_where_both_agree(
+        make_app, monkeypatch):
+    # What a Redis failover can do (replication is asynchronous): the new primary lacks the
+    # newest items the tailer read, and gives their ids to new ones. Played on SQLite, whose
+    # waits cooperate with this test's greenlet (a Redis XREAD here would block the thread).
+    app = make_app(HEARTBEAT=0.2)
+    client, live = app.test_client(), app.extensions["dashboard"]
+    client.get("/healthz")  # starts the tailer
+    for n in range(5):
+        event(live, f"before {n}")
+    caught_up(live)
+    feed = Reader(messages(live.json, live.store, EVENTS, 60, None))
+    feed.next()
+    real_wait = live.store.wait
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("down")
+
+    monkeypatch.setattr(live.store, "wait", down)
+    gevent.sleep(0.3)  # the tailer is in its outage now
+    with live.store._db:  # ids 4 and 5 lost, the counter back at 3
+        live.store._db.execute("DELETE FROM log WHERE id > 3")
+        live.store._db.execute("UPDATE sqlite_sequence SET seq = 3 WHERE name = 'log'")
+    new = [event(live, f"after {n}") for n in range(3)]
+    assert new == [4, 5, 6]
+    monkeypatch.setattr(live.store, "wait", real_wait)  # the store is back
+    farewell = feed.wait_for(lambda m: "retry" in m and "data" not in m, timeout=5)
+    assert farewell["id"] == "3"  # the newest id both logs agree on
+    caught_up(live)
+    resumed = Reader(messages(live.json, live.store, EVENTS, 60, None, after=3))
+    got = [resumed.wait_for(lambda m: "event" in m) for _ in range(3)]
+    assert [(m["id"], m["data"]["message"]) for m in got] == [
+        ("4", "after 0"), ("5", "after 1"), ("6", "after 2")]
+
+
 # -- on gunicorn ------------------------------------------------------------------------------
 
 # A heartbeat every second: SSEClient.close() waits for its reader thread, which only wakes up

@@ -1,4 +1,5 @@
-"""The two fixtures of the store's contract tests, each test run on SQLite and on a real Redis."""
+"""The two fixtures of the store's contract tests, each test run on SQLite, on a real Redis and
+on a real Redis behind Sentinel (primary, replica, three sentinels)."""
 
 import pytest
 
@@ -6,14 +7,14 @@ from app.store import open_store
 from app.store.tiers import Retention
 
 
-@pytest.fixture(params=["sqlite", "redis"])
+@pytest.fixture(params=["sqlite", "redis", "sentinel"])
 def open_other(request, tmp_path):
     """Open stores on this test's backend (log_size 100 and the default history retention
     unless given); all closed at teardown."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     else:
-        url = request.getfixturevalue("redis_url")
+        url = request.getfixturevalue(f"{request.param}_url")
     opened = []
 
     def open_(log_size: int = 100, retention: Retention = Retention()):

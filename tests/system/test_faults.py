@@ -1,6 +1,8 @@
 """Faults against real gunicorn (gevent workers) on 127.0.0.1: kill -9, SIGHUP, a client that
 stops reading, Redis going away. Every event accepted with a 2xx reaches every stream exactly
-once, in log order, across reconnects with ``Last-Event-ID``.
+once, in log order, across reconnects with ``Last-Event-ID``. Each runs on SQLite or a plain
+Redis URL and again on Redis Sentinel (``redis+sentinel://``; the failover itself is
+``test_failover.py``'s).
 
 Events are posted with a sequence number in their message (``seq-<n>``). A POST whose answer
 was lost (its worker was killed mid-request) is "unsure": it may or may not be stored, so a
@@ -21,6 +23,7 @@ import psutil
 import pytest
 
 from bench import loadgen
+from tests.redis_sentinel import Sentinels
 from tests.redis_server import RedisServer
 from tests.servers import Server, free_port
 from tests.sse_async import ResumingStream, run, wait_until
@@ -28,6 +31,14 @@ from tests.sse_async import ResumingStream, run, wait_until
 pytestmark = pytest.mark.server
 
 EVENTS = "/api/v1/stream?channels=events"
+
+
+def store_url(request, tmp_path, backend: str) -> str:
+    """The store of a test run on ``backend``: a fresh SQLite file, or the session's Sentinel
+    set, emptied."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 's.sqlite3'}"
+    return request.getfixturevalue("sentinel_url")
 
 
 def alive(pid: int) -> bool:
@@ -100,8 +111,10 @@ def worker_holding(srv: Server, client_port: int) -> int:
     raise AssertionError(f"no worker holds the connection from port {client_port}")
 
 
-def test_kill_9_of_the_stream_holder_loses_no_event_and_sampling_goes_on(tmp_path):
-    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}"}
+@pytest.mark.parametrize("backend", ["sqlite", "sentinel"])
+def test_kill_9_of_the_stream_holder_loses_no_event_and_sampling_goes_on(request, tmp_path,
+                                                                          backend):
+    env = {"DASHBOARD_STORE_URL": store_url(request, tmp_path, backend)}
     with Server(free_port(), env, workers=2) as srv:
         run(_kill_9(srv))
 
@@ -136,8 +149,10 @@ async def _kill_9(srv: Server) -> None:
         await stream.stop()
 
 
-def test_sighup_with_200_streams_resumes_every_one_and_old_workers_exit(tmp_path):
-    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+@pytest.mark.parametrize("backend", ["sqlite", "sentinel"])
+def test_sighup_with_200_streams_resumes_every_one_and_old_workers_exit(request, tmp_path,
+                                                                        backend):
+    env = {"DASHBOARD_STORE_URL": store_url(request, tmp_path, backend),
            "DASHBOARD_SAMPLER": "0"}
     with Server(free_port(), env, workers=2) as srv:
         run(_sighup(srv))
@@ -175,12 +190,50 @@ async def _sighup(srv: Server) -> None:
         await asyncio.gather(*(s.stop() for s in streams))
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "sentinel"])
+def test_sigterm_ends_every_stream_with_a_farewell_and_the_next_server_resumes_them(
+        request, tmp_path, backend):
+    env = {"DASHBOARD_STORE_URL": store_url(request, tmp_path, backend),
+           "DASHBOARD_SAMPLER": "0"}
+    run(_sigterm(free_port(), env))
+
+
+async def _sigterm(port: int, env: dict[str, str]) -> None:
+    first = await asyncio.to_thread(Server(port, env, workers=2).start)
+    second = None
+    streams = [ResumingStream(port, EVENTS).start() for _ in range(20)]
+    try:
+        await wait_until(lambda: all(s.connected.is_set() for s in streams), 20,
+                         "20 streams open")
+        posted, stop = Posted(), asyncio.Event()
+        poster = asyncio.create_task(post_events(first.url, posted, count=None, rate=20,
+                                                 stop=stop))
+        await wait_until(lambda: len(posted.answered) >= 30, 10, "30 events posted")
+        await asyncio.to_thread(first.stop)  # SIGTERM by PID; it waits for the exit
+        second = await asyncio.to_thread(Server(port, env, workers=2).start)
+        await wait_until(lambda: len(posted.accepted) >= 60, 20, "30 more events posted")
+        stop.set()
+        await poster
+        assert {status for status, _ in posted.answered.values()} <= {201}
+        await wait_until(lambda: all(posted.accepted <= set(seqs(s)) for s in streams), 20,
+                         "every accepted event on all 20 streams")
+        for stream in streams:
+            assert stream.endings[0] == "farewell", stream.endings
+            assert_exactly_once(stream, posted)
+    finally:
+        await asyncio.gather(*(s.stop() for s in streams))
+        if second is not None:
+            await asyncio.to_thread(second.stop)
+
+
 @pytest.mark.serial  # its p99 bound needs the CPUs to itself, not shared with other tests
-def test_a_stalled_client_is_dropped_while_100_others_keep_p99_under_100_ms(tmp_path):
+@pytest.mark.parametrize("backend", ["sqlite", "sentinel"])
+def test_a_stalled_client_is_dropped_while_100_others_keep_p99_under_100_ms(request, tmp_path,
+                                                                             backend):
     # Events of 2,000 characters in a feed of 20 make each message about 40 KB, so the stalled
     # client's socket buffers (several MB on loopback) and then its queue of 8 messages fill
     # within the run.
-    env = {"DASHBOARD_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+    env = {"DASHBOARD_STORE_URL": store_url(request, tmp_path, backend),
            "DASHBOARD_SAMPLER": "0", "DASHBOARD_QUEUE_SIZE": "8"}
     with Server(free_port(), env) as srv:
         stalled = socket.socket()
@@ -220,15 +273,23 @@ async def _others_while_one_stalls(srv: Server) -> tuple[loadgen.Run, float]:
     return run, drops
 
 
-def test_redis_stopped_and_restarted_during_ingest(tmp_path):
-    redis_server = RedisServer(free_port(), durable=True).start()
+@pytest.mark.parametrize("backend", ["redis", "sentinel"])
+def test_redis_stopped_and_restarted_during_ingest(backend):
+    # On Sentinel the primary comes back before the sentinels would give up on it (their
+    # down-after-milliseconds is 30 s here): a restart, not a failover.
+    if backend == "redis":
+        cluster, redis_server = None, RedisServer(free_port(), durable=True).start()
+        url = redis_server.url + "/0"
+    else:
+        cluster = Sentinels(down_after=30_000, durable=True).start()
+        redis_server, url = cluster.primary(), cluster.url
     try:
-        env = {"DASHBOARD_STORE_URL": redis_server.url + "/0", "DASHBOARD_SAMPLER": "0",
+        env = {"DASHBOARD_STORE_URL": url, "DASHBOARD_SAMPLER": "0",
                "DASHBOARD_HEARTBEAT": "0.5"}
         with Server(free_port(), env) as srv:
             run(_redis_outage(srv, redis_server))
     finally:
-        redis_server.stop()
+        (cluster or redis_server).stop()
 
 
 async def _redis_outage(srv: Server, redis_server: RedisServer) -> None:
@@ -270,12 +331,16 @@ async def _redis_outage(srv: Server, redis_server: RedisServer) -> None:
         await stream.stop()
 
 
-def test_a_redis_that_comes_back_empty_restarts_every_stream(redis_url):
+@pytest.mark.parametrize("backend", ["redis", "sentinel"])
+def test_a_redis_that_comes_back_empty_restarts_every_stream(request, backend):
     # A Redis restarted without persistence (or FLUSHDB) numbers the log from 1 again: the
     # dashboard notices within a sweep, reloads, and its streams start over.
-    env = {"DASHBOARD_STORE_URL": redis_url, "DASHBOARD_SAMPLER": "0"}
+    url = request.getfixturevalue(f"{backend}_url")
+    primary = (f"redis://127.0.0.1:{request.getfixturevalue('sentinels').primary().port}/0"
+               if backend == "sentinel" else url)
+    env = {"DASHBOARD_STORE_URL": url, "DASHBOARD_SAMPLER": "0"}
     with Server(free_port(), env) as srv:
-        run(_emptied(srv, redis_url))
+        run(_emptied(srv, primary))
 
 
 async def _emptied(srv: Server, redis_url: str) -> None:

@@ -199,6 +199,19 @@ def test_ten_wrong_tokens_in_a_minute_then_429_even_with_the_right_one(token_app
     assert other.status_code == 201
 
 
+def test_on_sentinel_the_throttle_counts_in_the_primary_the_sentinels_name(make_app,
+                                                                           sentinel_url):
+    # Two apps stand for two dashboards: the counts are shared through the primary.
+    first, second = (make_app(INGEST_TOKEN=TOKEN, STORE_URL=sentinel_url) for _ in range(2))
+    wrong = {"Authorization": "Bearer wrong-guess-number"}
+    statuses = [app.test_client().post("/api/v1/events", json=EVENT, headers=wrong).status_code
+                for app in (first, second) * 5]
+    assert statuses == [401] * 10
+    right = second.test_client().post("/api/v1/events", json=EVENT,
+                                      headers={"Authorization": f"Bearer {TOKEN}"})
+    assert right.status_code == 429
+
+
 def test_right_tokens_and_reads_are_never_throttled(token_app):
     client = token_app.test_client()
     good = {"Authorization": f"Bearer {TOKEN}"}

@@ -40,7 +40,8 @@ def test_healthz(client):
 
 def test_readyz_when_the_store_answers(client):
     response = client.get("/readyz")
-    assert response.status_code == 200 and response.get_json() == {"status": "ready"}
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready", "store": {"backend": "sqlite"}}
 
 
 def test_readyz_is_503_when_the_store_does_not(client, live, monkeypatch):
@@ -140,3 +141,17 @@ def test_two_workers_report_the_sum_of_both(tmp_path):
             samples = parse(httpx.get(srv.url + "/metrics").text)
             assert ingest(samples, "/api/v1/events", 201) == 12
             assert samples[("dashboard_viewers", ())] == 3
+
+
+def test_on_sentinel_readyz_and_metrics_name_the_primary_in_use(make_app, sentinel_url,
+                                                                sentinels):
+    client = make_app(STORE_URL=sentinel_url).test_client()
+    response = client.get("/readyz")
+    primary = f"127.0.0.1:{sentinels.primary().port}"
+    assert response.status_code == 200
+    assert response.get_json()["store"] == {"backend": "redis", "sentinel": True,
+                                             "service": "mymaster", "primary": primary,
+                                             "failovers": 0}
+    samples = scrape(client)
+    assert samples[("dashboard_store_primary", (("address", primary),))] == 1
+    assert samples[("dashboard_store_failovers_total", ())] == 0

@@ -264,9 +264,10 @@ def test_the_users_commands(app, live):
         assert action in actions
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+@pytest.mark.parametrize("backend", ["sqlite", "redis", "sentinel"])
 def test_every_recorded_action_is_in_the_audit_log(make_app, request, backend):
-    extra = {"STORE_URL": request.getfixturevalue("redis_url")} if backend == "redis" else {}
+    extra = ({"STORE_URL": request.getfixturevalue(f"{backend}_url")} if backend != "sqlite"
+             else {})
     app = make_app(SECRET_KEY="s" * 32, **extra)
     store = app.extensions["dashboard"].store
     accounts.add(store, "root", "admin", PASSWORD)

@@ -59,6 +59,12 @@ _EVENT = {"type": "object", "properties": {
     "id": {"type": "integer"}, "level": {"type": "string"}, "message": {"type": "string"},
     "source": {"type": ["string", "null"]}, "ts": {"type": "number", "description": "Unix seconds"}}}
 _STATUS = {"type": "object", "properties": {"status": {"type": "string"}}}
+_READY = {"type": "object", "properties": {"status": {"type": "string"}, "store": {
+    "type": "object", "description": "the backend; with Redis Sentinel, the primary in use "
+    "and the failovers this worker saw", "properties": {
+        "backend": {"enum": ["sqlite", "redis"]}, "sentinel": {"type": "boolean"},
+        "service": {"type": "string"}, "primary": {"type": ["string", "null"]},
+        "failovers": {"type": "integer"}}}}}
 _HISTORY = {"type": "object", "required": ["host", "metric", "step", "points"], "properties": {
     "host": {"type": "string"}, "metric": {"type": "string"},
     "step": {"type": ["number", "null"], "description": "seconds per point; null: raw samples"},
@@ -292,7 +298,8 @@ ROUTES: list[Route] = [
           body=SimulatedHost, responses={"200": ("the new mode", {"type": "object"}), **_BAD_BODY}),
     Route("get", "/healthz", "Liveness", "ops", responses={"200": ("alive", _STATUS)}),
     Route("get", "/readyz", "Readiness (the store answers)", "ops",
-          responses={"200": ("ready", _STATUS), "503": ("store unavailable", _ERRORS)}),
+          responses={"200": ("ready, and the store in use", _READY),
+                     "503": ("store unavailable", _ERRORS)}),
     Route("get", "/metrics", "Prometheus exposition of the dashboard's own metrics: with "
           "DASHBOARD_METRICS_TOKEN, send it as a bearer token; without, a read like any other",
           "ops", responses={
