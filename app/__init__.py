@@ -47,8 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     from .view.regions import LiveView
     from .view.timeaxis import zone_of
     from .web import (access, admin, api, assets, audit, auth, compare, compat, dashboard,
-                      deadline, errors, fill, headers, ops, origin, overview, stream,
-                      streamslots, throttle, users)
+                      deadline, errors, fill, headers, ops, origin, overview, stream, throttle,
+                      users)
     from .web.api import stream as api_stream
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
@@ -81,7 +81,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     errors.register(app)
     headers.register(app)
-    streamslots.register(app)
     throttle.register(app, store)  # before access: a throttled client gets 429, not another 401
     access.register(app)
     auth.register(app)

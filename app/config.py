@@ -113,8 +113,6 @@ class Settings(BaseModel):
     heartbeat: Seconds = 15.0
     #: Seconds after which the server ends a stream cleanly; the client reconnects at once.
     stream_lifetime: Seconds = 900.0
-    #: Streams one client address may hold open in each process (``app.web.streamslots``).
-    streams_per_client: Annotated[int, Field(ge=1, le=100_000)] = 10
     #: Largest request body accepted, in bytes; larger bodies get 413.
     max_body: Annotated[int, Field(gt=0)] = 1024 * 1024
     #: Mount point whose usage the disk card shows (``psutil.disk_usage``).

@@ -4,8 +4,12 @@
 Render once per pair: while someone streams a fleet page, the tailer (``app.live.tailer``)
 draws its table every :data:`~app.view.overview.TABLE_STEP` seconds and publishes what changed
 once to the page's hub. A page nobody streams is drawn when it is read (page load, poll, a
-stream's snapshot), at most once per step. Beyond :data:`~app.live.pages.MAX_PAGES` pairs the
-least recently used one that no stream watches is dropped.
+stream's snapshot), at most once per step.
+
+The unfiltered page of each sort is always there to be had: there are only as many as sorts,
+and none of them takes one of the :data:`~app.live.pages.MAX_PAGES` slots that filtered pages
+(``?q=``) share. Beyond those, the least recently used filtered page that no stream watches is
+dropped, and a new one when all are watched answers 503.
 """
 
 from __future__ import annotations
@@ -90,16 +94,19 @@ class Overviews:
     def get(self, sort: str, q: str) -> Overview:
         """The page of ``(sort, q)``, made now if needed. Subscribe before the greenlet yields.
 
-        :raise TooManyPages: a new page is needed and every kept one is watched.
+        :raise TooManyPages: a new filtered page is needed and every kept one is watched.
         """
         key = (sort, q)
         page = self._pages.get(key)
         if page is None:
-            idle = [k for k, p in self._pages.items() if not len(p.hub)]
-            if len(self._pages) >= self.limit and not idle:
-                raise TooManyPages(f"{self.limit} fleet pages are watched in this process already")
-            if len(self._pages) >= self.limit:
-                del self._pages[idle[0]]
+            if q:  # only filtered pages take slots (module docstring)
+                filtered = [k for k in self._pages if k[1]]
+                idle = [k for k in filtered if not len(self._pages[k].hub)]
+                if len(filtered) >= self.limit and not idle:
+                    raise TooManyPages(f"{self.limit} filtered fleet pages are watched in this "
+                                       "process already")
+                if len(filtered) >= self.limit:
+                    del self._pages[idle[0]]
             page = self._pages[key] = self._make(sort, q)
         self._pages.move_to_end(key)
         return page
