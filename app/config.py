@@ -113,6 +113,9 @@ class Settings(BaseModel):
     heartbeat: Seconds = 15.0
     #: Seconds after which the server ends a stream cleanly; the client reconnects at once.
     stream_lifetime: Seconds = 900.0
+    #: Different pages (a host's and range, a fleet sort and filter) one client address may
+    #: stream at once in each process (``app.live.clients``); below the 16 pages a process keeps.
+    streams_per_client: Annotated[int, Field(ge=1, le=100_000)] = 8
     #: Largest request body accepted, in bytes; larger bodies get 413.
     max_body: Annotated[int, Field(gt=0)] = 1024 * 1024
     #: Mount point whose usage the disk card shows (``psutil.disk_usage``).

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import gevent.socket
 
+from .clients import ClientStreams
 from .hub import Hub
 from .subscriber import CLOSE, Subscriber
 from .pages import TooManyPages, UnknownHost, UnknownRange
@@ -109,8 +110,8 @@ def _queued(sub: Subscriber, farewell: Callable[[], bytes],
 
 def page_messages(live, lifetime: float, sock: socket.socket | None,
                   host: str | None = None, closer: socket.socket | None = None,
-                  range_name: str | None = None, owner: tuple[str, str] | None = None
-                  ) -> Iterator[bytes]:
+                  range_name: str | None = None, owner: tuple[str, str] | None = None,
+                  client: str | None = None) -> Iterator[bytes]:
     """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own)
     over ``range_name`` (None: live):
     the snapshot, then what the page's hub gives, until the stream ends (:func:`deliver`).
@@ -120,20 +121,24 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
     :param sock: the client socket for direct writes (:func:`direct_socket`), or None.
     :param closer: the client socket to shut down if it stops reading (:func:`deliver`).
     :param owner: the signed-in person's ``(name, session hash)``: their sign-out ends it.
+    :param client: the client's address, counted in ``live.client_streams`` while it is open.
 
     A plain generator fed what it needs (no ``stream_with_context``): the request context is
     not kept alive for the stream's whole life. An unknown host or range, or a page past the
     limit, gives an empty stream: the browser reconnects and gets the answer then.
     """
-    return _messages(lambda: live.page(host, range_name), lifetime, sock, closer, owner)
+    return _messages(lambda: live.page(host, range_name), lifetime, sock, closer, owner,
+                     None if client is None else (live.client_streams, client))
 
 
 def overview_messages(live, lifetime: float, sock: socket.socket | None, sort: str, q: str,
                       closer: socket.socket | None = None,
-                      owner: tuple[str, str] | None = None) -> Iterator[bytes]:
+                      owner: tuple[str, str] | None = None,
+                      client: str | None = None) -> Iterator[bytes]:
     """Yield one HTML stream of the fleet page of ``(sort, q)`` (``GET /fleet/stream``, checked
     by :func:`app.view.overview.check_query`), as :func:`page_messages` does for a host's page."""
-    return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer, owner)
+    return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer, owner,
+                     None if client is None else (live.client_streams, client))
 
 
 def audit_messages(live, lifetime: float, sock: socket.socket | None,
@@ -145,13 +150,20 @@ def audit_messages(live, lifetime: float, sock: socket.socket | None,
     return _messages(lambda: live.audit, lifetime, sock, closer, owner)
 
 
+def page_key(page) -> tuple[str, tuple[str, str]]:
+    """What tells ``page`` (a host's :class:`~app.live.pages.Page` or a fleet
+    :class:`~app.live.overview.Overview`) from every other, for ``app.live.clients``."""
+    return type(page).__name__, page.key
+
+
 def _messages(lookup, lifetime: float, sock: socket.socket | None,
-              closer: socket.socket | None, owner: tuple[str, str] | None = None
-              ) -> Iterator[bytes]:
+              closer: socket.socket | None, owner: tuple[str, str] | None = None,
+              client: tuple[ClientStreams, str] | None = None) -> Iterator[bytes]:
     """The snapshot of the page ``lookup()`` gives (a :class:`~app.live.pages.Page`, an
     :class:`~app.live.overview.Overview` or the :class:`~app.live.audit.AuditFeed`), then what
     its hub gives. One generator per stream:
-    every open stream keeps its frames."""
+    every open stream keeps its frames. ``client``: the process's
+    :class:`~app.live.clients.ClientStreams` and the client's address, counted while it is open."""
     try:
         # Looked up here, at the first iteration, and subscribed to before any greenlet
         # switch: an unwatched page may be dropped (app.live.pages) between the route's
@@ -159,6 +171,11 @@ def _messages(lookup, lifetime: float, sock: socket.socket | None,
         page = lookup()
     except (UnknownHost, UnknownRange, TooManyPages):
         return
+    # Taken here, not in the route: a generator that never runs never gives it back.
+    if client is not None and not client[0].take(client[1], page_key(page)):
+        return  # the client opened others meanwhile: it reconnects and gets the 429 then
+    release = ((lambda: client[0].give_back(client[1], page_key(page)))
+               if client is not None else None)
     hub = page.hub
     sub = hub.subscribe(page.snapshot(), lifetime, owner)
     try:
@@ -167,7 +184,9 @@ def _messages(lookup, lifetime: float, sock: socket.socket | None,
             yield page.farewell()
             return
         yield first  # through the server, which sends the headers with it
-        yield from deliver(hub, sub, sock, page.farewell, closer)
+        yield from deliver(hub, sub, sock, page.farewell, closer, ended=release)
     finally:
         if sub.ended is None:  # not owned by the Hub, which forgets it when it ends
             hub.unsubscribe(sub)
+            if release is not None:
+                release()

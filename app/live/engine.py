@@ -24,6 +24,7 @@ from app.view.regions import LiveView
 from . import sse
 from .approvals import ApprovalWatchers
 from .audit import AuditFeed
+from .clients import ClientStreams
 from .compat import Compat
 from .hub import Hub
 from .janitor import run_janitor
@@ -63,6 +64,7 @@ class Live:
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
         #: The fleet pages (``/fleet``) by sort and filter.
         self.overviews = Overviews(self._open_overview)
+        self.client_streams = ClientStreams(settings.streams_per_client)
         #: The audit page's newest entries and the streams that show them (``/audit``).
         self.audit = AuditFeed(AuditRows(view.env), self._hub(), store, lambda: self.view.last_id)
         #: Accounts and keys as the credential check reads them (``app.web.access``).

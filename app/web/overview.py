@@ -23,6 +23,7 @@ from app.view.overview import COLUMNS, REGIONS, BadFleetQuery, check_query
 from .access import needs
 from .auth import stream_owner
 from .headers import STREAM_HEADERS
+from .stream import too_many_streams
 
 bp = Blueprint("overview", __name__)
 
@@ -79,14 +80,17 @@ def stream():
     """A snapshot of both regions, then one unnamed message per redraw that changed them
     (``app.view.overview.TABLE_STEP``); ends after ``DASHBOARD_STREAM_LIFETIME`` seconds.
 
-    :raise 400: unknown sort. :raise 503: too many fleet pages watched.
+    :raise 400: unknown sort. :raise 503: too many fleet pages watched. :raise 429: this
+        client streams ``DASHBOARD_STREAMS_PER_CLIENT`` other pages already.
     """
     sort, q = _query()
-    _page(sort, q)  # 503 now, before the response starts
+    live = current_app.extensions["dashboard"]
+    refused = too_many_streams(live, _page(sort, q))  # 503 now, before the response starts
+    if refused is not None:
+        return refused
     environ = request.environ
-    return Response(overview_messages(current_app.extensions["dashboard"],
-                                      current_app.config["SETTINGS"].stream_lifetime,
+    return Response(overview_messages(live, current_app.config["SETTINGS"].stream_lifetime,
                                       direct_socket(environ), sort, q, client_socket(environ),
-                                      stream_owner()),
+                                      stream_owner(), request.remote_addr or ""),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)
