@@ -23,12 +23,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+import gevent.event
 from jinja2 import Environment
 
 from app.domain import history
 from app.domain.busiest import COMPARED, busiest
 from app.sources.sample import METRICS
-from app.store import Store
+from app.store import Store, StoreUnavailable
 
 from . import timeaxis as ta
 from . import timechart as tc
@@ -50,8 +51,12 @@ COMPARABLE: dict[str, tuple[str, str, str]] = {key: _axis(key) for key in histor
 #: Seconds between two polls of the chart by a page, by tier (None: live, the raw tier). A
 #: point shows at most this long after it is complete; an unchanged poll is a bare 304.
 POLL = {None: LIVE_STEP, "1m": 15, "1h": 60}
-#: (metric, range) renders kept per process, least recently used dropped first.
-KEPT = 32
+#: (metric, range) renders kept per process: every pair, so that a client cycling through them
+#: cannot make each request render again (about 20 KB each at 100 hosts); each is drawn at most
+#: once per tier point whatever the number of clients.
+KEPT = len(COMPARABLE) * len(SPANS)
+#: Seconds a request waits for another's first render of the same chart.
+WAIT = 30.0
 
 
 class BadCompare(ValueError):
@@ -141,29 +146,40 @@ class Comparisons:
         self.zone = zone
         self.kept = kept
         self._renders: OrderedDict[tuple[str, str], Rendered] = OrderedDict()
-        self._busy: set[tuple[str, str]] = set()  # keys being rendered now
+        #: keys being rendered now, and what the others asking for them wait on
+        self._busy: dict[tuple[str, str], gevent.event.Event] = {}
 
     def get(self, store: Store, hosts: Iterable[str], metric: str, range_name: str,
             now: float) -> Rendered:
         """The chart of ``metric`` over ``range_name`` (checked by :func:`check`) as of
         ``now``, rendered if its tier point changed since the last call.
 
-        :raise app.store.StoreUnavailable: a new render could not read the history.
+        :raise app.store.StoreUnavailable: a new render could not read the history (or, for a
+            request that waited for another's first render, that one could not).
         """
         key = (metric, range_name)
         etag = f"{metric}.{range_name}.{slot(range_name, now)}"
         found = self._renders.get(key)
-        # While one request renders (its reads let other greenlets run), the others of that
-        # key get the previous render rather than render it again each.
-        if (found is None or found.etag != etag) and not (found and key in self._busy):
-            self._busy.add(key)
+        rendering = self._busy.get(key)
+        if rendering is not None:
+            # One request renders a key at a time (its reads let other greenlets run): the
+            # others get the previous render, or wait for the first one (a gevent event: the
+            # requests are greenlets of one worker).
+            if found is None:
+                rendering.wait(WAIT)
+                found = self._renders.get(key)
+                if found is None:  # it failed: its error was that request's
+                    raise StoreUnavailable("the compare chart could not be drawn; retry")
+            return found
+        if found is None or found.etag != etag:
+            self._busy[key] = gevent.event.Event()
             try:
                 html = self.template.render(
                     **draw(store, hosts, metric, range_name, self.zone, now),
                     metrics=COMPARABLE, spans=SPANS)
+                found = self._renders[key] = Rendered(etag, html)
             finally:
-                self._busy.discard(key)
-            found = self._renders[key] = Rendered(etag, html)
+                self._busy.pop(key).set()
             while len(self._renders) > self.kept:
                 self._renders.popitem(last=False)
         if key in self._renders:

@@ -109,7 +109,9 @@ def test_one_render_per_tier_point(app, store):
         assert comparisons.get(store, ["a"], "cpu_percent", "1h", end + 50) is first
         later = comparisons.get(store, ["a"], "cpu_percent", "1h", end + 65)
         # While another request renders the next point, the last render is served.
-        comparisons._busy.add(("cpu_percent", "1h"))
+        import gevent.event
+
+        comparisons._busy[("cpu_percent", "1h")] = gevent.event.Event()
         assert comparisons.get(store, ["a"], "cpu_percent", "1h", end + 125) is later
     assert later is not first and later.etag != first.etag
     assert slot("1h", end + 65) == slot("1h", end + 10) + 1
@@ -137,3 +139,33 @@ def test_byte_sizes_have_their_own_unit(store):
     drawn = draw(store, ["a"], "mem_used", "1h", UTC, end + 30)
     assert "GiB<" in str(drawn["frame"]) and "B/s" not in str(drawn["frame"])
     assert drawn["ranked"][0][1] == "3.0 GiB"
+
+
+def test_a_missing_chart_is_drawn_once_for_everyone_asking_and_every_pair_is_kept(app, store,
+                                                                                   monkeypatch):
+    import gevent
+
+    from app.view import compare
+
+    drawn = []
+    real = compare.draw
+
+    def slow_draw(*args, **kwargs):
+        drawn.append(args[2:4])
+        gevent.sleep(0.05)  # a store read: other requests run meanwhile
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(compare, "draw", slow_draw)
+    end = now_minute()
+    with app.app_context():
+        charts = Comparisons(app.jinja_env, UTC)
+        # Before: each of the concurrent requests for a chart not drawn yet drew it.
+        asks = [gevent.spawn(charts.get, store, ["a"], "cpu_percent", "1h", end) for _ in range(5)]
+        gevent.joinall(asks, raise_error=True)
+        assert drawn == [("cpu_percent", "1h")] and len({a.value.html for a in asks}) == 1
+        # Before: 91 pairs against 32 kept renders, so cycling through them drew every time.
+        pairs = [(metric, span) for metric in compare.COMPARABLE for span in SPANS]
+        for _ in range(2):
+            for metric, span in pairs:
+                charts.get(store, ["a"], metric, span, end)
+    assert len(drawn) == len(pairs)
