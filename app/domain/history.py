@@ -127,7 +127,8 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     whole, the first one holding its tier's points from before ``start`` too, and are read
     from the coarsest tier that gives the same ones (a 30-day range merged to hours reads the
     hour tier). ``"step"`` in the answer is the points' length in seconds, or None for raw
-    samples as they are. Times without data have no point. ``custom_keys`` are the custom series that
+    samples as they are; over more than :data:`MAX_RAW_SPAN` the step is a minute at least.
+    Times without data have no point. ``custom_keys`` are the custom series that
     ``custom:<key>`` may name (``app.domain.custom.latest``); None: read them from the store.
 
     :raise BadHistoryQuery: an unknown metric, ``start > end``, or a step that is not a positive
@@ -150,6 +151,8 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     keep = store.history_retention
     tier = tier_for(now - start, keep)
     need = max(step or 0.0, (end - start) / max(max_points - 1, 1))
+    if tier == "raw" and end - start > MAX_RAW_SPAN:
+        need = max(need, TIER_STEPS["1m"])  # minutes, not up to a day of raw rows
     coarse = _nice(max(need, TIER_STEPS[tier] or 1))
     # Buckets of ``coarse`` seconds merged from a tier are the very buckets merged from any
     # coarser tier whose step divides it, and the coarser tier has far fewer rows to read
@@ -175,6 +178,13 @@ def query(store: Store, host: str, metric: str, start: float, end: float, *,
     return {"host": host, "metric": metric, "step": out_step,
             "points": [{"t": t, "min": lo, "avg": avg, "max": hi, "count": n}
                        for t, lo, avg, hi, n in points]}
+
+
+#: The longest range read from the raw tier, seconds: at most one raw sample a second
+#: (``app.store.tiers.raw_stamp``), so a request reads at most 21,600 raw rows (the 6-hour
+#: chart reads that many); a longer one
+#: asking for a finer step gets minutes.
+MAX_RAW_SPAN = 6 * 3600
 
 
 def _nice(seconds: float) -> int:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 
 from .tiers import (TIERS, MAX_KEY_ID, STAMP, Point, Reader, Retention, bucket, encode_raw,
-                    encode_rolled, group)
+                    encode_rolled, group, raw_stamp)
 
 #: KEYS: histkey hash, its counter. ARGV: key names. Returns their ids, creating missing ones.
 _KEY_IDS = """
@@ -155,7 +155,7 @@ class RedisHistory:
             if key in ids:
                 groups.setdefault(group(key), {})[ids[key]] = float(value)
         now, keep = time.time(), self.history_retention
-        args = [round(ts * 1000), None, bucket(ts, "1m"), bucket(ts, "1h"),
+        args = [raw_stamp(ts), None, bucket(ts, "1m"), bucket(ts, "1h"),
                 repr((now - keep.raw) * 1000), repr(now - keep.minute - 60),
                 repr(now - keep.hour - 3600)]
         with self._errors():

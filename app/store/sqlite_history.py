@@ -17,7 +17,7 @@ import gevent
 
 from . import StoreUnavailable
 from .tiers import (TIERS, MAX_KEY_ID, Point, Reader, Retention, bucket, decode, encode_raw,
-                    encode_rolled, fold, group)
+                    encode_rolled, fold, group, raw_stamp)
 
 HISTORY_SCHEMA = """
 CREATE TABLE IF NOT EXISTS history_key (
@@ -104,7 +104,7 @@ class SQLiteHistory:
 
     def _record(self, sid: int, ts: float, values: dict[int, float]) -> None:
         db, now, keep = self._db, time.time(), self.history_retention
-        ms = round(ts * 1000)
+        ms = raw_stamp(ts)
         row = db.execute("SELECT v FROM history WHERE series = ? AND tier = 0 AND t = ?",
                          (sid, ms)).fetchone()
         raw = {k: f[0] for k, f in decode(row[0], False).items()} if row else {}

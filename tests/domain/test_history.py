@@ -191,3 +191,12 @@ def test_coarsen_weights_the_average_by_count():
     points = [(0, 1.0, 2.0, 3.0, 1), (30, 0.0, 5.0, 9.0, 3), (60, 4.0, 4.0, 4.0, 2)]
     assert coarsen(points, 60) == [(0, 0.0, 17.0 / 4, 9.0, 4), (60, 4.0, 4.0, 4.0, 2)]
     assert coarsen([], 60) == []
+
+
+def test_a_fine_step_over_more_than_six_hours_reads_minutes(store):
+    # Before: step=1 over 8 hours read every raw row of the range.
+    now = math.floor(time.time())
+    store.write_history("h", "raw", ((now - 8 * 3600 + n, {"cpu_percent": 1.0})
+                                     for n in range(0, 8 * 3600, 10)))
+    got = query(store, "h", "cpu_percent", now - 8 * 3600, now, step=1, now=now)
+    assert got["step"] >= 60

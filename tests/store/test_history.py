@@ -18,8 +18,9 @@ def base():
 
 
 #: (seconds after ``base``, value): straddling minute and hour boundaries on both sides.
+#: (seconds after base, value): one sample a second at most, as the raw tier keeps them.
 SAMPLES = [(-0.5, 7.0), (0.0, 1.5), (30.25, 4.0), (59.999, -2.0), (60.0, 8.0),
-           (3599.5, 3.25), (3600.0, 0.5), (3600.5, 0.75)]
+           (3599.5, 3.25), (3600.0, 0.5), (3601.5, 0.75)]
 
 
 def test_rollups_hold_exact_min_avg_max_and_count(store, base):
@@ -40,14 +41,15 @@ def test_rollups_hold_exact_min_avg_max_and_count(store, base):
         (base + HOUR, 0.5, 0.625, 0.75, 2),
     ]
     raw = store.history("h", "cpu_percent", "raw", base - HOUR, base + 2 * HOUR)
-    assert raw == [(base + o, v, v, v, 1) for o, v in SAMPLES]
+    # Kept by their whole second (app.store.tiers.raw_stamp).
+    assert raw == [(base + math.floor(o), v, v, v, 1) for o, v in SAMPLES]
 
 
 def test_ranges_are_half_open_and_oldest_first(store, base):
     for offset, value in SAMPLES:
         store.record_history("h", base + offset, {"cpu_percent": value})
     assert [p[0] for p in store.history("h", "cpu_percent", "raw", base, base + 60)] == [
-        base, base + 30.25, base + 59.999]
+        base, base + 30, base + 59]
     assert [p[0] for p in store.history("h", "cpu_percent", "1m", base, base + 3540)] == [
         base, base + 60]
     assert store.history("h", "cpu_percent", "1h", base + 1, base + HOUR) == []
@@ -98,7 +100,7 @@ def test_record_trims_each_tier_to_its_retention(open_other):
     for age in (6 * HOUR, 3 * HOUR, 2000, 1000, 300, 60, 10):
         store.record_history("h", now - age, {"cpu_percent": 1.0})
     raw = store.history("h", "cpu_percent", "raw", 0, now + 1)
-    assert [round(now - p[0]) for p in raw] == [60, 10]
+    assert [int(now - p[0]) for p in raw] == [60, 10]  # whole seconds: 60.x and 10.x ago
     minutes = store.history("h", "cpu_percent", "1m", 0, now + 1)
     assert all(p[0] + 60 > now - 1800 - 60 for p in minutes)
     assert [p[4] for p in minutes] == [1, 1, 1, 1] or [p[4] for p in minutes] == [1, 1, 2]
@@ -154,3 +156,15 @@ def test_forget_history_drops_one_host(store, base):
 def test_history_is_not_in_the_log(store, base):
     store.record_history("h", base, {"cpu_percent": 1.0})
     assert store.latest_id() == 0 and store.since(0) == []
+
+
+def test_a_host_keeps_one_raw_sample_a_second(store, base):
+    # Before: an agent sending a sample per millisecond made a raw row each, and a request
+    # read them all.
+    for n in range(1000):
+        store.record_history("h", base + n / 1000, {"cpu_percent": float(n)})
+    store.record_history("h", base + 1.5, {"cpu_percent": 5.0})
+    assert store.history("h", "cpu_percent", "raw", base - 1, base + 2) == [
+        (base, 0.0, 0.0, 0.0, 1), (base + 1, 5.0, 5.0, 5.0, 1)]
+    assert store.history("h", "cpu_percent", "1m", base - 60, base + 60) == [
+        (base, 0.0, 2.5, 5.0, 2)]  # the rollups count what the raw tier kept
