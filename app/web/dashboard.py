@@ -20,7 +20,8 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from app.domain import alerts, approvals, hosts, silences
 from app.domain.approval_schemas import ApprovalForm
-from app.domain.schemas import BadPayload, SilenceForm, field_errors
+from app.domain.schemas import BadPayload, field_errors
+from app.domain.silence_schemas import SilenceForm
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
 from app.view.host import sorted_table
 from app.sources.sample import HOST_PATTERN

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from flask import Flask, current_app, jsonify
 
-from .operations import JSON, MODELS, REF, ROUTES, Route, ref
+from .operations import MODELS, ROUTES
+from .route import JSON, REF, Route, ref
 from .operations_compat import ROUTES as COMPAT_ROUTES
 from ..access import needs
 

@@ -9,50 +9,19 @@ rule the app does not have (the simulator when it is off) is left out of the doc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from pydantic import BaseModel
-
 from app.domain.approval_schemas import Approval, ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.domain.history import HISTORY_KEYS
 from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
 from app.domain.audit import AuditQuery
 from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuery,
-                                MetricOverride, MetricsIn, RulesIn, ScenarioIn, SilenceIn,
+                                MetricOverride, MetricsIn, RulesIn, ScenarioIn,
                                 SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
                                 TaskQuery)
+from app.domain.silence_schemas import SilenceIn
 from app.sources.sample import HOST_PATTERN
 
+from .route import JSON, REF, Route, ref
 from .stream import StreamQuery
-
-#: Where a model's schema is, in the document.
-REF = "#/components/schemas/{model}"
-JSON = "application/json"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One operation: ``path`` in OpenAPI form (``/api/v1/tasks/{task_id}``), ``method`` lower
-    case, ``responses`` status -> description, (description, schema), or a whole OpenAPI
-    response object (a dict, for several content types)."""
-
-    method: str
-    path: str
-    summary: str
-    tag: str
-    responses: dict
-    body: type[BaseModel] | None = None
-    query: type[BaseModel] | None = None
-    body_required: bool = True
-    #: name -> description, or (description, JSON schema) where more than a string is meant
-    path_params: dict[str, str | tuple[str, dict]] = field(default_factory=dict)
-    header_params: dict[str, str] = field(default_factory=dict)  # name -> description
-
-
-def ref(name: str) -> dict:
-    """A JSON schema that points at the model ``name`` in the document."""
-    return {"$ref": REF.format(model=name)}
-
 
 _ERRORS = {"$ref": REF.format(model="Error")}
 _EVENT = {"type": "object", "properties": {

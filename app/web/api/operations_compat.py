@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from app.domain.approval_schemas import ApprovalAnswer
 
-from .operations import _BAD_BODY, _ERRORS, _STANDS, Route, ref
+from .operations import _BAD_BODY, _ERRORS, _STANDS
+from .route import Route, ref
 from .stream import ResumeQuery
 
 _SESSION = {"session_id": "the agent's session: the source of what it posts"}

@@ -11,7 +11,7 @@ import time
 from flask import current_app, jsonify
 
 from app.domain import silences
-from app.domain.schemas import SILENCE_MAX, SilenceIn
+from app.domain.silence_schemas import SILENCE_MAX, SilenceIn
 
 from ..errors import error_response
 from ..payload import parse
