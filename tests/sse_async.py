@@ -155,10 +155,11 @@ def run(coro):
     return outcome["result"]
 
 
-async def wait_until(predicate, timeout: float, what: str) -> None:
-    """Poll ``predicate()`` every 50 ms; :raise AssertionError: naming ``what`` after ``timeout`` s."""
+async def wait_until(predicate, timeout: float, what) -> None:
+    """Poll ``predicate()`` every 50 ms; :raise AssertionError: naming ``what`` (a text, or a
+    function that says what is still missing) after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
+            raise AssertionError(f"not within {timeout} s: {what() if callable(what) else what}")
         await asyncio.sleep(0.05)

@@ -41,7 +41,15 @@ def fleet_of_three(redis_url):
 
 
 def boxes(page: Page) -> list[dict]:
-    return [card.bounding_box() for card in page.locator("#fleet li").all()]
+    """Each card's box; asked again while a card is being swapped (an out-of-band swap between
+    listing the cards and measuring one leaves that one without a box for a moment)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [card.bounding_box() for card in page.locator("#fleet li").all()]
+        if None not in found:
+            return found
+        assert time.monotonic() < deadline, "a fleet card stayed without a box"
+        page.wait_for_timeout(50)
 
 
 def no_horizontal_scroll(page: Page) -> bool:
