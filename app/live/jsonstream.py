@@ -267,15 +267,11 @@ def messages(streams: JsonStreams, store: Store, channels: frozenset[str], lifet
     store cannot serve ends without one (the client reconnects with the last id it got).
     """
     retry = streams.retry_ms
-    if reason is not None:
-        def first(position: int) -> bytes:
+
+    def first(position: int) -> bytes:
+        if reason is not None:
             return resync(reason, position, retry)
-    elif after is None:
-        def first(position: int) -> bytes:
-            return sse.encode(id=position, retry=retry)
-    else:
-        def first(position: int) -> bytes:
-            return sse.encode(retry=retry)
+        return sse.encode(id=position if after is None else None, retry=retry)
     hub, sub, position = streams.subscribe(channels, lifetime, first, encode)
     # Every item of the channels up to ``sent`` went out (or comes with the hub's queue).
     sent = position if after is None or reason is not None else after
