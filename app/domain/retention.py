@@ -10,7 +10,10 @@ the API builds.
 - silences that ended ``app.domain.silences.KEPT_AFTER_END`` seconds ago;
 - the latest sample of hosts that sent none for ``DASHBOARD_HOST_RETENTION`` seconds, by the
   sample's time and the store's accept time of the host's newest item (never the dashboard's
-  own host);
+  own host), with a ``host-forgotten`` log item each (``app.domain.hosts``), so that every
+  process drops what it keeps of the host (its fleet card, its rule evaluator) and the rule
+  runner resolves the host's firing alerts, which no sample would resolve any more; its
+  history stays for the history's own retention;
 
 and beyond that keeps at most :data:`MAX_TASKS`, :data:`MAX_ALERTS` (resolved ones go first),
 :data:`MAX_APPROVALS` (decided ones go first) and :data:`MAX_HOSTS` of them, the most recent. One process of the deployment runs it about once a
@@ -23,7 +26,7 @@ import heapq
 
 from app.store import Store
 
-from . import silences
+from . import hosts as hosts_, silences
 
 MAX_TASKS = 10_000
 MAX_ALERTS = 2_000
@@ -68,6 +71,9 @@ def sweep(store: Store, now: float, *, task_retention: float, alert_retention: f
     gone_hosts |= _oldest_beyond(hosts, gone_hosts, lambda s: s.get("ts") or 0, MAX_HOSTS)
 
     gone_lists = {"processes:" + key.removeprefix("sample:") for key in gone_hosts}
+    for key in gone_hosts:  # before the state goes, as app.domain.hosts.forget does
+        store.append(hosts_.KIND, {"host": key.removeprefix("sample:"), "ts": now,
+                                   "by": "retention"})
     for key in (*gone_tasks, *gone_alerts, *gone_approvals, *gone_silences, *gone_hosts,
                 *gone_lists):
         store.set_state(key, None)

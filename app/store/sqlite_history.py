@@ -51,7 +51,6 @@ class SQLiteHistory:
     def _history_init(self) -> None:
         self._db.executescript(HISTORY_SCHEMA)
         self._key_ids: dict[str, int] = {}
-        self._series_ids: dict[tuple[str, str], int] = {}
 
     def _key_id(self, name: str, learned: dict | None = None) -> int | None:
         """The id of key ``name``; created (and noted in ``learned``) when ``learned`` is given."""
@@ -66,41 +65,37 @@ class SQLiteHistory:
         (self._key_ids if learned is None else learned)[name] = row[0]
         return row[0]
 
-    def _series_id(self, host: str, grp: str, learned: dict | None = None) -> int | None:
-        if (host, grp) in self._series_ids:
-            return self._series_ids[host, grp]
-        if learned is not None:
-            self._db.execute("INSERT OR IGNORE INTO history_series (host, grp) VALUES (?, ?)",
-                             (host, grp))
+    def _series_id(self, host: str, grp: str, create: bool = False) -> int | None:
+        """The id of ``host``'s series ``grp``; created if ``create``. Not cached: series come
+        and go with hosts (:meth:`trim_history`, :meth:`forget_history`) and a per-process
+        cache would outlive a row another process deleted. The lookup is one probe of the
+        ``(host, grp)`` index, in the caller's write transaction where it writes."""
         row = self._db.execute("SELECT id FROM history_series WHERE host = ? AND grp = ?",
                                (host, grp)).fetchone()
-        if row is None:
-            return None
-        (self._series_ids if learned is None else learned)[host, grp] = row[0]
-        return row[0]
-
-    def _learn(self, keys: dict, series: dict) -> None:
-        self._key_ids.update(keys)
-        self._series_ids.update(series)
+        if row is None and create:
+            # Ids are never reused while the newest row stays (see _prune_series), so a read
+            # that yields between batches never finds another host's rows under its id.
+            return self._db.execute("INSERT INTO history_series (host, grp) VALUES (?, ?)",
+                                    (host, grp)).lastrowid
+        return None if row is None else row[0]
 
     def record_history(self, host: str, ts: float, values: dict[str, float]) -> None:
         groups: dict[str, dict[str, float]] = {}
         for key, value in values.items():
             groups.setdefault(group(key), {})[key] = float(value)
         keys: dict[str, int] = {}
-        series: dict[tuple[str, str], int] = {}
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 for grp, figures in groups.items():
-                    sid = self._series_id(host, grp, series)
+                    sid = self._series_id(host, grp, create=True)
                     by_id = {kid: v for k, v in figures.items()
                              if (kid := self._key_id(k, keys)) is not None}
                     if by_id:
                         self._record(sid, ts, by_id)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
-        self._learn(keys, series)
+        self._key_ids.update(keys)
 
     def _record(self, sid: int, ts: float, values: dict[int, float]) -> None:
         db, now, keep = self._db, time.time(), self.history_retention
@@ -183,14 +178,16 @@ class SQLiteHistory:
 
     def _write_batch(self, host: str, n: int, batch: list[tuple]) -> None:
         keys: dict[str, int] = {}
-        series: dict[tuple[str, str], int] = {}
         memo: dict[str, int | None] = {}  # the batch's key ids, without a call per value
+        sids: dict[str, int | None] = {}  # and its series ids (one transaction: no row goes)
         try:
             with self._db:
                 self._db.execute("BEGIN IMMEDIATE")
                 out = []
                 for grp, t, figures in batch:
-                    sid = self._series_id(host, grp, series)
+                    if grp not in sids:
+                        sids[grp] = self._series_id(host, grp, create=True)
+                    sid = sids[grp]
                     for k in figures.keys() - memo.keys():
                         memo[k] = self._key_id(k, keys)
                     by_id = {memo[k]: f for k, f in figures.items() if memo[k] is not None}
@@ -201,21 +198,40 @@ class SQLiteHistory:
                 self._db.executemany("INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)", out)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
-        self._learn(keys, series)
+        self._key_ids.update(keys)
 
     def trim_history(self) -> None:
         now, keep = time.time(), self.history_retention
-        for (sid,) in self._db.execute("SELECT id FROM history_series").fetchall():
+        sid = -1
+        # Every series that holds rows, by an index seek per series (rows of a series whose
+        # row went are trimmed too), then the series left with no rows: host names that come
+        # and go (short-lived containers) would otherwise add rows to history_series forever.
+        while row := self._db.execute("SELECT series FROM history WHERE series > ? "
+                                      "ORDER BY series LIMIT 1", (sid,)).fetchone():
+            sid = row[0]
             self._delete("series = ? AND tier = 0 AND t < ?", (sid, (now - keep.raw) * 1000))
             for tier in ("1m", "1h"):
                 self._delete("series = ? AND tier = ? AND t <= ?",
                              (sid, _TIER[tier], now - keep.of(tier) - TIERS[tier]))
+        self._prune_series("")
 
     def forget_history(self, host: str) -> None:
-        # The series rows stay (a few bytes): other processes may hold their ids in a cache.
-        sids = self._db.execute("SELECT id FROM history_series WHERE host = ?", (host,)).fetchall()
-        for (sid,) in sids:
+        for (sid,) in self._db.execute("SELECT id FROM history_series WHERE host = ?",
+                                       (host,)).fetchall():
             self._delete("series = ?", (sid,))
+        self._prune_series("AND host = ?", (host,))
+
+    def _prune_series(self, where: str, args: tuple = ()) -> None:
+        """Delete the series rows (matching ``where``) that hold no history rows, but the
+        newest: SQLite gives a new row the highest id plus one, so keeping it means no id is
+        ever reused."""
+        try:  # one statement: a writer's transaction sees the row and its rows, or neither
+            self._db.execute(
+                "DELETE FROM history_series WHERE id < (SELECT MAX(id) FROM history_series) "
+                f"{where} AND NOT EXISTS (SELECT 1 FROM history WHERE series = "
+                "history_series.id)", args)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
 
     def _delete(self, where: str, args: tuple) -> None:
         """Delete the history rows matching ``where``, :data:`_BATCH` rows per statement."""

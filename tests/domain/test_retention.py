@@ -128,3 +128,32 @@ def test_a_host_whose_clock_is_behind_stays_while_the_store_hears_from_it(live):
     import time
     assert retention.sweep(store, time.time(), **KEEP)["hosts"] == 0
     assert "sample:slow-clock" in store.states("sample:")
+
+
+def test_a_host_gone_by_retention_is_forgotten_everywhere_and_its_alerts_resolve(live):
+    """Without the ``host-forgotten`` item a silent host's firing alerts stayed firing for ever
+    and the rule runner kept an evaluator for every host it had ever seen."""
+    from types import SimpleNamespace
+
+    from app.domain import hosts
+    from app.domain.rules import AlertRule
+    from app.live import rulerunner
+
+    store = live.store
+    settings = SimpleNamespace(alert_rules=[AlertRule(metric="cpu_percent", op=">", value=90,
+                                                      name="cpu-high")])
+    evaluators, cursor = rulerunner._take_over(store, settings)
+    for host in ("gone", "here"):
+        sample = {"host": host, "ts": NOW - 2 * DAY if host == "gone" else NOW - 60,
+                  "cpu_percent": 95.0}
+        store.append("metrics", sample, state_key=f"sample:{host}")
+    cursor = rulerunner._catch_up(store, evaluators, cursor, "me")
+    assert {a["host"] for a in alerts.all_alerts(store, state="firing")} == {"gone", "here"}
+
+    # Accepted by the store long ago, too (the items above carry this machine's clock).
+    assert retention.sweep(store, NOW + 400 * DAY, **KEEP)["hosts"] == 2
+    assert [i.data["host"] for i in store.find(hosts.KIND, limit=10)] in (
+        ["gone", "here"], ["here", "gone"])
+    rulerunner._catch_up(store, evaluators, cursor, "me")
+    assert alerts.all_alerts(store, state="firing") == []
+    assert evaluators._hosts == {}
