@@ -51,6 +51,9 @@ class Settings(BaseModel):
     #: Different pages (a host's and range, a fleet sort and filter) one client address may
     #: stream at once in each process (``app.live.clients``); below the 16 pages a process keeps.
     streams_per_client: Annotated[int, Field(ge=1, le=100_000)] = 8
+    #: History reads (``/api/v1/history``, the compare page and chart) one client address may
+    #: have in progress at once in each process (``app.web.heavy``); one more is a 429.
+    history_reads_per_client: Annotated[int, Field(ge=1, le=10_000)] = 2
     #: Largest request body accepted, in bytes; larger bodies get 413.
     max_body: Annotated[int, Field(gt=0)] = 1024 * 1024
     #: Mount point whose usage the disk card shows (``psutil.disk_usage``).

@@ -17,6 +17,7 @@ from markupsafe import Markup
 from app.view.compare import COMPARABLE, POLL, BadCompare, Comparisons, Rendered, check
 from app.view.ranges import SPANS
 from .access import needs
+from .heavy import bounded
 
 bp = Blueprint("compare", __name__)
 
@@ -39,6 +40,7 @@ def _rendered() -> tuple[str, str, Rendered]:
 
 @bp.get("/fleet/compare")
 @needs("read")
+@bounded
 def compare_page():
     """The whole page: the metric and range switchers (plain links) and the chart."""
     metric, range_name, rendered = _rendered()
@@ -49,6 +51,7 @@ def compare_page():
 
 @bp.get("/fleet/compare/chart")
 @needs("read")
+@bounded
 def compare_chart():
     """The chart region alone, with its ETag: ``304`` while the tier point is the same."""
     _metric, _range, rendered = _rendered()

@@ -184,3 +184,43 @@ def test_the_sampler_records_each_sample_once(make_app):
     assert sorted({math.floor(s["ts"]) for s in samples}) == [p[0] for p in points]
     minutes = live.store.history(HOST, "mem_percent", "1m", 0, time.time() + 1)
     assert sum(p[4] for p in minutes) == len(points)
+
+
+def test_one_client_has_at_most_its_share_of_history_reads_in_progress(app, monkeypatch):
+    """A client that sends many history reads at once gets 429 past
+    DASHBOARD_HISTORY_READS_PER_CLIENT (2) in progress; another client is not affected, and the
+    first may read again once its reads are done (issue "Hardening, round two", 6 and 9)."""
+    import gevent
+    import gevent.event
+
+    from app.domain import history
+    from app.view import compare
+
+    release = gevent.event.Event()
+    real_query, real_draw = history.query, compare.draw
+
+    def slow(real):
+        def wait_then(*args, **kwargs):
+            release.wait(30)
+            return real(*args, **kwargs)
+        return wait_then
+
+    monkeypatch.setattr(history, "query", slow(real_query))
+    monkeypatch.setattr(compare, "draw", slow(real_draw))
+    one, other = ({"REMOTE_ADDR": address} for address in ("192.0.2.1", "192.0.2.2"))
+    client = app.test_client()
+    reads = [gevent.spawn(client.get, "/api/v1/history?metric=cpu_percent&range=1h", environ_base=one),
+             gevent.spawn(client.get, "/fleet/compare/chart?range=6h", environ_base=one)]
+    with gevent.Timeout(30):
+        while sum(app.extensions.get("history_reads", {}).values()) < 2:
+            gevent.sleep(0.01)
+    for path in ("/api/v1/history?metric=cpu_percent&range=24h", "/fleet/compare?range=7d"):
+        refused = client.get(path, environ_base=one, headers={"Accept": "application/json"})
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+        assert "DASHBOARD_HISTORY_READS_PER_CLIENT" in refused.get_json()["error"]
+    third = gevent.spawn(client.get, "/api/v1/history?metric=cpu_percent&range=24h", environ_base=other)
+    release.set()
+    gevent.joinall([*reads, third], timeout=30, raise_error=True)
+    assert [read.value.status_code for read in (*reads, third)] == [200, 200, 200]
+    assert app.extensions["history_reads"] == {}
+    assert client.get("/api/v1/history?metric=cpu_percent&range=1h", environ_base=one).status_code == 200

@@ -13,6 +13,7 @@ from app.domain.schemas import BadPayload, HistoryQuery
 
 from ..payload import parse_query
 from ..access import needs
+from ..heavy import bounded
 
 
 def _bad(param: str, message: str) -> BadPayload:
@@ -26,6 +27,7 @@ def _known_host(live, host: str) -> bool:
 
 
 @needs("read")
+@bounded
 def get_history():
     """``?metric=cpu_percent&range=24h`` (or ``from``/``to`` in Unix seconds), optional
     ``host`` and ``step`` (seconds): ``{"host", "metric", "step", "points": [{"t", "min",
@@ -35,6 +37,8 @@ def get_history():
 
     :raise 400: an unknown metric, host or range, ``from`` after ``to``, a bad step; the
         message and ``details[].field`` name the parameter.
+    :raise 429: this client has ``DASHBOARD_HISTORY_READS_PER_CLIENT`` reads in progress
+        (``app.web.heavy``).
     """
     spec = parse_query(HistoryQuery)
     live = current_app.extensions["dashboard"]

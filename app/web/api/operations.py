@@ -207,7 +207,10 @@ ROUTES: list[Route] = [
                                          "text/csv": {"schema": {"type": "string"}}}},
                      "400": ("an unknown metric, host or range, from after to, or a bad "
                              "step: the parameter is named in the message and details",
-                             _ERRORS)}),
+                             _ERRORS),
+                     "429": ("this client has DASHBOARD_HISTORY_READS_PER_CLIENT history "
+                             "reads in progress already (or too many failed credentials); see "
+                             "Retry-After", _ERRORS)}),
     Route("get", "/api/v1/processes", "A host's latest top processes (scanned while someone "
           "views that host)", "metrics", query=ProcessQuery, responses={
               "200": ("the list, sorted", ref("ProcessList")),
