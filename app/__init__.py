@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flask import Flask
     from htmx_flask import Htmx
 
-    from .config import ROOT, load_settings
+    from .config import ROOT, ConfigError, load_settings
     from .domain.fleet import Fleet
     from .live.engine import Live
     from .sources import agent, ask
@@ -44,11 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
     from .store.tiers import Retention
     from .view.format import FILTERS, GLOBALS
     from .view.host import Inside
+    from .view.language import Languages
     from .view.regions import LiveView
     from .view.timeaxis import zone_of
     from .web import (access, admin, api, assets, audit, auth, compare, compat, dashboard,
-                      deadline, errors, fill, headers, ops, origin, overview, stream, throttle,
-                      users)
+                      deadline, errors, fill, headers, language, ops, origin, overview, stream,
+                      throttle, users)
     from .web.api import stream as api_stream
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
@@ -64,19 +65,25 @@ def create_app(config: dict | None = None) -> Flask:
     Htmx(app)
     app.jinja_env.filters.update(FILTERS)
     app.jinja_env.globals.update(GLOBALS)
+    try:
+        languages = Languages(app.jinja_env, ROOT / "translations", settings.language,
+                              zone_of(settings.timezone))
+    except ValueError as exc:
+        raise ConfigError(f"DASHBOARD_LANGUAGE: {exc}") from None
+    language.register(app, languages)
 
     store_url = settings.store_url or f"sqlite:///{os.path.join(app.instance_path, 'dashboard.sqlite3')}"
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval,
                        history_retention=Retention(settings.history_raw, settings.history_minute,
                                                    settings.history_hour))
-    view = LiveView(app.jinja_env, host=settings.host_name, thresholds=settings.thresholds,
+    view = LiveView(languages.get().env, language=languages.get(), host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     zone=zone_of(settings.timezone),
                     fleet=Fleet(settings.stale_after, home=settings.host_name,
                                 forget_after=settings.host_retention,
                                 thresholds=settings.thresholds),
                     inside=Inside(settings.process_count, settings.process_interval))
-    live = Live(settings, store, view)
+    live = Live(settings, store, view, languages)
     app.extensions["dashboard"] = live
 
     errors.register(app)

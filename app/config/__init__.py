@@ -150,6 +150,10 @@ class Settings(BaseModel):
     #: IANA time zone of the charts' time labels (``Europe/Paris``); empty: the server's own
     #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
     timezone: str = ""
+    #: The interface's language when neither the person, a ``?lang=`` cookie nor the browser's
+    #: ``Accept-Language`` names one, and that of notifications and ``flask ask``: ``en`` or a
+    #: catalog under ``translations/`` (``zh_Hans``). See ``app.web.language``.
+    language: str = "en"
     #: How long history keeps raw samples (``app.domain.history``); seconds or ``24h``, ``30d``,
     #: ``1y``. At least 5 minutes, the live range.
     history_raw: Duration(300) = 86400.0

@@ -111,9 +111,9 @@ def _queued(sub: Subscriber, farewell: Callable[[], bytes],
 def page_messages(live, lifetime: float, sock: socket.socket | None,
                   host: str | None = None, closer: socket.socket | None = None,
                   range_name: str | None = None, owner: tuple[str, str] | None = None,
-                  client: str | None = None) -> Iterator[bytes]:
+                  client: str | None = None, language: str | None = None) -> Iterator[bytes]:
     """Yield one HTML stream (``GET /stream``) of ``host``'s page (None: the dashboard's own)
-    over ``range_name`` (None: live):
+    over ``range_name`` (None: live) in ``language`` (None: the default page's):
     the snapshot, then what the page's hub gives, until the stream ends (:func:`deliver`).
 
     :param live: the process's :class:`~app.live.engine.Live`.
@@ -127,7 +127,7 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
     not kept alive for the stream's whole life. An unknown host or range, or a page past the
     limit, gives an empty stream: the browser reconnects and gets the answer then.
     """
-    return _messages(lambda: live.page(host, range_name), lifetime, sock, closer, owner,
+    return _messages(lambda: live.page(host, range_name, language), lifetime, sock, closer, owner,
                      None if client is None else (live.client_streams, client))
 
 

@@ -19,6 +19,7 @@ from app.domain.accountcache import Accounts
 from app.store import Store, StoreUnavailable
 from app.view.audit import AuditRows
 from app.view.overview import FleetTable
+from app.view.language import Languages
 from app.view.regions import LiveView
 
 from . import sse
@@ -44,6 +45,7 @@ class Live:
 
     :param settings: the validated :class:`~app.config.Settings`.
     :param view: the view of this dashboard's own host; other hosts' views are its siblings.
+    :param languages: the interface's languages (``DASHBOARD_LANGUAGE`` is the default page's).
 
     ``on_viewers``, ``on_sent`` and ``on_drop`` (``app.web.ops`` sets them) are called like the
     :class:`~app.live.hub.Hub` hooks of the same names, for every page's hub; ``on_viewers`` gets
@@ -51,8 +53,11 @@ class Live:
     (``sent``, ``retrying``, ``failed``).
     """
 
-    def __init__(self, settings, store: Store, view: LiveView) -> None:
+    def __init__(self, settings, store: Store, view: LiveView,
+                 languages: Languages | None = None) -> None:
         self.settings = settings
+        #: The languages pages are rendered in (``app.view.language``); None: the source's only.
+        self.languages = languages
         self.store = store
         self.fleet = view.fleet
         self.on_viewers = self.on_sent = self.on_drop = self.on_notified = None
@@ -91,15 +96,16 @@ class Live:
         """The hub of the streams of this dashboard's own host."""
         return self.pages.default.hub
 
-    def page(self, host: str | None = None, range_name: str | None = None) -> Page:
+    def page(self, host: str | None = None, range_name: str | None = None,
+             language: str | None = None) -> Page:
         """The view and hub of ``host`` (None: this dashboard's own) over ``range_name`` (None:
-        live), made on first use.
+        live) in ``language`` (None: ``DASHBOARD_LANGUAGE``), made on first use.
 
         :raise app.live.pages.UnknownRange: not a range of ``app.view.ranges.SPANS`` (400).
         :raise app.live.pages.UnknownHost: no sample of ``host`` is known (404).
         :raise app.live.pages.TooManyPages: :data:`~app.live.pages.MAX_PAGES` hosts are watched (503).
         """
-        return self.pages.get(host, range_name)
+        return self.pages.get(host, range_name, language)
 
     def viewers_here(self) -> int:
         """Open streams of this process, over every page (fleet pages included)."""
@@ -129,8 +135,9 @@ class Live:
     def _known(self, host: str) -> bool:
         return host == self.settings.host_name or host in self.fleet
 
-    def _open_page(self, host: str, range_name: str) -> Page:
-        view = self.view.sibling(host, range_name)
+    def _open_page(self, host: str, range_name: str, language: str) -> Page:
+        view = self.view.sibling(host, range_name, self.languages.get(language)
+                                 if self.languages else None)
         view.viewers = self.view.viewers  # the same total on every page
         view.load(self.store)
         return Page(view, self._hub())

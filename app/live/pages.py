@@ -1,10 +1,11 @@
-"""The pages this process shows: one :class:`Page` (a LiveView and a Hub) per viewed host and
-time range.
+"""The pages this process shows: one :class:`Page` (a LiveView and a Hub) per viewed host, time
+range and language.
 
 Render once per host and range: the tailer (``app.live.tailer``) folds every new log item into
 every page's view and publishes each page's changed regions once to that page's hub, so what a
 viewer of ``/?host=web-2&range=24h`` receives was rendered once for every viewer of web-2's
-last 24 hours in this process. The page of this dashboard's own host (``DASHBOARD_HOST_NAME``)
+last 24 hours in this process, once per language viewed (a page in a second language exists,
+and costs its renders, only while someone views it in that language). The page of this dashboard's own host (``DASHBOARD_HOST_NAME``)
 on the live range exists from the start and is kept; another page is made when its first
 viewer (or poll) arrives, and beyond :data:`MAX_PAGES` the least recently used page that no
 stream watches is dropped.
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from app.view.language import SOURCE
 from app.view.ranges import LIVE, SPANS
 from app.view.regions import LiveView
 
@@ -55,9 +57,14 @@ class Page:
         return self.view.host
 
     @property
-    def key(self) -> tuple[str, str]:
-        """(host, range): what the page shows."""
-        return self.view.host, self.view.range
+    def key(self) -> tuple[str, str, str]:
+        """(host, range, language): what the page shows, in which language."""
+        return self.view.host, self.view.range, self.language
+
+    @property
+    def language(self) -> str:
+        """The code of the language its regions are rendered in."""
+        return self.view.language.code if self.view.language else SOURCE
 
     def snapshot(self) -> bytes:
         """Every region and the LIVE badge as one SSE message, encoded once per change."""
@@ -85,8 +92,8 @@ class Pages:
     """This process's pages by (host, range), the default one first and never dropped.
 
     :param default: the page of this dashboard's own host on the live range.
-    :param open_page: makes and loads the page of a host and range, ``open_page(host, range)``
-        (may switch greenlets: it reads the store).
+    :param open_page: makes and loads the page of a host, range and language,
+        ``open_page(host, range, language)`` (may switch greenlets: it reads the store).
     :param known: whether a host name may get a page (:class:`UnknownHost` otherwise).
     :param limit: pages kept at most (:data:`MAX_PAGES`).
     """
@@ -97,7 +104,8 @@ class Pages:
         self._open = open_page
         self._known = known
         self.limit = limit
-        self._pages: OrderedDict[tuple[str, str], Page] = OrderedDict([(default.key, default)])
+        self._pages: OrderedDict[tuple[str, str, str], Page] = OrderedDict(
+            [(default.key, default)])
 
     def __iter__(self) -> Iterator[Page]:
         return iter(list(self._pages.values()))  # a copy: a page may be added meanwhile
@@ -105,15 +113,18 @@ class Pages:
     def __len__(self) -> int:
         return len(self._pages)
 
-    def _key(self, host: str | None, range_name: str | None) -> tuple[str, str]:
+    def _key(self, host: str | None, range_name: str | None,
+             language: str | None) -> tuple[str, str, str]:
         range_name = LIVE if range_name in (None, "5m") else range_name
         if range_name not in SPANS:
             raise UnknownRange(range_name)
-        return (self.default.host if host is None else host), range_name
+        return ((self.default.host if host is None else host), range_name,
+                language or self.default.language)
 
-    def get(self, host: str | None, range_name: str | None = None) -> Page:
-        """The page of ``host`` (None: the default) over ``range_name`` (None or ``5m``: live),
-        made now if needed.
+    def get(self, host: str | None, range_name: str | None = None,
+            language: str | None = None) -> Page:
+        """The page of ``host`` (None: the default) over ``range_name`` (None or ``5m``: live)
+        in ``language`` (a code; None: the default page's), made now if needed.
 
         A caller that subscribes to the page's hub must do so before its greenlet yields, so
         that the page cannot be dropped in between (an unwatched page may be, at any switch).
@@ -122,7 +133,7 @@ class Pages:
         :raise UnknownHost: ``host`` is neither the default nor known.
         :raise TooManyPages: a new page is needed and every kept one is watched.
         """
-        key = self._key(host, range_name)
+        key = self._key(host, range_name, language)
         page = self._pages.get(key)
         if page is None:
             if not self._known(key[0]):
@@ -136,15 +147,16 @@ class Pages:
         self._pages.move_to_end(key)
         return page
 
-    def peek(self, host: str | None, range_name: str | None = None) -> Page | None:
-        """The page of ``host`` and range (None: the defaults) if this process has it; never
-        makes one (an unknown range: None)."""
+    def peek(self, host: str | None, range_name: str | None = None,
+             language: str | None = None) -> Page | None:
+        """The page of ``host``, range and language (None: the defaults) if this process has
+        it; never makes one (an unknown range: None)."""
         try:
-            return self._pages.get(self._key(host, range_name))
+            return self._pages.get(self._key(host, range_name, language))
         except UnknownRange:
             return None
 
-    def _idle(self, but: tuple[str, str] | None = None) -> tuple[str, str] | None:
+    def _idle(self, but: tuple[str, str, str] | None = None) -> tuple[str, str, str] | None:
         """The least recently used page that no stream watches, other than the default."""
         for key, page in self._pages.items():
             if page is not self.default and key != but and len(page.hub) == 0:

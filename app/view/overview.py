@@ -24,6 +24,7 @@ from jinja2 import Environment
 from app.domain.fleet import LEVELS, Card, Fleet, summary
 from app.domain.levels import sample_value
 
+from .language import N_
 from .parts import Parts, RenderedRegions
 
 #: Seconds between two redraws of a fleet page's regions.
@@ -61,9 +62,9 @@ SORTS: dict[str, Callable[[Card], tuple]] = {
     "seen": lambda c: (c.seen is not None, c.seen or 0.0),
 }
 #: The column headings, in table order, with the ``?sort=`` each links to.
-COLUMNS = (("name", "Host"), ("state", "State"), ("cpu", "CPU"), ("memory", "Memory"),
-           ("disk", "Disk"), ("load", "Load per CPU"), ("alerts", "Firing alerts"),
-           ("seen", "Last seen"))
+COLUMNS = (("name", N_("Host")), ("state", N_("State")), ("cpu", N_("CPU")),
+           ("memory", N_("Memory")), ("disk", N_("Disk")), ("load", N_("Load per CPU")),
+           ("alerts", N_("Firing alerts")), ("seen", N_("Last seen")))
 DEFAULT_SORT = "level"
 REGIONS = ("fleet-summary", "fleet-table")
 

@@ -13,6 +13,7 @@ from app.domain import history
 from app.store import Store
 
 from . import timechart as tc
+from .language import N_
 
 
 @dataclass(frozen=True)
@@ -36,13 +37,13 @@ LIVE = "live"
 #: The ranges a page may show, in the switcher's order. Buckets keep every chart between about
 #: 60 and 120 points: enough for its width in pixels' worth of detail, small to send.
 SPANS: dict[str, Span] = {
-    LIVE: Span(int(history.RANGES["5m"]), 5, None, "last 5 minutes", "live"),
-    "1h": Span(int(history.RANGES["1h"]), 60, "1m", "last hour", "1 h"),
-    "6h": Span(int(history.RANGES["6h"]), 300, "1m", "last 6 hours", "6 h"),
-    "24h": Span(int(history.RANGES["24h"]), 900, "1m", "last 24 hours", "24 h"),
-    "7d": Span(int(history.RANGES["7d"]), 7200, "1h", "last 7 days", "7 d"),
-    "30d": Span(int(history.RANGES["30d"]), 21600, "1h", "last 30 days", "30 d"),
-    "1y": Span(int(history.RANGES["1y"]), 259200, "1h", "last year", "1 y"),
+    LIVE: Span(int(history.RANGES["5m"]), 5, None, N_("last 5 minutes"), N_("live")),
+    "1h": Span(int(history.RANGES["1h"]), 60, "1m", N_("last hour"), N_("1 h")),
+    "6h": Span(int(history.RANGES["6h"]), 300, "1m", N_("last 6 hours"), N_("6 h")),
+    "24h": Span(int(history.RANGES["24h"]), 900, "1m", N_("last 24 hours"), N_("24 h")),
+    "7d": Span(int(history.RANGES["7d"]), 7200, "1h", N_("last 7 days"), N_("7 d")),
+    "30d": Span(int(history.RANGES["30d"]), 21600, "1h", N_("last 30 days"), N_("30 d")),
+    "1y": Span(int(history.RANGES["1y"]), 259200, "1h", N_("last year"), N_("1 y")),
 }
 #: Seconds between two sends of the live plots.
 LIVE_STEP = 5
@@ -65,11 +66,12 @@ class Spec:
 
 #: The host's charts, in panel order; custom metrics follow, by series key.
 HOST_CHARTS = (
-    Spec("cpu", "CPU", (("cpu_percent", ""),), "percent"),
-    Spec("memory", "Memory", (("mem_percent", ""),), "percent"),
-    Spec("load", "Load (1 min)", (("load1", ""),), "plain"),
-    Spec("network", "Network", (("net_rx_bps", "received"), ("net_tx_bps", "sent")), "bytes"),
-    Spec("disk", "Disk usage", (("disk_percent", ""),), "percent"),
+    Spec("cpu", N_("CPU"), (("cpu_percent", ""),), "percent"),
+    Spec("memory", N_("Memory"), (("mem_percent", ""),), "percent"),
+    Spec("load", N_("Load (1 min)"), (("load1", ""),), "plain"),
+    Spec("network", N_("Network"), (("net_rx_bps", N_("received")), ("net_tx_bps", N_("sent"))),
+         "bytes"),
+    Spec("disk", N_("Disk usage"), (("disk_percent", ""),), "percent"),
 )
 
 

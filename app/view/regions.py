@@ -30,6 +30,7 @@ from .fleetrow import FleetRow, Trends
 from .folds import CustomSeries, fold_alert, fold_task, task_summary
 from .format import level_of
 from .host import REGIONS as HOST_REGIONS, Inside
+from .language import Language
 from .panel import ChartPanel
 from .parts import RenderedRegions
 from .ranges import LIVE, SPANS
@@ -50,7 +51,8 @@ class LiveView:
         settings.
     :param range_name: the time range of its chart panel (a key of
         :data:`app.view.ranges.SPANS`); :param zone: the time zone of the charts' times
-        (``DASHBOARD_TIMEZONE``; None: the server's).
+        (``DASHBOARD_TIMEZONE``; None: the server's); :param language: its
+        :class:`~app.view.language.Language`, whose ``env`` is ``env`` (None: the source's).
 
     Besides the latest sample it keeps the current alerts by id (every firing one, the latest
     :data:`RESOLVED_SHOWN` resolved), each custom series' latest reading and the chart panel
@@ -59,7 +61,10 @@ class LiveView:
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
                  simulator: bool = False, fleet: Fleet | None = None, inside=None,
-                 range_name: str = LIVE, zone=None, trends: Trends | None = None) -> None:
+                 range_name: str = LIVE, zone=None, trends: Trends | None = None,
+                 language: Language | None = None) -> None:
+        #: The language its regions are rendered in (``env`` is that language's environment).
+        self.language = language
         self.env = env
         self.host = host
         self.range = range_name
@@ -102,13 +107,15 @@ class LiveView:
         self._templates = {name: env.get_template(f"_{name}.html")
                            for name in (*self.regions, "plots")}
 
-    def sibling(self, host: str, range_name: str = LIVE) -> LiveView:
-        """A view of a host (this one or another) over a range, with the same settings and
-        fleet, not loaded yet.
+    def sibling(self, host: str, range_name: str = LIVE,
+                language: Language | None = None) -> LiveView:
+        """A view of a host (this one or another) over a range, in ``language`` (None: this
+        view's), with the same settings and fleet, not loaded yet.
 
         It has a simulator panel only for this view's host on the live range.
         """
-        view = LiveView(self.env, host=host, thresholds=self.thresholds,
+        language = language or self.language
+        view = LiveView(language.env if language else self.env, host=host, language=language, thresholds=self.thresholds,
                         feed_size=self.events.maxlen, fleet=self.fleet, range_name=range_name,
                         simulator=host == self.host and "simulator" in self.regions,
                         zone=self.panel.zone, inside=self.inside.sibling(),

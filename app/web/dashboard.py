@@ -28,6 +28,7 @@ from app.sources.sample import HOST_PATTERN
 from app.view.ranges import SPANS
 
 from .api.hosts import refuse_to_forget
+from . import language
 from .access import needs
 from .credentials import principal
 from .auth import record
@@ -49,7 +50,7 @@ def page_of(live) -> Page:
     host = request.args.get("host")
     range_name = request.args.get("range")
     try:
-        return live.page(host, range_name)
+        return live.page(host, range_name, language.current().code)
     except UnknownRange:
         abort(400, description=f"unknown range {range_name!r}; known: {', '.join(SPANS)}")
     except UnknownHost:

@@ -49,13 +49,13 @@ def stream():
     refused = too_many_streams(live, page)
     if refused is not None:
         return refused
-    host, range_name = page.key
+    host, range_name, language = page.key
     lifetime = current_app.config["SETTINGS"].stream_lifetime
     # direct_passthrough: hand our generator of bytes to the server as it is, without
     # Werkzeug's encoding and closing wrappers, which would add two generator hops per message.
     environ = request.environ
     return Response(page_messages(live, lifetime, direct_socket(environ), host,
                                   client_socket(environ), range_name, stream_owner(),
-                                  request.remote_addr or ""),
+                                  request.remote_addr or "", language),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

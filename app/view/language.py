@@ -1,0 +1,161 @@
+"""The interface's languages: words through gettext catalogs, figures and times through Babel.
+
+A :class:`Language` is one language of the interface: its Babel ``Locale``, its catalog
+(``translations/<code>/LC_MESSAGES/messages.mo``, compiled by ``scripts/setup`` from the
+``.po`` file beside it; English is the source and has none) and a Jinja environment that
+renders templates in it, with ``{% trans %}``, ``_()`` and the figure filters bound to it. The
+live views render their regions with their language's environment, so a region is rendered
+once per language in use, never per viewer (``app.live.pages``). Pages rendered per request
+use Flask-Babel, which reads the same catalogs (``app.web.language``).
+
+Figures: decimal marks and digit grouping by the locale (``babel.numbers``); sizes in IEC
+units (``1.5 GiB``, the unit itself is not translated, as Chinese ops tools write it too);
+times of day and dates in the dashboard's zone (``DASHBOARD_TIMEZONE``, else the server's);
+relative times (``3 分钟前``) by ``babel.dates.format_timedelta``.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import Environment
+
+#: The language of the source texts: it needs no catalog.
+SOURCE = "en"
+_UNITS = ("", "Ki", "Mi", "Gi", "Ti")
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's own name for it
+    """Mark ``message`` for the catalog without translating it (``gettext_noop``): for words
+    kept in Python tables that a template translates when it writes them (``_(title)``)."""
+    return message
+
+
+class Language:
+    """One language of the interface.
+
+    :param code: its catalog's name: ``en``, ``zh_Hans`` (a Babel locale identifier).
+    :param translations: its gettext catalog (an empty one for :data:`SOURCE`).
+    :param base: the Jinja environment the language's own is made from (the app's: its
+        filters, globals and autoescaping).
+    :param zone: the zone of times of day and dates.
+    """
+
+    def __init__(self, code: str, translations: gettext.NullTranslations, base: Environment,
+                 zone: tzinfo) -> None:
+        self.code = code
+        self.locale = Locale.parse(code)
+        #: For ``<html lang>``: BCP 47 (``zh-Hans``).
+        self.tag = code.replace("_", "-")
+        self.translations = translations
+        self.zone = zone
+        #: The zone's abbreviation now (``UTC``, ``CET``), as the pages say which zone times are in.
+        self.zone_name = datetime.now(zone).tzname() or str(zone)
+        # An environment of its own, not an overlay: an overlay shares the base's template
+        # cache (templates compiled with the base's words) and its i18n extension (installing
+        # this language's catalog would change the base's).
+        env = Environment(loader=base.loader, autoescape=base.autoescape,
+                          undefined=base.undefined, auto_reload=base.auto_reload,
+                          extensions=["jinja2.ext.i18n"])
+        env.globals.update({**base.globals, "language": self})
+        env.filters.update({**base.filters, **self.filters()})
+        env.tests.update(base.tests)
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        self.env = env
+
+    def filters(self) -> dict:
+        """The figure filters bound to this language (the names the templates use)."""
+        return {"bytes": self.bytes, "duration": self.duration, "clock": self.clock,
+                "stamp": self.stamp, "number": self.number, "ago": self.ago}
+
+    def gettext(self, message: str, **values) -> str:
+        """``message`` in this language, with ``%(name)s`` placeholders filled from ``values``."""
+        text = self.translations.gettext(message)
+        return text % values if values else text
+
+    def number(self, value: float | None, digits: int = 1) -> str:
+        """``value`` with ``digits`` decimals, the locale's decimal mark and grouping;
+        ``–`` for None."""
+        if value is None:
+            return "–"
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def bytes(self, value: float | None, suffix: str = "B") -> str:
+        """Bytes with IEC units: ``1536 -> '1.5 KiB'``; ``–`` for None."""
+        if value is None:
+            return "–"
+        for unit in _UNITS:
+            if abs(value) < 1024 or unit == "Ti":
+                return f"{self.number(value, 1 if unit else 0)} {unit}{suffix}"
+            value /= 1024
+        raise AssertionError("unreachable")
+
+    def duration(self, seconds: float | None) -> str:
+        """A duration in seconds to minutes' precision: ``93784 -> '1 d 2 h 3 min'``."""
+        if seconds is None:
+            return "–"
+        minutes = int(seconds) // 60
+        days, minutes = divmod(minutes, 1440)
+        hours, minutes = divmod(minutes, 60)
+        parts = [self.gettext("%(days)d d", days=days)] if days else []
+        if days or hours:
+            parts.append(self.gettext("%(hours)d h", hours=hours))
+        parts.append(self.gettext("%(minutes)d min", minutes=minutes))
+        return " ".join(parts)
+
+    def clock(self, ts: float) -> str:
+        """Unix seconds as the time of day in the dashboard's zone, ``'14:03:07'``."""
+        return format_datetime(datetime.fromtimestamp(ts, self.zone), "HH:mm:ss",
+                               locale=self.locale)
+
+    def stamp(self, ts: float) -> str:
+        """Unix seconds as a date and time of day in the dashboard's zone,
+        ``'2025-03-01 14:03:07'`` (the same digits in every language: a table's column)."""
+        return format_datetime(datetime.fromtimestamp(ts, self.zone), "yyyy-MM-dd HH:mm:ss",
+                               locale=self.locale)
+
+    def ago(self, seconds: float) -> str:
+        """How long ago, in words: ``'3 minutes ago'``, ``'3分钟前'``."""
+        return format_timedelta(-seconds, add_direction=True, locale=self.locale)
+
+
+class Languages:
+    """The languages this dashboard speaks: :data:`SOURCE` and every compiled catalog under
+    ``directory``.
+
+    :param base: the app's Jinja environment. :param default: ``DASHBOARD_LANGUAGE``.
+    :param zone: the zone of times (``DASHBOARD_TIMEZONE``).
+    :raise ValueError: ``default`` is neither :data:`SOURCE` nor a compiled catalog.
+    """
+
+    def __init__(self, base: Environment, directory: Path, default: str, zone: tzinfo) -> None:
+        self.directory = directory
+        self._base = base
+        self._zone = zone
+        found = sorted(p.parent.parent.name for p in directory.glob("*/LC_MESSAGES/messages.mo"))
+        #: Codes, the source first.
+        self.codes: tuple[str, ...] = (SOURCE, *(c for c in found if c != SOURCE))
+        if default not in self.codes:
+            raise ValueError(f"no catalog for {default!r}; known: {', '.join(self.codes)}")
+        self.default = default
+
+    @functools.cache
+    def get(self, code: str | None = None) -> Language:
+        """The language ``code`` (None or unknown: the default), made on first use."""
+        code = code if code in self.codes else self.default
+        translations = (gettext.NullTranslations() if code == SOURCE
+                        else Translations.load(str(self.directory), [code]))
+        return Language(code, translations, self._base, self._zone)
+
+    @property
+    def names(self) -> dict[str, str]:
+        """Code -> the language's own name (``中文 (简体)``), for the footer's links."""
+        return {code: Locale.parse(code).get_display_name(code) for code in self.codes}
