@@ -134,10 +134,11 @@ def page_messages(live, lifetime: float, sock: socket.socket | None,
 def overview_messages(live, lifetime: float, sock: socket.socket | None, sort: str, q: str,
                       closer: socket.socket | None = None,
                       owner: tuple[str, str] | None = None,
-                      client: str | None = None) -> Iterator[bytes]:
-    """Yield one HTML stream of the fleet page of ``(sort, q)`` (``GET /fleet/stream``, checked
+                      client: str | None = None, language: str | None = None) -> Iterator[bytes]:
+    """Yield one HTML stream of the fleet page of ``(sort, q)`` in ``language`` (a code; None:
+    the default) (``GET /fleet/stream``, checked
     by :func:`app.view.overview.check_query`), as :func:`page_messages` does for a host's page."""
-    return _messages(lambda: live.overviews.get(sort, q), lifetime, sock, closer, owner,
+    return _messages(lambda: live.overviews.get(sort, q, language), lifetime, sock, closer, owner,
                      None if client is None else (live.client_streams, client))
 
 

@@ -142,8 +142,9 @@ class Live:
         view.load(self.store)
         return Page(view, self._hub())
 
-    def _open_overview(self, sort: str, q: str) -> Overview:
-        table = FleetTable(self.view.env, self.fleet, sort, q)
+    def _open_overview(self, sort: str, q: str, language: str | None) -> Overview:
+        env = self.languages.get(language).env if self.languages else self.view.env
+        table = FleetTable(env, self.fleet, sort, q)
         return Overview(table, self._hub(), lambda: self.view.last_id)
 
     def _hub(self) -> Hub:

@@ -73,17 +73,18 @@ class Overview:
 
 
 class Overviews:
-    """This process's fleet pages by (sort, q).
+    """This process's fleet pages by (sort, q, language).
 
-    :param make: makes the page of a (sort, q) pair (``make(sort, q)``), already checked by
-        :func:`app.view.overview.check_query`.
+    :param make: makes the page of a (sort, q) pair in a language (``make(sort, q, code)``),
+        already checked by :func:`app.view.overview.check_query`.
     :param limit: pages kept at most.
     """
 
-    def __init__(self, make: Callable[[str, str], Overview], limit: int = MAX_PAGES) -> None:
+    def __init__(self, make: Callable[[str, str, str | None], Overview],
+                 limit: int = MAX_PAGES) -> None:
         self._make = make
         self.limit = limit
-        self._pages: OrderedDict[tuple[str, str], Overview] = OrderedDict()
+        self._pages: OrderedDict[tuple[str, str, str | None], Overview] = OrderedDict()
 
     def __iter__(self) -> Iterator[Overview]:
         return iter(list(self._pages.values()))
@@ -91,12 +92,13 @@ class Overviews:
     def __len__(self) -> int:
         return len(self._pages)
 
-    def get(self, sort: str, q: str) -> Overview:
-        """The page of ``(sort, q)``, made now if needed. Subscribe before the greenlet yields.
+    def get(self, sort: str, q: str, language: str | None = None) -> Overview:
+        """The page of ``(sort, q)`` in ``language`` (a code; None: ``DASHBOARD_LANGUAGE``),
+        made now if needed. Subscribe before the greenlet yields.
 
         :raise TooManyPages: a new filtered page is needed and every kept one is watched.
         """
-        key = (sort, q)
+        key = (sort, q, language)
         page = self._pages.get(key)
         if page is None:
             if q:  # only filtered pages take slots (module docstring)
@@ -107,7 +109,7 @@ class Overviews:
                                        "process already")
                 if len(filtered) >= self.limit:
                     del self._pages[idle[0]]
-            page = self._pages[key] = self._make(sort, q)
+            page = self._pages[key] = self._make(sort, q, language)
         self._pages.move_to_end(key)
         return page
 

@@ -73,19 +73,25 @@ class Language:
     def filters(self) -> dict:
         """The figure filters bound to this language (the names the templates use)."""
         return {"bytes": self.bytes, "duration": self.duration, "clock": self.clock,
-                "stamp": self.stamp, "number": self.number, "ago": self.ago}
+                "stamp": self.stamp, "number": self.number, "ago": self.ago, "word": self.word}
 
     def gettext(self, message: str, **values) -> str:
         """``message`` in this language, with ``%(name)s`` placeholders filled from ``values``."""
         text = self.translations.gettext(message)
         return text % values if values else text
 
+    def word(self, value) -> str:
+        """A word that came as data (a level, a state, a role: :mod:`app.view.words`) in this
+        language, as plain text: the template escapes it. Jinja's ``_()`` would return it as
+        safe markup, which text from outside (a process state an agent sent) must never be."""
+        return self.translations.gettext(str(value)) if value else ""  # "": the header
+
     def number(self, value: float | None, digits: int = 1) -> str:
-        """``value`` with ``digits`` decimals, the locale's decimal mark and grouping;
+        """``value`` with ``digits`` decimals and the locale's decimal mark;
         ``–`` for None."""
         if value is None:
             return "–"
-        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        pattern = "0" + ("." + "0" * digits if digits else "")  # no grouping: 1000.0 MiB
         return format_decimal(value, format=pattern, locale=self.locale)
 
     def bytes(self, value: float | None, suffix: str = "B") -> str:

@@ -22,6 +22,7 @@ from app.domain.audit import AuditQuery
 from app.live.delivery import audit_messages, client_socket, direct_socket
 from app.view import audit as audit_view
 
+from . import language
 from .access import needs
 from .api.audit import page
 from .auth import stream_owner
@@ -82,7 +83,7 @@ def audit():
     else:
         entries, after = page(current_app.extensions["dashboard"].store, query)
         older = "?" + urlencode({**filters, "before": after}) if after is not None else None
-        rows = audit_view.render(current_app.jinja_env, entries, older)
+        rows = audit_view.render(language.current().env, entries, older)
     return render_template("audit.html", rows=Markup(rows), live=live, filters=filters,
                            actions=ACTIONS, paged=query.before is not None,
                            refresh=REFRESH if live else None)

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from app.view.compare import COMPARABLE, POLL, BadCompare, Comparisons, Rendered, check
 from app.view.ranges import SPANS
+from . import language
 from .access import needs
 from .heavy import bounded
 
@@ -30,10 +31,13 @@ def _rendered() -> tuple[str, str, Rendered]:
     except BadCompare as exc:
         abort(400, description=str(exc))
     live = current_app.extensions["dashboard"]
-    comparisons = current_app.extensions.get("compare")
-    if comparisons is None:  # made on first use: a worker nobody asks never builds it
-        comparisons = current_app.extensions["compare"] = Comparisons(
-            current_app.jinja_env, live.view.panel.zone)
+    # One set of renders per language asked for, made on first use: a worker nobody asks
+    # never builds one.
+    spoken = language.current()
+    by_language = current_app.extensions.setdefault("compare", {})
+    comparisons = by_language.get(spoken.code)
+    if comparisons is None:
+        comparisons = by_language[spoken.code] = Comparisons(spoken.env, live.view.panel.zone)
     hosts = [*live.fleet.hosts, *([live.fleet.home] if live.fleet.home else [])]
     return metric, range_name, comparisons.get(live.store, hosts, metric, range_name, time.time())
 

@@ -20,6 +20,7 @@ from app.live.pages import TooManyPages
 from app.view import overview
 from app.view.overview import COLUMNS, REGIONS, BadFleetQuery, check_query
 
+from . import language
 from .access import needs
 from .auth import stream_owner
 from .headers import STREAM_HEADERS
@@ -39,7 +40,8 @@ def _query() -> tuple[str, str]:
 def _page(sort: str, q: str) -> Overview:
     """The fleet page of ``(sort, q)``. :raise 503: too many fleet pages are watched."""
     try:
-        return current_app.extensions["dashboard"].overviews.get(sort, q)
+        return current_app.extensions["dashboard"].overviews.get(sort, q,
+                                                                 language.current().code)
     except TooManyPages as exc:
         raise ServiceUnavailable(f"{exc}; retry later", retry_after=5) from None
 
@@ -91,6 +93,7 @@ def stream():
     environ = request.environ
     return Response(overview_messages(live, current_app.config["SETTINGS"].stream_lifetime,
                                       direct_socket(environ), sort, q, client_socket(environ),
-                                      stream_owner(), request.remote_addr or ""),
+                                      stream_owner(), request.remote_addr or "",
+                                      language.current().code),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)

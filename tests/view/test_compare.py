@@ -52,7 +52,7 @@ def test_ten_busiest_lines_with_a_legend_busiest_first(app, store):
     for n, host in enumerate(hosts):
         fill(store, host, [float(n)] * 30, end)
     with app.app_context():
-        html = Comparisons(app.jinja_env, UTC).get(store, hosts, "cpu_percent", "1h",
+        html = Comparisons(app.extensions["languages"].get().env, UTC).get(store, hosts, "cpu_percent", "1h",
                                                    end + 30).html
     assert html.count('<path class="line s') == 10
     for n in range(10):
@@ -76,7 +76,7 @@ def test_host_names_are_escaped_in_the_legend_titles_and_label(app, store):
     evil = '<b onmouseover="x">&amp;'
     fill(store, evil, [50.0] * 5, end)
     with app.app_context():
-        html = Comparisons(app.jinja_env, UTC).get(store, [evil], "cpu_percent", "1h",
+        html = Comparisons(app.extensions["languages"].get().env, UTC).get(store, [evil], "cpu_percent", "1h",
                                                    end + 30).html
     assert "<b " not in html and 'onmouseover="x"' not in html
     assert "&lt;b onmouseover=&#34;x&#34;&gt;&amp;amp;" in html  # the legend's text
@@ -94,7 +94,7 @@ def test_gaps_stay_gaps(store):
 
 def test_no_data_says_so(app, store):
     with app.app_context():
-        html = Comparisons(app.jinja_env, UTC).get(store, ["a", "b"], "load1", "24h",
+        html = Comparisons(app.extensions["languages"].get().env, UTC).get(store, ["a", "b"], "load1", "24h",
                                                    time.time()).html
     assert "No host has load 1 min figures over the last 24 hours yet (2 hosts looked at)." in html
     assert "<svg" not in html
@@ -103,7 +103,7 @@ def test_no_data_says_so(app, store):
 def test_one_render_per_tier_point(app, store):
     end = now_minute()
     fill(store, "a", [1.0], end)
-    comparisons = Comparisons(app.jinja_env, UTC)
+    comparisons = Comparisons(app.extensions["languages"].get().env, UTC)
     with app.app_context():
         first = comparisons.get(store, ["a"], "cpu_percent", "1h", end + 10)
         assert comparisons.get(store, ["a"], "cpu_percent", "1h", end + 50) is first
@@ -158,7 +158,7 @@ def test_a_missing_chart_is_drawn_once_for_everyone_asking_and_every_pair_is_kep
     monkeypatch.setattr(compare, "draw", slow_draw)
     end = now_minute()
     with app.app_context():
-        charts = Comparisons(app.jinja_env, UTC)
+        charts = Comparisons(app.extensions["languages"].get().env, UTC)
         # Before: each of the concurrent requests for a chart not drawn yet drew it.
         asks = [gevent.spawn(charts.get, store, ["a"], "cpu_percent", "1h", end) for _ in range(5)]
         gevent.joinall(asks, raise_error=True)

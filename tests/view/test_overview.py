@@ -29,7 +29,7 @@ def fleet():
 
 
 def table(app, fleet, sort="level", q=""):
-    t = FleetTable(app.jinja_env, fleet, sort, q)
+    t = FleetTable(app.extensions["languages"].get().env, fleet, sort, q)
     t.draw(0, 0.0)
     return t
 
