@@ -3,6 +3,7 @@ page left out of the nav fails), and its configuration page is the one the setti
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -29,3 +30,11 @@ def test_configuration_page_lists_every_setting_with_its_comment():
         assert f"`DASHBOARD_{name.upper()}`" in text, name
     assert "| `DASHBOARD_HEARTBEAT` | seconds | `15` | Seconds between two SSE heartbeat" in text
     assert "`DASHBOARD_AUDIT_RETENTION`, `DASHBOARD_AUDIT_SIZE` | duration (≥ 86400) | `400d` |" in text
+
+
+def test_performance_page_quotes_the_latest_bench_run():
+    """The page's figures are those of the run ``bench/RESULTS.md`` holds (its commit)."""
+    header = (ROOT / "bench" / "RESULTS.md").read_text().splitlines()[2]
+    commit = re.search(r"commit (\w+); ([\d-]+ [\d:]+ UTC)", header)
+    page_text = (ROOT / "docs" / "performance.md").read_text()
+    assert f"at commit {commit[1]}, {commit[2]}" in page_text, header
