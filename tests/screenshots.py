@@ -5,6 +5,7 @@ launch it) takes the page on a desktop and a phone, light and dark, into ``docs/
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,9 @@ FLASK = [sys.executable, "-m", "flask", "--app", "wsgi"]
 
 def fill(server: Server, env: dict) -> subprocess.Popen:
     """Give the page something to show; returns the agent process (stop it after)."""
-    post = lambda path, body: httpx.post(server.url + path, json=body).raise_for_status()  # noqa: E731
+    def post(path: str, body: dict) -> None:
+        httpx.post(server.url + path, json=body).raise_for_status()
+
     post("/simulator/host", {"enabled": True})
     post("/simulator/scenarios/task-run", {})
     post("/api/v1/events", {"level": "warning", "message": "disk filling up", "source": "cron"})
@@ -62,7 +65,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = {"DASHBOARD_STORE_URL": f"sqlite:///{folder}/store.sqlite3",
                "DASHBOARD_SIMULATOR": "1", "DASHBOARD_HOST_NAME": "web-1"}
-        full = {**__import__("os").environ, **env}
+        full = {**os.environ, **env}
         subprocess.run([*FLASK, "history-fill", "--host", "web-1", "--days", "7"], cwd=ROOT,
                        env=full, check=True, stdout=subprocess.DEVNULL)
         with Server(free_port(), env) as server:
