@@ -1,4 +1,4 @@
-"""Benchmarks (README, "Performance"); what several of them share."""
+"""Benchmarks (docs/performance.md); what several of them share."""
 
 import statistics
 import time

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from tests.servers import ROOT, answers, terminate
 
-#: The README's nginx block, as a user copies it.
-README_BLOCK = re.search(r"```nginx\n(.*?)```", (ROOT / "README.md").read_text(), re.S).group(1)
+#: The manual's nginx block (docs/deploying.md, "nginx in front"), as a user copies it.
+MANUAL_BLOCK = re.search(r"## nginx in front.*?```nginx\n(.*?)```",
+                         (ROOT / "docs" / "deploying.md").read_text(), re.S).group(1)
 
 #: A proxy that holds the stream's bytes: gzip over text/event-stream (nginx keeps them in the
 #: compressor's buffers) and buffering that ignores X-Accel-Buffering (FACTS.md, "Proxies").

@@ -61,7 +61,7 @@ class Settings(BaseModel):
     #: Seconds after the store accepted a host's latest sample at which its fleet card reads
     #: "stale" (``app.domain.fleet``).
     stale_after: Seconds = 10.0
-    #: Name this host's samples carry; defaults to ``socket.gethostname()``.
+    #: Name this host's samples carry, and the host that ``/`` shows.
     host_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
     #: Items the store's log keeps before trimming the oldest.
     log_size: Annotated[int, Field(ge=100)] = 10_000
@@ -69,32 +69,31 @@ class Settings(BaseModel):
     feed_size: Annotated[int, Field(ge=1, le=500)] = 20
     #: Messages a stream client may have queued before it counts as a slow consumer.
     queue_size: Annotated[int, Field(ge=1)] = 256
-    #: Seconds between two checks of the store for writes by other processes (SQLite).
+    #: Seconds between two checks for writes by other processes (SQLite; Redis wakes itself).
     tail_interval: Seconds = 0.1
     #: ``sse`` (default) or ``poll``: how a page loaded without ``?transport=`` gets updates.
     transport: Literal["sse", "poll"] = "sse"
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
     thresholds: Annotated[dict[str, tuple[float, float]], AfterValidator(over_defaults)] = Field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS))
-    #: JSON list of threshold rules ``{"metric", "op", "value", "for", "level", "name",
-    #: "hosts"}`` (see :class:`app.domain.alerts.AlertRule`); replaces the defaults. ``[]`` turns
-    #: rules off.
+    #: JSON list of rules ``{"metric", "op", "value", "for", "level", "name", "hosts"}`` (see
+    #: :class:`app.domain.alerts.AlertRule`); replaces the defaults, ``[]`` turns rules off.
     #: Rules live in the store (``PUT /api/v1/rules``): this only seeds a store without any.
     alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
-    #: Run the sampler in this process (tests of the API alone turn it off).
+    #: ``0`` turns the host sampler off in this process.
     sampler: bool = True
-    #: Bearer token that writes (``/api/``, ``/simulator/``) must send; empty: loopback only.
-    #: A SecretStr so that printing the settings never shows it.
+    #: Token (16 characters or more) programs send as ``Authorization: Bearer <token>``: an
+    #: API key with the ``ingest`` and ``ask`` scopes (see People, roles and keys).
     ingest_token: SecretStr = SecretStr("")
-    #: Token a viewer types into ``/login`` to see anything; empty: viewing is open.
+    #: Token (16 characters or more) a wall display types into ``/login``: a viewer sign-in.
     view_token: SecretStr = SecretStr("")
-    #: Bearer token a Prometheus scrape of ``/metrics`` sends; empty: ``/metrics`` is a read.
+    #: Bearer token (16 characters or more) a scrape of ``/metrics`` sends; empty: a read.
     metrics_token: SecretStr = SecretStr("")
     #: Key that signs the session cookie; empty: a random key per start, which logs everyone out
     #: at each restart and fails with several workers or hosts (each would have its own key).
     secret_key: SecretStr = SecretStr("")
     #: Host names (comma- or space-separated, no port) besides loopback ones under which a
-    #: request may use the loopback fallback of writes and page actions (no token set).
+    #: local client is an admin, and anyone may read, while nothing is configured.
     allowed_hosts: str = ""
     #: Reverse proxies in front of the dashboard whose ``X-Forwarded-For`` / ``-Proto`` to
     #: trust (Werkzeug's ``ProxyFix``): how many (``1``: the hop before us), or their addresses
@@ -122,14 +121,14 @@ class Settings(BaseModel):
     #: Header the same proxy puts the person's groups or role in (``Remote-Groups``); empty:
     #: the role of their account here, else viewer.
     auth_role_header: str = ""
-    #: Failed token checks (bearer or ``/login``) one client address may make per minute;
-    #: past it every write and login from that address gets 429 until the minute is over.
+    #: Failed credentials (key, password, view token) one client address, or sign-ins to one
+    #: name, may have per minute; past it they get 429 until the minute is over.
     auth_failures_per_minute: Annotated[int, Field(ge=1)] = 10
     #: Seconds a client may take to send a request's body; past it the connection is closed.
     body_timeout: Seconds = 10.0
     #: Seconds after its latest update at which a task is forgotten (``app.domain.retention``).
     task_retention: Seconds = 7 * 86400.0
-    #: Seconds after it was resolved at which an alert is forgotten.
+    #: Seconds after it resolved at which an alert (or a decided approval) is forgotten.
     alert_retention: Seconds = 7 * 86400.0
     #: Seconds without a sample after which another host leaves the fleet and the store.
     host_retention: Seconds = 86400.0
@@ -271,7 +270,6 @@ class Settings(BaseModel):
     @classmethod
     def _unique_names(cls, value: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
         return check_names(value)
-
 
 
 def load_settings(overrides: dict | None = None) -> Settings:

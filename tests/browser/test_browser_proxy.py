@@ -1,5 +1,5 @@
 """The page behind a real nginx (Debian's): a proxy that holds the stream's bytes makes it fall
-back to polling within 5 s; behind the README's block it stays LIVE."""
+back to polling within 5 s; behind the manual's block it stays LIVE."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import ARTIFACTS, simulate_host
-from tests.nginx import HOLDING_BLOCK, README_BLOCK, Nginx
+from tests.nginx import HOLDING_BLOCK, MANUAL_BLOCK, Nginx
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server]
@@ -44,7 +44,7 @@ def test_a_proxy_that_holds_the_stream_falls_back_to_polling_within_5_s(server, 
 
 def test_behind_the_readme_block_the_page_stays_live(server, watched: Page, tmp_path):
     page = watched
-    with Nginx(free_port(), server.port, README_BLOCK, tmp_path / "nginx") as proxy:
+    with Nginx(free_port(), server.port, MANUAL_BLOCK, tmp_path / "nginx") as proxy:
         page.goto(proxy.url + "/")
         expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
         before = page.locator("#cpu .number").inner_text()

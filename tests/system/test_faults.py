@@ -181,7 +181,7 @@ async def _sighup(srv: Server) -> None:
                          "every accepted event on all 200 streams")
         for stream in streams:
             assert stream.connects >= 2
-            # The reload ended it with id: and retry: (README, "Deploying"), not a reset.
+            # The reload ended it with id: and retry: (docs/deploying.md), not a reset.
             assert stream.endings[0] == "farewell", stream.endings
             assert_exactly_once(stream, posted)
         print(f"old workers gone {gone_after:.2f} s after SIGHUP; "

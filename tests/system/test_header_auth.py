@@ -18,9 +18,9 @@ from tests.servers import ROOT, Server, free_port
 
 pytestmark = pytest.mark.server
 
-#: The README's header-mode block, as a user copies it (the second nginx block there).
-HEADER_BLOCK = re.search(r"\*\*Header mode.*?```nginx\n(.*?)```", (ROOT / "README.md").read_text(),
-                         re.S | re.I).group(1)
+#: The manual's header-mode block, as a user copies it (docs/people.md, "Header mode").
+HEADER_BLOCK = re.search(r"## Header mode.*?```nginx\n(.*?)```",
+                         (ROOT / "docs" / "people.md").read_text(), re.S | re.I).group(1)
 INGEST = "ingest-token-for-header-tests"
 PASSWORDS = {"olga": "olga-password", "vera": "vera-password"}
 
@@ -36,7 +36,7 @@ def htpasswd(path) -> None:
 @pytest.fixture(scope="module", params=["readme", "passes-authorization"])
 def stack(request, tmp_path_factory):
     """gunicorn in header mode, with olga an operator here and vera unknown (a viewer), and
-    nginx in front with the README's block, or that block without its line that keeps the
+    nginx in front with the manual's block, or that block without its line that keeps the
     client's ``Authorization: Basic`` from the app (as many proxies pass it on); yields
     ``(gunicorn, nginx, alert id)``."""
     folder = tmp_path_factory.mktemp("header")

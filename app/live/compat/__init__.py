@@ -1,6 +1,6 @@
 """The compatibility layer's engine: the streams that clients of the four systems this dashboard
-grew from read, mapped onto what the dashboard already keeps (README, "Clients of the systems
-this grew from"; the routes are ``app.web.compat``).
+grew from read, mapped onto what the dashboard already keeps (the manual,
+docs/compat.md; the routes are ``app.web.compat``).
 
 - the agent OS dashboard: ``/api/metrics/stream`` (:mod:`.agentos`);
 - the task-progress service: ``/api/v1/sse/tasks/<id>/progress``, the task streams

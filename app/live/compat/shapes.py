@@ -1,6 +1,6 @@
 """What the clients of the four systems this dashboard grew from read, made from what it keeps:
-plain functions from items and state to the JSON objects those clients expect (README,
-"Clients of the systems this grew from"). Nothing here encodes, sends or reads the store.
+plain functions from items and state to the JSON objects those clients expect (the manual,
+docs/compat.md). Nothing here encodes, sends or reads the store.
 
 Times are ISO-8601 in UTC (``2026-01-22T11:08:09.588+00:00``) wherever those clients read a
 string, and Unix seconds where they read a number (the agent backend's heartbeat).

@@ -1,6 +1,6 @@
 """The compatibility layer's routes: the paths of the four systems this dashboard grew from,
-served from the dashboard's own log, tasks, approvals and streams (README, "Clients of the
-systems this grew from"; the streams themselves are ``app.live.compat``).
+served from the dashboard's own log, tasks, approvals and streams (the manual,
+docs/compat.md; the streams themselves are ``app.live.compat``).
 
 - the agent OS dashboard (:mod:`.agentos`): ``/api/metrics/stream``, ``/api/metrics``,
   ``/api/events``;
