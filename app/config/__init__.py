@@ -21,7 +21,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from app.domain.alerts import DEFAULT_RULES, AlertRule, check_names
 
 from .values import (DEFAULT_THRESHOLDS, MIN_TOKEN_LENGTH, ConfigError, Duration, Seconds,
-                     over_defaults, proxies)
+                     Zone, over_defaults, proxies)
 
 ENV_PREFIX = "DASHBOARD_"
 #: The checkout: ``templates/``, ``static/``, ``node_modules/`` and ``instance/`` are here.
@@ -146,12 +146,11 @@ class Settings(BaseModel):
     #: The dashboard's address as people reach it (``https://dash.example.com``): the links in
     #: notifications; empty: none.
     public_url: str = ""
-    #: IANA time zone of the charts' time labels (``Europe/Paris``); empty: the server's own
+    #: IANA time zone of the times the pages show (``Europe/Paris``); empty: the server's own
     #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
-    timezone: str = ""
-    #: The interface's language when neither the person, a ``?lang=`` cookie nor the browser's
-    #: ``Accept-Language`` names one, and that of notifications and ``flask ask``: ``en`` or a
-    #: catalog under ``translations/`` (``zh_Hans``). See ``app.web.language``.
+    timezone: Zone = ""
+    #: The interface's language when neither a ``?lang=`` choice (kept in a cookie) nor the
+    #: browser's ``Accept-Language`` names one: ``en`` or a catalog under ``translations/``.
     language: str = "en"
     #: How long history keeps raw samples (``app.domain.history``); seconds or ``24h``, ``30d``,
     #: ``1y``. At least 5 minutes, the live range.
@@ -196,19 +195,6 @@ class Settings(BaseModel):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// address")
         return value.rstrip("/")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value:
-            from zoneinfo import ZoneInfo
-
-            try:
-                ZoneInfo(value)
-            except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-                raise ValueError("unknown time zone; use an IANA name such as UTC or "
-                                 "Europe/Paris") from None
-        return value
 
     @field_validator("ingest_token", "view_token", "metrics_token")
     @classmethod

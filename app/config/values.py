@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 #: (warning, critical) thresholds per metric key of a sample; a value at or above a bound takes
 #: that level. Load is compared per logical CPU (load1 / cpu count) so one table fits every host.
@@ -45,6 +45,22 @@ def Duration(least: float):  # noqa: N802 - reads as a type in the annotations b
     """Seconds, written ``86400`` or ``24h`` / ``30d`` / ``1y`` (:func:`parse_duration`), at
     least ``least``."""
     return Annotated[float, BeforeValidator(parse_duration), Field(ge=least, allow_inf_nan=False)]
+
+
+def _known_zone(value: str) -> str:
+    if value:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("unknown time zone; use an IANA name such as UTC or "
+                             "Europe/Paris") from None
+    return value
+
+
+#: An IANA time zone name (``Europe/Paris``), or empty for the server's own.
+Zone = Annotated[str, AfterValidator(_known_zone)]
 
 
 def proxies(value):

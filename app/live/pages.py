@@ -64,7 +64,8 @@ class Page:
     @property
     def language(self) -> str:
         """The code of the language its regions are rendered in."""
-        return self.view.language.code if self.view.language else SOURCE
+        language = self.view.env.globals.get("language")  # app.view.language.Language
+        return language.code if language else SOURCE
 
     def snapshot(self) -> bytes:
         """Every region and the LIVE badge as one SSE message, encoded once per change."""

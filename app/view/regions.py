@@ -51,8 +51,7 @@ class LiveView:
         settings.
     :param range_name: the time range of its chart panel (a key of
         :data:`app.view.ranges.SPANS`); :param zone: the time zone of the charts' times
-        (``DASHBOARD_TIMEZONE``; None: the server's); :param language: its
-        :class:`~app.view.language.Language`, whose ``env`` is ``env`` (None: the source's).
+        (``DASHBOARD_TIMEZONE``; None: the server's).
 
     Besides the latest sample it keeps the current alerts by id (every firing one, the latest
     :data:`RESOLVED_SHOWN` resolved), each custom series' latest reading and the chart panel
@@ -61,10 +60,7 @@ class LiveView:
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
                  simulator: bool = False, fleet: Fleet | None = None, inside=None,
-                 range_name: str = LIVE, zone=None, trends: Trends | None = None,
-                 language: Language | None = None) -> None:
-        #: The language its regions are rendered in (``env`` is that language's environment).
-        self.language = language
+                 range_name: str = LIVE, zone=None, trends: Trends | None = None) -> None:
         self.env = env
         self.host = host
         self.range = range_name
@@ -110,12 +106,9 @@ class LiveView:
     def sibling(self, host: str, range_name: str = LIVE,
                 language: Language | None = None) -> LiveView:
         """A view of a host (this one or another) over a range, in ``language`` (None: this
-        view's), with the same settings and fleet, not loaded yet.
-
-        It has a simulator panel only for this view's host on the live range.
-        """
-        language = language or self.language
-        view = LiveView(language.env if language else self.env, host=host, language=language, thresholds=self.thresholds,
+        view's), with the same settings and fleet, not loaded yet; with a simulator panel only
+        for this view's host on the live range."""
+        view = LiveView(language.env if language else self.env, host=host, thresholds=self.thresholds,
                         feed_size=self.events.maxlen, fleet=self.fleet, range_name=range_name,
                         simulator=host == self.host and "simulator" in self.regions,
                         zone=self.panel.zone, inside=self.inside.sibling(),

@@ -1,6 +1,6 @@
 """Words that reach the templates as data and are translated where they are written
-(``{{ _(alert.state) }}``): marked here with :func:`~app.view.language.N_` so that
-``pybabel extract`` puts them in the catalog. ``tests/view/test_language.py`` checks that each
+(``{{ alert.state|word }}``, :meth:`app.view.language.Language.word`): marked here with
+:func:`~app.view.language.N_` so that ``pybabel extract`` puts them in the catalog. ``tests/view/test_language.py`` checks that each
 set below still matches where its words come from (a new level or state added elsewhere and
 not here would show in English).
 """
