@@ -76,7 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     store = open_store(store_url, log_size=settings.log_size, poll_interval=settings.tail_interval,
                        history_retention=Retention(settings.history_raw, settings.history_minute,
                                                    settings.history_hour))
-    view = LiveView(languages.get().env, language=languages.get(), host=settings.host_name, thresholds=settings.thresholds,
+    view = LiveView(languages.get().env, host=settings.host_name, thresholds=settings.thresholds,
                     feed_size=settings.feed_size, simulator=settings.simulator,
                     zone=zone_of(settings.timezone),
                     fleet=Fleet(settings.stale_after, home=settings.host_name,

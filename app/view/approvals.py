@@ -15,6 +15,7 @@ from app.domain import approvals as approvals_mod
 from app.store import Store
 
 from .format import human_duration
+from .language import Language, N_, gettext_of
 
 #: Pending approvals a view keeps, newest first; older ones beyond it are not shown.
 PENDING_KEPT = 50
@@ -24,17 +25,26 @@ PENDING_KEPT = 50
 RECENT_KEPT, RECENT_SECONDS = 5, 600.0
 
 
-def asked(seconds: float) -> str:
-    """How long ago an approval was asked, to the minute: ``'just now'``, ``'3 min ago'``."""
-    return "just now" if seconds < 60 else f"{human_duration(seconds)} ago"
+def asked(seconds: float, language: Language | None = None) -> str:
+    """How long ago an approval was asked, to the minute: ``'just now'``, ``'3 min ago'``
+    (in ``language``; None: English)."""
+    say = gettext_of(language)
+    if seconds < 60:
+        return say(N_("just now"))
+    return say(N_("%(time)s ago"), time=(language.duration if language else human_duration)(
+        seconds))
 
 
-def left(seconds: float) -> str:
+def left(seconds: float, language: Language | None = None) -> str:
     """Its time left, to the minute (rounded down): ``'12 min left'``, ``'under a minute
-    left'``, ``'expiring'``."""
+    left'``, ``'expiring'`` (in ``language``; None: English)."""
+    say = gettext_of(language)
     if seconds <= 0:
-        return "expiring"
-    return "under a minute left" if seconds < 60 else f"{human_duration(seconds)} left"
+        return say(N_("expiring"))
+    if seconds < 60:
+        return say(N_("under a minute left"))
+    return say(N_("%(time)s left"), time=(language.duration if language else human_duration)(
+        seconds))
 
 
 class PendingApprovals:
@@ -42,9 +52,12 @@ class PendingApprovals:
     :data:`PENDING_KEPT` (the newest by ``created_at``).
 
     :param clock: Unix seconds now, for the cards' texts (tests pass a fake).
+    :param language: the language of those texts (None: English).
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time,
+                 language: Language | None = None) -> None:
+        self.language = language
         self.by_id: dict[str, dict] = {}
         #: The last :data:`RECENT_KEPT` decided ones, by id.
         self.decided: dict[str, dict] = {}
@@ -93,8 +106,8 @@ class PendingApprovals:
         as of ``now`` (Unix seconds; None: the clock's)."""
         now = self.clock() if now is None else now
         newest = sorted(self.by_id.values(), key=lambda a: a["created_at"], reverse=True)
-        return [{**a, "asked": asked(now - a["created_at"]), "left": left(a["expires_at"] - now)}
-                for a in newest]
+        return [{**a, "asked": asked(now - a["created_at"], self.language),
+                 "left": left(a["expires_at"] - now, self.language)} for a in newest]
 
     def recent(self, now: float | None = None) -> list[dict]:
         """The decided ones of the last :data:`RECENT_SECONDS` (Unix seconds ``now``; None: the

@@ -33,6 +33,7 @@ from app.store import Store, StoreUnavailable
 
 from . import timeaxis as ta
 from . import timechart as tc
+from .language import Language, N_, gettext_of
 from .ranges import LIVE, LIVE_STEP, SPANS, TIER_LAG
 
 
@@ -98,11 +99,11 @@ def slot(range_name: str, now: float) -> int:
 
 
 def draw(store: Store, hosts: Iterable[str], metric: str, range_name: str, zone: tzinfo,
-         now: float) -> dict:
+         now: float, language: Language | None = None) -> dict:
     """What ``_compare.html`` shows for ``metric`` over ``range_name`` at ``now``:
     ``{"metric", "range", "label", "span", "frame", "plot", "ranked", "hosts", "poll", "zone"}``
     (``ranked``: :class:`~app.domain.busiest.Ranked` per line, busiest first, with the figure
-    of its average; ``hosts``: how many were looked at).
+    of its average; ``hosts``: how many were looked at), the chart's words in ``language``.
 
     :raise app.store.StoreUnavailable: the history could not be read.
     """
@@ -113,10 +114,12 @@ def draw(store: Store, hosts: Iterable[str], metric: str, range_name: str, zone:
     start = end - span.seconds
     hosts = sorted(set(hosts))
     ranked = busiest(store, hosts, metric, tier, start, end, span.step)
-    chart = tc.Chart("compare", f"{label} of the {COMPARED} busiest hosts",
+    say = gettext_of(language)
+    chart = tc.Chart("compare", say(N_("%(what)s of the %(count)s busiest hosts"),
+                                    what=say(label), count=COMPARED),
                      [tc.Series(r.host, r.points) for r in ranked], start, end, span.step,
-                     axis=axis, unit=unit, span_label=span.words,
-                     ticks=ta.time_ticks(start, end, zone))
+                     axis=axis, unit=unit, span_label=say(span.words),
+                     ticks=ta.time_ticks(start, end, zone), language=language)
     lo, hi, vstep, divisor = ta.value_axis([p[2] for r in ranked for p in r.points], axis)
     by_series = [{p[0]: p for p in r.points} for r in ranked]
     hovers = [(t, t + span.step, tc.bucket_title(chart, t, t + span.step, zone,
@@ -126,8 +129,10 @@ def draw(store: Store, hosts: Iterable[str], metric: str, range_name: str, zone:
     return {
         "metric": metric, "range": range_name, "label": label, "span": span,
         "frame": tc.frame(chart, lo, hi, vstep, divisor, legend=False),
-        "plot": tc.plot(chart, lo, hi, f"busiest {ranked[0].host}, average "
-                        f"{ta.figure(ranked[0].average, axis, unit)}" if ranked else "", hovers),
+        "plot": tc.plot(chart, lo, hi, say(N_("busiest %(host)s, average %(average)s"),
+                                           host=ranked[0].host,
+                                           average=ta.figure(ranked[0].average, axis, unit))
+                        if ranked else "", hovers),
         "ranked": [(r, ta.figure(r.average, axis, unit)) for r in ranked],
         "hosts": len(hosts), "poll": POLL[span.tier],
         "zone": datetime.now(zone).tzname() or str(zone),
@@ -175,7 +180,8 @@ class Comparisons:
             self._busy[key] = gevent.event.Event()
             try:
                 html = self.template.render(
-                    **draw(store, hosts, metric, range_name, self.zone, now),
+                    **draw(store, hosts, metric, range_name, self.zone, now,
+                           self.template.environment.globals.get("language")),
                     metrics=COMPARABLE, spans=SPANS)
                 found = self._renders[key] = Rendered(etag, html)
             finally:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -36,6 +37,16 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's own name for it
     """Mark ``message`` for the catalog without translating it (``gettext_noop``): for words
     kept in Python tables that a template translates when it writes them (``_(title)``)."""
     return message
+
+
+def gettext_of(language: Language | None) -> Callable[..., str]:
+    """``gettext(message, **values)`` of ``language``, or of the source texts (None): the
+    message with its ``%(name)s`` placeholders filled."""
+    return language.gettext if language is not None else _source
+
+
+def _source(message: str, **values) -> str:
+    return message % values if values else message
 
 
 class Language:

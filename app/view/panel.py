@@ -36,6 +36,7 @@ from . import timeaxis as ta
 from .ranges import (HOST_CHARTS, LIVE_STEP, SPANS, TIER_LAG, Spec, buckets, buckets_of,
                      custom_spec, read_tier)
 from . import timechart as tc
+from .language import Language, gettext_of
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,14 @@ class ChartPanel:
     :param custom_host: the host whose history holds the custom metrics (the dashboard's own:
         ``app.domain.history.record_custom``); None: ``host``.
     :param fetch: reads a tier (:func:`read_tier`; tests pass a fake).
+    :param language: the language of the charts' words (None: the source's).
     """
 
     def __init__(self, host: str, range_name: str, zone: tzinfo, custom_host: str | None = None,
-                 fetch: Callable[..., dict[str, list[tc.Point]]] = read_tier) -> None:
+                 fetch: Callable[..., dict[str, list[tc.Point]]] = read_tier,
+                 language: Language | None = None) -> None:
         self.host = host
+        self.language = language
         self.custom_host = custom_host or host
         self.range = range_name
         self.span = SPANS[range_name]
@@ -162,9 +166,11 @@ class ChartPanel:
         tiers = {} if self.span.tier is None else self._read(store, specs, start, end)
         drawn, frames = [], []
         for spec in specs:
-            chart = tc.Chart(spec.slug, spec.title, [], start, end, step, axis=spec.axis,
+            say = gettext_of(self.language)
+            chart = tc.Chart(spec.slug, say(spec.title), [], start, end, step, axis=spec.axis,
                              unit=spec.unit, band=self.span.tier is not None,
-                             span_label=self.span.words, ticks=ticks)
+                             span_label=say(self.span.words), ticks=ticks,
+                             language=self.language)
             if self.span.tier is None:
                 frame, plot, scale = self._draw_live(chart, spec, now)
             else:
@@ -195,7 +201,8 @@ class ChartPanel:
 
     def _draw_live(self, chart: tc.Chart, spec: Spec, now: float):
         data = self._series_live(spec, chart.start, chart.end)
-        chart.series = [tc.Series(name, points) for (_k, name), (points, _) in zip(spec.keys, data)]
+        chart.series = [tc.Series(chart.say(name) if name else "", points)
+                        for (_k, name), (points, _) in zip(spec.keys, data)]
         lo, hi, vstep, divisor = ta.value_axis(_extent(chart), chart.axis)
         minute = math.floor(now / 60) * 60
         # Hover titles per minute: the minutes over in the frame (sent once a minute), the
@@ -233,7 +240,7 @@ class ChartPanel:
 
     def _draw_tier(self, chart: tc.Chart, spec: Spec, tiers: dict[str, list[tc.Point]]):
         for key, name in spec.keys:
-            chart.series.append(tc.Series(name, tiers.get(key, [])))
+            chart.series.append(tc.Series(chart.say(name) if name else "", tiers.get(key, [])))
         lo, hi, vstep, divisor = ta.value_axis(_extent(chart), chart.axis)
         by_series = [{p[0]: p for p in s.points} for s in chart.series]
         times = sorted({t for points in by_series for t in points})

@@ -68,7 +68,7 @@ class LiveView:
         self.fleet = fleet if fleet is not None else Fleet(stale_after=10.0)
         self.row = FleetRow(self.fleet, trends if trends is not None else Trends())
         self.panel = ChartPanel(host, range_name, zone if zone is not None else zone_of(""),
-                                custom_host=self.fleet.home)
+                                custom_host=self.fleet.home, language=env.globals.get("language"))
         #: What the page adds to its ``/stream`` and ``/poll`` URLs. Its own host's page names
         #: the host too: behind a balancer the stream may reach another dashboard, which must
         #: still send this host's cards.
@@ -87,7 +87,7 @@ class LiveView:
         self.last_id = 0
         self.alerts: dict[str, dict] = {}
         self.custom = CustomSeries(self.panel)
-        self.approvals = PendingApprovals()  # the same on every host's page
+        self.approvals = PendingApprovals(language=env.globals.get("language"))  # every page's
         self.notes = AlertNotes()  # silences, delivery states, rules
         self.out = RenderedRegions(env, self.query, label=f"host {host!r}",
                                    on_error=lambda name: (self.on_render_error is not None

@@ -20,8 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
+from babel.dates import format_datetime
 from markupsafe import Markup, escape
 
+from .language import Language, N_, gettext_of
 from .timeaxis import axis_label, figure
 
 #: The viewBox: width, height, and the plot area's margins (value labels left, times below,
@@ -57,6 +59,8 @@ class Chart:
     :param unit: the unit written after plain figures (custom metrics: the program's).
     :param band: draw the min-max band (rolled-up ranges).
     :param span_label: the range in words for the ``aria-label`` ("last 5 minutes").
+    :param language: the language of its words (None: the source's); ``title``,
+        ``span_label`` and the series' names come translated already.
     """
 
     slug: str
@@ -70,6 +74,17 @@ class Chart:
     band: bool = False
     span_label: str = ""
     ticks: list[tuple[float, str]] = field(default_factory=list)
+    language: Language | None = None
+
+    def say(self, message: str, **values) -> str:
+        """``message`` in the chart's language, with its ``%(name)s`` placeholders filled."""
+        return gettext_of(self.language)(message, **values)
+
+    def day_time(self, moment: datetime) -> str:
+        """A day and time of day in the chart's language: ``'Wed 02 Dec 14:05'``."""
+        if self.language is None:
+            return moment.strftime("%a %d %b %H:%M")
+        return format_datetime(moment, "EEE dd MMM HH:mm", locale=self.language.locale)
 
 
 # -- drawing ------------------------------------------------------------------------------------
@@ -204,11 +219,13 @@ def plot(chart: Chart, lo: float, hi: float, latest: str,
         if series.points:
             low = min(p[1] for p in series.points)
             high = max(p[3] for p in series.points)
-            said.append(f"{name}min {figure(low, chart.axis, chart.unit)}, "
-                        f"max {figure(high, chart.axis, chart.unit)}")
+            said.append(name + chart.say(N_("min %(low)s, max %(high)s"),
+                                         low=figure(low, chart.axis, chart.unit),
+                                         high=figure(high, chart.axis, chart.unit)))
         else:
-            said.append(f"{name}no data")
-    aria = f"{chart.title}, {chart.span_label}: latest {latest or 'none'}; " + "; ".join(said)
+            said.append(name + chart.say(N_("no data")))
+    aria = chart.say(N_("%(title)s, %(span)s: latest %(latest)s; "), title=chart.title,
+                     span=chart.span_label, latest=latest or chart.say(N_("none"))) + "; ".join(said)
     return Markup(
         '<svg class="plot" viewBox="0 0 {w} {h}" role="img" aria-label="{aria}">{shapes}'
         '<text class="now" x="{x}" y="15">{latest}</text>{hovers}</svg>'
@@ -227,14 +244,14 @@ def bucket_title(chart: Chart, t0: float, t1: float | None, zone: tzinfo,
     """
     a = datetime.fromtimestamp(t0, zone)
     if t1 is None:
-        until = "now"
+        until = chart.say(N_("now"))
     else:
         b = datetime.fromtimestamp(t1, zone)
-        until = b.strftime("%H:%M" if a.date() == b.date() or b == b.replace(
-            hour=0, minute=0) and t1 - t0 <= 86400 else "%a %d %b %H:%M")
+        until = (b.strftime("%H:%M") if a.date() == b.date() or b == b.replace(
+            hour=0, minute=0) and t1 - t0 <= 86400 else chart.day_time(b))
     # The date only where the window spans more than one (a 5-minute chart says "14:05–now").
     short = chart.end - chart.start <= 6 * 3600
-    when = f"{a.strftime('%H:%M' if short else '%a %d %b %H:%M')}–{until}"
+    when = f"{a.strftime('%H:%M') if short else chart.day_time(a)}–{until}"
 
     def fmt(value: float) -> str:
         return figure(value, chart.axis, chart.unit)
@@ -243,9 +260,11 @@ def bucket_title(chart: Chart, t0: float, t1: float | None, zone: tzinfo,
     for series, point in zip(chart.series, values):
         name = f"{series.name} " if series.name else ""
         if point is None:
-            parts.append(f"{name}no data")
+            parts.append(name + chart.say(N_("no data")))
         elif point[1] == point[3] or not spread:
             parts.append(f"{name}{fmt(point[2])}")
         else:
-            parts.append(f"{name}{fmt(point[2])} (min {fmt(point[1])}, max {fmt(point[3])})")
+            parts.append(name + chart.say(N_("%(avg)s (min %(low)s, max %(high)s)"),
+                                          avg=fmt(point[2]), low=fmt(point[1]),
+                                          high=fmt(point[3])))
     return f"{when}: " + "; ".join(parts)
