@@ -71,7 +71,7 @@ def languages():
 
 @pytest.mark.parametrize("code, duration, ago, bytes_", [
     ("en", "1 d 2 h 3 min", "3 minutes ago", "1.5 KiB"),
-    ("zh_Hans", "1 天 2 小时 3 分钟", "3分钟前", "1.5 KiB"),
+    ("zh_Hans", "1天 2小时 3分钟", "3分钟前", "1.5 KiB"),
 ])
 def test_figures_and_times_follow_the_language(languages, code, duration, ago, bytes_):
     language = languages.get(code)

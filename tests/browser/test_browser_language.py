@@ -1,0 +1,45 @@
+"""The dashboard in Simplified Chinese in a real headless Chromium, with Debian's CJK fonts
+(fonts-noto-cjk, installed by scripts/setup --test) so that the screenshots show real glyphs:
+the host page (with an approval and an alert waiting), the fleet page and the compare page,
+on a desktop and a phone, light and dark; nothing wider than a 390 px screen."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+SIZES = {"desktop": (1280, 800), "phone": (390, 844)}
+
+
+def test_the_pages_in_chinese(server, watched: Page):
+    page = watched
+    assert httpx.post(server.url + "/simulator/host", json={"enabled": True}).status_code == 200
+    assert httpx.post(server.url + "/api/v1/approvals", json={
+        "title": "重启 web 服务器？", "timeout_seconds": 600}).status_code == 201
+    assert httpx.post(server.url + "/api/v1/alerts", json={
+        "name": "disk-full", "level": "critical", "message": "/var 96 %"}).status_code == 201
+    page.goto(server.url + "/?lang=zh_Hans")  # the cookie keeps the choice for what follows
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+    expect(page.locator("#badge")).to_have_text("实时", timeout=5000)
+    expect(page.locator("#approvals")).to_contain_text("等待审批")
+    expect(page.locator("#alerts")).to_contain_text("触发中")
+    expect(page.locator("#processes tbody tr")).to_have_count(15, timeout=15000)
+    for path, name in (("/", "host"), ("/fleet", "fleet"), ("/fleet/compare", "compare")):
+        for size, (width, height) in SIZES.items():
+            page.set_viewport_size({"width": width, "height": height})
+            page.goto(server.url + path)
+            expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
+            for scheme in ("light", "dark"):
+                page.emulate_media(color_scheme=scheme)
+                page.screenshot(path=ARTIFACTS / f"zh-{name}-{size}-{scheme}.png",
+                                full_page=True)
+            if size == "phone":
+                # Nothing wider than the phone's screen but the tables' own scrolling boxes.
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    page.emulate_media(color_scheme="light")
+    assert page.problems == []
