@@ -491,7 +491,9 @@ FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"
              "bench.compare"),
             ("Compatibility streams: 1,000 subscribers of /api/metrics/stream, one encode per "
              "message", "bench.compat"),
-            ("Redis Sentinel against a plain Redis URL: ingest and fan-out", "bench.sentinel"))
+            ("Redis Sentinel against a plain Redis URL: ingest and fan-out", "bench.sentinel"),
+            ("Two languages: renders, CPU and bytes per change, 100 + 100 viewers against 200",
+             "bench.language"))
 
 
 def feature_sections() -> list[str]:

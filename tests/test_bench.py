@@ -45,3 +45,10 @@ def test_the_compat_bench_runs_and_encodes_once_per_message():
     assert "one encode per 50 deliveries" in done.stdout, done.stdout
     fewest, most = map(int, re.search(r"each client got (\d+)-(\d+)\)", done.stdout).groups())
     assert 1 <= fewest and most - fewest <= 1, done.stdout  # every client, about alike
+
+
+def test_the_language_bench_renders_once_per_language_per_change():
+    done = subprocess.run([sys.executable, "-m", "bench.language", "--changes", "20"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ratio mixed/baseline: renders 2.00," in done.stdout, done.stdout
