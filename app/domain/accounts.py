@@ -6,6 +6,7 @@ page (no secret in it)::
     {"name": "alice", "role": "viewer"|"operator"|"admin", "disabled": bool,
      "created_at": unix s, "last_sign_in": unix s|None, "source": "password"|"oidc"|"header",
      "generation": int,          # +1 on disable, password change and role change
+     "language": "zh_Hans"|None,  # the person's own choice of the interface's language
      "sessions": {sid_hash: unix s},  # open sign-ins (sha256 of the session id, 16 hex)
      "rev": str}                 # changes with every write: the compare-and-set field
 
@@ -188,6 +189,12 @@ def set_disabled(store: Store, name: str, disabled: bool) -> dict:
     return update(store, name, lambda a: {**a, "disabled": disabled,
                                           "generation": a["generation"] + (1 if disabled else 0),
                                           "sessions": {} if disabled else a["sessions"]})
+
+
+def set_language(store: Store, name: str, language: str | None) -> dict:
+    """Keep ``language`` (a catalog's code, checked by the caller; None: none chosen) as the
+    language ``name`` reads the pages in. :raise AccountError:"""
+    return update(store, name, lambda a: {**a, "language": language})
 
 
 def set_password(store: Store, name: str, password: str) -> dict:

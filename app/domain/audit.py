@@ -31,6 +31,7 @@ ACTIONS = (
     "alert-ack", "silence-create", "silence-extend", "silence-end",
     "rules-replace", "host-forget",
     "account-add", "account-role", "account-disable", "account-enable", "account-password",
+    "account-language",
     "key-add", "key-revoke",
 )
 

@@ -2,18 +2,31 @@
 admin, audit, errors) translate through it, and the request's language picks which language's
 live page (``app.live.pages``) its regions come from.
 
-The language is, in order: ``?lang=<code>`` on any page (which also sets the ``lang`` cookie
-for a year: the footer's links), the ``lang`` cookie, the browser's ``Accept-Language``, and
-``DASHBOARD_LANGUAGE``. Only the codes of :class:`app.view.language.Languages` count; anything
-else is ignored. JSON answers, logs and the ``flask`` commands stay English.
+The language is, in order: a signed-in person's own choice, kept with their account (the
+footer's buttons post it to ``/ui/language``: :func:`choose_for_me`); ``?lang=<code>`` on any
+page (which also sets the ``lang`` cookie for a year: the footer's links for everyone else);
+the ``lang`` cookie; the browser's ``Accept-Language``; and ``DASHBOARD_LANGUAGE``. Only the
+codes of :class:`app.view.language.Languages` count; anything else is ignored. JSON answers,
+logs and the ``flask`` commands stay English.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, current_app, g, redirect, request
 from flask_babel import Babel, get_locale
 
+from app.domain import accounts
+from app.store import StoreUnavailable
 from app.view.language import Language, Languages
+
+from .access import needs
+from .auth import record
+from .credentials import Refused, principal
+from .errors import error_response
+
+bp = Blueprint("language", __name__)
 
 COOKIE = "lang"
 _YEAR = 365 * 86400
@@ -26,7 +39,7 @@ def _languages() -> Languages:
 def choose() -> str:
     """The request's language code (module docstring); Flask-Babel's locale selector."""
     known = _languages().codes
-    for asked in (request.args.get("lang"), request.cookies.get(COOKIE)):
+    for asked in (_own(), request.args.get("lang"), request.cookies.get(COOKIE)):
         if asked in known:
             return asked
     # Browsers send BCP 47 tags (zh-CN, zh-Hans-CN, zh): each Chinese one reads Simplified
@@ -41,6 +54,44 @@ def choose() -> str:
         if tag.split("-")[0] in tags:
             return tags[tag.split("-")[0]]
     return _languages().default
+
+
+def _own() -> str | None:
+    """The signed-in person's own choice (None: not a person, or none made)."""
+    try:
+        who = principal()
+    except (Refused, StoreUnavailable):  # answered elsewhere; its page still needs words
+        return None
+    if who.kind != "person":
+        return None
+    account = current_app.extensions["dashboard"].accounts.account(who.name)
+    return account.get("language") if account else None
+
+
+@bp.post("/ui/language")
+@needs("read")
+def choose_for_me():
+    """A signed-in person's choice of language (form field ``lang``: a known code), kept with
+    their account and recorded in the audit log; ``303`` back to the page it came from. For
+    anyone else the footer has plain ``?lang=`` links (a cookie) instead.
+
+    :raise 400: an unknown code. :raise 403: not a signed-in person (a key, the view token).
+    """
+    who = principal()
+    if who.kind != "person":
+        return error_response(403, "this needs a signed-in person (a language of their own); "
+                                   "use a ?lang= link")
+    code = request.form.get("lang", "")
+    if code not in _languages().codes:
+        abort(400, description=f"unknown language {code!r}; known: "
+                               f"{', '.join(_languages().codes)}")
+    live = current_app.extensions["dashboard"]
+    accounts.set_language(live.store, who.name, code)
+    live.accounts.forget(who.name)  # this process reads it at once, others from the log
+    record("account-language", who.name, detail={"language": code})
+    came = urlsplit(request.referrer or "")
+    same = came.netloc == request.host and came.path.startswith("/")
+    return redirect((came.path + (f"?{came.query}" if came.query else "")) if same else "/", 303)
 
 
 def current() -> Language:
@@ -78,6 +129,8 @@ def register(app: Flask, languages: Languages) -> None:
     # The figure filters of the request's language, for pages rendered per request.
     for name in languages.get().filters():
         app.jinja_env.filters[name] = _of_request(name)
+
+    app.register_blueprint(bp)
 
     @app.context_processor
     def language_context():

@@ -54,6 +54,8 @@ TABLE = {
     ("POST", "/admin/accounts/<name>/role"): ADMINS,
     ("POST", "/admin/keys"): ADMINS,
     ("POST", "/admin/keys/<key_id>/revoke"): ADMINS,
+    # A person's own language: people only (a key or the view token uses a ?lang= link).
+    ("POST", "/ui/language"): {"viewer", "operator", "admin"},
     # Signing in and out is for anybody (the form checks what it is given).
     ("POST", "/login"): set(CREDENTIALS),
     ("POST", "/logout"): set(CREDENTIALS),

@@ -103,3 +103,26 @@ def test_regions_are_rendered_once_per_language_in_use(site):
     chinese_page = live.pages.peek(None, None, "zh_Hans")
     assert "告警" in chinese_page.view.html["alerts"]
     assert "Alerts" in live.pages.peek(None, None, "en").view.html["alerts"]
+
+
+def test_a_person_s_own_choice_is_kept_with_their_account_and_comes_first(site):
+    live = site.extensions["dashboard"]
+    accounts.add(live.store, "ann", "viewer", PASSWORD)
+    client = site.test_client()
+    client.post("/login", data={"name": "ann", "password": PASSWORD})
+    page = client.get("/fleet").text
+    assert '<form method="post" action="/ui/language">' in page  # buttons, not links
+    chosen = client.post("/ui/language", data={"lang": "zh_Hans"},
+                         headers={"Origin": "http://localhost",
+                                  "Referer": "http://localhost/fleet?sort=name"})
+    assert chosen.status_code == 303 and chosen.location == "/fleet?sort=name"
+    assert accounts.get(live.store, "ann")["language"] == "zh_Hans"
+    (entry,) = live.store.audit_query(action="account-language")
+    assert (entry["who"], entry["target"], entry["detail"]) == ("ann", "ann",
+                                                              {"language": "zh_Hans"})
+    # The account's choice wins over the browser's and a ?lang= link.
+    assert '<html lang="zh-Hans">' in client.get("/", headers={"Accept-Language": "en"}).text
+    assert '<html lang="zh-Hans">' in client.get("/?lang=en").text
+    refused = client.post("/ui/language", data={"lang": "klingon"},
+                          headers={"Origin": "http://localhost"})
+    assert refused.status_code == 400 and accounts.get(live.store, "ann")["language"] == "zh_Hans"
