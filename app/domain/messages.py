@@ -1,13 +1,17 @@
 """What a notification says: a title and text for Apprise's services, and Alertmanager's
 webhook body (version 4) for receivers written for Alertmanager.
 
-Pure functions of an alert dict (``app.domain.alerts``); nothing here sends.
+Pure functions of an alert dict (``app.domain.alerts``); nothing here sends. The title and text
+are in ``DASHBOARD_LANGUAGE`` (the ``say`` the notifier passes: ``app.domain.i18n``); the webhook
+body is a machine format and stays as Alertmanager writes it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
+
+from .i18n import N_, Say, source
 
 #: ``endsAt`` of a firing alert in Alertmanager's webhook: Go's zero time.
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -28,24 +32,29 @@ def link(public_url: str, alert: dict) -> str | None:
     return f"{public_url}/{query}#alert-{quote(alert['id'])}"
 
 
-def title(alert: dict, status: str) -> str:
-    """``[FIRING] cpu-high on web1`` / ``[RESOLVED] ...``."""
-    where = f" on {alert['host']}" if alert.get("host") else ""
-    return f"[{status.upper()}] {alert['name']}{where}"
+def title(alert: dict, status: str, say: Say = source) -> str:
+    """``[FIRING] cpu-high on web1`` / ``[RESOLVED] ...`` (in ``say``'s language)."""
+    state = say({"firing": N_("FIRING"), "resolved": N_("RESOLVED")}.get(status, status.upper()))
+    if alert.get("host"):
+        return say(N_("[%(state)s] %(name)s on %(host)s"), state=state, name=alert["name"],
+                   host=alert["host"])
+    return say(N_("[%(state)s] %(name)s"), state=state, name=alert["name"])
 
 
-def text(alert: dict, status: str, public_url: str) -> str:
-    """The body: level, message, value (and peak), since when (and until), the link."""
-    lines = [f"{alert['level']}: {alert.get('message') or alert['name']}"]
+def text(alert: dict, status: str, public_url: str, say: Say = source) -> str:
+    """The body: level, message, value (and peak), since when (and until), the link (in
+    ``say``'s language; times are RFC 3339 in UTC, unambiguous wherever it is read)."""
+    lines = [f"{say(alert['level'])}: {alert.get('message') or alert['name']}"]
     if alert.get("value") is not None:
         peak = alert.get("peak")
-        worst = f" (peak {peak:g})" if peak is not None else ""
-        lines.append(f"Value: {alert['value']:g}{worst}")
-    lines.append(f"Since: {rfc3339(alert['started_at'])}")
+        lines.append(say(N_("Value: %(value)s (peak %(peak)s)"), value=f"{alert['value']:g}",
+                         peak=f"{peak:g}") if peak is not None
+                     else say(N_("Value: %(value)s"), value=f"{alert['value']:g}"))
+    lines.append(say(N_("Since: %(time)s"), time=rfc3339(alert["started_at"])))
     if status == "resolved" and alert.get("ended_at"):
-        lines.append(f"Resolved: {rfc3339(alert['ended_at'])}")
+        lines.append(say(N_("Resolved: %(time)s"), time=rfc3339(alert["ended_at"])))
     if alert.get("host"):
-        lines.append(f"Host: {alert['host']}")
+        lines.append(say(N_("Host: %(host)s"), host=alert["host"]))
     url = link(public_url, alert)
     if url:
         lines.append(url)

@@ -16,6 +16,7 @@ import gevent.event
 
 from app.domain import hosts, rules
 from app.domain.accountcache import Accounts
+from app.domain.i18n import source
 from app.store import Store, StoreUnavailable
 from app.view.audit import AuditRows
 from app.view.overview import FleetTable
@@ -183,7 +184,8 @@ class Live:
         if configured(self.settings):
             self._greenlets.append(gevent.spawn(
                 run_notifier, self.store, self.settings, self.owner, self.notify_due,
-                lambda outcome: self.on_notified and self.on_notified(outcome)))
+                lambda outcome: self.on_notified and self.on_notified(outcome),
+                self.languages.get().gettext if self.languages else source))
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(run_sampler, self.store, self.settings, self.owner))
 

@@ -20,6 +20,7 @@ import gevent
 import gevent.event
 
 from app.domain import alerts, outbox, silences
+from app.domain.i18n import Say, source
 from app.store import Store, StoreUnavailable
 
 from . import receivers as receivers_mod
@@ -43,7 +44,7 @@ def configured(settings) -> bool:
 
 
 def run_notifier(store: Store, settings, owner: str, wake: gevent.event.Event,
-                 on_outcome=None) -> None:
+                 on_outcome=None, say: Say = source) -> None:
     """Plan and send notifications forever while holding the lease (module docstring); runs in
     its own greenlet, which ``Live.stop`` kills.
 
@@ -52,6 +53,7 @@ def run_notifier(store: Store, settings, owner: str, wake: gevent.event.Event,
     :param wake: set by the tailer when an ``alert`` or ``silence`` item arrives.
     :param on_outcome: called with ``"sent"``, ``"retrying"`` or ``"failed"`` per attempt
         (``/metrics`` counts them).
+    :param say: the words of the messages, in ``DASHBOARD_LANGUAGE`` (``app.domain.i18n``).
     """
     sender: _Sender | None = None
     while True:
@@ -62,7 +64,7 @@ def run_notifier(store: Store, settings, owner: str, wake: gevent.event.Event,
                 sender = None
                 continue
             if sender is None:  # just took the lease: only now load Apprise
-                sender = _Sender(store, settings, owner, on_outcome)
+                sender = _Sender(store, settings, owner, on_outcome, say)
             sender.tick(time.time(), replan=bool(woken))
         except StoreUnavailable:
             pass  # the next look tries again; the records keep what is pending
@@ -75,11 +77,12 @@ class _Sender:
     :data:`PLAN_EVERY` seconds), then send what is due. While it holds the lease it is the only
     writer of the records, so its copy of them is the store's."""
 
-    def __init__(self, store: Store, settings, owner: str, on_outcome) -> None:
+    def __init__(self, store: Store, settings, owner: str, on_outcome, say: Say) -> None:
         self.store, self.settings, self.owner = store, settings, owner
         self.on_outcome = on_outcome or (lambda outcome: None)
         self.receivers = {r.name: r for r in receivers_mod.load(
-            settings.notify_urls.get_secret_value(), settings.webhook_urls.get_secret_value())}
+            settings.notify_urls.get_secret_value(), settings.webhook_urls.get_secret_value(),
+            say)}
         log.info("notifier: this process sends notifications to %s",
                  ", ".join(r.shown for r in self.receivers.values()) or "nobody (no valid URL)")
         self.records: dict[str, dict] = {}

@@ -16,6 +16,7 @@ import os
 from urllib.parse import urlsplit
 
 from app.domain import messages
+from app.domain.i18n import Say, source
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,10 @@ class AppriseReceiver(Receiver):
     (``json://``, ``form://``, ``xml://``) get the ``Idempotency-Key`` header too; for the
     others the title and text are the same on every attempt."""
 
-    def __init__(self, index: int, plugin, url: str) -> None:
+    def __init__(self, index: int, plugin, url: str, say: Say = source) -> None:
         self.name, self.plugin, self.url = f"apprise-{index}", plugin, url
         self.shown = redact_url(url)
+        self.say = say  # DASHBOARD_LANGUAGE's words (app.domain.messages)
 
     def send(self, entry: dict, public_url: str) -> None:
         import apprise  # noqa: PLC0415 - loaded already by load()
@@ -102,8 +104,9 @@ class AppriseReceiver(Receiver):
         if isinstance(getattr(self.plugin, "headers", None), dict):
             self.plugin.headers[_IDEMPOTENCY] = entry["key"]
         with apprise.LogCapture(level=logging.WARNING) as captured:
-            ok = self.plugin.notify(body=messages.text(alert, status, public_url),
-                                    title=messages.title(alert, status), notify_type=kind)
+            ok = self.plugin.notify(body=messages.text(alert, status, public_url, self.say),
+                                    title=messages.title(alert, status, self.say),
+                                    notify_type=kind)
         if not ok:
             lines = [line for line in captured.getvalue().splitlines() if line.strip()]
             reason = lines[-1].split(" - ", 2)[-1] if lines else "the service refused it"
@@ -111,10 +114,10 @@ class AppriseReceiver(Receiver):
             raise SendFailed(f"{reason} ({self.shown})"[:300])
 
 
-def load(notify_urls: str, webhook_urls: str) -> list[Receiver]:
+def load(notify_urls: str, webhook_urls: str, say: Say = source) -> list[Receiver]:
     """The receivers the settings name, in order; invalid ones are logged (redacted) and left
     out. ``notify_urls`` is whitespace-separated Apprise URLs, or one path of an Apprise config
-    file (YAML or text)."""
+    file (YAML or text); ``say`` gives the Apprise messages' words (``DASHBOARD_LANGUAGE``)."""
     found: list[Receiver] = [WebhookReceiver(i, url) for i, url in enumerate(webhook_urls.split())]
     words = notify_urls.split()
     if not words:
@@ -141,5 +144,5 @@ def load(notify_urls: str, webhook_urls: str) -> list[Receiver]:
             log.error("DASHBOARD_NOTIFY_URLS: entry %d (%s) is not a valid Apprise URL; left out",
                       index + 1, redact_url(url))
         else:
-            found.append(AppriseReceiver(index, plugin, url))
+            found.append(AppriseReceiver(index, plugin, url, say))
     return found

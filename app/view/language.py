@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import gettext
-from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 
@@ -28,25 +27,17 @@ from babel.numbers import format_decimal
 from babel.support import Translations
 from jinja2 import Environment
 
+from app.domain.i18n import N_, Say, source  # noqa: F401 - N_: marked here as in the domain
+
 #: The language of the source texts: it needs no catalog.
 SOURCE = "en"
 _UNITS = ("", "Ki", "Mi", "Gi", "Ti")
 
 
-def N_(message: str) -> str:  # noqa: N802 - gettext's own name for it
-    """Mark ``message`` for the catalog without translating it (``gettext_noop``): for words
-    kept in Python tables that a template translates when it writes them (``_(title)``)."""
-    return message
-
-
-def gettext_of(language: Language | None) -> Callable[..., str]:
+def gettext_of(language: Language | None) -> Say:
     """``gettext(message, **values)`` of ``language``, or of the source texts (None): the
     message with its ``%(name)s`` placeholders filled."""
-    return language.gettext if language is not None else _source
-
-
-def _source(message: str, **values) -> str:
-    return message % values if values else message
+    return language.gettext if language is not None else source
 
 
 class Language:

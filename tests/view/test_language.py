@@ -92,3 +92,16 @@ def test_an_unknown_default_language_is_refused(make_app):
     with pytest.raises(ConfigError, match="DASHBOARD_LANGUAGE"):
         make_app(LANGUAGE="klingon")
     assert Path(CATALOG).exists()
+
+
+def test_notifications_speak_the_dashboard_language(languages):
+    from app.domain import messages
+
+    alert = {"id": "a1", "name": "cpu-high", "level": "critical", "host": "web1",
+             "message": "CPU above 90 %", "value": 95.0, "peak": 97.0, "started_at": 0.0}
+    say = languages.get("zh_Hans").gettext
+    assert messages.title(alert, "firing", say) == "[触发] web1 上的 cpu-high"
+    assert messages.text(alert, "firing", "", say).splitlines() == [
+        "严重: CPU above 90 %", "数值：95（峰值 97）", "开始：1970-01-01T00:00:00.000Z",
+        "主机：web1"]
+    assert messages.title(alert, "resolved") == "[RESOLVED] cpu-high on web1"  # the source
