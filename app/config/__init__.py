@@ -21,7 +21,7 @@ from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fi
 from app.domain.alerts import DEFAULT_RULES, AlertRule, check_names
 
 from .values import (DEFAULT_THRESHOLDS, MIN_TOKEN_LENGTH, ConfigError, Duration, Seconds,
-                     over_defaults, proxies)
+                     known_zone, over_defaults, proxies)
 
 ENV_PREFIX = "DASHBOARD_"
 #: The checkout: ``templates/``, ``static/``, ``node_modules/`` and ``instance/`` are here.
@@ -146,7 +146,7 @@ class Settings(BaseModel):
     public_url: str = ""
     #: IANA time zone of the charts' time labels (``Europe/Paris``); empty: the server's own
     #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
-    timezone: str = ""
+    timezone: Annotated[str, AfterValidator(known_zone)] = ""
     #: How long history keeps raw samples (``app.domain.history``); seconds or ``24h``, ``30d``,
     #: ``1y``. At least 5 minutes, the live range.
     history_raw: Duration(300) = 86400.0
@@ -160,6 +160,13 @@ class Settings(BaseModel):
     process_count: Annotated[int, Field(ge=1, le=50)] = 15
     #: Show processes' command lines (``1``); off by default, as they often hold secrets.
     show_cmdline: bool = False
+    #: ``0`` turns the containers source off; on, it reads the engine at ``DOCKER_HOST`` or the
+    #: default Docker and Podman sockets (``app.live.containerwatch``), and is quiet without one.
+    containers: bool = True
+    #: Seconds between two readings of containers' statistics (only while someone views the
+    #: host or a rule needs them); containers whose CPU and memory the history keeps, per host.
+    container_interval: Annotated[float, Field(ge=1, le=3600)] = 5.0
+    container_series: Annotated[int, Field(ge=0, le=10_000)] = 100
     #: Where the agent backend's session paths (``/api/sse/...``) are mounted, for clients
     #: built for a prefix (``/agent_backend``); empty: at the root (``app.web.compat``).
     compat_prefix: str = ""
@@ -190,19 +197,6 @@ class Settings(BaseModel):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// address")
         return value.rstrip("/")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value:
-            from zoneinfo import ZoneInfo
-
-            try:
-                ZoneInfo(value)
-            except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-                raise ValueError("unknown time zone; use an IANA name such as UTC or "
-                                 "Europe/Paris") from None
-        return value
 
     @field_validator("ingest_token", "view_token", "metrics_token")
     @classmethod

@@ -88,3 +88,16 @@ def over_defaults(value: dict[str, tuple[float, float]]) -> dict[str, tuple[floa
         if warning > critical:
             raise ValueError(f"{key}: warning {warning} is above critical {critical}")
     return {**DEFAULT_THRESHOLDS, **value}
+
+
+def known_zone(value: str) -> str:
+    """``DASHBOARD_TIMEZONE``: empty, or an IANA time zone name. :raise ValueError: unknown."""
+    if value:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("unknown time zone; use an IANA name such as UTC or "
+                             "Europe/Paris") from None
+    return value

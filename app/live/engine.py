@@ -25,6 +25,7 @@ from . import sse
 from .approvals import ApprovalWatchers
 from .audit import AuditFeed
 from .clients import ClientStreams
+from .containerwatch import run_containers
 from .compat import Compat
 from .hub import Hub
 from .janitor import run_janitor
@@ -178,6 +179,10 @@ class Live:
                 lambda outcome: self.on_notified and self.on_notified(outcome)))
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(run_sampler, self.store, self.settings, self.owner))
+        if self.settings.sampler and self.settings.containers:
+            # Its own lease: the events reader must not wait for a sample, nor a sample for it.
+            self._greenlets.append(gevent.spawn(run_containers, self.store, self.settings,
+                                                self.owner))
 
     def spawn(self, function, *args) -> gevent.Greenlet:
         """Run ``function(*args)`` in a greenlet that :meth:`stop` kills (simulator runs)."""
