@@ -196,7 +196,7 @@ class LiveView:
         region says so. Returns the regions to re-render."""
         self.gone = True
         self.sample = None
-        self.inside.processes = None
+        self.inside.processes = self.inside.containers = None
         self.panel.clear()
         return (*METRIC_REGIONS, *HOST_REGIONS, "forget", "simulator")
 
