@@ -58,12 +58,14 @@ SORTS: dict[str, Callable[[Card], tuple]] = {
     "disk": lambda c: _figure(0, fullest_disk(c.sample)[1]),
     "load": lambda c: _figure(2, sample_value(c.sample, "load_per_cpu")),
     "alerts": lambda c: (-len(c.alerts),),
+    "containers": lambda c: ((-c.containers["unhealthy"], -c.containers["stopped"])
+                             if c.containers else (1, 0)),
     "seen": lambda c: (c.seen is not None, c.seen or 0.0),
 }
 #: The column headings, in table order, with the ``?sort=`` each links to.
 COLUMNS = (("name", "Host"), ("state", "State"), ("cpu", "CPU"), ("memory", "Memory"),
            ("disk", "Disk"), ("load", "Load per CPU"), ("alerts", "Firing alerts"),
-           ("seen", "Last seen"))
+           ("containers", "Containers"), ("seen", "Last seen"))
 DEFAULT_SORT = "level"
 REGIONS = ("fleet-summary", "fleet-table")
 
