@@ -85,6 +85,17 @@ def with_uptime(rows: list[dict], now: float | None = None) -> list[dict]:
              if row.get("state") in RUNNING and row.get("started") else None} for row in rows]
 
 
+def rule_sample(found: dict) -> dict:
+    """What the ``container_*`` rules read of a containers list (``app.domain.samplekeys``):
+    ``{"host", "ts", "containers": [{"name", "not_running", "unhealthy", "cpu_percent",
+    "mem_percent"}]}``; a figure not read yet is None (the rule neither fires nor resolves)."""
+    return {"host": found["host"], "ts": found.get("ts"), "containers": [
+        {"name": row["name"], "not_running": 0 if row.get("state") == "running" else 1,
+         "unhealthy": 1 if row.get("health") == "unhealthy" else 0,
+         "cpu_percent": row.get("cpu_percent"), "mem_percent": row.get("mem_percent")}
+        for row in found.get("containers") or ()]}
+
+
 def event_of(event: dict, host: str) -> dict | None:
     """The feed's event for one engine event (:meth:`app.sources.containers.Engine.events`):
     ``{"level", "message", "source"}``, or None for an action the feed leaves out."""

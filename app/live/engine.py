@@ -110,7 +110,7 @@ class Live:
         """Wake the rule runner for new samples, rules or forgotten hosts, the notifier for alert
         changes."""
         kinds = {item.kind for item in items}
-        if kinds & {"metrics", "rules", hosts.KIND}:
+        if kinds & {"metrics", "rules", "containers", hosts.KIND}:
             self.rules_due.set()
         if kinds & {"alert", "silence"}:
             self.notify_due.set()
