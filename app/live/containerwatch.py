@@ -195,8 +195,9 @@ class ContainerWatch:
     def _read_events(self) -> None:
         """The events reader: feed each event, note its container, wake the loop; ends (and
         is started again by :meth:`tick`) when the stream fails."""
+        events = self.engine.events()
         try:
-            for event in self.engine.events():
+            for event in events:
                 feed = containers.event_of(event, self.host)
                 if feed is not None:
                     try:
@@ -209,6 +210,8 @@ class ContainerWatch:
         except EngineOff as exc:
             log.info("containers: the event stream ended (%s)", exc)
             self.wake.set()
+        finally:
+            events.close()  # its client's socket, also when the reader is killed
 
 
 #: What a row shows without statistics: a change of these is stored at once.

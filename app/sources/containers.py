@@ -29,6 +29,8 @@ import requests.exceptions
 
 #: Engine calls made at once for statistics (each may take a second or two on a busy engine).
 STATS_AT_ONCE = 4
+#: The Engine API version asked first (Docker 1.12, Podman's compatible API).
+MIN_API = "1.24"
 #: Seconds an engine call may take before the engine counts as gone.
 CALL_TIMEOUT = 10
 #: What a failing engine raises through docker-py: the engine is off, or went away.
@@ -153,11 +155,20 @@ class Engine:
         """Find an engine that answers (:func:`addresses`); True if one does."""
         self.close()
         for address in addresses(self.environ):
+            if address.startswith("unix://") and not os.path.exists(address[len("unix://"):]):
+                continue  # docker-py leaks the socket of a failed connect: do not try one
+            # Asked with the oldest API version every engine speaks, then a client at the
+            # engine's own: docker-py's version="auto" asks in its constructor, and leaks the
+            # socket when that fails (every RETRY seconds while no engine runs).
+            probe = docker.APIClient(base_url=address, version=MIN_API, timeout=CALL_TIMEOUT)
             try:
-                client = docker.APIClient(base_url=address, version="auto", timeout=CALL_TIMEOUT)
-                info = client.version()
+                info = probe.version(api_version=False)
             except ENGINE_ERRORS:
                 continue
+            finally:
+                probe.close()
+            client = docker.APIClient(base_url=address, version=info.get("ApiVersion", MIN_API),
+                                      timeout=CALL_TIMEOUT)
             self.client, self.address = client, address
             names = " ".join(c.get("Name") or "" for c in info.get("Components") or ())
             self.version = f"{'Podman' if 'Podman' in names else 'Docker'} {info.get('Version', '')}"
@@ -254,10 +265,10 @@ class Engine:
 
         :raise EngineOff: the engine does not answer, or the stream ended.
         """
+        client = docker.APIClient(base_url=self.address, version=self.client.api_version,
+                                  timeout=None)
         try:
-            client = docker.APIClient(base_url=self.address, version="auto", timeout=None)
-            stream = client.events(decode=True, filters={"type": "container"})
-            for event in stream:
+            for event in client.events(decode=True, filters={"type": "container"}):
                 action = (event.get("Action") or event.get("status") or "").strip()
                 if action.split(":")[0] not in EVENT_ACTIONS:
                     continue
@@ -268,4 +279,6 @@ class Engine:
                        "time": event.get("time")}
         except ENGINE_ERRORS as exc:
             raise EngineOff(str(exc)) from None
+        finally:
+            client.close()
         raise EngineOff("the event stream ended")
