@@ -141,7 +141,7 @@ class ContainerWatch:
         if self.on is not False:
             log.warning("containers: %s; the containers source is off until one does", why)
             found = containers.latest(self.store, self.host)
-            if found is None or found.get("engine"):
+            if found is not None and found.get("engine"):  # take back what the page shows
                 containers.record(self.store, self.host, round(time.time(), 3), [], None, False)
         self.on = False
         self.close()
