@@ -58,13 +58,15 @@ def run_containers(store: Store, settings, owner: str) -> None:
     watch: ContainerWatch | None = None
     try:
         while True:
+            # With no engine, a look every RETRY seconds: an idle dashboard pays next to nothing.
+            pause = RETRY if watch is not None and watch.on is False else 1.0
             if watch is not None:
-                watch.wake.wait(1.0)
+                watch.wake.wait(pause)
                 watch.wake.clear()
             else:
-                gevent.sleep(1.0)
+                gevent.sleep(pause)
             try:
-                if not store.lease(lease, owner, CONTAINERS_LEASE):
+                if not store.lease(lease, owner, max(CONTAINERS_LEASE, 2 * pause)):
                     if watch is not None:
                         watch.close()
                     watch = None
