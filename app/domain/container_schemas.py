@@ -68,3 +68,11 @@ class ContainerList(Strict):
     ts: float
     engine: Annotated[str, Field(max_length=100)] | None
     containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)]
+
+
+class AgentContainers(Strict):
+    """What an agent run with ``--containers`` adds to some samples: ``engine`` (null while
+    none answers on its machine) and its ``containers``."""
+
+    engine: Annotated[str, Field(max_length=100)] | None
+    containers: Annotated[list[Container], Field(max_length=MAX_CONTAINERS)]

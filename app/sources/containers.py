@@ -20,12 +20,15 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import docker
 import docker.errors
 import gevent.pool
 import requests.exceptions
+
+from .containerstats import cpu_percent, io_totals, memory
 
 #: Engine calls made at once for statistics (each may take a second or two on a busy engine).
 STATS_AT_ONCE = 4
@@ -93,41 +96,6 @@ def row_of(info: dict, cmdline: bool = False) -> dict:
     if cmdline:
         row["command"] = " ".join([*(config.get("Entrypoint") or ()), *(config.get("Cmd") or ())])[:500]
     return row
-
-
-def cpu_percent(now: dict, before: dict) -> float | None:
-    """CPU in percent of one CPU over the time between two ``cpu_stats`` readings, as
-    ``docker stats`` computes it: container CPU time over host CPU time, times online CPUs."""
-    try:
-        used = now["cpu_usage"]["total_usage"] - before["cpu_usage"]["total_usage"]
-        system = now["system_cpu_usage"] - before["system_cpu_usage"]
-    except (KeyError, TypeError):
-        return None
-    cpus = now.get("online_cpus") or len(now["cpu_usage"].get("percpu_usage") or ()) or 1
-    return round(max(used, 0) / system * cpus * 100, 1) if system > 0 else 0.0
-
-
-def memory(stats: dict) -> tuple[int, int, float]:
-    """(used bytes, limit bytes, percent of the limit) as ``docker stats`` shows them: the usage
-    less the inactive page cache (cgroup v1 ``total_inactive_file``, v2 ``inactive_file``)."""
-    mem = stats.get("memory_stats") or {}
-    usage, limit = int(mem.get("usage") or 0), int(mem.get("limit") or 0)
-    detail = mem.get("stats") or {}
-    cache = detail.get("total_inactive_file", detail.get("inactive_file", 0)) or 0
-    used = usage - cache if cache < usage else usage
-    return used, limit, round(used / limit * 100, 1) if limit else 0.0
-
-
-def io_totals(stats: dict) -> tuple[int, int, int, int]:
-    """Cumulative (received, sent, read, written) bytes: every network, every block device."""
-    nets = (stats.get("networks") or {}).values()
-    rx, tx = sum(n.get("rx_bytes", 0) for n in nets), sum(n.get("tx_bytes", 0) for n in nets)
-    read = written = 0
-    for entry in (stats.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ():
-        op = (entry.get("op") or "").lower()
-        read += entry.get("value", 0) if op == "read" else 0
-        written += entry.get("value", 0) if op == "write" else 0
-    return rx, tx, read, written
 
 
 class EngineOff(Exception):
@@ -282,3 +250,30 @@ class Engine:
         finally:
             client.close()
         raise EngineOff("the event stream ended")
+
+
+def with_containers(sample: Callable[[], dict], engine: Engine, every: float,
+                    clock: Callable[[], float] = time.monotonic) -> Callable[[], dict]:
+    """Wrap ``sample`` so that a sample carries ``containers`` (``{"engine", "containers"}``:
+    :class:`Engine` rows with their figures) every ``every`` seconds
+    (``--containers``); with no engine, ``engine`` is None (looked for again each time)."""
+    due = 0.0
+
+    def take() -> dict:
+        nonlocal due
+        taken = sample()
+        if clock() < due:
+            return taken
+        due = clock() + every
+        try:
+            if engine.client is None and not engine.connect():
+                raise EngineOff("no engine")
+            rows = engine.rows()
+            engine.read_stats(rows)
+            taken["containers"] = {"engine": engine.version, "containers": rows}
+        except EngineOff:
+            engine.close()
+            taken["containers"] = {"engine": None, "containers": []}
+        return taken
+
+    return take

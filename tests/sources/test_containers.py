@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.sources import containers as src
+from app.sources import containers as src, containerstats as stats_of
 from app.sources.containers import Engine, EngineOff
 
 INSPECT = {
@@ -51,13 +51,13 @@ def test_cpu_percent_as_docker_stats_computes_it():
     # 0.5 s of CPU over 1 s of 2 CPUs (2 s of system time): half of one CPU, 50 %.
     now = {"cpu_usage": {"total_usage": 1_500_000_000}, "system_cpu_usage": 102_000_000_000,
            "online_cpus": 2}
-    assert src.cpu_percent(now, before) == 50.0
+    assert stats_of.cpu_percent(now, before) == 50.0
     # Older engines give no online_cpus: one entry per CPU in percpu_usage.
     now.pop("online_cpus")
     now["cpu_usage"]["percpu_usage"] = [1, 2, 3, 4]
-    assert src.cpu_percent(now, before) == 100.0
-    assert src.cpu_percent(now, {}) is None
-    assert src.cpu_percent({**now, "system_cpu_usage": 100_000_000_000}, before) == 0.0
+    assert stats_of.cpu_percent(now, before) == 100.0
+    assert stats_of.cpu_percent(now, {}) is None
+    assert stats_of.cpu_percent({**now, "system_cpu_usage": 100_000_000_000}, before) == 0.0
 
 
 @pytest.mark.parametrize("detail, used", [
@@ -66,8 +66,8 @@ def test_cpu_percent_as_docker_stats_computes_it():
     ({}, 1000), ({"inactive_file": 5000}, 1000)])
 def test_memory_is_the_usage_less_the_inactive_cache(detail, used):
     stats = {"memory_stats": {"usage": 1000, "limit": 4000, "stats": detail}}
-    assert src.memory(stats) == (used, 4000, round(used / 40, 1))
-    assert src.memory({}) == (0, 0, 0.0)
+    assert stats_of.memory(stats) == (used, 4000, round(used / 40, 1))
+    assert stats_of.memory({}) == (0, 0, 0.0)
 
 
 def test_io_totals_sum_every_network_and_device():
@@ -76,8 +76,8 @@ def test_io_totals_sum_every_network_and_device():
              "blkio_stats": {"io_service_bytes_recursive": [
                  {"op": "Read", "value": 100}, {"op": "Write", "value": 7},
                  {"op": "read", "value": 1}, {"op": "Total", "value": 108}]}}
-    assert src.io_totals(stats) == (11, 22, 101, 7)
-    assert src.io_totals({"blkio_stats": {"io_service_bytes_recursive": None}}) == (0, 0, 0, 0)
+    assert stats_of.io_totals(stats) == (11, 22, 101, 7)
+    assert stats_of.io_totals({"blkio_stats": {"io_service_bytes_recursive": None}}) == (0, 0, 0, 0)
 
 
 def test_figures_come_from_two_readings_one_shot_or_not():
