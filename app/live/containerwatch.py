@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds the lease lasts unrenewed: how soon another process reads the engine when its holder dies.
 CONTAINERS_LEASE = 3.0
+#: Seconds between two looks at the viewers (and lease renewals) while nobody views the host.
+IDLE_LOOK = 2.0
 #: Seconds between two looks for an engine while none answers.
 RETRY = 5.0
 #: Seconds between two full lists while nothing happens: events say what changed; this catches
@@ -58,15 +60,17 @@ def run_containers(store: Store, settings, owner: str) -> None:
     watch: ContainerWatch | None = None
     try:
         while True:
-            # With no engine, a look every RETRY seconds: an idle dashboard pays next to nothing.
-            pause = RETRY if watch is not None and watch.on is False else 1.0
+            # With no engine, a look every RETRY seconds; with one and nobody viewing, every
+            # IDLE_LOOK (events wake it at once): an idle dashboard pays next to nothing.
+            pause = (1.0 if watch is None or watch.viewed else
+                     RETRY if watch.on is False else IDLE_LOOK)
             if watch is not None:
                 watch.wake.wait(pause)
                 watch.wake.clear()
             else:
                 gevent.sleep(pause)
             try:
-                if not store.lease(lease, owner, max(CONTAINERS_LEASE, 2 * pause)):
+                if not store.lease(lease, owner, max(CONTAINERS_LEASE, 3 * pause)):
                     if watch is not None:
                         watch.close()
                     watch = None
@@ -100,12 +104,13 @@ class ContainerWatch:
         #: Set by the events reader: list again now rather than at the next second.
         self.wake = gevent.event.Event()
         self.on = None  # None: not looked yet; then whether an engine answered last time
+        self.viewed = False  # whether someone viewed the host at the last look
         self._reader: gevent.Greenlet | None = None
         self._changed: set[str] = set()  # ids an event named since the last list
         self._dirty = True
         self._retry_at = self._list_at = self._stats_at = self._rules_at = 0.0
         self._rules_need = False
-        self._shown: list[dict] | None = None  # rows without figures, as last stored
+        self._shown: list[dict] | None = None  # the rows as last stored
         self._series: dict[str, float] = {}  # container name -> when it was last recorded
         self._figures: dict[str, dict] = {}  # id -> the figures of its last statistics reading
 
@@ -149,7 +154,7 @@ class ContainerWatch:
         self.close()
 
     def _list(self, now: float) -> None:
-        watched = bool(watchers(self.store, self.host))
+        watched = self.viewed = bool(watchers(self.store, self.host))
         if now >= self._rules_at:
             self._rules_at = now + RULES_LOOK
             listed = rules.load(self.store) or self.settings.alert_rules
@@ -169,9 +174,8 @@ class ContainerWatch:
         else:  # the figures of the last reading stay on the page until the next one
             for row in rows:
                 row.update(self._figures.get(row["id"], {}) if row["state"] == "running" else {})
-        shown = [{k: v for k, v in row.items() if k in BARE} for row in rows]
-        if stats_due or shown != self._shown:
-            self._shown = shown
+        if rows != self._shown:  # idle containers' figures stay alike: nothing to send
+            self._shown = rows
             containers.record(self.store, self.host, round(time.time(), 3), rows,
                               self.engine.version, self.settings.show_cmdline)
 
@@ -216,6 +220,6 @@ class ContainerWatch:
             events.close()  # its client's socket, also when the reader is killed
 
 
-#: What a row shows without statistics: a change of these is stored at once.
+#: What a row holds without statistics (the rest are the figures of a reading).
 BARE = ("id", "name", "image", "state", "exit_code", "oom_killed", "health", "started",
         "restarts", "command")

@@ -58,6 +58,14 @@ def addresses(environ=os.environ) -> list[str]:
             f"unix://{runtime}/podman/podman.sock"]
 
 
+def shown(value: float) -> int:
+    """``value`` (bytes, or bytes per second) to what the page shows of it, 3 significant
+    digits: a list is stored, and sent to every viewer, only when what they see changed."""
+    value = int(round(value))
+    digits = len(str(abs(value)))
+    return round(value, -(digits - 3)) if digits > 3 else value
+
+
 def unix_time(text: str | None) -> float | None:
     """An engine timestamp (RFC 3339 with nanoseconds) as Unix seconds; None for the zero time."""
     if not text or text.startswith("0001-"):
@@ -211,7 +219,7 @@ class Engine:
 
     def _figures(self, row: dict, stats: dict, now: float) -> None:
         used, limit, percent = memory(stats)
-        row.update(mem_used=used, mem_limit=limit, mem_percent=percent)
+        row.update(mem_used=shown(used), mem_limit=limit, mem_percent=percent)
         cpu, io = stats.get("cpu_stats") or {}, io_totals(stats)
         previous = self._previous.get(row["id"])
         self._previous[row["id"]] = (now, cpu, io)
@@ -224,7 +232,7 @@ class Engine:
         if previous is not None and now > previous[0]:
             rates = [max(b - a, 0) / (now - previous[0]) for a, b in zip(previous[2], io)]
             row.update(zip(("net_rx_bps", "net_tx_bps", "block_read_bps", "block_write_bps"),
-                           (round(r) for r in rates)))
+                           (shown(r) for r in rates)))
 
     def events(self):
         """Yield the engine's container events that the feed shows (:data:`EVENT_ACTIONS`), as

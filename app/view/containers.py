@@ -36,7 +36,7 @@ def context(name: str, found: dict | None, sort: str = "cpu", now: float | None 
 
     ``on``: an engine answered (else the templates render an empty, hidden root); the card's
     ``counts`` and ``level``; the table's ``rows`` (each with ``level`` and ``uptime`` in
-    seconds), ``sort``, ``engine``, ``ts`` and whether commands are shown (``cmdline``).
+    seconds), ``sort``, ``engine`` and whether commands are shown (``cmdline``).
     """
     on = bool(found and found.get("engine"))
     rows = found["containers"] if on else []
@@ -47,5 +47,4 @@ def context(name: str, found: dict | None, sort: str = "cpu", now: float | None 
                                        time.time() if now is None else now)
     return {"on": on, "rows": [{**row, "level": row_level(row)} for row in shown],
             "sort": sort, "engine": found.get("engine") if on else None,
-            "ts": found.get("ts") if on else None,
             "cmdline": any("command" in row for row in rows)}
