@@ -102,7 +102,9 @@ def test_statistics_only_while_someone_views_the_host(live):
     live.store.set_state("viewers:other", {"count": 1, "ts": time.time(), "hosts": {"h": 1}})
     clock.now += 2
     watch.tick()
-    assert engine.stats_reads == 1
+    gevent.sleep(0)  # the reading runs in a greenlet of its own; it wakes the loop
+    assert engine.stats_reads == 1 and watch.wake.is_set()
+    watch.tick()
     assert containers.latest(live.store, "h")["containers"][0]["cpu_percent"] == 1.5
     watch.close()
 
@@ -115,6 +117,7 @@ def test_history_keeps_at_most_the_configured_containers(live):
     live.store.record_history = lambda host, ts, values: recorded.append(values)
     live.store.set_state("viewers:other", {"count": 1, "ts": time.time(), "hosts": {"h": 1}})
     watch.tick()
+    gevent.sleep(0)  # the reading
     assert sorted(recorded[0]) == ["container_cpu:c0", "container_cpu:c1",
                                    "container_memory:c0", "container_memory:c1"]
     watch.close()

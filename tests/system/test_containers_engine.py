@@ -187,6 +187,12 @@ def test_figures_and_history_only_while_someone_views_the_host(dashboard, engine
         assert busy["mem_limit"] > 0 and busy["uptime"] >= 0 and "command" not in busy
         message = stream.wait_for(lambda m: 'data-container="dash-busy"' in m.data, PATIENCE)
         assert "sort by memory" in message.data
+        # Statistics readings (about a second per container) do not hold events back.
+        began = time.time()
+        engine.containers.get("dash-busy").kill()
+        done = time.time()
+        assert fed(url, "dash-busy exited with code", began) - done < WITHIN
+        assert stored_when(url, "dash-busy", lambda r: r["state"] == "exited") - done < WITHIN
     history = wait_for(lambda: httpx.get(url + "/api/v1/history", timeout=10, params={
         "host": "engine-host", "metric": "container_cpu:dash-busy", "range": "5m"}).json()
         .get("points"), what="dash-busy's CPU in the history")
