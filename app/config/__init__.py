@@ -165,7 +165,7 @@ class Settings(BaseModel):
     containers: bool = True
     #: Seconds between two readings of containers' statistics (only while someone views the
     #: host or a rule needs them); containers whose CPU and memory the history keeps, per host.
-    container_interval: Annotated[float, Field(ge=1, le=3600)] = 5.0
+    container_interval: Annotated[float, Field(ge=1, le=3600)] = 10.0
     container_series: Annotated[int, Field(ge=0, le=10_000)] = 100
     #: Where the agent backend's session paths (``/api/sse/...``) are mounted, for clients
     #: built for a prefix (``/agent_backend``); empty: at the root (``app.web.compat``).

@@ -41,6 +41,8 @@ ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestExcep
 #: Container states as the engine names them; every one but ``running`` and ``paused`` counts
 #: as stopped.
 RUNNING_STATES = ("running", "paused")
+#: What the list's status text says of a container's health.
+HEALTH_WORDS = ("(healthy)", "(unhealthy)", "(health: starting)")
 #: Event actions that go to the feed (``health_status`` arrives as ``health_status: unhealthy``);
 #: the others (``exec_start`` for every health check, ``attach``, ``resize``...) are noise, and
 #: an exec's action names its command.
@@ -179,7 +181,10 @@ class Engine:
         for entry in listed:
             cid = entry["Id"][:12]
             seen.add(cid)
-            key = (entry.get("State"), entry.get("Status"))
+            # Not the whole status text: "Up 5 minutes" changes every minute. Its health part
+            # does; restarts and exits come with events (``changed``).
+            status = entry.get("Status") or ""
+            key = (entry.get("State"), *(word in status for word in HEALTH_WORDS))
             cached = self._inspected.get(cid)
             if cached is None or cached[0] != key or cid in changed:
                 try:
