@@ -3,7 +3,8 @@ real gunicorn with a gevent worker. Start, stop, kill, an unhealthy health check
 and an out-of-memory kill each reach the feed and the page within 2 s of the engine's doing,
 measured on the dashboard's own timestamps (when it stored the event and the list), so that a
 slow poll in the test cannot make it pass or fail; a ``container_state`` rule fires and
-resolves, and a removed container resolves its alert.
+resolves, and a removed container resolves its alert; an agent run with ``--containers`` sends
+its machine's list with figures.
 
 Skipped with the reason where no engine can run (``docker_engine`` in ``tests/conftest.py``).
 """
@@ -11,17 +12,21 @@ Skipped with the reason where no engine can run (``docker_engine`` in ``tests/co
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import httpx
 import pytest
 
 from tests.docker_engine import IMAGE
-from tests.servers import Server, free_port
+from tests.servers import ROOT, Server, free_port, terminate
 from tests.sse_client import SSEClient
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
+FLASK = os.path.join(os.path.dirname(sys.executable), "flask")
 #: What the dashboard must do within: the issue's bound, from the engine's doing to stored.
 WITHIN = 2.0
 #: How long the test waits for anything (a shared 2-core machine; the bound is checked apart).
@@ -197,3 +202,23 @@ def test_figures_and_history_only_while_someone_views_the_host(dashboard, engine
         "host": "engine-host", "metric": "container_cpu:dash-busy", "range": "5m"}).json()
         .get("points"), what="dash-busy's CPU in the history")
     assert max(point["max"] for point in history) > 5
+
+
+def test_an_agent_sends_its_machines_containers(dashboard, engine, docker_engine):
+    url = dashboard.url
+    run(engine, "dash-agent-web", "exec sleep 1000")
+    agent = subprocess.Popen(
+        [FLASK, "--app", "wsgi", "agent", "--to", url, "--host", "box-9", "--interval", "1",
+         "--containers", "1"], cwd=ROOT, env={**os.environ, "DOCKER_HOST": docker_engine.url},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def box():
+            answer = httpx.get(url + "/api/v1/containers", params={"host": "box-9"}, timeout=10)
+            found = answer.json() if answer.status_code == 200 else {"containers": []}
+            return next((r for r in found["containers"] if r["name"] == "dash-agent-web"
+                         and r.get("cpu_percent") is not None), None)
+
+        row_of_box = wait_for(box, what="the agent's list with figures")
+        assert row_of_box["state"] == "running" and row_of_box["mem_used"] > 0
+    finally:
+        terminate(agent, grace=10)
