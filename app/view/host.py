@@ -109,10 +109,13 @@ class Inside:
         """The same settings, for another host's view; no list yet."""
         return Inside(self.count, self.interval)
 
-    def load(self, store, host: str) -> None:
-        """Read ``host``'s latest process list from the store."""
+    def load(self, store, host: str, panel=None) -> None:
+        """Read ``host``'s latest process and containers lists from the store; ``panel`` (the
+        view's :class:`~app.view.panel.ChartPanel`) learns which containers it charts."""
         self.processes = processes_mod.latest(store, host)
         self.containers = containers_mod.latest(store, host)
+        if panel is not None:
+            panel.fold_containers(self.containers)
         self._samples = 0
 
     def apply(self, item, view) -> tuple[str, ...]:
@@ -132,6 +135,7 @@ class Inside:
             return ("processes",)
         if item.kind == containers_mod.KIND:
             self.containers = item.data
+            view.panel.fold_containers(item.data)  # drawn at the panel's next step
             return containers_view.REGIONS
         return ()
 

@@ -131,7 +131,7 @@ class LiveView:
 
         self.sample = store.get_state(f"sample:{self.host}")
         self.gone = False
-        self.inside.load(store, self.host)
+        self.inside.load(store, self.host, self.panel)
         self.events.clear()
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
         self.panel.clear()

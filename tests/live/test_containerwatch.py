@@ -136,3 +136,26 @@ def test_the_region_is_hidden_without_an_engine_and_escapes_engine_text(live):
     assert "&lt;b&gt;web&lt;/b&gt;" in html and "<b>web" not in html
     assert 'x&#34; onmouseover' in html and "Docker &lt;99&gt;" in html
     assert "1</span> <span class=\"unit\">running" in view.html["container-counts"]
+
+
+def test_the_history_panel_charts_the_busiest_containers(live):
+    now = time.time()
+    rows = [{**ROW, "id": f"{n:012x}", "name": f"c{n}<i>", "cpu_percent": float(n),
+             "mem_used": 1000 * n, "mem_limit": 10**9, "mem_percent": 0.1} for n in range(7)]
+    live.store.record_history("h", now - 30, {"container_cpu:c6<i>": 6.0,
+                                              "container_memory:c6<i>": 6000.0})
+    containers.record(live.store, "h", now, rows, "Docker 99", False)
+    for range_name in ("live", "1h"):
+        view = live.view.sibling("h", range_name)
+        view.load(live.store)
+        charts = view.html["charts"]
+        assert "Containers: CPU" in charts and "Containers: memory" in charts
+        assert "c6&lt;i&gt;" in charts and "c1&lt;i&gt;" not in charts  # the 5 busiest only
+    # A later list folds in as it comes (live: its figures; every range: which are charted).
+    view = live.view.sibling("h")
+    view.load(live.store)
+    later = [{**row, "cpu_percent": 50.0 if row["name"] == "c0<i>" else 0.0} for row in rows]
+    containers.record(live.store, "h", now + 5, later, "Docker 99", False)
+    view.apply(live.store.since(view.last_id))
+    assert any(k.startswith("container_cpu:c0") for s in view.panel.container_specs
+               for k, _ in s.keys)
