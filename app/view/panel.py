@@ -196,7 +196,8 @@ class ChartPanel:
                 frame, plot, scale = self._draw_tier(chart, spec, tiers)
             first = spec.keys[0][0]
             drawn.append(Drawn(spec.slug, spec.title, frame, plot,
-                               first if first in history.HISTORY_KEYS else None))
+                               first if first in history.HISTORY_KEYS
+                               or first.startswith(history.CONTAINER_PREFIXES) else None))
             frames.append((spec, scale))
         self.drawn = drawn
         key = (start, tuple(frames))

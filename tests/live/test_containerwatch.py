@@ -159,3 +159,24 @@ def test_the_history_panel_charts_the_busiest_containers(live):
     view.apply(live.store.since(view.last_id))
     assert any(k.startswith("container_cpu:c0") for s in view.panel.container_specs
                for k, _ in s.keys)
+
+
+def test_hosts_compared_by_a_containers_series(app, live):
+    from app.view.compare import BadCompare, Comparisons, check
+    from app.view.timeaxis import zone_of
+
+    now = time.time()
+    for host, cpu in (("a", 30.0), ("b", 70.0)):
+        live.store.record_history(host, now - 30, {"container_cpu:web": cpu})
+    assert check("container_cpu:web", "1h") == "1h"
+    for bad in ("container_cpu:<b>", "container_disk:web"):
+        try:
+            check(bad, "1h")
+        except BadCompare as exc:
+            assert exc.param == "metric"
+        else:
+            raise AssertionError(f"{bad} was taken")
+    rendered = Comparisons(app.jinja_env, zone_of("UTC")).get(
+        live.store, ["a", "b"], "container_cpu:web", "live", now)
+    assert "CPU of container web" in rendered.html
+    assert rendered.html.index(">b<") < rendered.html.index(">a<")  # busiest first
