@@ -81,6 +81,11 @@ def test_the_containers_region_on_desktop_and_phone(dashboard, browser, scheme):
         if label == "phone":
             assert page.evaluate("document.documentElement.scrollWidth") <= width
         else:
+            # The History panel's container charts, drawn at its next step.
+            charts = page.locator("#charts")
+            expect(charts).to_contain_text("Containers: CPU", timeout=20_000)
+            expect(charts).to_contain_text("Containers: memory")
+            charts.screenshot(path=ARTIFACTS / f"containers-charts-{label}-{scheme}.png")
             page.locator("#containers a", has_text="sort by memory").click()
             expect(page).to_have_url(re.compile(r"containers=memory"))
             expect(page.locator("#containers-memory tbody tr")).to_have_count(5, timeout=10_000)
