@@ -484,6 +484,8 @@ class Suite:
 FEATURES = (("History tiers: rollup cost and a year of storage", "bench.history"),
             ("Chart panel: live-range bytes and drawing time", "bench.charts"),
             ("Inside the host: sample cost, idle and watched CPU, bytes per region", "bench.host"),
+            ("Containers: the source's idle and watched cost with 20 containers, bytes per "
+             "viewer", "bench.containers"),
             ("Notifications: the memory Apprise costs the sending worker", "bench.notify"),
             ("What one open stream holds, by allocation site", "bench.memory"),
             ("The fleet: what 100, 500 and 1,000 hosts cost", "bench.fleet"),

@@ -213,3 +213,28 @@ def watched(page: Page):
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.problems = problems
     return page
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """One throw-away ``dockerd`` for the session (:class:`tests.docker_engine.DockerEngine`),
+    with the image :data:`tests.docker_engine.IMAGE`; stopped by PID at the end.
+
+    Skips with the reason where no engine can run (no dockerd, not root, a VM that refuses it);
+    with ``CI`` set it fails instead, since CI must run these tests.
+    """
+    from tests.docker_engine import DockerEngine, why_not
+
+    reason = why_not()
+    engine = None
+    if reason is None:
+        try:
+            engine = DockerEngine().start()
+        except RuntimeError as exc:
+            reason = f"dockerd does not run here: {exc}"
+    if engine is None:
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    yield engine
+    engine.stop()

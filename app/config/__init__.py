@@ -165,6 +165,13 @@ class Settings(BaseModel):
     process_count: Annotated[int, Field(ge=1, le=50)] = 15
     #: Show processes' command lines (``1``); off by default, as they often hold secrets.
     show_cmdline: bool = False
+    #: ``0`` turns the containers source off; on, it reads the engine at ``DOCKER_HOST`` or the
+    #: default Docker and Podman sockets (``app.live.containerwatch``), and is quiet without one.
+    containers: bool = True
+    #: Seconds between two readings of containers' statistics (only while someone views the
+    #: host or a rule needs them); containers whose CPU and memory the history keeps, per host.
+    container_interval: Annotated[float, Field(ge=1, le=3600)] = 10.0
+    container_series: Annotated[int, Field(ge=0, le=10_000)] = 100
     #: Where the agent backend's session paths (``/api/sse/...``) are mounted, for clients
     #: built for a prefix (``/agent_backend``); empty: at the root (``app.web.compat``).
     compat_prefix: str = ""

@@ -16,94 +16,19 @@ the time), so tests drive it with a fake clock.
 
 from __future__ import annotations
 
-import fnmatch
 import heapq
 import time
 import uuid
-from typing import Annotated, Literal, NamedTuple
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import NamedTuple
 
 from app.store import Store
 
-from .samplekeys import FAMILIES, FLAT_KEYS, known_keys, metric_of, valid_key, value_of
+# AlertRule and its kin live in .alertrule; imported here too, where callers have long found them.
+from .alertrule import (DEFAULT_RULES, RULE_METRICS, AlertLevel, AlertRule,  # noqa: F401
+                        check_names)
+from .samplekeys import expand, is_container_key, metric_of, value_of
 
-AlertLevel = Literal["warning", "error", "critical"]
 STATE_PREFIX = "alert:"
-_OPS = {">": (float.__gt__, "above"), ">=": (float.__ge__, "at or above"),
-        "<": (float.__lt__, "below"), "<=": (float.__le__, "at or below")}
-#: Flat sample keys a rule may watch (per-item keys too: ``app.domain.samplekeys``).
-RULE_METRICS = FLAT_KEYS
-#: What ``metric`` may be, for the JSON Schema of rules (OpenAPI): a flat key, or
-#: ``<family>:<item>`` with the item's grammar (``valid_key`` checks the same).
-_METRIC_SCHEMA = {"anyOf": [{"enum": list(RULE_METRICS)}]
-                  + [{"pattern": f"^{family}:{grammar[1:]}"}
-                     for family, (*_, grammar, _metric) in FAMILIES.items()]}
-
-
-class AlertRule(BaseModel):
-    """One threshold rule: ``{"metric", "op", "value", "for", "level", "name", "hosts"}``.
-
-    ``for`` is in seconds (0 fires on the first sample that matches); ``metric`` is a key of a
-    host sample (``app.sources.sample.METRICS``) or a per-item key such as ``disk_percent:/var``
-    (``app.domain.samplekeys``), compared in that metric's unit; ``hosts`` is a shell-style
-    pattern (``web*``, ``db[12]``) of the host names the rule watches, every host by default.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
-                              defer_build=True)
-
-    metric: Annotated[str, Field(json_schema_extra=_METRIC_SCHEMA)]
-    op: Literal[">", ">=", "<", "<="]
-    value: Annotated[float, Field(allow_inf_nan=False)]
-    for_: Annotated[float, Field(alias="for", ge=0, allow_inf_nan=False)] = 0.0
-    level: AlertLevel = "warning"
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    hosts: Annotated[str, Field(min_length=1, max_length=253)] = "*"
-
-    @field_validator("metric")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        if not valid_key(value):
-            raise ValueError(f"unknown metric {value!r}; known: {known_keys()}")
-        return value
-
-    def applies_to(self, host: str) -> bool:
-        """Whether the rule watches ``host`` (its ``hosts`` pattern, case-sensitive)."""
-        return fnmatch.fnmatchcase(host, self.hosts)
-
-    def holds(self, value: float | None) -> bool:
-        """Whether ``value`` meets the condition; a missing value (no sensor) never does."""
-        return value is not None and _OPS[self.op][0](float(value), self.value)
-
-    def describe(self) -> str:
-        """The condition in words: ``"CPU above 90 % for 30 s"``."""
-        metric = metric_of(self.metric)
-        unit = f" {metric.unit}" if metric.unit else ""
-        return f"{metric.label} {_OPS[self.op][1]} {self.value:g}{unit} for {self.for_:g} s"
-
-    def worse(self, a: float, b: float) -> float:
-        """The value further into the alert zone: the max for ``>``/``>=``, else the min."""
-        return max(a, b) if self.op.startswith(">") else min(a, b)
-
-
-DEFAULT_RULES: tuple[AlertRule, ...] = (
-    AlertRule(metric="cpu_percent", op=">", value=90, **{"for": 30}, level="warning", name="cpu-high"),
-    AlertRule(metric="mem_percent", op=">", value=95, **{"for": 60}, level="critical", name="memory-high"),
-    AlertRule(metric="disk_percent", op=">", value=95, **{"for": 60}, level="critical", name="disk-full"),
-)
-
-
-def check_names(rules: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
-    """Return ``rules`` if their names are unique (the evaluator keys its timers by name).
-
-    :raise ValueError: naming the repeated names.
-    """
-    names = [rule.name for rule in rules]
-    doubles = sorted({name for name in names if names.count(name) > 1})
-    if doubles:
-        raise ValueError(f"rule names must be unique; repeated: {', '.join(doubles)}")
-    return rules
 
 
 class Change(NamedTuple):
@@ -116,6 +41,11 @@ class Change(NamedTuple):
 def new_id() -> str:
     """A fresh alert id: 16 hex digits, safe in a URL path and an HTML id."""
     return uuid.uuid4().hex[:16]
+
+
+def _slot(rule: AlertRule, key: str | None) -> str:
+    """The timer slot of ``rule`` on ``key``: its name, or name and item for a pattern's item."""
+    return rule.name if key in (None, rule.metric) else f"{rule.name}\x00{key}"
 
 
 def _unit(metric: str) -> str:
@@ -142,51 +72,71 @@ class Evaluator:
 
     def resume(self, alerts: list[dict]) -> None:
         """Adopt firing alerts this host's rules raised before a restart, so they can resolve."""
-        names = {rule.name for rule in self.rules}
+        by_name = {rule.name: rule for rule in self.rules}
         for alert in alerts:
             if (alert.get("state") == "firing" and alert.get("source") == "rule"
-                    and alert.get("host") == self.host and alert.get("name") in names):
-                self._firing[alert["name"]] = dict(alert)
-                self._since[alert["name"]] = alert["started_at"]
+                    and alert.get("host") == self.host and alert.get("name") in by_name):
+                slot = _slot(by_name[alert["name"]], alert.get("metric"))
+                self._firing[slot] = dict(alert)
+                self._since[slot] = alert["started_at"]
 
     def firing(self) -> list[dict]:
         """The alerts this evaluator has firing."""
         return list(self._firing.values())
 
-    def evaluate(self, sample: dict, now: float) -> list[Change]:
-        """Check every rule against ``sample`` at Unix time ``now`` (seconds).
+    def evaluate(self, sample: dict, now: float, containers: bool = False) -> list[Change]:
+        """Check every rule against ``sample`` at Unix time ``now`` (seconds): the rules on
+        host figures for a host sample, those on containers (``container_*`` keys) for a
+        containers list (``containers``, as :func:`app.domain.containers.rule_sample` makes it).
 
         :return: the changes to write, in order: a firing alert with a warning-or-worse event,
             a peak update without event, or a resolved alert with an info event.
         """
         changes = []
         for rule in self.rules:
-            value = value_of(sample, rule.metric)
-            firing = self._firing.get(rule.name)
-            if not rule.holds(value):
-                self._since.pop(rule.name, None)
-                if firing:
-                    del self._firing[rule.name]
-                    changes.append(self._resolve(rule, firing, value, now))
-                continue
-            since = self._since.setdefault(rule.name, now)
-            if firing:
-                peak = rule.worse(firing["peak"], value)
-                if peak != firing["peak"]:
-                    firing.update(peak=peak, value=value)
-                    changes.append(Change(dict(firing), None))
-            elif now - since >= rule.for_:
-                alert = {
-                    "id": new_id(), "name": rule.name, "level": rule.level, "state": "firing",
-                    "message": rule.describe(), "host": self.host, "metric": rule.metric,
-                    "source": "rule", "started_at": since, "ended_at": None,
-                    "value": value, "peak": value,
-                }
-                self._firing[rule.name] = alert
-                changes.append(Change(dict(alert), {
-                    "level": rule.level, "message": rule.describe(),
-                    "source": f"{self.host} · {rule.name}", "ts": now}))
+            if is_container_key(rule.metric) == containers:
+                for slot, key, value in self._targets(rule, sample):
+                    changes += self._check(rule, slot, key, value, now)
         return changes
+
+    def _targets(self, rule: AlertRule, sample: dict) -> list[tuple[str, str, float | None]]:
+        """(timer slot, key, value) of each item ``rule`` watches: one, or one per item its
+        pattern matches, plus those firing that no longer match (a removed container: no
+        value, so its alert resolves)."""
+        found = expand(sample, rule.metric)
+        if found is None:
+            return [(rule.name, rule.metric, value_of(sample, rule.metric))]
+        for alert in self._firing.values():
+            if alert["name"] == rule.name:
+                found.setdefault(alert["metric"], None)
+        return [(_slot(rule, key), key, value) for key, value in found.items()]
+
+    def _check(self, rule: AlertRule, slot: str, key: str, value, now: float) -> list[Change]:
+        firing = self._firing.get(slot)
+        if not rule.holds(value):
+            self._since.pop(slot, None)
+            if firing:
+                del self._firing[slot]
+                return [self._resolve(rule, firing, value, now)]
+            return []
+        since = self._since.setdefault(slot, now)
+        if firing:
+            peak = rule.worse(firing["peak"], value)
+            if peak != firing["peak"]:
+                firing.update(peak=peak, value=value)
+                return [Change(dict(firing), None)]
+        elif now - since >= rule.for_:
+            alert = {
+                "id": new_id(), "name": rule.name, "level": rule.level, "state": "firing",
+                "message": rule.describe(key), "host": self.host, "metric": key,
+                "source": "rule", "started_at": since, "ended_at": None,
+                "value": value, "peak": value,
+            }
+            self._firing[slot] = alert
+            return [Change(dict(alert), {
+                "level": rule.level, "message": rule.describe(key),
+                "source": f"{self.host} · {rule.name}", "ts": now})]
+        return []
 
     def _resolve(self, rule: AlertRule, alert: dict, value, now: float) -> Change:
         unit = _unit(rule.metric)
@@ -194,7 +144,7 @@ class Evaluator:
         done = {**alert, "state": "resolved", "ended_at": now, "value": value}
         return Change(done, {
             "level": "info",
-            "message": f"Resolved: {rule.describe()} (now {now_text}, peak {alert['peak']:g}{unit})",
+            "message": f"Resolved: {rule.describe(alert.get('metric'))} (now {now_text}, peak {alert['peak']:g}{unit})",
             "source": f"{self.host} · {rule.name}", "ts": now})
 
 

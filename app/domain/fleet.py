@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from app.store import Item, Store
 
-from . import alerts as alerts_mod
+from . import alerts as alerts_mod, containers as containers_mod
 from .hosts import KIND as FORGOTTEN
 from .levels import SEVERITY, sample_level
 
@@ -70,6 +70,7 @@ class Card(NamedTuple):
     stale: bool
     level: str
     alerts: tuple[str, ...]
+    containers: dict | None = None
 
 
 def level(sample: dict, stale: bool, alert_levels, thresholds: dict) -> str:
@@ -129,6 +130,8 @@ class Fleet:
         self.hosts: dict[str, Host] = {}
         #: host -> {alert id: (name, level)} of its firing alerts.
         self.firing: dict[str, dict[str, tuple[str, str]]] = {}
+        #: host -> its latest containers list (``app.domain.containers``), while it has an engine.
+        self.containers: dict[str, dict] = {}
         self.version = 0  # counts the changes folded: what the cards were made from
         # (version, settings, made at, good until, cards): every page asks each second.
         self._cards: tuple | None = None
@@ -153,6 +156,8 @@ class Fleet:
                 seen[host] = latest[0].ts
         self.hosts = {host: Host(sample, seen.get(host)) for host, sample in samples.items()}
         self.firing = {}
+        self.containers = {key.removeprefix("containers:"): found for key, found
+                           in store.states("containers:").items() if found.get("engine")}
         for alert in alerts_mod.all_alerts(store, state="firing"):
             self._fold_alert(alert)
         self._bound()
@@ -165,6 +170,9 @@ class Fleet:
         for item in items:
             if item.kind == "alert":
                 folded = self._fold_alert(item.data) or folded
+                continue
+            if item.kind == containers_mod.KIND:
+                folded = self._fold_containers(item.data) or folded
                 continue
             host = item.data.get("host") if item.kind in ("metrics", FORGOTTEN) else None
             if isinstance(host, str) and host:
@@ -194,6 +202,20 @@ class Fleet:
             return False
         return True
 
+    def _fold_containers(self, found: dict) -> bool:
+        """Keep a host's containers list (its counts and level); True if the counts changed."""
+        host = found.get("host")
+        if not isinstance(host, str) or not host:
+            return False
+        old = self.containers.get(host)
+        if found.get("engine"):
+            self.containers[host] = found
+        else:
+            self.containers.pop(host, None)
+        counts = (lambda f: f and (containers_mod.counts(f["containers"]),
+                                   containers_mod.level(f)))
+        return counts(old) != counts(self.containers.get(host))
+
     def _bound(self) -> None:
         if len(self.hosts) > FLEET_KEPT:
             by_age = sorted(self.hosts, key=lambda h: self.hosts[h].seen or 0.0)
@@ -221,9 +243,14 @@ class Fleet:
             stale = host.seen is None or now - host.seen > self.stale_after
             firing = sorted(self.firing.get(name, {}).values(),
                             key=lambda a: (LEVELS.index(ALERT_LEVELS.get(a[1], "critical")), a[0]))
+            levels = [lvl for _, lvl in firing]
+            found = self.containers.get(name)
+            if found is not None and not stale:  # a stale host's list is as old as its sample
+                levels += [lvl for lvl in (containers_mod.level(found),) if lvl != "ok"]
             cards.append(Card(name, host.sample, host.seen, stale,
-                              level(host.sample, stale, [lvl for _, lvl in firing], self.thresholds),
-                              tuple(alert_name for alert_name, _ in firing)))
+                              level(host.sample, stale, levels, self.thresholds),
+                              tuple(alert_name for alert_name, _ in firing),
+                              containers_mod.counts(found["containers"]) if found else None))
         # Good until the first fresh host turns stale or a host is forgotten.
         until = min([host.seen + self.stale_after for host in self.hosts.values()
                      if host.seen is not None and now - host.seen <= self.stale_after]

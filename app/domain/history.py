@@ -28,6 +28,8 @@ TIER_STEPS: dict[str, int | None] = {tier: step or None for tier, step in TIERS.
 HISTORY_KEYS: tuple[str, ...] = tuple(
     key for key in METRICS
     if key not in {"cpu_count", "mem_total", "disk_total", "swap_total", "uptime"})
+#: Prefixes of a container's series in the history (a container name follows).
+CONTAINER_PREFIXES = ("container_cpu:", "container_memory:")
 #: Prefix of a custom series' key in the history (``custom:queue_depth{queue="mail"}``).
 CUSTOM_PREFIX = "custom:"
 #: Steps a coarsened answer uses, in seconds: the smallest that fits is taken, so buckets
@@ -107,9 +109,11 @@ def tier_for(span: float, retention: Retention) -> str:
 
 
 def known_metric(metric: str, custom_keys) -> bool:
-    """Whether ``metric`` is a history key or ``custom:`` + one of ``custom_keys``."""
-    return metric in HISTORY_KEYS or (metric.startswith(CUSTOM_PREFIX)
-                                      and metric[len(CUSTOM_PREFIX):] in custom_keys)
+    """Whether ``metric`` is a history key, ``custom:`` + one of ``custom_keys``, or a
+    container's series (``container_cpu:<name>``, ``container_memory:<name>``: what
+    ``app.live.containerwatch`` records, CPU in percent of one CPU, memory used in bytes)."""
+    return (metric in HISTORY_KEYS or metric.startswith(CONTAINER_PREFIXES)
+            or (metric.startswith(CUSTOM_PREFIX) and metric[len(CUSTOM_PREFIX):] in custom_keys))
 
 
 def query(store: Store, host: str, metric: str, start: float, end: float, *,

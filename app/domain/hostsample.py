@@ -14,6 +14,7 @@ from app.sources.sample import (HOST_PATTERN, MAX_CORES, MAX_DISKS, MAX_INTERFAC
                                 MAX_PROCESSES, MAX_SAMPLES, MAX_SENSORS, MOUNT_PATTERN,
                                 NAME_PATTERN)
 
+from .container_schemas import AgentContainers
 from .schemas import Strict, whole_number
 
 
@@ -135,6 +136,9 @@ class SampleIn(Strict):
     sensors: Annotated[list[Sensor], Field(max_length=MAX_SENSORS)] | None = None
     #: The agent's ``--processes`` scan, in some samples only; stored apart (``app.domain.processes``).
     processes: Annotated[list[Process], Field(max_length=MAX_PROCESSES)] | None = None
+    #: The agent's ``--containers`` list, in some samples only; stored apart
+    #: (``app.domain.containers``).
+    containers: AgentContainers | None = None
 
 
 class ProcessQuery(Strict):

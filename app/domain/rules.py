@@ -85,14 +85,15 @@ class FleetEvaluator:
         self._firing = [a for a in firing if a.get("source") == "rule" and a.get("host")]
         self._hosts: dict[str, Evaluator] = {}
 
-    def evaluate(self, sample: dict, now: float) -> list[Change]:
-        """The changes one host ``sample`` (with its ``host``) causes at Unix time ``now``."""
+    def evaluate(self, sample: dict, now: float, containers: bool = False) -> list[Change]:
+        """The changes one host ``sample`` (with its ``host``) causes at Unix time ``now``; with
+        ``containers``, one containers list (``Evaluator.evaluate``)."""
         host = sample["host"]
         evaluator = self._hosts.get(host)
         if evaluator is None:
             evaluator = self._hosts[host] = Evaluator(self.rules, host)
             evaluator.resume([a for a in self._firing if a["host"] == host])
-        return evaluator.evaluate(sample, now)
+        return evaluator.evaluate(sample, now, containers)
 
     def set_rules(self, rules, now: float) -> list[Change]:
         """Switch to ``rules``; return the resolutions of alerts whose rule is gone (or no

@@ -128,15 +128,16 @@ class EventQuery(Strict):
 
 
 #: ``metric`` of a history query: a kept sample key, or ``custom:`` and a series key.
-HISTORY_METRIC_PATTERN = rf"^({'|'.join(HISTORY_KEYS)}|{CUSTOM_PREFIX}.+)$"
+HISTORY_METRIC_PATTERN = (rf"^({'|'.join(HISTORY_KEYS)}|{CUSTOM_PREFIX}.+"
+                          r"|container_(cpu|memory):[A-Za-z0-9_.-]{1,128})$")
 #: Latest Unix time a history query may name (the end of year 9999).
 MAX_TIME = 253402300799.0
 UnixTime = Annotated[float, Field(ge=0, le=MAX_TIME, allow_inf_nan=False)]
 
 
 class HistoryQuery(Strict):
-    """Query string of ``GET /api/v1/history``: ``metric`` (a sample key or ``custom:<series
-    key>``), then either ``range`` (``5m`` ... ``1y``, back from now; ``1h`` when neither is
+    """Query string of ``GET /api/v1/history``: ``metric`` (a sample key, ``custom:<series
+    key>`` or ``container_cpu:<name>`` / ``container_memory:<name>``), then either ``range`` (``5m`` ... ``1y``, back from now; ``1h`` when neither is
     given) or ``from`` and ``to`` (Unix seconds; ``to`` defaults to now); optional ``host``
     (default: the dashboard's own) and ``step`` (seconds per point, at least)."""
 

@@ -27,6 +27,7 @@ from . import sse
 from .approvals import ApprovalWatchers
 from .audit import AuditFeed
 from .clients import ClientStreams
+from .containerwatch import run_containers
 from .compat import Compat
 from .hub import Hub
 from .janitor import run_janitor
@@ -116,7 +117,7 @@ class Live:
         """Wake the rule runner for new samples, rules or forgotten hosts, the notifier for alert
         changes."""
         kinds = {item.kind for item in items}
-        if kinds & {"metrics", "rules", hosts.KIND}:
+        if kinds & {"metrics", "rules", "containers", hosts.KIND}:
             self.rules_due.set()
         if kinds & {"alert", "silence"}:
             self.notify_due.set()
@@ -188,6 +189,10 @@ class Live:
                 self.languages.get().gettext if self.languages else source))
         if self.settings.sampler:
             self._greenlets.append(gevent.spawn(run_sampler, self.store, self.settings, self.owner))
+        if self.settings.sampler and self.settings.containers:
+            # Its own lease: the events reader must not wait for a sample, nor a sample for it.
+            self._greenlets.append(gevent.spawn(run_containers, self.store, self.settings,
+                                                self.owner))
 
     def spawn(self, function, *args) -> gevent.Greenlet:
         """Run ``function(*args)`` in a greenlet that :meth:`stop` kills (simulator runs)."""

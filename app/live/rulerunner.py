@@ -3,7 +3,7 @@ rules against every host sample in the log, the dashboards' own and the agents' 
 
 Every process runs :func:`run_rules`; the holder reads the log after its cursor (the state
 :data:`CURSOR_KEY`, so a process that takes over goes on where the last holder stopped),
-evaluates each ``metrics`` item once with :class:`~app.domain.rules.FleetEvaluator`, switches
+evaluates each ``metrics`` and ``containers`` item once with :class:`~app.domain.rules.FleetEvaluator`, switches
 to a new rule list at its ``rules`` item, resolves a forgotten host's alerts at its
 ``host-forgotten`` item, writes the transitions and moves the cursor. Its
 tailer wakes it when ``metrics`` or ``rules`` items arrive, so a sample is evaluated within
@@ -17,7 +17,7 @@ import logging
 import gevent
 import gevent.event
 
-from app.domain import alerts, hosts, rules
+from app.domain import alerts, containers, hosts, rules
 from app.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,10 @@ def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, owner: str
             try:
                 if item.kind == "metrics" and item.data.get("host"):
                     changes = fleet.evaluate(item.data, now=item.data.get("ts") or item.ts)
+                elif item.kind == containers.KIND and item.data.get("engine"):
+                    # With no engine the list says nothing: its rules neither fire nor resolve.
+                    changes = fleet.evaluate(containers.rule_sample(item.data), now=item.ts,
+                                             containers=True)
                 elif item.kind == "rules":
                     changes = fleet.set_rules(rules.parse(item.data["rules"]), now=item.ts)
                 elif item.kind == hosts.KIND and item.data.get("host"):

@@ -239,10 +239,15 @@ def _stop(_signum, _frame):
               help="Also send the top processes, every N seconds (5 without a value).")
 @click.option("--cmdline", is_flag=True,
               help="With --processes, send command lines too (the dashboard shows them only "
-                   "with DASHBOARD_SHOW_CMDLINE=1; they often hold secrets).")
+                   "with DASHBOARD_SHOW_CMDLINE=1; they often hold secrets); with "
+                   "--containers, their commands.")
+@click.option("--containers", "container_every", type=click.FloatRange(min=1), default=None,
+              is_flag=False, flag_value=5.0,
+              help="Also send the containers (Docker or Podman at DOCKER_HOST or the default "
+                   "sockets) with their figures, every N seconds (5 without a value).")
 def command(url: str, token: str, interval: float, host: str, batch: int,
             buffer_seconds: float, disk_path: str, process_every: float | None,
-            cmdline: bool) -> None:
+            cmdline: bool, container_every: float | None) -> None:
     """Sample this machine and push the samples to a dashboard (POST /api/v1/samples)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -259,4 +264,8 @@ def command(url: str, token: str, interval: float, host: str, batch: int,
     sample = HostSampler(host, disk_path).sample
     if process_every is not None:
         sample = with_processes(sample, ProcessScanner(cmdline=cmdline), process_every)
+    if container_every is not None:
+        from .containers import Engine, with_containers  # docker-py only for an agent that asks
+
+        sample = with_containers(sample, Engine(cmdline=cmdline), container_every)
     Agent(sample, http_sender(url, token), interval=interval, batch=batch, keep=keep).run()

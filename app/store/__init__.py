@@ -20,7 +20,8 @@ class Item(NamedTuple):
     Kinds: ``metrics`` (a host sample, see ``app.sources.sampler``), ``event`` (level, message, source),
     ``task`` (a task update, see ``app.domain.tasks``), ``alert`` (an alert's full state, see
     ``app.domain.alerts``), ``custom`` (metrics programs pushed, see ``app.domain.custom``),
-    ``approval`` (an approval's full state, see ``app.domain.approvals``).
+    ``approval`` (an approval's full state, see ``app.domain.approvals``), ``containers`` (a
+    host's containers list, see ``app.domain.containers``).
     ``ts`` is the Unix time in seconds at which the store accepted it.
     """
 

@@ -15,9 +15,10 @@ METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "up
 #: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
 #: it too (its "time left" changes with time alone), sending it only when its HTML changed.
 #: Inside the host (``app.view.host``): cores, CPU modes and swap under the CPU and memory
-#: cards, then the disks, interfaces, sensors and process panels.
+#: cards, then the disks, interfaces, sensors and process panels; the Containers card (in the
+#: top row) and region (``app.view.containers``).
 INSIDE_REGIONS = ("cpu-detail", "cpu-modes", "memory-detail", "disks", "interfaces", "sensors",
-                  "processes")
+                  "processes", "container-counts", "containers")
 #: Samples between two redraws of the slower inside regions (CPU modes, swap, disks,
 #: interfaces, sensors; at once on a level change): their figures move every second, and
 #: sending them each time would double what a viewer receives.

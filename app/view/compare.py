@@ -18,6 +18,7 @@ than hold a stream: it changes at most once a minute beyond the live range.
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,6 +50,20 @@ def _axis(key: str) -> tuple[str, str, str]:
 #: What may be compared: every history key (custom series are kept for the dashboard's own
 #: host only: there is nothing to compare them with), as ``key -> (label, axis, unit)``.
 COMPARABLE: dict[str, tuple[str, str, str]] = {key: _axis(key) for key in history.HISTORY_KEYS}
+#: A container's series (``app.live.containerwatch``): comparable across the hosts that run a
+#: container of that name, though not listed among the page's metrics.
+CONTAINER_METRIC = re.compile(r"container_(cpu|memory):[A-Za-z0-9_.-]{1,128}")
+
+
+def describe(metric: str) -> tuple[str, str, str]:
+    """``(label, axis, unit)`` of a comparable ``metric`` (checked by :func:`check`)."""
+    if metric in COMPARABLE:
+        return COMPARABLE[metric]
+    family, _, name = metric.partition(":")
+    return ((f"CPU of container {name}", "plain", "%") if family == "container_cpu"
+            else (f"Memory of container {name}", "size", ""))
+
+
 #: Seconds between two polls of the chart by a page, by tier (None: live, the raw tier). A
 #: point shows at most this long after it is complete; an unchanged poll is a bare 304.
 POLL = {None: LIVE_STEP, "1m": 15, "1h": 60}
@@ -73,8 +88,9 @@ def check(metric: str, range_name: str) -> str:
 
     :raise BadCompare: ``metric`` is not in :data:`COMPARABLE` or the range not in ``SPANS``.
     """
-    if metric not in COMPARABLE:
-        raise BadCompare("metric", f"unknown metric {metric!r}; one of {', '.join(COMPARABLE)}")
+    if metric not in COMPARABLE and not CONTAINER_METRIC.fullmatch(metric):
+        raise BadCompare("metric", f"unknown metric {metric!r}; one of {', '.join(COMPARABLE)}"
+                                   ", or container_cpu:<name> / container_memory:<name>")
     range_name = LIVE if range_name == "5m" else range_name
     if range_name not in SPANS:
         raise BadCompare("range", f"unknown range {range_name!r}; one of {', '.join(SPANS)}")
@@ -109,7 +125,7 @@ def draw(store: Store, hosts: Iterable[str], metric: str, range_name: str, zone:
     """
     span = SPANS[range_name]
     tier = span.tier or "raw"
-    label, axis, unit = COMPARABLE[metric]
+    label, axis, unit = describe(metric)
     end = (math.floor(now / span.step) + 1) * span.step
     start = end - span.seconds
     hosts = sorted(set(hosts))

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from app.domain import processes as processes_mod
+from app.domain import containers as containers_mod, processes as processes_mod
 from app.sources.sample import CPU_MODES
 
+from . import containers as containers_view
 from .catalog import DETAIL_STEP, INSIDE_REGIONS
 from .format import level_of
 
@@ -100,6 +101,7 @@ class Inside:
         self.count = count
         self.interval = interval
         self.processes: dict | None = None  # {"host", "ts", "processes"} (app.domain.processes)
+        self.containers: dict | None = None  # {"host", "ts", "engine", "containers"}
         self._samples = 0  # samples folded, which paces PACED
         self._levels: tuple = ()  # the PACED regions' levels when last drawn
 
@@ -107,9 +109,13 @@ class Inside:
         """The same settings, for another host's view; no list yet."""
         return Inside(self.count, self.interval)
 
-    def load(self, store, host: str) -> None:
-        """Read ``host``'s latest process list from the store."""
+    def load(self, store, host: str, panel=None) -> None:
+        """Read ``host``'s latest process and containers lists from the store; ``panel`` (the
+        view's :class:`~app.view.panel.ChartPanel`) learns which containers it charts."""
         self.processes = processes_mod.latest(store, host)
+        self.containers = containers_mod.latest(store, host)
+        if panel is not None:
+            panel.fold_containers(self.containers)
         self._samples = 0
 
     def apply(self, item, view) -> tuple[str, ...]:
@@ -127,6 +133,10 @@ class Inside:
         if item.kind == processes_mod.KIND:
             self.processes = item.data
             return ("processes",)
+        if item.kind == containers_mod.KIND:
+            self.containers = item.data
+            view.panel.fold_containers(item.data)  # drawn at the panel's next step
+            return containers_view.REGIONS
         return ()
 
     def context(self, name: str, view, sort: str = "cpu") -> dict:
@@ -155,7 +165,17 @@ class Inside:
             rows = processes_mod.ranked(found["processes"], sort, self.count) if found else []
             return {"processes": found, "rows": rows, "sort": sort, "poll_seconds": self.interval,
                     "cmdline": any("cmdline" in row for row in rows)}
+        if name in containers_view.REGIONS:
+            return containers_view.context(name, self.containers, sort)
         return {}
+
+
+def containers_table(view, sort: str) -> str:
+    """The containers region of ``view`` sorted by ``sort`` (``memory``) for a page that asked
+    for it (``/?containers=memory``, ``/fragments/containers-memory``): rendered per request,
+    like :func:`sorted_table`."""
+    return view.env.get_template("_containers.html").render(
+        host=view.host, **containers_view.context("containers", view.inside.containers, sort))
 
 
 def sorted_table(view, sort: str) -> str:

@@ -59,12 +59,15 @@ SORTS: dict[str, Callable[[Card], tuple]] = {
     "disk": lambda c: _figure(0, fullest_disk(c.sample)[1]),
     "load": lambda c: _figure(2, sample_value(c.sample, "load_per_cpu")),
     "alerts": lambda c: (-len(c.alerts),),
+    "containers": lambda c: ((-c.containers["unhealthy"], -c.containers["stopped"])
+                             if c.containers else (1, 0)),
     "seen": lambda c: (c.seen is not None, c.seen or 0.0),
 }
 #: The column headings, in table order, with the ``?sort=`` each links to.
 COLUMNS = (("name", N_("Host")), ("state", N_("State")), ("cpu", N_("CPU")),
            ("memory", N_("Memory")), ("disk", N_("Disk")), ("load", N_("Load per CPU")),
-           ("alerts", N_("Firing alerts")), ("seen", N_("Last seen")))
+           ("alerts", N_("Firing alerts")), ("containers", N_("Containers")),
+           ("seen", N_("Last seen")))
 DEFAULT_SORT = "level"
 REGIONS = ("fleet-summary", "fleet-table")
 

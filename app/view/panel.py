@@ -34,7 +34,7 @@ from app.store import Store
 
 from . import timeaxis as ta
 from .ranges import (HOST_CHARTS, LIVE_STEP, SPANS, TIER_LAG, Spec, buckets, buckets_of,
-                     custom_spec, read_tier)
+                     container_specs, custom_spec, read_tier)
 from . import timechart as tc
 from .language import Language, gettext_of
 
@@ -84,6 +84,10 @@ class ChartPanel:
         #: Live only: series key -> deque of (Unix seconds, value).
         self.custom: dict[str, deque[tuple[float, float]]] = {}
         self.custom_specs: dict[str, Spec] = {}
+        #: The container charts (:func:`~app.view.ranges.container_specs`) and, live only,
+        #: each of their series' readings: history key -> deque of (Unix seconds, value).
+        self.container_specs: tuple[Spec, ...] = ()
+        self.containers: dict[str, deque[tuple[float, float]]] = {}
         self.drawn: list[Drawn] = []
         #: The zone's name as the page writes it ("UTC", "CET").
         self.zone_name = datetime.now(zone).tzname() or str(zone)
@@ -104,6 +108,20 @@ class ChartPanel:
             kept = self.custom.setdefault(key, deque(maxlen=_LIVE_KEPT))
             kept.append((reading["ts"], reading["value"]))
 
+    def fold_containers(self, found: dict | None) -> None:
+        """Take a host's latest containers list: which containers the charts draw and, live,
+        their figures (they come with the lists read while someone views the host)."""
+        self.container_specs = container_specs(found)
+        if self.span.tier is not None or not found or not found.get("engine"):
+            return
+        for row in found["containers"]:
+            for key, field in ((f"container_cpu:{row['name']}", "cpu_percent"),
+                               (f"container_memory:{row['name']}", "mem_used")):
+                if row.get(field) is not None:
+                    kept = self.containers.setdefault(key, deque(maxlen=_LIVE_KEPT))
+                    if not kept or kept[-1][0] != found["ts"]:
+                        kept.append((found["ts"], row[field]))
+
     def forget_custom(self, keys: Iterable[str]) -> None:
         """Drop the charts of custom series the view no longer keeps."""
         for key in keys:
@@ -115,6 +133,7 @@ class ChartPanel:
         self.samples.clear()
         self.custom.clear()
         self.custom_specs.clear()
+        self.containers.clear()
         self._slot = None
 
     def load_recent(self, store: Store, now: float) -> None:
@@ -140,6 +159,11 @@ class ChartPanel:
                 if points:
                     self.custom[key[len(history.CUSTOM_PREFIX):]] = deque(
                         ((t, avg) for t, _lo, avg, _hi, _n in points), maxlen=_LIVE_KEPT)
+        keys = [k for spec in self.container_specs for k, _ in spec.keys]
+        for key, points in (store.history_many(self.host, keys, "raw", start, now + 1).items()
+                            if keys else ()):
+            self.containers[key] = deque(((t, avg) for t, _lo, avg, _hi, _n in points),
+                                         maxlen=_LIVE_KEPT)
 
     # -- when it is drawn -----------------------------------------------------------------------
     def due(self, now: float) -> bool:
@@ -161,7 +185,8 @@ class ChartPanel:
         else:
             end = (math.floor(now / step) + 1) * step
         start = end - self.span.seconds
-        specs = [*HOST_CHARTS, *(self.custom_specs[k] for k in sorted(self.custom_specs))]
+        specs = [*HOST_CHARTS, *self.container_specs,
+                 *(self.custom_specs[k] for k in sorted(self.custom_specs))]
         ticks = ta.time_ticks(start, end, self.zone)
         tiers = {} if self.span.tier is None else self._read(store, specs, start, end)
         drawn, frames = [], []
@@ -177,7 +202,8 @@ class ChartPanel:
                 frame, plot, scale = self._draw_tier(chart, spec, tiers)
             first = spec.keys[0][0]
             drawn.append(Drawn(spec.slug, spec.title, frame, plot,
-                               first if first in history.HISTORY_KEYS else None))
+                               first if first in history.HISTORY_KEYS
+                               or first.startswith(history.CONTAINER_PREFIXES) else None))
             frames.append((spec, scale))
         self.drawn = drawn
         key = (start, tuple(frames))
@@ -192,6 +218,8 @@ class ChartPanel:
         for key, _name in spec.keys:
             if key.startswith(history.CUSTOM_PREFIX):
                 readings = list(self.custom.get(key[len(history.CUSTOM_PREFIX):], ()))
+            elif key.startswith(history.CONTAINER_PREFIXES):
+                readings = list(self.containers.get(key, ()))
             else:
                 readings = [(t, s[key]) for t, s in self.samples if s.get(key) is not None]
             points = buckets([(t, v) for t, v in readings if start <= t < end], start,

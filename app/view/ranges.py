@@ -114,3 +114,26 @@ def buckets_of(points: list[tc.Point], step: int) -> dict[float, tc.Point]:
         merged.setdefault(point[0] // step * step, []).append(point)
     return {t: (t, min(p[1] for p in ps), sum(p[2] for p in ps) / len(ps), max(p[3] for p in ps))
             for t, ps in merged.items()}
+
+
+#: Containers a containers chart draws at most (the busiest running ones, by the latest list).
+CONTAINERS_CHARTED = 5
+
+
+def container_specs(found: dict | None) -> tuple[Spec, ...]:
+    """The History panel's two container charts for a host's latest containers list: CPU
+    (percent of one CPU) and memory used (bytes) of the :data:`CONTAINERS_CHARTED` busiest
+    running containers by each, in name order (their series ``container_cpu:<name>``,
+    ``container_memory:<name>``: ``app.live.containerwatch``); none without such a container."""
+    rows = [r for r in (found or {}).get("containers") or () if r.get("state") == "running"
+            and r.get("cpu_percent") is not None] if found and found.get("engine") else []
+    specs = []
+    for slug, title, field, family, axis in (
+            ("containers-cpu", "Containers: CPU", "cpu_percent", "container_cpu", "plain"),
+            ("containers-memory", "Containers: memory", "mem_used", "container_memory", "size")):
+        busiest = sorted(rows, key=lambda r: -(r.get(field) or 0))[:CONTAINERS_CHARTED]
+        if busiest:
+            keys = tuple((f"{family}:{r['name']}", r["name"])
+                         for r in sorted(busiest, key=lambda r: r["name"]))
+            specs.append(Spec(slug, title, keys, axis, "%" if axis == "plain" else ""))
+    return tuple(specs)

@@ -131,7 +131,7 @@ class LiveView:
 
         self.sample = store.get_state(f"sample:{self.host}")
         self.gone = False
-        self.inside.load(store, self.host)
+        self.inside.load(store, self.host, self.panel)
         self.events.clear()
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
         self.panel.clear()
@@ -196,7 +196,7 @@ class LiveView:
         region says so. Returns the regions to re-render."""
         self.gone = True
         self.sample = None
-        self.inside.processes = None
+        self.inside.processes = self.inside.containers = None
         self.panel.clear()
         return (*METRIC_REGIONS, *HOST_REGIONS, "forget", "simulator")
 

@@ -23,7 +23,7 @@ from app.domain.approval_schemas import ApprovalForm
 from app.domain.schemas import BadPayload, field_errors
 from app.domain.silence_schemas import SilenceForm
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
-from app.view.host import sorted_table
+from app.view.host import containers_table, sorted_table
 from app.sources.sample import HOST_PATTERN
 from app.view.ranges import SPANS
 
@@ -63,13 +63,16 @@ def page_of(live) -> Page:
 @needs("read")
 def index():
     """The whole page; ``?transport=poll`` (or ``DASHBOARD_TRANSPORT=poll``) skips SSE;
-    ``?sort=mem`` sorts the process table by memory (a table that polls on its own)."""
+    ``?sort=mem`` sorts the process table by memory (a table that polls on its own), and
+    ``?containers=memory`` the containers likewise."""
     view = page_of(_live()).view
     transport = request.args.get("transport", current_app.config["SETTINGS"].transport)
     polling = transport == "poll"
     regions = {name: Markup(view.html[name]) for name in view.regions}
     if request.args.get("sort") == "mem":
         regions["processes"] = Markup(sorted_table(view, "mem"))
+    if request.args.get("containers") == "memory":
+        regions["containers"] = Markup(containers_table(view, "memory"))
     return render_template(
         "index.html",
         regions=regions,
@@ -111,10 +114,13 @@ def poll():
 @needs("read")
 def fragment(name: str):
     """One region's HTML, e.g. ``/fragments/cpu``; 404 for an unknown name or host.
-    ``processes-mem`` is the process table sorted by memory (``/?sort=mem`` polls it)."""
+    ``processes-mem`` is the process table sorted by memory (``/?sort=mem`` polls it),
+    ``containers-memory`` the containers (``/?containers=memory``)."""
     view = page_of(_live()).view
     if name == "processes-mem":
         return _conditional(view, lambda: sorted_table(view, "mem"))
+    if name == "containers-memory":
+        return _conditional(view, lambda: containers_table(view, "memory"))
     if name not in view.regions:
         abort(404, description=f"unknown region {name!r}; known: {', '.join(view.regions)}")
     return _conditional(view, lambda: view.html[name])

@@ -25,7 +25,8 @@ def post(client, body, content_type="application/json", **headers):
 
 
 def test_the_schema_has_exactly_the_samplers_keys():
-    assert set(SampleIn.model_fields) == {"host", "ts", *METRICS, *DETAIL_KEYS, "processes"}
+    assert set(SampleIn.model_fields) == {"host", "ts", *METRICS, *DETAIL_KEYS, "processes",
+                                         "containers"}
     assert tuple(CpuTimes.model_fields) == CPU_MODES
     # What the agent sends, from the same sampler code, passes as it is.
     SampleIn.model_validate(HostSampler("agent-1").sample())

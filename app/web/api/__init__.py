@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from . import (alerts, approvals, audit, events, history, hosts, metrics, openapi, processes,
-               rules, samples, silences, tasks)
+from . import (alerts, approvals, audit, containers, events, history, hosts, metrics, openapi,
+               processes, rules, samples, silences, tasks)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -43,6 +43,7 @@ ROUTES = [
     ("DELETE", "/hosts/<name>", hosts.delete_host),
     ("GET", "/history", history.get_history),
     ("GET", "/processes", processes.get_processes),
+    ("GET", "/containers", containers.get_containers),
     ("POST", "/approvals", approvals.post_approval),
     ("GET", "/approvals", approvals.list_approvals),
     ("GET", "/approvals/<approval_id>", approvals.get_approval),

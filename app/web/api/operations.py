@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from app.domain.approval_schemas import Approval, ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.domain.history import HISTORY_KEYS
+from app.domain.container_schemas import ContainerList, ContainerQuery
 from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
 from app.domain.audit import AuditQuery
 from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuery,
@@ -216,6 +217,11 @@ ROUTES: list[Route] = [
               "200": ("the list, sorted", ref("ProcessList")),
               "404": ("no process list of that host is known", _ERRORS),
               "400": ("a bad query parameter", _ERRORS)}),
+    Route("get", "/api/v1/containers", "A host's containers (Docker, Podman): state, health, "
+          "uptime, restarts; CPU, memory and I/O while someone views that host", "metrics",
+          query=ContainerQuery, responses={"200": ("the list, running first", ref("ContainerList")),
+                                           "404": ("no container list of that host is known", _ERRORS),
+                                           "400": ("a bad query parameter", _ERRORS)}),
     Route("post", "/api/v1/approvals", "Ask a person on the dashboard a yes/no question",
           "approvals", body=ApprovalIn, responses={"201": ("asked; it shows on every page until answered, expired or "
                              "withdrawn", {"type": "object", "properties": {
@@ -285,4 +291,4 @@ ROUTES: list[Route] = [
 MODELS = (EventIn, EventQuery, Task, TaskIn, TaskQuery, SimulatedEvents, MetricOverride,
            SimulatedHost, AlertIn, AckIn, MetricsIn, ScenarioIn, SamplesIn, StreamQuery,
            ApprovalIn, ApprovalAnswer, ApprovalQuery, Approval, SilenceIn, RulesIn,
-           HistoryQuery, ProcessQuery, ProcessList, AuditQuery)
+           HistoryQuery, ProcessQuery, ProcessList, AuditQuery, ContainerQuery, ContainerList)

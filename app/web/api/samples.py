@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 
-from app.domain import history, processes
+from app.domain import containers, history, processes
 from app.domain.hostsample import SamplesIn
 
 from ..errors import error_response
@@ -42,7 +42,8 @@ def post_samples():
 
     A sample may carry ``processes`` (the agent's ``--processes``): the latest list of each
     host is stored apart (``app.domain.processes``), without command lines unless
-    ``DASHBOARD_SHOW_CMDLINE`` is on.
+    ``DASHBOARD_SHOW_CMDLINE`` is on; and ``containers`` (``--containers``), kept likewise
+    (``app.domain.containers``).
 
     202 with ``{"ids": [...], "count": N}`` once every sample is stored, oldest first as sent.
     A 503 may follow a partial write: the client sends the batch again (at least once).
@@ -63,7 +64,7 @@ def post_samples():
     ids = []
     for sample in spec.samples:
         # A sample keeps what the agent sent: an older agent's lacks the newer keys.
-        data = sample.model_dump(exclude_unset=True, exclude={"processes"})
+        data = sample.model_dump(exclude_unset=True, exclude={"processes", "containers"})
         ids.append(live.store.append("metrics", data, state_key=f"sample:{sample.host}"))
         # A batch sent again after a 503 counts once in the history: the store keeps one
         # value per host, key and millisecond.
@@ -74,4 +75,10 @@ def post_samples():
         processes.record(live.store, sample.host, sample.ts,
                          [row.model_dump(exclude_none=True) for row in sample.processes],
                          cmdline=live.settings.show_cmdline)
+    # And one with --containers its containers list: the latest of each host counts.
+    for sample in {s.host: s for s in spec.samples if s.containers is not None}.values():
+        containers.record(live.store, sample.host, sample.ts,
+                          [row.model_dump(exclude_none=True, exclude={"uptime"})
+                           for row in sample.containers.containers],
+                          sample.containers.engine, cmdline=live.settings.show_cmdline)
     return jsonify({"ids": ids, "count": len(ids)}), 202
