@@ -169,8 +169,9 @@ class Settings(BaseModel):
     #: default Docker and Podman sockets (``app.live.containerwatch``), and is quiet without one.
     containers: bool = True
     #: Seconds between two readings of containers' statistics (only while someone views the
-    #: host or a rule needs them); containers whose CPU and memory the history keeps, per host.
+    #: host or a rule needs them).
     container_interval: Annotated[float, Field(ge=1, le=3600)] = 10.0
+    #: Containers per host whose CPU and memory the history keeps (those seen in the last day).
     container_series: Annotated[int, Field(ge=0, le=10_000)] = 100
     #: Where the agent backend's session paths (``/api/sse/...``) are mounted, for clients
     #: built for a prefix (``/agent_backend``); empty: at the root (``app.web.compat``).

@@ -129,8 +129,8 @@ def container_specs(found: dict | None) -> tuple[Spec, ...]:
             and r.get("cpu_percent") is not None] if found and found.get("engine") else []
     specs = []
     for slug, title, field, family, axis in (
-            ("containers-cpu", "Containers: CPU", "cpu_percent", "container_cpu", "plain"),
-            ("containers-memory", "Containers: memory", "mem_used", "container_memory", "size")):
+            ("containers-cpu", N_("Containers: CPU"), "cpu_percent", "container_cpu", "plain"),
+            ("containers-memory", N_("Containers: memory"), "mem_used", "container_memory", "size")):
         busiest = sorted(rows, key=lambda r: -(r.get(field) or 0))[:CONTAINERS_CHARTED]
         if busiest:
             keys = tuple((f"{family}:{r['name']}", r["name"])

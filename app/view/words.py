@@ -27,6 +27,10 @@ CPU_MODES = (N_("user"), N_("system"), N_("iowait"), N_("steal"))
 PROCESS_STATES = (N_("running"), N_("sleeping"), N_("disk-sleep"), N_("stopped"),
                   N_("tracing-stop"), N_("zombie"), N_("dead"), N_("wake-kill"), N_("waking"),
                   N_("idle"), N_("locked"), N_("waiting"), N_("parked"))
+#: Container states and health (the Docker Engine API's words).
+CONTAINER_STATES = (N_("created"), N_("running"), N_("restarting"), N_("paused"), N_("exited"),
+                    N_("removing"), N_("dead"), N_("healthy"), N_("unhealthy"), N_("starting"),
+                    N_("none"))
 #: Custom metric types (``app.domain.custom``).
 CUSTOM_TYPES = (N_("gauge"), N_("counter"))
 #: The labels of ``app.sources.sample.METRICS`` (the compare page's metrics): that layer is
