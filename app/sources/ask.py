@@ -19,8 +19,10 @@ Plain blocking code like the agent: ``urllib.request`` and ``time.sleep``, no ge
 
 from __future__ import annotations
 
+import gettext
 import http.client
 import json
+import os
 import re
 import random
 import signal
@@ -31,6 +33,7 @@ import unicodedata
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -220,6 +223,20 @@ def describe(outcome: dict) -> str:
     return text
 
 
+def _words() -> Callable[..., str]:
+    """``_(message, **values)`` in ``DASHBOARD_LANGUAGE``, from its compiled catalog
+    (``translations/``, built by ``scripts/setup``); English without one. For the lines a
+    person reads on the terminal: the outcome line on stdout is what scripts read, and stays
+    English like every ``flask`` command's machine output."""
+    catalog = gettext.translation("messages", Path(__file__).resolve().parents[2] / "translations",
+                                  [os.environ.get("DASHBOARD_LANGUAGE", "en")], fallback=True)
+
+    def say(message: str, **values) -> str:
+        text = catalog.gettext(message)
+        return text % values if values else text
+    return say
+
+
 def _stop(_signum, _frame):
     raise KeyboardInterrupt  # SIGTERM withdraws and exits like Ctrl-C
 
@@ -242,9 +259,11 @@ def command(title: str, url: str, token: str, detail: str | None, source: str | 
     question = {"title": title, "detail": detail or None, "timeout_seconds": timeout,
                 "source": source or f"ask@{socket.gethostname()}"}
     approval_id = None
+    _ = _words()
     try:
         approval_id = post_question(url, token, question)
-        click.echo(f"ask: waiting for an answer to {approval_id} on {url}", err=True)
+        click.echo(_("ask: waiting for an answer to %(id)s on %(url)s", id=approval_id, url=url),
+                   err=True)
         waiter = Waiter(http_stream(url, token, approval_id),
                         deadline=time.monotonic() + timeout + GRACE,
                         log=lambda line: click.echo(line, err=True))
@@ -255,7 +274,7 @@ def command(title: str, url: str, token: str, detail: str | None, source: str | 
     except KeyboardInterrupt:
         if approval_id is not None:
             withdraw(url, token, approval_id)
-            click.echo(f"ask: interrupted; {approval_id} withdrawn", err=True)
+            click.echo(_("ask: interrupted; %(id)s withdrawn", id=approval_id), err=True)
         sys.exit(EXIT_INTERRUPTED)
     click.echo(describe(outcome))
     sys.exit(EXIT.get(outcome["state"], EXIT_ERROR))

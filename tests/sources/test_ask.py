@@ -144,3 +144,13 @@ def test_the_command_exits_3_when_it_cannot_ask():
 
     result = CliRunner().invoke(ask.command, ["--to", "http://127.0.0.1:1", "Deploy?"])
     assert result.exit_code == ask.EXIT_ERROR and "ask:" in result.stderr
+
+
+def test_the_lines_a_person_reads_are_in_dashboard_language(monkeypatch):
+    from app.sources import ask as ask_mod
+
+    monkeypatch.setenv("DASHBOARD_LANGUAGE", "zh_Hans")
+    assert ask_mod._words()("ask: interrupted; %(id)s withdrawn", id="a1") == "ask：已中断；a1 已撤回"
+    monkeypatch.delenv("DASHBOARD_LANGUAGE")
+    assert ask_mod._words()("ask: interrupted; %(id)s withdrawn", id="a1") == \
+        "ask: interrupted; a1 withdrawn"
