@@ -34,7 +34,7 @@ from app.store import Store, StoreUnavailable
 
 from . import timeaxis as ta
 from . import timechart as tc
-from .language import Language, N_, gettext_of
+from .language import Language, N_, Say, gettext_of, source
 from .ranges import LIVE, LIVE_STEP, SPANS, TIER_LAG
 
 
@@ -55,13 +55,15 @@ COMPARABLE: dict[str, tuple[str, str, str]] = {key: _axis(key) for key in histor
 CONTAINER_METRIC = re.compile(r"container_(cpu|memory):[A-Za-z0-9_.-]{1,128}")
 
 
-def describe(metric: str) -> tuple[str, str, str]:
-    """``(label, axis, unit)`` of a comparable ``metric`` (checked by :func:`check`)."""
+def describe(metric: str, say: Say = source) -> tuple[str, str, str]:
+    """``(label, axis, unit)`` of a comparable ``metric`` (checked by :func:`check`); a
+    container's label in ``say``'s language."""
     if metric in COMPARABLE:
         return COMPARABLE[metric]
     family, _, name = metric.partition(":")
-    return ((f"CPU of container {name}", "plain", "%") if family == "container_cpu"
-            else (f"Memory of container {name}", "size", ""))
+    if family == "container_cpu":
+        return say(N_("CPU of container %(name)s"), name=name), "plain", "%"
+    return say(N_("Memory of container %(name)s"), name=name), "size", ""
 
 
 #: Seconds between two polls of the chart by a page, by tier (None: live, the raw tier). A
@@ -125,12 +127,12 @@ def draw(store: Store, hosts: Iterable[str], metric: str, range_name: str, zone:
     """
     span = SPANS[range_name]
     tier = span.tier or "raw"
-    label, axis, unit = describe(metric)
+    say = gettext_of(language)
+    label, axis, unit = describe(metric, say)
     end = (math.floor(now / span.step) + 1) * span.step
     start = end - span.seconds
     hosts = sorted(set(hosts))
     ranked = busiest(store, hosts, metric, tier, start, end, span.step)
-    say = gettext_of(language)
     chart = tc.Chart("compare", say(N_("%(what)s of the %(count)s busiest hosts"),
                                     what=say(label), count=COMPARED),
                      [tc.Series(r.host, r.points) for r in ranked], start, end, span.step,
