@@ -1,11 +1,13 @@
 """The manual's screenshots (``scripts/screenshots``): a dashboard on a throw-away store with
 the simulator and the simulated host, a second host through an agent, a week of made-up
 history, a task, an alert and a pending approval; then Debian's Chromium (as the browser tests
-launch it) takes the page on a desktop and a phone, light and dark, into ``docs/img/``."""
+launch it) takes the page on a desktop and a phone, light and dark, in English and in Chinese
+(``-zh`` in the name), into ``docs/img/``."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -38,25 +40,31 @@ def fill(server: Server, env: dict) -> subprocess.Popen:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+#: The languages shot: code -> the file name's suffix.
+LANGUAGES = {"en": "", "zh_Hans": "-zh"}
+
+
 def shoot(url: str) -> list[Path]:
-    """One PNG per screen of :data:`SCREENS` and colour scheme, of the viewport only (small)."""
+    """One PNG per language, screen of :data:`SCREENS` and colour scheme, of the viewport only
+    (small)."""
     OUT.mkdir(parents=True, exist_ok=True)
     made = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        for label, width, height in SCREENS:
-            for scheme in ("light", "dark"):
-                context = browser.new_context(viewport={"width": width, "height": height},
-                                              color_scheme=scheme, device_scale_factor=1)
-                page = context.new_page()
-                page.goto(url + "/")
-                expect(page.locator("#badge")).to_have_text("LIVE", timeout=10_000)
-                expect(page.locator("#fleet a", has_text="web-2")).to_have_count(1, timeout=15_000)
-                expect(page.locator("#cpu-detail .cores i")).to_have_count(8, timeout=10_000)
-                page.evaluate("document.fonts.ready")
-                made.append(OUT / f"{label}-{scheme}.png")
-                page.screenshot(path=made[-1])
-                context.close()
+        for (label, width, height), scheme, (code, suffix) in (
+                (screen, scheme, language) for screen in SCREENS
+                for scheme in ("light", "dark") for language in LANGUAGES.items()):
+            context = browser.new_context(viewport={"width": width, "height": height},
+                                          color_scheme=scheme, device_scale_factor=1)
+            page = context.new_page()
+            page.goto(f"{url}/?lang={code}")
+            expect(page.locator("#badge")).to_have_class(re.compile(r"\blive\b"), timeout=10_000)
+            expect(page.locator("#fleet a", has_text="web-2")).to_have_count(1, timeout=15_000)
+            expect(page.locator("#cpu-detail .cores i")).to_have_count(8, timeout=10_000)
+            page.evaluate("document.fonts.ready")
+            made.append(OUT / f"{label}-{scheme}{suffix}.png")
+            page.screenshot(path=made[-1])
+            context.close()
         browser.close()
     return made
 
