@@ -19,16 +19,16 @@ from app.domain.accountcache import Accounts
 from app.domain.i18n import source
 from app.store import Store, StoreUnavailable
 from app.view.audit import AuditRows
-from app.view.overview import FleetTable
 from app.view.language import Languages
+from app.view.overview import FleetTable
 from app.view.regions import LiveView
 
 from . import sse
 from .approvals import ApprovalWatchers
 from .audit import AuditFeed
 from .clients import ClientStreams
-from .containerwatch import run_containers
 from .compat import Compat
+from .containerwatch import run_containers
 from .hub import Hub
 from .janitor import run_janitor
 from .jsonstream import JsonStreams
