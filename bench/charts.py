@@ -131,7 +131,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"STORE_URL": f"sqlite:///{Path(tmp) / 'store.sqlite3'}",
                           "SAMPLER": False, "TESTING": True})
-        env: Environment = app.jinja_env
+        env: Environment = app.extensions["languages"].get().env  # English, as a viewer's
         store = open_store(f"sqlite:///{Path(tmp) / 'history.sqlite3'}", log_size=10_000,
                            poll_interval=0.1)
         now = time.time()

@@ -56,7 +56,7 @@ def main() -> None:
         fill(store, hosts, 7, now)
         app = create_app({"STORE_URL": f"sqlite:///{Path(tmp) / 'app.sqlite3'}",
                           "SAMPLER": False})
-        env, zone = app.jinja_env, zone_of("UTC")
+        env, zone = app.extensions["languages"].get().env, zone_of("UTC")
         print(f"hosts compared, {args.hosts} hosts (shared machine: figures are noisy)")
         for name in ("1h", "24h", "7d"):
             comparisons = Comparisons(env, zone)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import tracemalloc
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -29,6 +30,7 @@ from app.store import Item
 from app.view.charts import trend
 from app.view.fleetrow import FleetRow, Trends
 from app.view.format import FILTERS, GLOBALS
+from app.view.language import Languages
 from app.view.overview import FleetTable
 from bench import median_ms
 
@@ -36,11 +38,12 @@ NOW = 1_800_000_000.0
 
 
 def env() -> Environment:
-    """The app's Jinja environment without Flask: autoescape, the filters and globals."""
+    """The app's Jinja environment without Flask, in English: autoescape, the filters and
+    globals, the language's words and figures (``app.view.language``)."""
     jinja = Environment(loader=FileSystemLoader(ROOT / "templates"), autoescape=select_autoescape())
     jinja.filters.update(FILTERS)
     jinja.globals.update(GLOBALS)
-    return jinja
+    return Languages(jinja, ROOT / "translations", "en", ZoneInfo("UTC")).get().env
 
 
 def sample(host: str, rng: random.Random) -> dict:

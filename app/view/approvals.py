@@ -14,8 +14,7 @@ from collections.abc import Callable
 from app.domain import approvals as approvals_mod
 from app.store import Store
 
-from .format import human_duration
-from .language import Language, N_, gettext_of
+from .language import Language, N_, duration, gettext_of
 
 #: Pending approvals a view keeps, newest first; older ones beyond it are not shown.
 PENDING_KEPT = 50
@@ -31,8 +30,7 @@ def asked(seconds: float, language: Language | None = None) -> str:
     say = gettext_of(language)
     if seconds < 60:
         return say(N_("just now"))
-    return say(N_("%(time)s ago"), time=(language.duration if language else human_duration)(
-        seconds))
+    return say(N_("%(time)s ago"), time=duration(seconds, say))
 
 
 def left(seconds: float, language: Language | None = None) -> str:
@@ -43,8 +41,7 @@ def left(seconds: float, language: Language | None = None) -> str:
         return say(N_("expiring"))
     if seconds < 60:
         return say(N_("under a minute left"))
-    return say(N_("%(time)s left"), time=(language.duration if language else human_duration)(
-        seconds))
+    return say(N_("%(time)s left"), time=duration(seconds, say))
 
 
 class PendingApprovals:

@@ -34,6 +34,21 @@ SOURCE = "en"
 _UNITS = ("", "Ki", "Mi", "Gi", "Ti")
 
 
+def duration(seconds: float | None, say: Say = source) -> str:
+    """A duration in seconds to minutes' precision in ``say``'s language:
+    ``93784 -> '1 d 2 h 3 min'``; ``–`` for None."""
+    if seconds is None:
+        return "–"
+    minutes = int(seconds) // 60
+    days, minutes = divmod(minutes, 1440)
+    hours, minutes = divmod(minutes, 60)
+    parts = [say(N_("%(days)d d"), days=days)] if days else []
+    if days or hours:
+        parts.append(say(N_("%(hours)d h"), hours=hours))
+    parts.append(say(N_("%(minutes)d min"), minutes=minutes))
+    return " ".join(parts)
+
+
 def gettext_of(language: Language | None) -> Say:
     """``gettext(message, **values)`` of ``language``, or of the source texts (None): the
     message with its ``%(name)s`` placeholders filled."""
@@ -111,16 +126,7 @@ class Language:
 
     def duration(self, seconds: float | None) -> str:
         """A duration in seconds to minutes' precision: ``93784 -> '1 d 2 h 3 min'``."""
-        if seconds is None:
-            return "–"
-        minutes = int(seconds) // 60
-        days, minutes = divmod(minutes, 1440)
-        hours, minutes = divmod(minutes, 60)
-        parts = [self.gettext("%(days)d d", days=days)] if days else []
-        if days or hours:
-            parts.append(self.gettext("%(hours)d h", hours=hours))
-        parts.append(self.gettext("%(minutes)d min", minutes=minutes))
-        return " ".join(parts)
+        return duration(seconds, self.gettext)
 
     def clock(self, ts: float) -> str:
         """Unix seconds as the time of day in the dashboard's zone, ``'14:03:07'``."""

@@ -1,7 +1,7 @@
 """The dashboard in Simplified Chinese in a real headless Chromium, with Debian's CJK fonts
 (fonts-noto-cjk, installed by scripts/setup --test) so that the screenshots show real glyphs:
 the host page (with an approval and an alert waiting), the fleet page and the compare page,
-on a desktop and a phone, light and dark; nothing wider than a 390 px screen."""
+on a desktop and a phone (the host page light and dark); nothing wider than a 390 px screen."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def test_the_pages_in_chinese(server, watched: Page):
             page.set_viewport_size({"width": width, "height": height})
             page.goto(server.url + path)
             expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-            for scheme in ("light", "dark"):
+            # Every scheme of the host page; the light one of the others (the words are the
+            # same, the colours are the host page's).
+            for scheme in ("light", "dark") if name == "host" else ("light",):
                 page.emulate_media(color_scheme=scheme)
                 page.screenshot(path=ARTIFACTS / f"zh-{name}-{size}-{scheme}.png",
                                 full_page=True)
