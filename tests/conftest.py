@@ -50,13 +50,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown with -p no:xdist
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto``: three pytest-xdist workers per CPU, at most 8 (``PYTEST_XDIST_AUTO_NUM_WORKERS``
+    """``-n auto``: two pytest-xdist workers per CPU, at most 8 (``PYTEST_XDIST_AUTO_NUM_WORKERS``
     still decides when set). Most tests wait on servers, browsers and timers rather than
-    compute (with two per CPU the run kept the two cores 80 % busy); each worker runs its own
-    Chromium and Redis, hence the cap."""
+    compute; each worker runs its own Chromium and Redis, hence the cap. (Three per CPU was
+    slower on this 2-core machine.)"""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
-    return min(3 * len(os.sched_getaffinity(0)), 8)
+    return min(2 * len(os.sched_getaffinity(0)), 8)
 
 
 @pytest.fixture(scope="session", autouse=True)
