@@ -42,17 +42,15 @@ def choose() -> str:
     for asked in (_own(), request.args.get("lang"), request.cookies.get(COOKIE)):
         if asked in known:
             return asked
-    # Browsers send BCP 47 tags (zh-CN, zh-Hans-CN, zh): each Chinese one reads Simplified
-    # Chinese here, the only Chinese catalog.
+    # Browsers send BCP 47 tags (zh-CN, zh-Hans-CN, zh): a tag this dashboard has no catalog
+    # for reads the catalog of its language (every Chinese one reads zh_Hans, the only one).
     tags = {code.replace("_", "-").lower(): code for code in known}
+    primary = {code.split("_")[0].lower(): code for code in known}
     for tag, _quality in request.accept_languages:
         tag = tag.lower()
-        if tag in tags:
-            return tags[tag]
-        if tag.split("-")[0] == "zh" and "zh_Hans" in known:
-            return "zh_Hans"
-        if tag.split("-")[0] in tags:
-            return tags[tag.split("-")[0]]
+        found = tags.get(tag) or primary.get(tag.split("-")[0])
+        if found:
+            return found
     return _languages().default
 
 
