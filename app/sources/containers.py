@@ -23,12 +23,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-import docker
-import docker.errors
 import gevent.pool
-import requests.exceptions
 
-from .containerstats import cpu_percent, io_totals, memory
+from .containerstats import cpu_percent, io_totals, memory, shown
 
 #: Engine calls made at once for statistics (each may take a second or two on a busy engine).
 STATS_AT_ONCE = 4
@@ -36,8 +33,6 @@ STATS_AT_ONCE = 4
 MIN_API = "1.24"
 #: Seconds an engine call may take before the engine counts as gone.
 CALL_TIMEOUT = 10
-#: What a failing engine raises through docker-py: the engine is off, or went away.
-ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 #: Container states as the engine names them; every one but ``running`` and ``paused`` counts
 #: as stopped.
 RUNNING_STATES = ("running", "paused")
@@ -50,6 +45,21 @@ EVENT_ACTIONS = ("start", "die", "oom", "kill", "health_status", "restart", "sto
                  "unpause", "destroy")
 
 
+def docker_py():
+    """The ``docker`` package, imported on first use: with requests it weighs about 12 MB in
+    each worker, which a host where no engine answers never pays (``bench.rest``)."""
+    import docker
+
+    return docker
+
+
+def engine_errors() -> tuple[type[BaseException], ...]:
+    """What a failing engine raises through docker-py: the engine is off, or went away."""
+    import requests.exceptions
+
+    return (docker_py().errors.DockerException, requests.exceptions.RequestException, OSError)
+
+
 def addresses(environ=os.environ) -> list[str]:
     """The engine sockets to try, first that answers wins: ``DOCKER_HOST`` alone when set, else
     Docker's default socket, then Podman's (root's, then this user's)."""
@@ -58,14 +68,6 @@ def addresses(environ=os.environ) -> list[str]:
     runtime = environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
     return ["unix:///var/run/docker.sock", "unix:///run/podman/podman.sock",
             f"unix://{runtime}/podman/podman.sock"]
-
-
-def shown(value: float) -> int:
-    """``value`` (bytes, or bytes per second) to what the page shows of it, 3 significant
-    digits: a list is stored, and sent to every viewer, only when what they see changed."""
-    value = int(round(value))
-    digits = len(str(abs(value)))
-    return round(value, -(digits - 3)) if digits > 3 else value
 
 
 def unix_time(text: str | None) -> float | None:
@@ -122,7 +124,7 @@ class Engine:
     def __init__(self, cmdline: bool = False, environ=os.environ) -> None:
         self.cmdline = cmdline
         self.environ = environ
-        self.client: docker.APIClient | None = None
+        self.client = None  # docker-py's APIClient once connected
         self.address: str | None = None
         self.version = ""  # "Docker 20.10.24", "Podman 4.3.1"...
         self._inspected: dict[str, tuple[tuple, dict]] = {}  # id -> (list entry's key, row)
@@ -138,14 +140,14 @@ class Engine:
             # Asked with the oldest API version every engine speaks, then a client at the
             # engine's own: docker-py's version="auto" asks in its constructor, and leaks the
             # socket when that fails (every RETRY seconds while no engine runs).
-            probe = docker.APIClient(base_url=address, version=MIN_API, timeout=CALL_TIMEOUT)
+            probe = docker_py().APIClient(base_url=address, version=MIN_API, timeout=CALL_TIMEOUT)
             try:
                 info = probe.version(api_version=False)
-            except ENGINE_ERRORS:
+            except engine_errors():
                 continue
             finally:
                 probe.close()
-            client = docker.APIClient(base_url=address, version=info.get("ApiVersion", MIN_API),
+            client = docker_py().APIClient(base_url=address, version=info.get("ApiVersion", MIN_API),
                                       timeout=CALL_TIMEOUT)
             # requests reads the proxy variables of the whole environment on every call (about
             # a millisecond of CPU each); an engine's socket is never reached through a proxy.
@@ -175,7 +177,7 @@ class Engine:
             raise EngineOff("not connected")
         try:
             listed = self.client.containers(all=True)
-        except ENGINE_ERRORS as exc:
+        except engine_errors() as exc:
             raise EngineOff(str(exc)) from None
         rows, seen = [], set()
         for entry in listed:
@@ -189,9 +191,9 @@ class Engine:
             if cached is None or cached[0] != key or cid in changed:
                 try:
                     info = self.client.inspect_container(entry["Id"])
-                except docker.errors.NotFound:
+                except docker_py().errors.NotFound:
                     continue  # removed between the list and the inspect
-                except ENGINE_ERRORS as exc:
+                except engine_errors() as exc:
                     raise EngineOff(str(exc)) from None
                 cached = self._inspected[cid] = (key, row_of(info, self.cmdline))
             rows.append(dict(cached[1]))
@@ -214,9 +216,9 @@ class Engine:
         def one(row: dict) -> None:
             try:
                 stats = self.client.stats(row["id"], stream=False, one_shot=True)
-            except docker.errors.NotFound:
+            except docker_py().errors.NotFound:
                 return
-            except ENGINE_ERRORS as exc:
+            except engine_errors() as exc:
                 failures.append(exc)
                 return
             self._figures(row, stats, time.monotonic())
@@ -249,7 +251,7 @@ class Engine:
 
         :raise EngineOff: the engine does not answer, or the stream ended.
         """
-        client = docker.APIClient(base_url=self.address, version=self.client.api_version,
+        client = docker_py().APIClient(base_url=self.address, version=self.client.api_version,
                                   timeout=None)
         try:
             for event in client.events(decode=True, filters={"type": "container"}):
@@ -261,7 +263,7 @@ class Engine:
                        "name": str(attrs.get("name") or "")[:128],
                        "exit_code": attrs.get("exitCode"), "signal": attrs.get("signal"),
                        "time": event.get("time")}
-        except ENGINE_ERRORS as exc:
+        except engine_errors() as exc:
             raise EngineOff(str(exc)) from None
         finally:
             client.close()

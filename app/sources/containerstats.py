@@ -39,3 +39,11 @@ def io_totals(stats: dict) -> tuple[int, int, int, int]:
         read += entry.get("value", 0) if op == "read" else 0
         written += entry.get("value", 0) if op == "write" else 0
     return rx, tx, read, written
+
+
+def shown(value: float) -> int:
+    """``value`` (bytes, or bytes per second) to what the page shows of it, 3 significant
+    digits: a list is stored, and sent to every viewer, only when what they see changed."""
+    value = int(round(value))
+    digits = len(str(abs(value)))
+    return round(value, -(digits - 3)) if digits > 3 else value

@@ -31,6 +31,9 @@ from app.domain.i18n import N_, Say, source  # noqa: F401 - N_: marked here as i
 
 #: The language of the source texts: it needs no catalog.
 SOURCE = "en"
+#: The language's own name, in its catalog (``中文 (简体)``): what the footer's links say. Not
+#: Babel's display names, whose data for one locale weighs megabytes in every worker.
+OWN_NAME = N_("English")
 _UNITS = ("", "Ki", "Mi", "Gi", "Ti")
 
 
@@ -73,7 +76,6 @@ class Language:
         self.tag = code.replace("_", "-")
         self.translations = translations
         self.zone = zone
-        self._decimal = get_decimal_symbol(self.locale)
         #: The zone's abbreviation now (``UTC``, ``CET``), as the pages say which zone times are in.
         self.zone_name = datetime.now(zone).tzname() or str(zone)
         # An environment of its own, not an overlay: an overlay shares the base's template
@@ -87,6 +89,12 @@ class Language:
         env.tests.update(base.tests)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         self.env = env
+
+    @functools.cached_property
+    def _decimal(self) -> str:
+        # Asked on first use: Babel loads a locale's whole data (megabytes) at its first
+        # question, which a worker that renders no figure never pays.
+        return get_decimal_symbol(self.locale)
 
     def filters(self) -> dict:
         """The figure filters bound to this language (the names the templates use)."""
@@ -175,4 +183,6 @@ class Languages:
     @property
     def names(self) -> dict[str, str]:
         """Code -> the language's own name (``中文 (简体)``), for the footer's links."""
-        return {code: Locale.parse(code).get_display_name(code) for code in self.codes}
+        return {code: OWN_NAME if code == SOURCE else
+                Translations.load(str(self.directory), [code]).gettext(OWN_NAME)
+                for code in self.codes}

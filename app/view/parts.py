@@ -14,6 +14,8 @@ out of a message, nested ones included, so the whole region must not hold any.
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Callable
 
 from markupsafe import Markup
@@ -21,6 +23,15 @@ from markupsafe import Markup
 from .catalog import BROKEN
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two LIVE badges in a page's stream messages. The badge's CSS animation turns
+#: it red when no new badge came for three of these (``static/dashboard.css``); each message
+#: carrying it costs every viewer some 200 bytes, so not every message does. A stream's first
+#: message (its snapshot) always does: that is what swaps CONNECTING or POLLING for LIVE.
+LIVE_BADGE_EVERY = 15.0
+#: A newline between two tags: the stream writes each line of a message as ``data: <line>``, so
+#: each costs 6 bytes per viewer; a space renders the same (outside ``<pre>``).
+_BETWEEN_TAGS = re.compile(r">[ \t]*\n\s*<")
 
 #: Brackets of a placeholder: NUL cannot occur in rendered HTML (templates escape text, and
 #: no name that reaches a template may hold it: ``app.sources.sample.HOST_PATTERN``).
@@ -96,6 +107,9 @@ class RenderedRegions:
         self.failing: set[str] = set()
         #: region -> what the next message sends of it, where less than the whole region.
         self._changes: dict[str, str] = {}
+        #: region -> its :class:`Parts` (:meth:`parts`), for regions that draw parts.
+        self._parts: dict[str, Parts] = {}
+        self._badge_at = float("-inf")  # time.monotonic() of the last change with the badge
         badge = env.get_template("_badge.html")
         self._badges = {state: badge.render(state=state, query=query, poll=poll)
                         for state in ("connecting", "live", "polling", "signed-out")}
@@ -116,16 +130,26 @@ class RenderedRegions:
                 self.on_error(name)
             return name not in self.html and self.keep(name, BROKEN.format(name=name))
         self.failing.discard(name)
+        parts = parts if parts is not None else self._parts.get(name)
         return self.keep(name, html, parts.change if parts is not None else None)
+
+    def parts(self, name: str) -> Parts:
+        """Region ``name``'s :class:`Parts`, started for a render (made on first use): a
+        template that puts its changing elements through it sends those alone."""
+        parts = self._parts.setdefault(name, Parts())
+        parts.start()
+        return parts
 
     def keep(self, name: str, html: str, change: str | None = None) -> bool:
         """Keep ``html`` as region ``name``'s; return False if it is what it was. ``change``:
         what to send of it (its changed parts, :attr:`Parts.change`); None: the whole region.
         Two changes before one send: the first one's parts would be lost, so the whole goes."""
+        html = _BETWEEN_TAGS.sub("> <", html)
         if html == self.html.get(name):
             return False
         self.html[name] = html
         if change is not None:
+            change = _BETWEEN_TAGS.sub("> <", change)
             self._changes[name] = html if name in self._changes else change
         return True
 
@@ -144,6 +168,11 @@ class RenderedRegions:
 
     def changes(self, names) -> str:
         """What to send for the regions ``names`` that just changed (each its change, else its
-        whole HTML) and the LIVE badge; the changes are taken."""
+        whole HTML), and the LIVE badge if the last one went :data:`LIVE_BADGE_EVERY` seconds
+        ago or more; the changes are taken."""
+        now = time.monotonic()
+        badge = now - self._badge_at >= LIVE_BADGE_EVERY
+        if badge:
+            self._badge_at = now
         return "".join([*(self._changes.pop(name, None) or self.html[name]
-                          for name in dict.fromkeys(names)), self._badges["live"]])
+                          for name in dict.fromkeys(names)), self._badges["live"] if badge else ""])

@@ -1,11 +1,10 @@
 """The page's regions: what each shows, rendered once per change and cached as HTML.
 
 A region is one template ``templates/_<name>.html`` whose root element has ``id="<name>"`` and
-``hx-swap-oob="true"``, so the same markup serves the full page (where the attribute is inert),
-the SSE stream and ``/poll`` (where htmx swaps it in place of the element with that id).
+``hx-swap-oob="true"``: the same markup serves the page, the SSE stream and ``/poll`` (htmx swaps
+it for the element with that id); its changing elements may go alone (``parts``: :mod:`.parts`).
 :class:`LiveView` keeps this process's view of the store (latest sample, latest events, viewer
-count) and the rendered HTML of every region; the Hub sends those strings, never re-rendering
-per client.
+count) and the rendered HTML of every region, which the Hub sends to every client as it is.
 """
 
 from __future__ import annotations
@@ -280,9 +279,10 @@ class LiveView:
             extra = {"approvals": self.approvals.cards(), "decided": self.approvals.recent()}
         elif name in ("charts", "plots"):
             extra = {"panel": self.panel, "spans": SPANS}
-        return self._templates[name].render(
+        parts = self.out.parts(name)
+        return parts.finish(self._templates[name].render(
             sample=sample, levels=levels, events=self.events, viewers=self.viewers,
-            host=self.host, range=self.range, **extra)
+            host=self.host, range=self.range, parts=parts, **extra))
 
     def badge(self, state: str) -> str:
         """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""

@@ -105,3 +105,31 @@ def test_an_item_appended_while_a_view_loads_is_shown_once(live):
     live.view.load(store)
     live.view.apply(store.since(live.view.last_id))
     assert [item.data["message"] for item in live.view.events] == ["during", "before"]
+
+
+def test_a_card_whose_level_holds_sends_its_changed_figure_alone(live):
+    view, _ = view_with(live, Item(1, "metrics", 0, sample(cpu_percent=12.5)))
+    view.changes(["cpu"])
+    _, changed = view_with(live, Item(2, "metrics", 0, sample(cpu_percent=13.5)))
+    sent = view.changes(changed)
+    assert '<p id="cpu-value" hx-swap-oob="true" class="value"><span class="number">13.5' in sent
+    assert 'id="cpu"' not in sent and "cpu-note" not in sent and "\n" not in sent
+    assert '<span class="number">13.5' in view.html["cpu"]  # the page and /poll: the whole card
+    _, changed = view_with(live, Item(3, "metrics", 0, sample(cpu_percent=95.0)))
+    sent = view.changes(changed)  # another level: the root's class changes, the card goes whole
+    assert sent.startswith('<div id="cpu" class="card level-critical" hx-swap-oob="true">')
+
+
+def test_the_live_badge_goes_with_a_change_at_most_every_15_seconds(live, monkeypatch):
+    from app.view import parts
+
+    now = [1000.0]
+    monkeypatch.setattr(parts.time, "monotonic", lambda: now[0])
+    view, _ = view_with(live, Item(1, "metrics", 0, sample()))
+    sent = []
+    for n in range(2, 40):  # a sample a second for 38 s
+        now[0] += 1.0
+        _, changed = view_with(live, Item(n, "metrics", 0, sample(cpu_percent=float(n))))
+        sent.append('id="badge"' in view.changes(changed))
+    assert [n for n, badge in enumerate(sent) if badge] == [0, 15, 30]
+    assert 'id="badge"' in view.fragments(["cpu"], "live")  # a snapshot always has it

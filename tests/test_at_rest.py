@@ -1,0 +1,41 @@
+"""What a worker holds at rest: the sampler on, nobody viewing (issue 29, ``bench.run``'s idle
+PSS). The code of features nobody uses here (containers with no engine, notifications with no
+URL, single sign-on, the MCP server) and Babel's locale data (megabytes per locale, loaded at
+its first question) stay out of the worker until used."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_AT_REST = """
+from gevent import monkey; monkey.patch_all()
+import sys, time, gevent
+from app import create_app
+app = create_app({{'STORE_URL': 'sqlite:///{db}'}})
+live = app.extensions['dashboard']
+live.start()
+deadline = time.monotonic() + 60
+while live.view.last_id == 0 and time.monotonic() < deadline:  # the first sample is in
+    gevent.sleep(0.1)
+import babel.localedata
+print(live.view.last_id > 0)
+print(sorted({{m.split('.')[0] for m in sys.modules}} & {{{unused}}}))
+print(sorted(babel.localedata._cache))
+live.stop()
+"""
+
+UNUSED = ("docker", "requests", "apprise", "authlib", "mcp", "urllib3")
+
+
+def test_a_worker_at_rest_loads_no_unused_feature_and_no_locale_data(tmp_path):
+    code = _AT_REST.format(db=tmp_path / "s.sqlite3", unused=", ".join(map(repr, UNUSED)))
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True, timeout=120, env={
+                             "PATH": "/usr/bin:/bin", "DOCKER_HOST": f"unix://{tmp_path}/none",
+                             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}).stdout
+    sampled, loaded, locales = out.strip().splitlines()[-3:]
+    assert sampled == "True"
+    assert loaded == "[]", f"imported at rest: {loaded}"
+    assert locales == "[]", f"Babel locale data loaded at rest: {locales}"
