@@ -79,7 +79,8 @@ def audit():
     filters = _filters()
     live = not filters and query.before is None
     if live:
-        rows = current_app.extensions["dashboard"].audit.current().html
+        feed = current_app.extensions["dashboard"].audit.get(language.current().code)
+        rows = feed.current().html
     else:
         entries, after = page(current_app.extensions["dashboard"].store, query)
         older = "?" + urlencode({**filters, "before": after}) if after is not None else None
@@ -96,9 +97,11 @@ def stream():
     ends after ``DASHBOARD_STREAM_LIFETIME`` seconds, or when the admin's session ends (sign-out,
     disabled, another role). :raise 503: the store could not be read for the first snapshot."""
     live = current_app.extensions["dashboard"]
-    live.audit.current()  # 503 now, before the response starts
+    code = language.current().code
+    live.audit.get(code).current()  # 503 now, before the response starts
     environ = request.environ
     return Response(audit_messages(live, current_app.config["SETTINGS"].stream_lifetime,
-                                   direct_socket(environ), client_socket(environ), stream_owner()),
+                                   direct_socket(environ), client_socket(environ), stream_owner(),
+                                   code),
                     mimetype="text/event-stream", headers=STREAM_HEADERS,
                     direct_passthrough=True)
