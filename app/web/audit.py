@@ -13,12 +13,13 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import Markup
 from pydantic import ValidationError
 
 from app.domain.audit import ACTIONS
 from app.domain.audit import AuditQuery
+from app.domain.i18n import N_
 from app.live.delivery import audit_messages, client_socket, direct_socket
 from app.view import audit as audit_view
 
@@ -26,6 +27,7 @@ from . import language
 from .access import needs
 from .api.audit import page
 from .auth import stream_owner
+from .errors import fail
 from .headers import STREAM_HEADERS
 
 bp = Blueprint("audit", __name__)
@@ -45,7 +47,8 @@ def _day(name: str) -> float | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        abort(400, description=f"{name} must be a date as YYYY-MM-DD, not {text[:40]!r}")
+        fail(400, N_("%(name)s must be a date as YYYY-MM-DD, not '%(text)s'"), name=name,
+             text=text[:40])
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
 
 
@@ -67,7 +70,9 @@ def _query() -> AuditQuery:
         return AuditQuery.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:
         names = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
-        abort(400, description=f"invalid filter: {names or 'the dates'}")
+        if names:
+            fail(400, N_("invalid filter: %(names)s"), names=names)
+        fail(400, N_("invalid filter: the dates"))
 
 
 @bp.get("/audit")
