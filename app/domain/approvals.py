@@ -30,7 +30,7 @@ import uuid
 from app.store import Store
 
 from .events import record_event
-from .i18n import N_, Text
+from .i18n import N_, Text, with_text
 
 STATE_PREFIX = "approval:"
 #: An approval id: what ``uuid4().hex`` gives.
@@ -212,14 +212,19 @@ def _refusal(approval: dict, verb: str) -> ApprovalError:
                                id=approval["id"], state=state), approval)
 
 
+#: The feed's sentence for each way an approval leaves ``pending``.
+_DECIDED = {"approved": N_("Approved: %(title)s"), "denied": N_("Denied: %(title)s"),
+            "expired": N_("Expired: %(title)s"), "withdrawn": N_("Withdrawn: %(title)s")}
+
+
 def _record(store: Store, approval: dict) -> None:
     """The feed event of a decision, expiry or withdrawal: who, what and why."""
     state = approval["state"]
-    text = f"{state.capitalize()}: {approval['title']}"
+    text = Text(_DECIDED.get(state, "%(title)s"), title=approval["title"])
     if approval.get("by") and state != "expired":
-        text += f" (by {approval['by']})"
+        text = Text(N_("%(what)s (by %(by)s)"), what=text, by=approval["by"])
     if approval.get("reason"):
-        text += f": {approval['reason']}"
+        text = Text(N_("%(what)s: %(reason)s"), what=text, reason=approval["reason"])
     level = "warning" if state in ("denied", "expired") else "info"
-    record_event(store, {"level": level, "message": text,
-                         "source": approval.get("source") or "approvals"})
+    record_event(store, with_text({"level": level,
+                                   "source": approval.get("source") or "approvals"}, text))

@@ -81,3 +81,27 @@ class Text:
             if values[name] is None and value is not None:
                 return None
         return cls(data["message"], **values)
+
+
+#: The field of a stored event or alert that holds its sentence as :meth:`Text.stored`,
+#: beside ``message`` (the English). Rows stored before it existed have only ``message``.
+TEXT = "text"
+
+
+def with_text(record: dict, text: Text, field: str = "message") -> dict:
+    """``record`` with ``text`` kept twice: English in ``field`` (what the JSON API, logs and
+    old readers get) and structured in :data:`TEXT` (what a page says in its language)."""
+    return {**record, field: str(text), TEXT: text.stored()}
+
+
+def said(record: dict, say: Say = source, field: str = "message") -> str:
+    """A stored record's sentence through ``say``: its :data:`TEXT` if it has a valid one,
+    else its ``field`` as it was stored (an old row, or one a program sent); ``""`` for none."""
+    text = Text.from_stored(record.get(TEXT))
+    return text.say(say) if text is not None else (record.get(field) or "")
+
+
+def public(record: dict) -> dict:
+    """``record`` without its :data:`TEXT`: what the JSON API answers (English only)."""
+    return {key: value for key, value in record.items() if key != TEXT} \
+        if TEXT in record else record
