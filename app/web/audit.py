@@ -1,7 +1,8 @@
 """The audit page (``/audit``) and its HTML stream (``/audit/stream``), for admins.
 
 The page is a table of entries, newest first, with a GET filter form (``who``, ``action``,
-``since`` and ``until`` as dates, UTC, ``until`` inclusive) and a link to older entries
+``since`` and ``until`` as dates: whole days in the dashboard's zone, ``DASHBOARD_TIMEZONE``,
+``until`` inclusive) and a link to older entries
 (``before``). Its unfiltered first page is live: it opens ``/audit/stream``, whose snapshot and
 messages are the region ``#audit-rows`` rendered once for every admin watching
 (``app.live.audit``); a new entry appears at the top within a tail interval. A filtered or
@@ -10,7 +11,7 @@ older page is read once; without JavaScript the live page refreshes itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -36,8 +37,11 @@ bp = Blueprint("audit", __name__)
 REFRESH = 15
 
 
-def _day(name: str) -> float | None:
-    """Unix seconds of the start (UTC) of the date in ``?name=`` (``YYYY-MM-DD``), or None.
+def _day(name: str, after: bool = False) -> float | None:
+    """Unix seconds of the start of the date in ``?name=`` (``YYYY-MM-DD``), midnight in the
+    dashboard's zone (``DASHBOARD_TIMEZONE``: where the page's times are), or None. ``after``:
+    the start of the next day instead, so the date is included whole (23 or 25 hours on a
+    day the clocks change).
 
     :raise 400: not such a date.
     """
@@ -45,11 +49,11 @@ def _day(name: str) -> float | None:
     if not text:
         return None
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
+        day = date.fromisoformat(text) + timedelta(days=1 if after else 0)
+        return datetime.combine(day, time(), tzinfo=language.current().zone).timestamp()
+    except (ValueError, OverflowError):  # not a date, or one at the end of the calendar
         fail(400, N_("%(name)s must be a date as YYYY-MM-DD, not '%(text)s'"), name=name,
              text=text[:40])
-    return datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp()
 
 
 def _filters() -> dict[str, str]:
@@ -61,10 +65,8 @@ def _filters() -> dict[str, str]:
 def _query() -> AuditQuery:
     """The request's filter and page as the API's query. :raise 400: a bad field, named."""
     filters = _filters()
-    until = _day("until")
     fields = {"who": filters.get("who"), "action": filters.get("action"),
-              "since": _day("since"),
-              "until": until + 86400 if until is not None else None,  # the whole day
+              "since": _day("since"), "until": _day("until", after=True),  # the whole day
               "before": request.args.get("before") or None, "limit": audit_view.PAGE}
     try:
         return AuditQuery.model_validate({k: v for k, v in fields.items() if v is not None})
