@@ -223,8 +223,9 @@ def resolve(store: Store, alert_id: str, now: float | None = None) -> dict | Non
         return alert
     now = time.time() if now is None else now
     alert = save(store, {**alert, "state": "resolved", "ended_at": now})
+    resolved = Text(N_("Resolved: %(name)s"), name=alert["name"])
     store.append("event", with_text({"level": "info", "source": alert.get("source") or "api",
-                                     "ts": now}, Text(N_("Resolved: %(name)s"), name=alert["name"])))
+                                     "ts": now}, resolved))
     return alert
 
 

@@ -32,7 +32,7 @@ CONTAINER_PATTERN = r"^[A-Za-z0-9_.*?\[\]-]{1,128}$"
 #: Flat keys a rule may watch: every number a sample carries but the CPU count.
 FLAT_KEYS = tuple(key for key in METRICS if key != "cpu_count")
 #: Per-item families: (sample list, the field naming an item, the field read, item grammar, metric).
-#: The metrics' labels are marked for the catalog: an alert's condition names them (``app.domain.alertrule``).
+#: Their labels are marked for the catalog: an alert's condition names them (app.domain.alertrule).
 FAMILIES: dict[str, tuple[str, str, str, str, Metric]] = {
     "disk_percent": ("disks", "mount", "percent", MOUNT_PATTERN,
                      Metric(N_("Disk"), "%", "psutil.disk_usage(mount).percent")),
@@ -49,7 +49,8 @@ FAMILIES: dict[str, tuple[str, str, str, str, Metric]] = {
     "container_health": ("containers", "name", "unhealthy", CONTAINER_PATTERN,
                          Metric(N_("Container"), "", "Docker Engine API: State.Health.Status")),
     "container_cpu": ("containers", "name", "cpu_percent", CONTAINER_PATTERN,
-                      Metric(N_("CPU of container"), "%", "Docker Engine API: stats, as docker stats")),
+                      Metric(N_("CPU of container"), "%",
+                             "Docker Engine API: stats, as docker stats")),
     "container_memory": ("containers", "name", "mem_percent", CONTAINER_PATTERN,
                          Metric(N_("Memory of container"), "%",
                                 "Docker Engine API: stats, usage less inactive cache / limit")),

@@ -112,8 +112,8 @@ def test_dates_are_whole_days_in_the_dashboards_zone(make_app, zone, query, expe
         audit.record(store, who="ann", role="admin", action="key-add", target=target,
                      now=utc(when))
     html = app.test_client().get(f"/audit?{query}").get_data(as_text=True)
-    found = [target for row in rows(html) for target in
-             ("early", "late", "next", "dst-first", "dst-last", "dst-after") if f">{target}<" in row]
+    targets = ("early", "late", "next", "dst-first", "dst-last", "dst-after")
+    found = [target for row in rows(html) for target in targets if f">{target}<" in row]
     assert found == expected
     zone_name = {"Asia/Shanghai": "CST", "UTC": "UTC", "Europe/Berlin": "CE"}[zone]
     assert "dates filter whole days in " + zone_name in html
