@@ -75,7 +75,6 @@ class AuditFeed:
         self.hub.expire(float("inf"))
 
 
-
 class AuditFeeds:
     """This process's audit feeds by language code, each made on first use.
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request
 
 from app.domain import approvals
-from app.domain.i18n import N_, Text
 from app.domain.approval_schemas import ApprovalAnswer, ApprovalIn, ApprovalQuery
+from app.domain.i18n import N_, Text
 from app.live.approvals import stream
 from app.live.delivery import client_socket
 
