@@ -2,10 +2,11 @@
 
 The page is a table of entries, newest first, with a GET filter form (``who``, ``action``,
 ``since`` and ``until`` as dates: whole days in the dashboard's zone, ``DASHBOARD_TIMEZONE``,
-``until`` inclusive) and a link to older entries (``before``). Its unfiltered first page is live: it opens ``/audit/stream``, whose snapshot and
-messages are the region ``#audit-rows`` rendered once for every admin watching
-(``app.live.audit``); a new entry appears at the top within a tail interval. A filtered or
-older page is read once; without JavaScript the live page refreshes itself.
+``until`` inclusive) and a link to older entries (``before``). Its unfiltered first page is
+live: it opens ``/audit/stream``, whose snapshot and messages are the region ``#audit-rows``
+rendered once for every admin watching in the same language (``app.live.audit``); a new entry
+appears at the top within a tail interval. A filtered or older page is read once; without
+JavaScript the live page refreshes itself.
 """
 
 from __future__ import annotations
