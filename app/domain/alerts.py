@@ -8,6 +8,9 @@ An alert is a dict, the same in the store, the JSON API and the templates::
      "started_at": unix s, "ended_at": unix s|None, "value": float|None, "peak": float|None,
      "acked_by": str|None, "acked_at": unix s|None}
 
+A rule's alert, and every event made here, also keeps its sentence as ``text``
+(:data:`app.domain.i18n.TEXT`) for pages in other languages; the JSON API leaves it out.
+
 Every change appends the full alert as an ``alert`` log item with state key ``alert:<id>``
 (:func:`save`), so the page's tailer sees it and ``GET /api/v1/alerts`` reads the state table.
 Nothing here knows Flask; :class:`Evaluator` keeps its timers in memory and is pure (it is given

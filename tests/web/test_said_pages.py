@@ -22,19 +22,21 @@ def test_pages_say_it_in_the_readers_language_and_json_in_english(make_app):
     rule = AlertRule(metric="cpu_percent", op=">", value=90, name="cpu-high", **{"for": 0})
     (fired,) = Evaluator([rule], live.settings.host_name).evaluate({"cpu_percent": 99.0}, 1.0)
     alerts.save(live.store, fired.alert)
+    assert client.post("/simulator/host", json={"enabled": True}).status_code == 200
     settle(live, live.store.latest_id())
 
     chinese = client.get("/fragments/events?lang=zh_Hans").text
     assert "已恢复：deploy-stuck" in chinese and "Resolved: deploy-stuck" not in chinese
     assert "Resolved: stored before" in chinese  # as it was stored
     assert "&lt;b&gt;stuck&lt;/b&gt;" in chinese and "<b>" not in chinese  # a program's words
+    assert "模拟主机已开启" in chinese and "simulated host" not in chinese
     english = client.get("/fragments/events?lang=en").text
     assert "Resolved: deploy-stuck" in english and "已恢复" not in english
     cards = client.get("/fragments/alerts?lang=zh_Hans").text
     assert "CPU 高于 90 % 持续 0 秒" in cards
 
     events = client.get("/api/v1/events", headers={"Accept-Language": "zh-CN"}).get_json()
-    assert "Resolved: deploy-stuck" in [event["message"] for event in events]
+    assert {"Resolved: deploy-stuck", "simulated host on"} <= {e["message"] for e in events}
     assert all("text" not in event for event in events)
     listed = client.get("/api/v1/alerts").get_json()
     (cpu,) = [alert for alert in listed if alert["name"] == "cpu-high"]
