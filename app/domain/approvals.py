@@ -30,7 +30,7 @@ import uuid
 from app.store import Store
 
 from .events import record_event
-from .i18n import N_, Text, with_text
+from .i18n import N_, Text, TextError, with_text
 
 STATE_PREFIX = "approval:"
 #: An approval id: what ``uuid4().hex`` gives.
@@ -41,7 +41,7 @@ PENDING = "pending"
 ANSWERED = frozenset({"approved", "denied"})
 
 
-class ApprovalError(Exception):
+class ApprovalError(TextError):
     """Base of the refusals below; ``approval`` is the stored approval (None for Unknown).
     ``status`` is the HTTP status each deserves, as :class:`~app.domain.schemas.BadPayload`
     carries its own (``app.web.errors`` answers them)."""
@@ -49,9 +49,7 @@ class ApprovalError(Exception):
     status = 400
 
     def __init__(self, message: str | Text, approval: dict | None = None) -> None:
-        super().__init__(str(message))
-        #: The sentence for people (:class:`~app.domain.i18n.Text`), or None: only English.
-        self.text = message if isinstance(message, Text) else None
+        super().__init__(message)
         self.approval = approval
 
 

@@ -83,6 +83,16 @@ class Text:
         return cls(data["message"], **values)
 
 
+class TextError(Exception):
+    """A refusal whose message may be a :class:`Text`: ``str()`` is the English (the JSON API,
+    logs, the ``flask`` commands), :attr:`text` the sentence a page says in its reader's
+    language, or None when there is only the English."""
+
+    def __init__(self, message: str | Text, *args) -> None:
+        super().__init__(str(message), *args)
+        self.text = message if isinstance(message, Text) else None
+
+
 #: The field of a stored event or alert that holds its sentence as :meth:`Text.stored`,
 #: beside ``message`` (the English). Rows stored before it existed have only ``message``.
 TEXT = "text"

@@ -54,6 +54,8 @@ def _changed(name: str) -> None:
 
 
 def _refuse(exc: AccountError):
+    if exc.text is not None:
+        fail(exc.status, exc.text)
     abort(exc.status, description=str(exc))
 
 

@@ -37,14 +37,15 @@ def error_response(status: int, message: str, **extra):
     return response
 
 
-def fail(status: int, message: str, **values) -> NoReturn:
+def fail(status: int, message: str | Text, **values) -> NoReturn:
     """Abort the request with ``status`` (a 4xx or 5xx that Werkzeug knows) and the sentence
     ``message`` (:func:`~app.domain.i18n.N_`-marked, ``%(name)s`` placeholders filled from
-    ``values``): English in a JSON answer, the request's language on a page or fragment.
+    ``values``; or a :class:`~app.domain.i18n.Text` made already): English in a JSON answer,
+    the request's language on a page or fragment.
 
     :raise HTTPException: always.
     """
-    text = Text(message, **values)
+    text = message if isinstance(message, Text) else Text(message, **values)
     exc = default_exceptions[status](description=str(text))
     exc.text = text  # type: ignore[attr-defined] - read by the handler below
     raise exc

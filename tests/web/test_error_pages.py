@@ -69,3 +69,17 @@ def test_json_answers_stay_english(client):
                        json={"approved": False}, headers=chinese)
     assert late.status_code == 409
     assert late.get_json()["error"] == f"approval '{approval_id}' was approved by local already"
+
+
+def test_an_account_refusal_is_in_the_readers_language(client):
+    client.get("/?lang=zh_Hans")  # the cookie; a local client is an admin
+    refused = client.post("/admin/accounts", data={"name": "bob", "role": "<i>root</i>"},
+                          headers=HTMX)
+    assert refused.status_code == 422
+    assert refused.get_data(as_text=True) == (
+        '<p class="error" role="alert">未知角色“&lt;i&gt;root&lt;/i&gt;”；'
+        '可选：viewer, operator, admin</p>')
+    as_json = client.post("/admin/accounts", data={"name": "bob", "role": "<i>root</i>"},
+                          headers={**HTMX, "Accept": "application/json"})
+    assert as_json.get_json() == {
+        "error": "unknown role '<i>root</i>'; one of viewer, operator, admin"}
