@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import Environment
 
-from app.domain import approvals, containers
+from app.domain import approvals, containers, messages
 from app.domain.alerts import AlertRule, Evaluator
 from app.domain.i18n import N_, TEXT, Text, public, said
 from app.view.language import Languages
@@ -51,6 +51,9 @@ def test_a_rule_resolution_is_said_in_each_language(zh):
     assert event["message"] == "Resolved: Disk /var above 90 % for 0 s (now 50 %, peak 95 %)"
     assert zh.said(event) == "已恢复：磁盘 /var 高于 90 % 持续 0 秒（当前 50 %，峰值 95 %）"
     assert TEXT not in public(event) and public(event)["message"] == event["message"]
+    # A notification in DASHBOARD_LANGUAGE says the condition in it too.
+    body = messages.text(fired.alert, "firing", "", zh.gettext)
+    assert body.splitlines()[0] == "警告: 磁盘 /var 高于 90 % 持续 0 秒", body
 
 
 def test_container_and_approval_events_are_said_in_chinese(zh, live):
