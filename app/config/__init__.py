@@ -146,8 +146,9 @@ class Settings(BaseModel):
     #: The dashboard's address as people reach it (``https://dash.example.com``): the links in
     #: notifications; empty: none.
     public_url: str = ""
-    #: IANA time zone of the times the pages show (``Europe/Paris``); empty: the server's own
-    #: (``$TZ``, else ``/etc/localtime``). A page has no script to learn the viewer's zone.
+    #: IANA time zone of the times the pages show (``Europe/Paris``), and of the days the audit
+    #: page's date filter takes whole; empty: the server's own (``$TZ``, else
+    #: ``/etc/localtime``). A page has no script to learn the viewer's zone.
     timezone: Zone = ""
     #: The interface's language when neither a ``?lang=`` choice (kept in a cookie) nor the
     #: browser's ``Accept-Language`` names one: ``en`` or a catalog under ``translations/``.

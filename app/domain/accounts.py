@@ -28,6 +28,8 @@ import uuid
 
 from app.store import Store
 
+from .i18n import N_, Text, TextError
+
 #: The roles, each with the rights of the one before.
 ROLES = ("viewer", "operator", "admin")
 #: What a key may be given; see :data:`SCOPE_RIGHTS`.
@@ -55,8 +57,9 @@ MIN_PASSWORD = 10
 MAX_SESSIONS = 20
 
 
-class AccountError(ValueError):
-    """A refused account or key change; ``status`` is the HTTP answer it deserves."""
+class AccountError(TextError, ValueError):
+    """A refused account or key change; ``status`` is the HTTP answer it deserves; its
+    message is a :class:`~app.domain.i18n.Text` (``text``) for the admin page's words."""
 
     status = 422
 
@@ -87,22 +90,24 @@ def check_name(name: str) -> str:
     """``name`` if it is 1-100 characters of ``A-Z a-z 0-9 . _ @ + -``, not starting with a
     sign. :raise AccountError: otherwise."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise AccountError("a name is 1-100 characters of A-Z a-z 0-9 . _ @ + - (first a "
-                           "letter or digit)")
+        raise AccountError(Text(N_("a name is 1-100 characters of A-Z a-z 0-9 . _ @ + - "
+                                   "(first a letter or digit)")))
     return name
 
 
 def check_role(role: str) -> str:
     """``role`` if it is one of :data:`ROLES`. :raise AccountError: otherwise."""
     if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise AccountError(Text(N_("unknown role '%(role)s'; one of %(roles)s"), role=role,
+                                roles=", ".join(ROLES)))
     return role
 
 
 def check_password(password: str) -> str:
     """``password`` if it has at least :data:`MIN_PASSWORD` characters. :raise AccountError:"""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise AccountError(Text(N_("a password needs at least %(count)s characters"),
+                                count=MIN_PASSWORD))
     return password
 
 
@@ -148,7 +153,7 @@ def add(store: Store, name: str, role: str, password: str | None, *, source: str
     if password is not None:
         check_password(password)
     if get(store, name) is not None:
-        raise Conflict(f"an account named {name!r} exists already")
+        raise Conflict(Text(N_("an account named '%(name)s' exists already"), name=name))
     now = time.time() if now is None else now
     account = {"name": name, "role": role, "disabled": False, "created_at": now,
                "last_sign_in": None, "source": source, "generation": 1, "sessions": {},
@@ -169,12 +174,12 @@ def update(store: Store, name: str, change, *, tries: int = 5) -> dict:
     for _ in range(tries):
         current = get(store, name)
         if current is None:
-            raise UnknownAccount(f"no account named {name!r}")
+            raise UnknownAccount(Text(N_("no account named '%(name)s'"), name=name))
         new = {**change(dict(current)), "rev": uuid.uuid4().hex}
         if store.append_if("account", new, _key(name), "rev", current["rev"],
                            replicated=True) is not None:
             return new
-    raise Conflict(f"the account {name!r} changed meanwhile; try again")
+    raise Conflict(Text(N_("the account '%(name)s' changed meanwhile; try again"), name=name))
 
 
 def set_role(store: Store, name: str, role: str) -> dict:
@@ -201,7 +206,7 @@ def set_password(store: Store, name: str, password: str) -> dict:
     """Replace ``name``'s password; every session of theirs ends. :raise AccountError:"""
     check_password(password)
     if get(store, name) is None:
-        raise UnknownAccount(f"no account named {name!r}")
+        raise UnknownAccount(Text(N_("no account named '%(name)s'"), name=name))
     store.set_state(f"password:{name}", {"hash": _hasher().hash(password)}, replicated=True)
     return update(store, name, lambda a: {**a, "generation": a["generation"] + 1,
                                           "sessions": {}})

@@ -9,11 +9,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .i18n import N_, Text
 from .samplekeys import FAMILIES, FLAT_KEYS, known_keys, metric_of, valid_key
 
 AlertLevel = Literal["warning", "error", "critical"]
-_OPS = {">": (float.__gt__, "above"), ">=": (float.__ge__, "at or above"),
-        "<": (float.__lt__, "below"), "<=": (float.__le__, "at or below")}
+_OPS = {">": (float.__gt__, N_("%(metric)s above %(value)s for %(seconds)s s")),
+        ">=": (float.__ge__, N_("%(metric)s at or above %(value)s for %(seconds)s s")),
+        "<": (float.__lt__, N_("%(metric)s below %(value)s for %(seconds)s s")),
+        "<=": (float.__le__, N_("%(metric)s at or below %(value)s for %(seconds)s s"))}
 #: Flat sample keys a rule may watch (per-item keys too: ``app.domain.samplekeys``).
 RULE_METRICS = FLAT_KEYS
 #: What ``metric`` may be, for the JSON Schema of rules (OpenAPI): a flat key, or
@@ -59,16 +62,30 @@ class AlertRule(BaseModel):
         return value is not None and _OPS[self.op][0](float(value), self.value)
 
     def describe(self, key: str | None = None) -> str:
-        """The condition in words: ``"CPU above 90 % for 30 s"``; ``key``: the item a pattern
-        matched (``container_state:web`` for ``container_state:*``)."""
+        """The condition in English words: ``"CPU above 90 % for 30 s"``; ``key``: the item a
+        pattern matched (``container_state:web`` for ``container_state:*``).
+
+        :raise KeyError: ``key`` is not a valid metric key."""
+        return str(self.condition(key))
+
+    def condition(self, key: str | None = None) -> Text:
+        """The condition as a sentence for any language (:class:`~app.domain.i18n.Text`):
+        what :meth:`describe` says in English. :raise KeyError: ``key`` is not valid."""
         key = key or self.metric
         family, _, item = key.partition(":")
-        if family in ("container_state", "container_health"):
-            word = "not running" if family == "container_state" else "unhealthy"
-            return f"Container {item} {word} for {self.for_:g} s"
+        seconds = f"{self.for_:g}"
+        if family == "container_state":
+            return Text(N_("Container %(name)s not running for %(seconds)s s"), name=item,
+                        seconds=seconds)
+        if family == "container_health":
+            return Text(N_("Container %(name)s unhealthy for %(seconds)s s"), name=item,
+                        seconds=seconds)
         metric = metric_of(key)
+        label = (Text(N_("%(metric)s %(item)s"), metric=Text(FAMILIES[family][4].label),
+                      item=item) if family in FAMILIES and item else Text(metric.label))
         unit = f" {metric.unit}" if metric.unit else ""
-        return f"{metric.label} {_OPS[self.op][1]} {self.value:g}{unit} for {self.for_:g} s"
+        return Text(_OPS[self.op][1], metric=label, value=f"{self.value:g}{unit}",
+                    seconds=seconds)
 
     def worse(self, a: float, b: float) -> float:
         """The value further into the alert zone: the max for ``>``/``>=``, else the min."""

@@ -8,6 +8,9 @@ An alert is a dict, the same in the store, the JSON API and the templates::
      "started_at": unix s, "ended_at": unix s|None, "value": float|None, "peak": float|None,
      "acked_by": str|None, "acked_at": unix s|None}
 
+A rule's alert, and every event made here, also keeps its sentence as ``text``
+(:data:`app.domain.i18n.TEXT`) for pages in other languages; the JSON API leaves it out.
+
 Every change appends the full alert as an ``alert`` log item with state key ``alert:<id>``
 (:func:`save`), so the page's tailer sees it and ``GET /api/v1/alerts`` reads the state table.
 Nothing here knows Flask; :class:`Evaluator` keeps its timers in memory and is pure (it is given
@@ -26,6 +29,7 @@ from app.store import Store
 # AlertRule and its kin live in .alertrule; imported here too, where callers have long found them.
 from .alertrule import (DEFAULT_RULES, RULE_METRICS, AlertLevel, AlertRule,  # noqa: F401
                         check_names)
+from .i18n import N_, Text, with_text
 from .samplekeys import expand, is_container_key, metric_of, value_of
 
 STATE_PREFIX = "alert:"
@@ -126,26 +130,28 @@ class Evaluator:
                 firing.update(peak=peak, value=value)
                 return [Change(dict(firing), None)]
         elif now - since >= rule.for_:
-            alert = {
+            condition = rule.condition(key)
+            alert = with_text({
                 "id": new_id(), "name": rule.name, "level": rule.level, "state": "firing",
-                "message": rule.describe(key), "host": self.host, "metric": key,
+                "host": self.host, "metric": key,
                 "source": "rule", "started_at": since, "ended_at": None,
                 "value": value, "peak": value,
-            }
+            }, condition)
             self._firing[slot] = alert
-            return [Change(dict(alert), {
-                "level": rule.level, "message": rule.describe(key),
-                "source": f"{self.host} · {rule.name}", "ts": now})]
+            return [Change(dict(alert), with_text({
+                "level": rule.level, "source": f"{self.host} · {rule.name}", "ts": now},
+                condition))]
         return []
 
     def _resolve(self, rule: AlertRule, alert: dict, value, now: float) -> Change:
         unit = _unit(rule.metric)
-        now_text = "no value" if value is None else f"{float(value):g}{unit}"
+        now_text = Text(N_("no value")) if value is None else f"{float(value):g}{unit}"
         done = {**alert, "state": "resolved", "ended_at": now, "value": value}
-        return Change(done, {
-            "level": "info",
-            "message": f"Resolved: {rule.describe(alert.get('metric'))} (now {now_text}, peak {alert['peak']:g}{unit})",
-            "source": f"{self.host} · {rule.name}", "ts": now})
+        return Change(done, with_text({
+            "level": "info", "source": f"{self.host} · {rule.name}", "ts": now},
+            Text(N_("Resolved: %(condition)s (now %(now)s, peak %(peak)s)"),
+                 condition=rule.condition(alert.get("metric")), now=now_text,
+                 peak=f"{alert['peak']:g}{unit}")))
 
 
 # -- the store side ---------------------------------------------------------------------------
@@ -220,8 +226,9 @@ def resolve(store: Store, alert_id: str, now: float | None = None) -> dict | Non
         return alert
     now = time.time() if now is None else now
     alert = save(store, {**alert, "state": "resolved", "ended_at": now})
-    store.append("event", {"level": "info", "message": f"Resolved: {alert['name']}",
-                           "source": alert.get("source") or "api", "ts": now})
+    resolved = Text(N_("Resolved: %(name)s"), name=alert["name"])
+    store.append("event", with_text({"level": "info", "source": alert.get("source") or "api",
+                                     "ts": now}, resolved))
     return alert
 
 

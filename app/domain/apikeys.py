@@ -19,6 +19,7 @@ import time
 from app.store import Store
 
 from .accounts import SCOPES, AccountError, Conflict, UnknownAccount, check_name
+from .i18n import N_, Text
 
 KEY_PREFIX = "dk_"
 _KEY = re.compile(r"^dk_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
@@ -30,8 +31,11 @@ def check_scopes(scopes) -> tuple[str, ...]:
     scopes = tuple(sorted(set(scopes)))
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown or not scopes:
-        raise AccountError(f"scopes are one or more of {', '.join(SCOPES)}"
-                           + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        raise AccountError(Text(N_("scopes are one or more of %(scopes)s; unknown: %(unknown)s"),
+                                scopes=", ".join(SCOPES), unknown=", ".join(unknown))
+                           if unknown else
+                           Text(N_("scopes are one or more of %(scopes)s"),
+                                scopes=", ".join(SCOPES)))
     return scopes
 
 
@@ -50,7 +54,8 @@ def add_key(store: Store, name: str, scopes, *, by: str, now: float | None = Non
     check_name(name)
     scopes = check_scopes(scopes)
     if any(k["name"] == name and not k["revoked"] for k in keys(store)):
-        raise Conflict(f"a key named {name!r} exists already; revoke it first")
+        raise Conflict(Text(N_("a key named '%(name)s' exists already; revoke it first"),
+                            name=name))
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
     record = {"id": key_id, "name": name, "scopes": list(scopes), "hash": _secret_hash(secret),
               "created_at": time.time() if now is None else now, "last_used": None,
@@ -75,7 +80,7 @@ def revoke_key(store: Store, key_id: str) -> dict:
     """Revoke the key ``key_id`` (at once, in every process). :raise UnknownAccount:"""
     record = store.get_state(f"apikey:{key_id}") if re.fullmatch(r"[0-9a-f]{12}", key_id or "") else None
     if record is None:
-        raise UnknownAccount(f"no key with id {key_id!r}")
+        raise UnknownAccount(Text(N_("no key with id '%(id)s'"), id=key_id))
     record = {**record, "revoked": True}
     store.set_state(f"apikey:{key_id}", record)
     store.append("apikey", public_key(record), replicated=True)  # WAIT covers the key too

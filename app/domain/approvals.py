@@ -30,6 +30,7 @@ import uuid
 from app.store import Store
 
 from .events import record_event
+from .i18n import N_, Text, TextError, with_text
 
 STATE_PREFIX = "approval:"
 #: An approval id: what ``uuid4().hex`` gives.
@@ -40,14 +41,14 @@ PENDING = "pending"
 ANSWERED = frozenset({"approved", "denied"})
 
 
-class ApprovalError(Exception):
+class ApprovalError(TextError):
     """Base of the refusals below; ``approval`` is the stored approval (None for Unknown).
     ``status`` is the HTTP status each deserves, as :class:`~app.domain.schemas.BadPayload`
     carries its own (``app.web.errors`` answers them)."""
 
     status = 400
 
-    def __init__(self, message: str, approval: dict | None = None) -> None:
+    def __init__(self, message: str | Text, approval: dict | None = None) -> None:
         super().__init__(message)
         self.approval = approval
 
@@ -137,7 +138,7 @@ def withdraw(store: Store, approval_id: str, *, by: str, now: float | None = Non
     try:
         current = _pending(store, approval_id, now, verb="withdrawn")
     except Expired as exc:
-        raise AlreadyDecided(str(exc), exc.approval) from None
+        raise AlreadyDecided(exc.text or str(exc), exc.approval) from None
     return _leave_pending(store, {**current, "state": "withdrawn", "by": by, "answered_at": now},
                           verb="withdrawn")
 
@@ -172,7 +173,7 @@ def _pending(store: Store, approval_id: str, now: float, verb: str) -> dict:
     past (and raises :class:`Expired`); raises what :func:`_refusal` says otherwise."""
     current = get(store, approval_id)
     if current is None:
-        raise Unknown(f"no approval {approval_id!r}")
+        raise Unknown(Text(N_("no approval '%(id)s'"), id=approval_id))
     if current["state"] != PENDING:
         raise _refusal(current, verb)
     if current["expires_at"] <= now:
@@ -197,20 +198,31 @@ def _leave_pending(store: Store, changed: dict, verb: str) -> dict:
 
 def _refusal(approval: dict, verb: str) -> ApprovalError:
     if approval["state"] == "expired":
-        return Expired(f"approval {approval['id']!r} expired before it was {verb}", approval)
-    who = f" by {approval['by']}" if approval.get("by") else ""
-    return AlreadyDecided(f"approval {approval['id']!r} was {approval['state']}{who} already",
-                          approval)
+        return Expired(Text(N_("approval '%(id)s' expired before it was withdrawn")
+                            if verb == "withdrawn" else
+                            N_("approval '%(id)s' expired before it was answered"),
+                            id=approval["id"]), approval)
+    state = Text(approval["state"])  # a word of app.view.words.APPROVAL_STATES
+    if approval.get("by"):
+        return AlreadyDecided(Text(N_("approval '%(id)s' was %(state)s by %(by)s already"),
+                                   id=approval["id"], state=state, by=approval["by"]), approval)
+    return AlreadyDecided(Text(N_("approval '%(id)s' was %(state)s already"),
+                               id=approval["id"], state=state), approval)
+
+
+#: The feed's sentence for each way an approval leaves ``pending``.
+_DECIDED = {"approved": N_("Approved: %(title)s"), "denied": N_("Denied: %(title)s"),
+            "expired": N_("Expired: %(title)s"), "withdrawn": N_("Withdrawn: %(title)s")}
 
 
 def _record(store: Store, approval: dict) -> None:
     """The feed event of a decision, expiry or withdrawal: who, what and why."""
     state = approval["state"]
-    text = f"{state.capitalize()}: {approval['title']}"
+    text = Text(_DECIDED.get(state, "%(title)s"), title=approval["title"])
     if approval.get("by") and state != "expired":
-        text += f" (by {approval['by']})"
+        text = Text(N_("%(what)s (by %(by)s)"), what=text, by=approval["by"])
     if approval.get("reason"):
-        text += f": {approval['reason']}"
+        text = Text(N_("%(what)s: %(reason)s"), what=text, reason=approval["reason"])
     level = "warning" if state in ("denied", "expired") else "info"
-    record_event(store, {"level": level, "message": text,
-                         "source": approval.get("source") or "approvals"})
+    record_event(store, with_text({"level": level,
+                                   "source": approval.get("source") or "approvals"}, text))

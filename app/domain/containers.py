@@ -16,6 +16,8 @@ import time
 
 from app.store import Store
 
+from .i18n import N_, Text, with_text
+
 KIND = "containers"
 #: Orders the region may be sorted by (``?containers=``): the row key each sorts on, highest first.
 SORTS = {"cpu": "cpu_percent", "memory": "mem_used"}
@@ -96,6 +98,19 @@ def rule_sample(found: dict) -> dict:
         for row in found.get("containers") or ()]}
 
 
+#: The feed's sentence for each engine action but ``die`` and ``health_status`` (placeholders:
+#: ``name``, and ``signal`` for ``kill``), and its level where it is not ``info``.
+_EVENT_TEXTS = {"start": N_("%(name)s started"),
+                "oom": N_("%(name)s ran out of memory (killed by the OOM killer)"),
+                "kill": N_("%(name)s was sent signal %(signal)s"),
+                "restart": N_("%(name)s restarted"),
+                "stop": N_("%(name)s was stopped"),
+                "pause": N_("%(name)s was paused"),
+                "unpause": N_("%(name)s was unpaused"),
+                "destroy": N_("%(name)s was removed")}
+_EVENT_LEVELS = {"oom": "error", "kill": "warning", "restart": "warning"}
+
+
 def event_of(event: dict, host: str) -> dict | None:
     """The feed's event for one engine event (:meth:`app.sources.containers.Engine.events`):
     ``{"level", "message", "source"}``, or None for an action the feed leaves out."""
@@ -103,19 +118,18 @@ def event_of(event: dict, host: str) -> dict | None:
     code, signal = event.get("exit_code"), event.get("signal")
     if action == "die":
         failed = str(code) not in ("0", "None")
-        found = ("warning" if failed else "info", f"{name} exited with code {code}")
+        found = ("warning" if failed else "info",
+                 Text(N_("%(name)s exited with code %(code)s"), name=name, code=str(code)))
     elif action.startswith("health_status"):
         status = action.partition(":")[2].strip() or "unknown"
-        found = ("error" if status == "unhealthy" else "info", f"{name} is {status}")
+        # The engine's word (healthy, unhealthy, starting: app.view.words.CONTAINER_STATES).
+        found = ("error" if status == "unhealthy" else "info",
+                 Text(N_("%(name)s is %(status)s"), name=name, status=Text(status)))
     else:
-        found = {"start": ("info", f"{name} started"),
-                 "oom": ("error", f"{name} ran out of memory (killed by the OOM killer)"),
-                 "kill": ("warning", f"{name} was sent signal {signal}"),
-                 "restart": ("warning", f"{name} restarted"),
-                 "stop": ("info", f"{name} was stopped"),
-                 "pause": ("info", f"{name} was paused"),
-                 "unpause": ("info", f"{name} was unpaused"),
-                 "destroy": ("info", f"{name} was removed")}.get(action)
+        message = _EVENT_TEXTS.get(action)
+        found = None if message is None else (
+            _EVENT_LEVELS.get(action, "info"),
+            Text(message, name=name, **({"signal": str(signal)} if action == "kill" else {})))
     if found is None:
         return None
-    return {"level": found[0], "message": found[1], "source": f"{host} · containers"}
+    return with_text({"level": found[0], "source": f"{host} · containers"}, found[1])

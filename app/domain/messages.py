@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode
 
-from .i18n import N_, Say, source
+from .i18n import N_, Say, said, source
 
 #: ``endsAt`` of a firing alert in Alertmanager's webhook: Go's zero time.
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -44,7 +44,7 @@ def title(alert: dict, status: str, say: Say = source) -> str:
 def text(alert: dict, status: str, public_url: str, say: Say = source) -> str:
     """The body: level, message, value (and peak), since when (and until), the link (in
     ``say``'s language; times are RFC 3339 in UTC, unambiguous wherever it is read)."""
-    lines = [f"{say(alert['level'])}: {alert.get('message') or alert['name']}"]
+    lines = [f"{say(alert['level'])}: {said(alert, say) or alert['name']}"]
     if alert.get("value") is not None:
         peak = alert.get("peak")
         lines.append(say(N_("Value: %(value)s (peak %(peak)s)"), value=f"{alert['value']:g}",

@@ -20,6 +20,7 @@ from app.store import Store
 
 from . import alerts
 from .alerts import AlertRule, Change, Evaluator
+from .i18n import N_, Text, with_text
 
 STATE_KEY = "rules"
 #: Rules a list may hold: each is checked on every sample of every host.
@@ -110,8 +111,10 @@ class FleetEvaluator:
                 if alert["name"] not in kept:
                     changes.append(Change(
                         {**alert, "state": "resolved", "ended_at": now},
-                        {"level": "info", "message": f"Resolved: {alert['name']} (rule removed)",
-                         "source": f"{host} · {alert['name']}", "ts": now}))
+                        with_text({"level": "info", "source": f"{host} · {alert['name']}",
+                                   "ts": now},
+                                  Text(N_("Resolved: %(name)s (rule removed)"),
+                                       name=alert["name"]))))
             self._hosts[host] = new
         self._firing = [a for a in self._firing if a["host"] not in self._hosts]
         return changes
@@ -129,6 +132,7 @@ class FleetEvaluator:
         firing.update((a["id"], dict(a)) for a in (evaluator.firing() if evaluator else ()))
         self._firing = [a for a in self._firing if a["host"] != host]
         return [Change({**alert, "state": "resolved", "ended_at": now},
-                       {"level": "info", "message": f"Resolved: {alert['name']} (host forgotten)",
-                        "source": f"{host} · {alert['name']}", "ts": now})
+                       with_text({"level": "info", "source": f"{host} · {alert['name']}",
+                                  "ts": now}, Text(N_("Resolved: %(name)s (host forgotten)"),
+                                                   name=alert["name"])))
                 for alert in firing.values()]

@@ -25,30 +25,34 @@ import re
 
 from app.sources.sample import METRICS, MOUNT_PATTERN, NAME_PATTERN, Metric
 
+from .i18n import N_
+
 #: A container name as a rule names it: the engine's characters, and pattern characters.
 CONTAINER_PATTERN = r"^[A-Za-z0-9_.*?\[\]-]{1,128}$"
 #: Flat keys a rule may watch: every number a sample carries but the CPU count.
 FLAT_KEYS = tuple(key for key in METRICS if key != "cpu_count")
 #: Per-item families: (sample list, the field naming an item, the field read, item grammar, metric).
+#: Their labels are marked for the catalog: an alert's condition names them (app.domain.alertrule).
 FAMILIES: dict[str, tuple[str, str, str, str, Metric]] = {
     "disk_percent": ("disks", "mount", "percent", MOUNT_PATTERN,
-                     Metric("Disk", "%", "psutil.disk_usage(mount).percent")),
+                     Metric(N_("Disk"), "%", "psutil.disk_usage(mount).percent")),
     "temperature": ("sensors", "label", "celsius", NAME_PATTERN,
-                    Metric("Temperature", "°C", "psutil.sensors_temperatures()")),
+                    Metric(N_("Temperature"), "°C", "psutil.sensors_temperatures()")),
     "interface_rx_bps": ("interfaces", "name", "rx_bps", NAME_PATTERN,
-                         Metric("Received", "bytes/s", "psutil.net_io_counters(pernic=True)")),
+                         Metric(N_("Received"), "bytes/s", "psutil.net_io_counters(pernic=True)")),
     "interface_tx_bps": ("interfaces", "name", "tx_bps", NAME_PATTERN,
-                         Metric("Sent", "bytes/s", "psutil.net_io_counters(pernic=True)")),
+                         Metric(N_("Sent"), "bytes/s", "psutil.net_io_counters(pernic=True)")),
     "cpu_core": ("cpu_cores", "", "", r"^[0-9]{1,4}$",
-                 Metric("CPU core", "%", "psutil.cpu_percent(percpu=True)")),
+                 Metric(N_("CPU core"), "%", "psutil.cpu_percent(percpu=True)")),
     "container_state": ("containers", "name", "not_running", CONTAINER_PATTERN,
-                        Metric("Container", "", "Docker Engine API: State.Status")),
+                        Metric(N_("Container"), "", "Docker Engine API: State.Status")),
     "container_health": ("containers", "name", "unhealthy", CONTAINER_PATTERN,
-                         Metric("Container", "", "Docker Engine API: State.Health.Status")),
+                         Metric(N_("Container"), "", "Docker Engine API: State.Health.Status")),
     "container_cpu": ("containers", "name", "cpu_percent", CONTAINER_PATTERN,
-                      Metric("CPU of container", "%", "Docker Engine API: stats, as docker stats")),
+                      Metric(N_("CPU of container"), "%",
+                             "Docker Engine API: stats, as docker stats")),
     "container_memory": ("containers", "name", "mem_percent", CONTAINER_PATTERN,
-                         Metric("Memory of container", "%",
+                         Metric(N_("Memory of container"), "%",
                                 "Docker Engine API: stats, usage less inactive cache / limit")),
 }
 #: The families read from a containers list rather than a host sample.

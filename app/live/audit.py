@@ -1,16 +1,18 @@
-"""The audit page's live feed: one :class:`AuditFeed` per process (an
-:class:`~app.view.audit.AuditRows` and a Hub), like a fleet page's
+"""The audit page's live feed: one :class:`AuditFeed` (an :class:`~app.view.audit.AuditRows`
+and a Hub) per language the page is read in, in :class:`AuditFeeds`, like a fleet page's
 :class:`~app.live.overview.Overview`.
 
-Render once: every ``audit`` item the tailer (``app.live.tailer``) hands over is folded into the
-newest entries, and while someone streams ``/audit`` the region is rendered and encoded once and
-the same bytes go to every admin watching. Only the unfiltered first page is live; a filtered
-or older page is a plain read (``app.web.audit``).
+Render once per language: every ``audit`` item the tailer (``app.live.tailer``) hands over is
+folded into each feed's newest entries, and while someone streams ``/audit`` in a language the
+region is rendered and encoded once in it and the same bytes go to every admin watching in that
+language. A language's feed is made when its first reader comes; while nobody streams it, it
+renders nothing (its region is rendered when read). Only the unfiltered first page is live; a
+filtered or older page is a plain read (``app.web.audit``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from app.view.audit import AuditRows
 
@@ -72,3 +74,44 @@ class AuditFeed:
         self._snapshot = None
         self.hub.expire(float("inf"))
 
+
+class AuditFeeds:
+    """This process's audit feeds by language code, each made on first use.
+
+    :param make: makes the feed of a language code (``make(code)``).
+    :param default: the code a request without one reads (``DASHBOARD_LANGUAGE``).
+    """
+
+    def __init__(self, make: Callable[[str], AuditFeed], default: str) -> None:
+        self._make = make
+        self.default = default
+        self._feeds: dict[str, AuditFeed] = {}
+
+    def __iter__(self) -> Iterator[AuditFeed]:
+        return iter(list(self._feeds.values()))  # a copy: a feed may be added meanwhile
+
+    def get(self, language: str | None = None) -> AuditFeed:
+        """The feed in ``language`` (a code; None: the default), made now if needed (it reads
+        the store on its first :meth:`AuditFeed.current`)."""
+        code = language or self.default
+        feed = self._feeds.get(code)
+        if feed is None:
+            feed = self._feeds[code] = self._make(code)
+        return feed
+
+    def hubs(self) -> list[Hub]:
+        """Every feed's hub."""
+        return [feed.hub for feed in self._feeds.values()]
+
+    def watching(self) -> int:
+        """Open audit streams of this process, over every language."""
+        return sum(len(feed.hub) for feed in self._feeds.values())
+
+    def feed(self, items) -> list[AuditFeed]:
+        """Fold new log items into every feed (:meth:`AuditFeed.feed`); the feeds that sent."""
+        return [feed for feed in list(self._feeds.values()) if feed.feed(items)]
+
+    def reset(self) -> None:
+        """Start every feed over (:meth:`AuditFeed.reset`)."""
+        for feed in list(self._feeds.values()):
+            feed.reset()

@@ -144,11 +144,12 @@ def overview_messages(live, lifetime: float, sock: socket.socket | None, sort: s
 
 def audit_messages(live, lifetime: float, sock: socket.socket | None,
                    closer: socket.socket | None = None,
-                   owner: tuple[str, str] | None = None) -> Iterator[bytes]:
-    """Yield one HTML stream of the audit page's newest entries (``GET /audit/stream``, for
-    admins), as :func:`page_messages` does for a host's page; ``owner``'s sign-out, disabling
-    or new role ends it."""
-    return _messages(lambda: live.audit, lifetime, sock, closer, owner)
+                   owner: tuple[str, str] | None = None,
+                   language: str | None = None) -> Iterator[bytes]:
+    """Yield one HTML stream of the audit page's newest entries in ``language`` (a code; None:
+    the default) (``GET /audit/stream``, for admins), as :func:`page_messages` does for a
+    host's page; ``owner``'s sign-out, disabling or new role ends it."""
+    return _messages(lambda: live.audit.get(language), lifetime, sock, closer, owner)
 
 
 def page_key(page) -> tuple[str, tuple[str, str]]:

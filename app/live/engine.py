@@ -25,7 +25,7 @@ from app.view.regions import LiveView
 
 from . import sse
 from .approvals import ApprovalWatchers
-from .audit import AuditFeed
+from .audit import AuditFeed, AuditFeeds
 from .clients import ClientStreams
 from .compat import Compat
 from .containerwatch import run_containers
@@ -72,8 +72,9 @@ class Live:
         #: The fleet pages (``/fleet``) by sort and filter.
         self.overviews = Overviews(self._open_overview)
         self.client_streams = ClientStreams(settings.streams_per_client)
-        #: The audit page's newest entries and the streams that show them (``/audit``).
-        self.audit = AuditFeed(AuditRows(view.env), self._hub(), store, lambda: self.view.last_id)
+        #: The audit page's newest entries and the streams that show them (``/audit``), by
+        #: language.
+        self.audit = AuditFeeds(self._open_audit, self.pages.default.language)
         #: Accounts and keys as the credential check reads them (``app.web.access``).
         self.accounts = Accounts(store)
         self.tasks = TaskWatchers(settings.queue_size)
@@ -131,7 +132,7 @@ class Live:
             return
         last = sse.encode(self.view.badge("signed-out"))
         for account in accounts:
-            for hub in (*self.pages.hubs(), *self.overviews.hubs(), self.audit.hub):
+            for hub in (*self.pages.hubs(), *self.overviews.hubs(), *self.audit.hubs()):
                 hub.end_sessions(account["name"], account["sessions"], last)
 
     def _known(self, host: str) -> bool:
@@ -148,6 +149,10 @@ class Live:
         env = self.languages.get(language).env if self.languages else self.view.env
         table = FleetTable(env, self.fleet, sort, q)
         return Overview(table, self._hub(), lambda: self.view.last_id)
+
+    def _open_audit(self, language: str) -> AuditFeed:
+        env = self.languages.get(language).env if self.languages else self.view.env
+        return AuditFeed(AuditRows(env), self._hub(), self.store, lambda: self.view.last_id)
 
     def _hub(self) -> Hub:
         hub = Hub(self.settings.queue_size, on_count=self._counted,
@@ -208,7 +213,7 @@ class Live:
         except StoreUnavailable:
             pass
         self._stopped = True
-        for hub in (*self.pages.hubs(), *self.overviews.hubs(), self.audit.hub):
+        for hub in (*self.pages.hubs(), *self.overviews.hubs(), *self.audit.hubs()):
             hub.close_all()
         self.tasks.close_all()
         self.approvals.close_all()

@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator
 
 import gevent
 
+from app.domain.i18n import public
 from app.store import Item, Store, StoreUnavailable
 
 from . import sse
@@ -65,8 +66,10 @@ REPLAY_BATCH = 1000  # items per store read while replaying: one short statement
 def payload(item: Item) -> dict:
     """The JSON object of an item's message: ``{"id": log id, "ts": Unix seconds at which the
     store accepted it, **item.data}``. A key of ``item.data`` wins: an event keeps its own
-    ``ts``, an alert its own ``id`` (a string; the log id is still the message's ``id:`` field)."""
-    return {"id": item.id, "ts": item.ts, **item.data}
+    ``ts``, an alert its own ``id`` (a string; the log id is still the message's ``id:`` field).
+    The English ``message`` only: a sentence's structured form (``app.domain.i18n.TEXT``) is
+    for pages."""
+    return {"id": item.id, "ts": item.ts, **public(item.data)}
 
 
 def channel_of(item: Item) -> str | None:

@@ -76,7 +76,7 @@ class Tailer:
                 # watches a stream (page, JSON, task, approval or audit); otherwise page loads
                 # and polls may show a view up to a second old.
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
-                           or len(live.json) or len(live.audit.hub) or len(live.compat))
+                           or len(live.json) or live.audit.watching() or len(live.compat))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
@@ -124,8 +124,8 @@ class Tailer:
                 # streams' replay relies on every item up to view.last_id having been fed
                 # (app.live.jsonstream).
                 live.json.feed(items)
-                if live.audit.feed(items):  # after the views: its id: is their last id
-                    heartbeat_due[live.audit] = time.monotonic() + live.settings.heartbeat
+                for feed in live.audit.feed(items):  # after the views: its id: is their last id
+                    heartbeat_due[feed] = time.monotonic() + live.settings.heartbeat
             now = time.monotonic()
             live.json.tick(now)
             live.compat.tick(now)
@@ -147,7 +147,8 @@ class Tailer:
                     # from the store, so not while it is down.
                     if not failing:
                         changed[page] += page.view.tick(live.store, time.time())
-                live.audit.hub.expire(now)
+                for hub in live.audit.hubs():
+                    hub.expire(now)
                 live.compat.sweep(now)
                 for overview in overviews:
                     overview.hub.expire(now)
@@ -160,11 +161,12 @@ class Tailer:
                 elif now >= heartbeat_due.setdefault(page, now + live.settings.heartbeat):
                     page.hub.publish(sse.HEARTBEAT)
                     heartbeat_due[page] = now + live.settings.heartbeat
-            for overview in (*overviews, live.audit):
+            feeds = list(live.audit)
+            for overview in (*overviews, *feeds):
                 if now >= heartbeat_due.setdefault(overview, now + live.settings.heartbeat):
                     overview.hub.publish(sse.HEARTBEAT)
                     heartbeat_due[overview] = now + live.settings.heartbeat
-            for page in heartbeat_due.keys() - {*pages, *overviews, live.audit}:  # dropped pages
+            for page in heartbeat_due.keys() - {*pages, *overviews, *feeds}:  # dropped pages
                 del heartbeat_due[page]
 
     def _notice_reset(self) -> bool:

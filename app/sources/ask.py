@@ -56,6 +56,19 @@ READ_TIMEOUT = 75.0
 FINAL_EVENTS = ("permission_response", "permission_cleared")
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's own name for it
+    """Mark ``message`` for the catalog (``pybabel extract -k N_``) without translating it: the
+    :class:`Waiter` says it later through its ``say``. This layer may not import
+    ``app.domain.i18n``, whose ``N_`` is the same."""
+    return message
+
+
+def english(message: str, **values) -> str:
+    """``message`` as written, its ``%(name)s`` placeholders filled: the words when no
+    ``DASHBOARD_LANGUAGE`` catalog is given (:func:`_words` gives one)."""
+    return message % values if values else message
+
+
 class AskError(Exception):
     """The question could not be asked, or the dashboard refused to tell the answer."""
 
@@ -157,15 +170,19 @@ class Waiter:
     :param deadline: ``clock()`` time after which an unreachable dashboard is given up on.
     :param clock: monotonic seconds; ``sleep`` waits seconds; ``jitter`` returns [0, 1];
         ``log`` takes a line for stderr (tests pass fakes).
+    :param say: ``say(message, **values)``: the words of those lines and of the give-up error,
+        in ``DASHBOARD_LANGUAGE`` (:func:`_words`); English by default.
     """
 
     def __init__(self, open_stream: Callable, *, deadline: float,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random,
-                 log: Callable[[str], None] = lambda line: None) -> None:
+                 log: Callable[[str], None] = lambda line: None,
+                 say: Callable[..., str] = english) -> None:
         self.open_stream, self.deadline = open_stream, deadline
         self.clock, self.sleep, self.jitter, self.log = clock, sleep, jitter, log
+        self.say = say
         self.last_id: str | None = None
         self.failures = 0
 
@@ -184,7 +201,7 @@ class Waiter:
                             self.last_id = event.id
                         if event.event in FINAL_EVENTS:
                             return json.loads(event.data)
-                problem = "the stream ended"
+                problem = self.say(N_("the stream ended"))
             except urllib.error.HTTPError as exc:
                 if 400 <= exc.code < 500:
                     raise AskError(_error_text(exc)) from None
@@ -192,11 +209,13 @@ class Waiter:
             except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
                 problem = str(getattr(exc, "reason", exc))
             if self.clock() > self.deadline:
-                raise AskError(f"no answer from the dashboard ({problem}); giving up")
+                raise AskError(self.say(N_("no answer from the dashboard (%(problem)s); "
+                                           "giving up"), problem=problem))
             self.failures += 1
             delay = min(BACKOFF_BASE * 2 ** (self.failures - 1), BACKOFF_CAP)
             delay *= 0.5 + 0.5 * self.jitter()
-            self.log(f"ask: {problem}; reconnecting in {delay:.1f} s")
+            self.log(self.say(N_("ask: %(problem)s; reconnecting in %(delay)s s"),
+                              problem=problem, delay=f"{delay:.1f}"))
             self.sleep(delay)
 
 
@@ -266,7 +285,7 @@ def command(title: str, url: str, token: str, detail: str | None, source: str | 
                    err=True)
         waiter = Waiter(http_stream(url, token, approval_id),
                         deadline=time.monotonic() + timeout + GRACE,
-                        log=lambda line: click.echo(line, err=True))
+                        log=lambda line: click.echo(line, err=True), say=_)
         outcome = waiter.wait()
     except AskError as exc:
         click.echo(f"ask: {printable(str(exc))}", err=True)

@@ -27,7 +27,7 @@ from babel.numbers import get_decimal_symbol
 from babel.support import Translations
 from jinja2 import Environment
 
-from app.domain.i18n import N_, Say, source  # noqa: F401 - N_: marked here as in the domain
+from app.domain.i18n import N_, Say, said, source  # noqa: F401 - N_: marked here as in the domain
 
 #: The language of the source texts: it needs no catalog.
 SOURCE = "en"
@@ -99,7 +99,8 @@ class Language:
     def filters(self) -> dict:
         """The figure filters bound to this language (the names the templates use)."""
         return {"bytes": self.bytes, "duration": self.duration, "clock": self.clock,
-                "stamp": self.stamp, "number": self.number, "ago": self.ago, "word": self.word}
+                "stamp": self.stamp, "number": self.number, "ago": self.ago, "word": self.word,
+                "said": self.said}
 
     def gettext(self, message: str, **values) -> str:
         """``message`` in this language, with ``%(name)s`` placeholders filled from ``values``."""
@@ -111,6 +112,12 @@ class Language:
         language, as plain text: the template escapes it. Jinja's ``_()`` would return it as
         safe markup, which text from outside (a process state an agent sent) must never be."""
         return self.translations.gettext(str(value)) if value else ""  # "": the header
+
+    def said(self, record: dict) -> str:
+        """A stored event's or alert's sentence in this language, as plain text (the template
+        escapes it): its structured text if the server made it (:func:`app.domain.i18n.said`),
+        else its ``message`` as stored (a program's words, an old row)."""
+        return said(record, self.gettext)
 
     def number(self, value: float | None, digits: int = 1) -> str:
         """``value`` with ``digits`` decimals and the locale's decimal mark;

@@ -23,10 +23,12 @@ from flask import Blueprint, abort, current_app, render_template, request
 from app.domain import accounts
 from app.domain import apikeys
 from app.domain.accounts import ROLES, SCOPES, AccountError
+from app.domain.i18n import N_
 
 from .access import needs
 from .credentials import principal
 from .auth import record
+from .errors import fail
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -52,6 +54,8 @@ def _changed(name: str) -> None:
 
 
 def _refuse(exc: AccountError):
+    if exc.text is not None:
+        fail(exc.status, exc.text)
     abort(exc.status, description=str(exc))
 
 
@@ -70,7 +74,7 @@ def _answer(notice: Notice | None = None, status: int = 200):
 def _account(name: str) -> dict:
     account = accounts.get(_store(), name)
     if account is None:
-        abort(404, description=f"no account named {name!r}")
+        fail(404, N_("no account named '%(name)s'"), name=name)
     return account
 
 
@@ -85,8 +89,8 @@ def _keep_an_admin(account: dict, *, role: str = "admin", disabled: bool = False
     others = [a for a in accounts.listed(_store())
               if a["role"] == "admin" and not a["disabled"] and a["name"] != account["name"]]
     if not others:
-        abort(409, description=f"{account['name']} is the last enabled admin: make another "
-                               "account an admin first, or nobody could manage accounts here")
+        fail(409, N_("%(name)s is the last enabled admin: make another account an admin "
+                     "first, or nobody could manage accounts here"), name=account["name"])
 
 
 @bp.get("")
@@ -108,8 +112,8 @@ def add_account():
     store = _store()
     admins = [a for a in accounts.listed(store) if a["role"] == "admin" and not a["disabled"]]
     if principal().kind == "local" and role in ROLES and role != "admin" and not admins:
-        abort(409, description="make an admin account first: once an account exists, a local "
-                               "browser is no longer an admin by itself")
+        fail(409, N_("make an admin account first: once an account exists, a local browser "
+                     "is no longer an admin by itself"))
     password = accounts.new_password()
     try:
         accounts.add(store, name, role, password)
@@ -203,7 +207,7 @@ def add_key():
 def revoke_key(key_id: str):
     """Revoke the key at once, in every process. :raise 409: revoked already."""
     if any(k["id"] == key_id and k["revoked"] for k in apikeys.keys(_store())):
-        abort(409, description=f"the key {key_id} is revoked already")
+        fail(409, N_("the key %(id)s is revoked already"), id=key_id)
     try:
         key = apikeys.revoke_key(_store(), key_id)
     except AccountError as exc:

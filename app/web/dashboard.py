@@ -20,6 +20,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from app.domain import alerts, approvals, hosts, silences
 from app.domain.approval_schemas import ApprovalForm
+from app.domain.i18n import N_
 from app.domain.schemas import BadPayload, field_errors
 from app.domain.silence_schemas import SilenceForm
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
@@ -31,6 +32,7 @@ from .api.hosts import refuse_to_forget
 from . import language
 from .access import needs
 from .credentials import principal
+from .errors import fail
 from .auth import record
 
 bp = Blueprint("dashboard", __name__)
@@ -52,9 +54,11 @@ def page_of(live) -> Page:
     try:
         return live.page(host, range_name, language.current().code)
     except UnknownRange:
-        abort(400, description=f"unknown range {range_name!r}; known: {', '.join(SPANS)}")
+        fail(400, N_("unknown range '%(range)s'; known: %(known)s"), range=range_name,
+             known=", ".join(SPANS))
     except UnknownHost:
-        abort(404, description=f"unknown host {host!r}: no sample of it has reached the store")
+        fail(404, N_("unknown host '%(host)s': no sample of it has reached the store"),
+             host=host)
     except TooManyPages as exc:
         raise ServiceUnavailable(f"{exc}; retry later", retry_after=5) from None
 
@@ -122,7 +126,8 @@ def fragment(name: str):
     if name == "containers-memory":
         return _conditional(view, lambda: containers_table(view, "memory"))
     if name not in view.regions:
-        abort(404, description=f"unknown region {name!r}; known: {', '.join(view.regions)}")
+        fail(404, N_("unknown region '%(name)s'; known: %(known)s"), name=name,
+             known=", ".join(view.regions))
     return _conditional(view, lambda: view.html[name])
 
 
@@ -139,7 +144,7 @@ def ack_alert(alert_id: str):
     :raise 404: unknown id (htmx swaps the error text in place of the button).
     """
     if alerts.acknowledge(_live().store, alert_id, by=principal().by) is None:
-        abort(404, description=f"no alert with id {alert_id!r}")
+        fail(404, N_("no alert with id '%(id)s'"), id=alert_id)
     record("alert-ack", alert_id)
     return "", 204
 
@@ -161,7 +166,7 @@ def silence_alert(alert_id: str):
     store = _live().store
     alert = alerts.get(store, alert_id)
     if alert is None:
-        abort(404, description=f"no alert with id {alert_id!r}")
+        fail(404, N_("no alert with id '%(id)s'"), id=alert_id)
     matchers = {"name": silences.literal(alert["name"])}
     if alert.get("host"):
         matchers["host"] = silences.literal(alert["host"])

@@ -14,17 +14,18 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, g, redirect, request
+from flask import Blueprint, Flask, current_app, g, redirect, request
 from flask_babel import Babel, get_locale
 
 from app.domain import accounts
+from app.domain.i18n import N_
 from app.store import StoreUnavailable
 from app.view.language import Language, Languages
 
 from .access import needs
 from .auth import record
 from .credentials import Refused, principal
-from .errors import error_response
+from .errors import error_response, fail
 
 bp = Blueprint("language", __name__)
 
@@ -81,8 +82,8 @@ def choose_for_me():
                                    "use a ?lang= link")
     code = request.form.get("lang", "")
     if code not in _languages().codes:
-        abort(400, description=f"unknown language {code!r}; known: "
-                               f"{', '.join(_languages().codes)}")
+        fail(400, N_("unknown language '%(code)s'; known: %(known)s"), code=code,
+             known=", ".join(_languages().codes))
     live = current_app.extensions["dashboard"]
     accounts.set_language(live.store, who.name, code)
     live.accounts.forget(who.name)  # this process reads it at once, others from the log

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app.domain.events import record_event
 from app.domain.history_fill import fill
+from app.domain.i18n import N_, Text, with_text
 from app.domain.schemas import MetricOverride, ScenarioIn, SimulatedEvents, SimulatedHost, TaskIn
 from app.domain.tasks import update_task
 from app.live.sampling import SIMULATED_HOST_KEY, override_key
@@ -163,8 +164,9 @@ def set_simulated_host(enabled: bool) -> dict:
     """Turn the simulated host on or off for every worker; log an event saying so."""
     store = _live().store
     store.set_state(SIMULATED_HOST_KEY, {"enabled": enabled})
-    record_event(store, {"level": "info", "source": "simulator",
-                         "message": f"simulated host {'on' if enabled else 'off'}"})
+    record_event(store, with_text({"level": "info", "source": "simulator"},
+                                  Text(N_("simulated host on") if enabled
+                                       else N_("simulated host off"))))
     return {"enabled": enabled}
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from app.domain import alerts
 from app.domain.alerts import AlertRule, Evaluator
+from app.domain.i18n import public
 
 CPU_30 = AlertRule(metric="cpu_percent", op=">", value=90, **{"for": 30}, level="warning",
                    name="cpu-high")
@@ -29,8 +30,8 @@ def test_fires_only_after_the_condition_held_for_its_duration():
     assert alert["started_at"] == 1000.0 and alert["host"] == "h" and alert["metric"] == "cpu_percent"
     # The peak counts from the moment it fires: the 97 while pending is not part of the alert.
     assert alert["level"] == "warning" and alert["value"] == 95 and alert["peak"] == 95
-    assert event == {"level": "warning", "message": "CPU above 90 % for 30 s",
-                     "source": "h · cpu-high", "ts": 1030.0}
+    assert public(event) == {"level": "warning", "message": "CPU above 90 % for 30 s",
+                             "source": "h · cpu-high", "ts": 1030.0}
 
 
 def test_a_dip_restarts_the_timer():

@@ -7,6 +7,7 @@ import pytest
 
 from app.domain import containers
 from app.domain.alerts import AlertRule, Evaluator
+from app.domain.i18n import Text, public
 from app.domain.fleet import Fleet
 from app.store import Item
 
@@ -57,8 +58,9 @@ def test_record_drops_commands_unless_asked(live):
     ({"action": "restart", "name": "web"}, "warning", "web restarted"),
 ])
 def test_engine_events_in_the_feed(event, level, message):
-    assert containers.event_of(event, "h") == {"level": level, "message": message,
-                                               "source": "h · containers"}
+    found = containers.event_of(event, "h")
+    assert public(found) == {"level": level, "message": message, "source": "h · containers"}
+    assert str(Text.from_stored(found["text"])) == message  # for pages (tests/view/test_said.py)
     assert containers.event_of({"action": "exec_start: sh -c secret", "name": "w"}, "h") is None
 
 

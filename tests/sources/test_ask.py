@@ -154,3 +154,22 @@ def test_the_lines_a_person_reads_are_in_dashboard_language(monkeypatch):
     monkeypatch.delenv("DASHBOARD_LANGUAGE")
     assert ask_mod._words()("ask: interrupted; %(id)s withdrawn", id="a1") == \
         "ask: interrupted; a1 withdrawn"
+
+
+def test_the_reconnect_lines_are_in_dashboard_language(monkeypatch):
+    from app.sources import ask as ask_mod
+
+    monkeypatch.setenv("DASHBOARD_LANGUAGE", "zh_Hans")
+    fake, lines = FakeTime(), []
+    streams = FakeStreams(REQUEST, *[OSError("down")] * 20)
+    chinese = Waiter(streams, deadline=10.0, clock=fake.clock, sleep=fake.sleep,
+                     jitter=lambda: 1.0, log=lines.append, say=ask_mod._words())
+    with pytest.raises(AskError, match="^仪表盘没有给出答复（down）；放弃等待$"):
+        chinese.wait()
+    assert lines[:2] == ["ask：流已结束；1.0 秒后重新连接", "ask：down；2.0 秒后重新连接"]
+    english, lines = waiter(FakeStreams(REQUEST, OSError("down"), outcome_lines(DENIED)),
+                            FakeTime()), []
+    english.log = lines.append
+    english.wait()
+    assert lines == ["ask: the stream ended; reconnecting in 1.0 s",
+                     "ask: down; reconnecting in 2.0 s"]

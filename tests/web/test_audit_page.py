@@ -15,7 +15,7 @@ def day(text: str, hour: int = 12) -> float:
 @pytest.fixture
 def page(make_app):
     """A local client (no account: an admin) and the store, with three entries."""
-    app = make_app()
+    app = make_app(TIMEZONE="UTC")  # the dates below are UTC days
     store = app.extensions["dashboard"].store
     audit.record(store, who="ann", role="admin", action="account-add", target="bob",
                  detail={"role": "viewer"}, now=day("2025-03-01"))
@@ -88,3 +88,32 @@ def test_a_bad_filter_is_a_400(page, query):
     client, _store = page
     response = client.get(f"/audit?{query}", headers={"Accept": "application/json"})
     assert response.status_code == 400 and response.get_json()["error"]
+
+
+def utc(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+
+@pytest.mark.parametrize(("zone", "query", "expected"), [
+    # 20:00 UTC on 1 March is 04:00 on 2 March in Shanghai (UTC+8); 16:00 UTC on 2 March is
+    # midnight starting 3 March there.
+    ("Asia/Shanghai", "since=2025-03-02&until=2025-03-02", ["late", "early"]),
+    ("UTC", "since=2025-03-02&until=2025-03-02", ["next", "late"]),
+    ("Asia/Shanghai", "until=2025-03-01", []),
+    # Berlin's 30 March 2025 has 23 hours (CET to CEST): it ends at 22:00 UTC.
+    ("Europe/Berlin", "since=2025-03-30&until=2025-03-30", ["dst-last"]),
+])
+def test_dates_are_whole_days_in_the_dashboards_zone(make_app, zone, query, expected):
+    app = make_app(TIMEZONE=zone)
+    store = app.extensions["dashboard"].store
+    for target, when in (("early", "2025-03-01T20:00"), ("late", "2025-03-02T15:30"),
+                         ("next", "2025-03-02T16:00"), ("dst-first", "2025-03-29T22:59"),
+                         ("dst-last", "2025-03-30T21:59"), ("dst-after", "2025-03-30T22:00")):
+        audit.record(store, who="ann", role="admin", action="key-add", target=target,
+                     now=utc(when))
+    html = app.test_client().get(f"/audit?{query}").get_data(as_text=True)
+    targets = ("early", "late", "next", "dst-first", "dst-last", "dst-after")
+    found = [target for row in rows(html) for target in targets if f">{target}<" in row]
+    assert found == expected
+    zone_name = {"Asia/Shanghai": "CST", "UTC": "UTC", "Europe/Berlin": "CE"}[zone]
+    assert "dates filter whole days in " + zone_name in html

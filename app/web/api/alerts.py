@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, request
 
 from app.domain import alerts
+from app.domain.i18n import public
 from app.domain.schemas import AckIn, AlertIn
 
 from ..errors import error_response
@@ -46,7 +47,7 @@ def resolve(alert_id: str):
     :raise 404: unknown id.
     """
     alert = alerts.resolve(_store(), alert_id)
-    return jsonify(alert) if alert is not None else _unknown(alert_id)
+    return jsonify(public(alert)) if alert is not None else _unknown(alert_id)
 
 
 @needs("operate")
@@ -62,7 +63,7 @@ def ack(alert_id: str):
     if alert is None:
         return _unknown(alert_id)
     record("alert-ack", alert_id)
-    return jsonify(alert)
+    return jsonify(public(alert))
 
 
 @needs("read")
@@ -75,4 +76,5 @@ def list_alerts():
     state = request.args.get("state")
     if state not in (None, "firing", "resolved"):
         return error_response(400, "state must be 'firing' or 'resolved'")
-    return jsonify(alerts.all_alerts(_store(), limit=LISTED, state=state))
+    return jsonify([public(alert) for alert in alerts.all_alerts(_store(), limit=LISTED,
+                                                                  state=state)])

@@ -14,6 +14,7 @@ from flask import Response, current_app, jsonify, request
 
 from app.domain import approvals
 from app.domain.approval_schemas import ApprovalAnswer, ApprovalIn, ApprovalQuery
+from app.domain.i18n import N_, Text
 from app.live.approvals import stream
 from app.live.delivery import client_socket
 
@@ -37,7 +38,7 @@ def _known(approval_id: str, right: str = "read") -> dict:
     approval = approvals.get(_live().store, approval_id)
     who = principal()
     if approval is None or not (who.can(right) or _asked_by(approval, who)):
-        raise approvals.Unknown(f"no approval {approval_id!r}")
+        raise approvals.Unknown(Text(N_("no approval '%(id)s'"), id=approval_id))
     return approval
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain.events import record_event
+from app.domain.i18n import public
 from app.domain.schemas import EventIn, EventQuery
 
 from ..payload import parse, parse_query
@@ -30,4 +31,4 @@ def get_events():
     query = parse_query(EventQuery)
     where = {"level": query.level} if query.level else None
     items = _store().find("event", after_id=query.since, limit=query.limit, where=where)
-    return jsonify([{"id": item.id, **item.data} for item in items])
+    return jsonify([{"id": item.id, **public(item.data)} for item in items])

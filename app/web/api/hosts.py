@@ -12,6 +12,7 @@ from flask import current_app, jsonify
 
 from app.domain import alerts, hosts
 from app.domain.fleet import Card
+from app.domain.i18n import public
 
 from ..errors import error_response
 from .samples import sampled_by_a_dashboard
@@ -55,7 +56,8 @@ def get_host(name: str):
     if card is None:
         return error_response(404, f"unknown host {name!r}: GET /api/v1/hosts lists the "
                                    "hosts that report")
-    firing = [a for a in alerts.all_alerts(live.store, state="firing") if a.get("host") == name]
+    firing = [public(a) for a in alerts.all_alerts(live.store, state="firing")
+              if a.get("host") == name]
     sample = {key: value for key, value in card.sample.items() if key != "processes"}
     return jsonify({**_row(card), "sample": sample, "firing": firing})
 
