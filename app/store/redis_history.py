@@ -26,7 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from . import redis_history_v1 as v1
-from .redis_chunks import CHUNK, PUT, RECORD, TRIM, ChunkReader, chunk_start, clamp, encode_chunk
+from .redis_chunks import CHUNK, KIND, ChunkReader, chunk_start, clamp, encode_chunk
+from .redis_history_lua import PUT, RECORD, TRIM
 from .tiers import TIERS, MAX_KEY_ID, Point, Retention, bucket, encode_raw, group, raw_stamp
 
 #: KEYS: histkey hash, its counter. ARGV: key names. Returns their ids, creating missing ones.
@@ -139,7 +140,7 @@ class RedisHistory:
 
     def write_history(self, host: str, tier: str,
                       rows: Iterable[tuple[float, dict[str, float | tuple]]]) -> None:
-        rolled, kind = TIERS[tier] > 0, 2 if TIERS[tier] else 1
+        rolled, kind = TIERS[tier] > 0, KIND[tier]
         # (group, chunk start) -> {offset: {key id: figure}}; a chunk is written whole once
         # its rows are all in (rows come oldest first), so a year costs a few thousand calls.
         chunks: dict[tuple[str, int], dict[int, dict]] = defaultdict(dict)
@@ -193,11 +194,11 @@ class RedisHistory:
             with self._errors():
                 if version == "hist":
                     v1.trim(self._bin, zset, tier, cut)
-                elif tier == "raw":
-                    self._trim_script(keys=[zset], args=[repr(cut), 1, CHUNK[tier] * 1000, 1])
-                else:
-                    self._trim_script(keys=[zset], args=[repr(cut), 2, CHUNK[tier],
-                                                         TIERS[tier]])
+                else:  # raw: milliseconds, an offset each; buckets: seconds, a step each
+                    raw = tier == "raw"
+                    self._trim_script(keys=[zset], args=[
+                        repr(cut), KIND[tier], CHUNK[tier] * (1000 if raw else 1),
+                        1 if raw else TIERS[tier]])
 
     def forget_history(self, host: str) -> None:
         for zset in self._history_keys(host.translate(GLOB)):

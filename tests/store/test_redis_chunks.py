@@ -50,29 +50,32 @@ def test_a_minute_of_samples_is_one_member_of_4_bytes_a_figure(store, client, ba
     header = 8 + 2 + 2 * KEYS  # start, key count, key ids
     raw = _members(client, "raw")
     assert [len(m) for m in raw] == [header + count * (2 + 4 * KEYS) for count in (60, 60, 30)]
-    [minutes] = _members(client, "1m")  # an hour of minutes per member
-    assert len(minutes) == header + 3 * (2 + 14 * KEYS)
+    [minutes] = _members(client, "1m")  # 20 minutes of minute buckets per member
+    assert len(minutes) == header + 3 * (2 + 13 * KEYS)  # min, max, avg and a 1-byte count
     [hours] = _members(client, "1h")
     assert len(hours) == header + 1 * (2 + 14 * KEYS)
     got = store.history("h", "load1", "raw", base, base + 150)
     assert [p[1] for p in got] == [n * 1.5 + HISTORY_KEYS.index("load1") for n in range(150)]
 
 
-def test_an_hour_of_samples_and_a_day_of_minutes_fit_the_year_in_16_mb(store, client, base):
+def test_an_hour_of_samples_and_a_day_of_buckets_fit_a_year_in_16_mb(store, client, base):
     # A year at the default retention is a day of raw samples, 30 days of minutes and 365 days
-    # of hours: the raw hour 24 times, the day of minutes 30 + 365 / 24 times.
+    # of hours. 4 bytes a figure, plus the allocator's rounding of each chunk and the sorted
+    # set's bookkeeping (the first format took 230 bytes a raw sample, 470 a bucket).
     store.write_history("h", "raw", ((base + n, _sample(n)) for n in range(HOUR)))
     raw = client.memory_usage(f"{PREFIX}hist2:h:raw:", samples=0)
-    # 4 bytes a figure; on top, the allocator's rounding of each chunk and the sorted set's
-    # bookkeeping (the first format: 230 bytes a sample, 830 kB an hour)
+    assert len(_members(client, "raw")) == 60
     assert raw <= HOUR * (2 + 4 * KEYS) * 1.15  # 224 kB
-    day = base - base % 86400 - 86400
-    store.write_history("h", "1m", ((day + 60 * n, {k: (1.0, 2.0, 90.0, 60) for k in HISTORY_KEYS})
-                                    for n in range(1440)))
+    day = base - base % 86400 - 2 * 86400
+    figures = {k: (1.0, 2.0, 90.0, 60) for k in HISTORY_KEYS}
+    store.write_history("h", "1m", ((day + 60 * n, figures) for n in range(1440)))
     minutes = client.memory_usage(f"{PREFIX}hist2:h:1m:", samples=0)
-    assert len(_members(client, "1m")) == 24
-    assert minutes <= 1440 * (2 + 14 * KEYS) * 1.15  # 285 kB a day (first format: 680 kB)
-    assert (raw * 24 + minutes * 30 + minutes * 365 / 24) / 1e6 <= 16
+    assert len(_members(client, "1m")) == 72
+    assert minutes <= 1440 * (2 + 13 * KEYS) * 1.15  # 283 kB a day
+    store.write_history("h", "1h", ((day + HOUR * n, figures) for n in range(48)))
+    hours = client.memory_usage(f"{PREFIX}hist2:h:1h:", samples=0) / 2
+    assert len(_members(client, "1h")) == 2
+    assert (raw * 24 + minutes * 30 + hours * 365) / 1e6 <= 16
 
 
 def test_figures_keep_7_significant_digits_and_32_bit_range(store, base):
