@@ -3,13 +3,15 @@
 Keys, under the store's prefix:
 
 - ``hist2:<host>:<tier>:<group>``: a sorted set of chunks, scored by their start (raw: Unix
-  milliseconds; buckets: Unix seconds); a chunk holds a minute of raw samples, an hour of
-  minute buckets or a day of hour buckets of one row group. ``<group>`` is empty for a host's
-  plain keys (:func:`app.store.tiers.group`).
+  milliseconds; buckets: Unix seconds); a chunk holds a minute of raw samples, 20 minutes
+  of minute buckets or a day of hour buckets of one row group (:func:`.redis_chunks.row_group`:
+  empty for a host's plain keys, ``containers`` for all its containers' series, the key itself
+  for a custom series).
 - ``hist:<host>:<tier>:<group>``: the first format, one point per member in doubles (about
-  50 MB per host-year; :mod:`.redis_history_v1`). Never written any more; read beside the new
-  keys, trimmed and forgotten like them, so it ages out by itself (raw after a day, minutes
-  after 30 days, hours after a year at the default retention).
+  50 MB per host-year; :mod:`.redis_history_v1`), each container series a group of its own.
+  Never written any more; read beside the new keys, trimmed and forgotten like them, so it
+  ages out by itself (raw after a day, minutes after 30 days, hours after a year at the
+  default retention).
 - ``histkey`` (hash, key name -> id) and ``histkey:seq`` (its counter): the key dictionary.
 
 A sample is one Lua script per row group (one ``MULTI`` pipeline when a sample has several): it
@@ -26,9 +28,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from . import redis_history_v1 as v1
-from .redis_chunks import CHUNK, KIND, ChunkReader, chunk_start, clamp, encode_chunk
+from .redis_chunks import (CHUNK, KIND, ChunkReader, chunk_start, clamp, encode_chunk,
+                           row_group)
 from .redis_history_lua import PUT, RECORD, TRIM
-from .tiers import TIERS, MAX_KEY_ID, Point, Retention, bucket, encode_raw, group, raw_stamp
+from .tiers import TIERS, MAX_KEY_ID, Point, Retention, bucket, encode_raw, raw_stamp
 
 #: KEYS: histkey hash, its counter. ARGV: key names. Returns their ids, creating missing ones.
 _KEY_IDS = """
@@ -92,7 +95,7 @@ class RedisHistory:
         groups: dict[str, dict[int, float]] = {}
         for key, value in values.items():
             if key in ids:
-                groups.setdefault(group(key), {})[ids[key]] = clamp(float(value))
+                groups.setdefault(row_group(key), {})[ids[key]] = clamp(float(value))
         now, keep = time.time(), self.history_retention
         args = [raw_stamp(ts), None, bucket(ts, "1m"), bucket(ts, "1h"),
                 repr((now - keep.raw) * 1000), repr(now - keep.minute - 60),
@@ -118,7 +121,7 @@ class RedisHistory:
         by_group: dict[str, list[tuple[str, int]]] = {}
         for key in found:
             if key in ids:
-                by_group.setdefault(group(key), []).append((key, ids[key]))
+                by_group.setdefault(row_group(key), []).append((key, ids[key]))
         for grp, wanted in by_group.items():
             reader = ChunkReader(wanted, tier, start, end)
             low, high = chunk_start(start, tier), "(" + repr(end * scale)
@@ -131,11 +134,13 @@ class RedisHistory:
                 if len(page) < _PAGE:
                     break
                 low = "(" + repr(page[-1][1])
-            with self._errors():
-                old = v1.read(self._bin, f"{self.prefix}hist:{host}:{tier}:{grp}", wanted,
-                              tier, start, end)
-            for key, points in reader.found.items():
-                found[key] = v1.merge(points, old[key], tier == "raw") if old[key] else points
+            found.update(reader.found)
+        with self._errors():
+            old = v1.read(self._bin, f"{self.prefix}hist:{host}:{tier}:",
+                          [(key, ids[key]) for key in found if key in ids], tier, start, end)
+        for key, points in old.items():
+            if points:
+                found[key] = v1.merge(found[key], points, tier == "raw")
         return found
 
     def write_history(self, host: str, tier: str,
@@ -169,7 +174,7 @@ class RedisHistory:
                 off = ms - start
             for key, figure in figures.items():
                 if key in ids:
-                    chunks[(group(key), start)].setdefault(off, {})[ids[key]] = figure
+                    chunks[(row_group(key), start)].setdefault(off, {})[ids[key]] = figure
             if len(chunks) > 2 * _BATCH:
                 flush([c for c in list(chunks) if c[1] != start])
         flush(list(chunks))

@@ -10,29 +10,41 @@ its tier's retention the keys are gone and this costs one empty read per row gro
 
 from __future__ import annotations
 
-from .tiers import STAMP, TIERS, Point, Reader
+from .tiers import STAMP, TIERS, Point, Reader, group
 
 _PAGE = 2000  # members per read round trip
 
 
-def read(client, zset: str, wanted: list[tuple[str, int]], tier: str, start: float,
+def read(client, zset_prefix: str, wanted: list[tuple[str, int]], tier: str, start: float,
          end: float) -> dict[str, list[Point]]:
-    """``{key name: points}`` of ``wanted`` (``[(key name, key id)]``) in the old sorted set
-    ``zset`` with ``start <= t < end``, oldest first (``[]`` when the key is gone).
+    """``{key name: points}`` of ``wanted`` (``[(key name, key id)]``) in the old sorted sets
+    ``<zset_prefix><group>`` (:func:`app.store.tiers.group`) with ``start <= t < end``, oldest
+    first (``[]`` where the key is gone). The first page of every group comes in one round
+    trip: once the old keys aged out, this is all it costs.
 
     :raise redis.RedisError: the backend did not answer (the caller maps it).
     """
     rolled, scale = TIERS[tier] > 0, (1 if TIERS[tier] else 1000)
-    reader = Reader(wanted, rolled, offset=STAMP.size)
-    low = repr(start * scale)
-    while True:
-        page = client.zrangebyscore(zset, low, "(" + repr(end * scale), start=0, num=_PAGE)
-        for member in page:
-            stamp = STAMP.unpack_from(member)[0]
-            reader.add(stamp if rolled else stamp / 1000, member)
-        if len(page) < _PAGE:
-            return reader.found
-        low = "(" + str(STAMP.unpack_from(page[-1])[0])
+    by_group: dict[str, list[tuple[str, int]]] = {}
+    for key, kid in wanted:
+        by_group.setdefault(group(key), []).append((key, kid))
+    low, high = repr(start * scale), "(" + repr(end * scale)
+    pipe = client.pipeline(transaction=False)
+    for grp in by_group:
+        pipe.zrangebyscore(zset_prefix + grp, low, high, start=0, num=_PAGE)
+    found: dict[str, list[Point]] = {}
+    for (grp, keys), page in zip(by_group.items(), pipe.execute() if by_group else []):
+        reader = Reader(keys, rolled, offset=STAMP.size)
+        while True:
+            for member in page:
+                stamp = STAMP.unpack_from(member)[0]
+                reader.add(stamp if rolled else stamp / 1000, member)
+            if len(page) < _PAGE:
+                break
+            after = "(" + str(STAMP.unpack_from(page[-1])[0])
+            page = client.zrangebyscore(zset_prefix + grp, after, high, start=0, num=_PAGE)
+        found.update(reader.found)
+    return found
 
 
 def trim(client, zset: bytes, tier: str, cut: float) -> None:

@@ -100,13 +100,13 @@ def test_a_key_that_joins_mid_chunk_leaves_earlier_entries_without_it(store, bas
         (base, 40.0, 40.0, 40.0, 1)]
 
 
-def _old_point(client, store, tier, t, figures):
+def _old_point(client, store, tier, t, figures, grp=""):
     """Write one point in the first format (hist:..., one member, doubles)."""
     ids = store._ids(figures, create=True)  # noqa: SLF001 - the shared key dictionary
     by_id = {ids[k]: f for k, f in figures.items()}
     stamp = int(t) if tier != "raw" else round(t * 1000)
     member = STAMP.pack(stamp) + (encode_raw(by_id) if tier == "raw" else encode_rolled(by_id))
-    client.zadd(f"{PREFIX}hist:h:{tier}:", {member: stamp})
+    client.zadd(f"{PREFIX}hist:h:{tier}:{grp}", {member: stamp})
 
 
 def test_the_first_formats_keys_are_read_merged_trimmed_and_forgotten(store, client, base):
@@ -114,6 +114,10 @@ def test_the_first_formats_keys_are_read_merged_trimmed_and_forgotten(store, cli
     _old_point(client, store, "1m", base, {"cpu_percent": (1.0, 5.0, 6.0, 2)})
     _old_point(client, store, "1m", base - 3 * 86400, {"cpu_percent": (1.0, 1.0, 1.0, 1)})
     store.record_history("h", base + 1, {"cpu_percent": 9.0})  # the same minute, new format
+    _old_point(client, store, "raw", base, {"container_cpu:web": 3.0}, grp="container_cpu:web")
+    store.record_history("h", base + 2, {"container_cpu:web": 4.0})  # now in "containers"
+    assert [p[1] for p in store.history("h", "container_cpu:web", "raw", base, base + 60)] == [
+        3.0, 4.0]
     assert store.history("h", "cpu_percent", "raw", base, base + 60) == [
         (base, 5.0, 5.0, 5.0, 1), (base + 1, 9.0, 9.0, 9.0, 1)]
     assert store.history("h", "cpu_percent", "1m", base, base + 60) == [
@@ -147,3 +151,17 @@ def test_trim_cuts_inside_the_oldest_chunk(store, client):
         assert len(_members(client, "raw")) <= 3  # whole chunks went, the oldest was cut
     finally:
         store_.close()
+
+
+def test_a_hosts_containers_share_one_row_group(store, client, base):
+    values = {f"{family}:{name}": n for n, name in enumerate(("web", "db", "cache"))
+              for family in ("container_cpu", "container_memory")}
+    store.record_history("h", base, values)
+    store.record_history("h", base + 10, {"container_cpu:web": 7.0, "container_memory:web": 8.0})
+    assert client.keys(f"{PREFIX}hist2:h:raw:*") == [f"{PREFIX}hist2:h:raw:containers".encode()]
+    [chunk] = _members(client, "raw", grp="containers")
+    assert len(chunk) == 8 + 2 + 2 * 6 + 2 * (2 + 4 * 6)  # two entries of all six keys
+    assert store.history("h", "container_memory:db", "raw", base, base + 60) == [
+        (base, 1.0, 1.0, 1.0, 1)]
+    assert store.history("h", "container_cpu:web", "1m", base, base + 60) == [
+        (base, 0.0, 3.5, 7.0, 2)]
