@@ -2,16 +2,15 @@
 
 A Redis sorted-set member costs about 60 bytes of bookkeeping besides its bytes, and the first
 format held one point per member in doubles: 50 MB per host-year. Here a member is a *chunk*:
-the points of one row group (:func:`app.store.tiers.group`) over a fixed stretch of time,
+the points of one row group (:func:`row_group`) over a fixed stretch of time,
 
-- ``raw``: a minute of samples; ``1m``: 20 minutes of minute buckets; ``1h``: a day of hour buckets
-  (:data:`CHUNK`, seconds), each chunk's score its start (raw: Unix milliseconds, buckets: Unix
-  seconds), so reads and trims stay ``ZRANGEBYSCORE`` / ``ZREMRANGEBYSCORE``;
+- ``raw``: a minute of samples; ``1m``: 20 minutes of minute buckets; ``1h``: a day of hour
+  buckets (:data:`CHUNK`, seconds), each chunk's score its start (raw: Unix milliseconds,
+  buckets: Unix seconds), so reads and trims stay ``ZRANGEBYSCORE`` / ``ZREMRANGEBYSCORE``;
 - bytes: ``<q start>``, ``<H n>``, ``n`` key ids ``<H>`` (ascending), then the entries, oldest
   first, each ``<H offset>`` and one field per key id: raw ``<f value>`` (NaN: no value for that
-  key), minute buckets ``<fffB min max avg count>``, hour buckets
-  ``<fffH ...>`` (count 0: none). The offset is milliseconds from
-  the start (raw) or the bucket's index in the chunk.
+  key), minute buckets ``<fffB min max avg count>``, hour buckets ``<fffH ...>`` (count 0:
+  none). The offset is milliseconds from the start (raw) or the bucket's index in the chunk.
 
 Figures are 32-bit floats: about 7 significant digits (relative error at most 6e-8 per value),
 magnitudes up to 3.4e38 (larger ones are kept as ±3.4e38, smaller than 1.2e-38 as 0). A bucket
@@ -32,8 +31,7 @@ from functools import lru_cache
 
 from .tiers import TIERS, Point, group
 
-#: Tier -> seconds one chunk covers (a multiple of the tier's bucket).
-#: Lengths that fill the allocator's size classes well for a host's 12 or 13 keys (measured:
+#: Tier -> seconds one chunk covers (a multiple of the tier's bucket): lengths that fill the allocator's size classes well for a host's 12 or 13 keys (measured:
 #: 20 minutes of minute buckets waste 8 to 17 % to rounding, an hour of them 9 to 21 %).
 CHUNK: dict[str, int] = {"raw": 60, "1m": 1200, "1h": 86400}
 #: Largest magnitude a 32-bit float holds; figures beyond it are clamped to it.
@@ -48,12 +46,13 @@ MOST: dict[str, int] = {"raw": 1, "1m": 255, "1h": 65535}
 CONTAINER_FAMILIES = ("container_cpu:", "container_memory:")
 _HEAD = struct.Struct("<qH")
 
+
 def row_group(key: str) -> str:
     """The Redis row group of history key ``key``: :func:`app.store.tiers.group`, but for the
     series of a host's containers (``container_cpu:<name>``, ``container_memory:<name>``, which
     the container watcher records together, at one time) ``containers``: one entry holds them
     all, where a group each paid for its own offsets and chunk bookkeeping (2.7 MB against
-    about 2 MB per container-year). A chunk names only the keys it holds, so containers that
+    1.8 MB per container-year). A chunk names only the keys it holds, so containers that
     come and go widen only the chunks they share."""
     return "containers" if key.startswith(CONTAINER_FAMILIES) else group(key)
 

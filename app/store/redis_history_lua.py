@@ -83,6 +83,12 @@ local function widen(c, want, kind)
   c.ids, c.pos = ids, {}
   for i, id in ipairs(ids) do c.pos[id] = i end
 end
+local function place(c, off)
+  if c.ents[off] then return end
+  local offs, j = c.offs, #c.offs
+  while j > 0 and offs[j] > off do offs[j + 1] = offs[j]; j = j - 1 end
+  offs[j + 1] = off
+end
 local function save(key, old, start, c)
   if old then redis.call('ZREM', key, old) end
   local parts = {struct.pack('<i8', start), struct.pack('<H', #c.ids)}
@@ -121,11 +127,7 @@ local function splice(key, m, start, off, kind, fields)
   local c = open(m, kind)
   widen(c, fields, kind)
   local p = c.ents[off]
-  if not p then
-    local offs, j = c.offs, #c.offs
-    while j > 0 and offs[j] > off do offs[j + 1] = offs[j]; j = j - 1 end
-    offs[j + 1] = off
-  end
+  place(c, off)
   c.ents[off] = entry(c.ids, off, fields, kind, p, 1)
   save(key, m, start, c)
 end
@@ -196,11 +198,7 @@ local c, w = open(old, kind), open(new, kind)
 widen(c, w.pos, kind)
 widen(w, c.pos, kind)
 for _, off in ipairs(w.offs) do
-  if not c.ents[off] then
-    local offs, j = c.offs, #c.offs
-    while j > 0 and offs[j] > off do offs[j + 1] = offs[j]; j = j - 1 end
-    offs[j + 1] = off
-  end
+  place(c, off)
   c.ents[off] = w.ents[off]
 end
 save(KEYS[1], old, start, c)
