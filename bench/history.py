@@ -10,6 +10,9 @@
   for 365 days: 24 h raw at 1 Hz, 30 days of 1-minute points, a year of 1-hour points):
   the SQLite file's growth (target: at most 64 MB), and Redis' ``MEMORY USAGE`` summed over
   the host's keys and its ``INFO used_memory`` growth;
+- the same with three containers on the host, their CPU and memory series recorded every
+  ``DASHBOARD_CONTAINER_INTERVAL`` (10 s) all year, as if someone watched the host all along
+  (the most the container watcher records at the default settings);
 - how long the fill takes; ``history.query`` of six keys over 30 days (what a 30-day chart
   set reads), and, for comparison, reading those 30 days of the 1-minute tier whole.
 
@@ -35,6 +38,9 @@ from tests.servers import free_port
 SAMPLES = 3000
 HOST = "bench-host"
 MB = 1e6
+CONTAINERS = 3
+CONTAINER_INTERVAL = 10
+DAY = 86400
 CHART_KEYS = ["cpu_percent", "mem_percent", "load1", "net_rx_bps", "net_tx_bps", "disk_percent"]
 
 
@@ -85,6 +91,33 @@ def year(store) -> tuple[float, float, float]:
     return filled, queried, read
 
 
+def fill_containers(store, host: str, n: int = CONTAINERS) -> None:
+    """Write a year of ``n`` containers' ``container_cpu:<name>`` and ``container_memory:<name>``
+    (one value every :data:`CONTAINER_INTERVAL` seconds) straight into the tiers: raw for the
+    raw retention, minute buckets for the minute one, hour buckets for a year."""
+    rnd, now, keep = random.Random(2), int(time.time()), store.history_retention
+    keys = [f"{family}:app-{i}" for i in range(n) for family in ("container_cpu",
+                                                                  "container_memory")]
+    per_minute, per_hour = 60 // CONTAINER_INTERVAL, 3600 // CONTAINER_INTERVAL
+
+    def value(key: str) -> float:
+        return rnd.uniform(0, 200) if "cpu" in key else rnd.uniform(5e7, 9e8)
+
+    def agg(key: str, count: int) -> tuple:
+        low, high = sorted((value(key), value(key)))
+        return (low, high, (low + high) / 2 * count, count)
+
+    raw_from = now - int(keep.raw)
+    store.write_history(host, "raw", ((t, {k: value(k) for k in keys})
+                                      for t in range(raw_from, now, CONTAINER_INTERVAL)))
+    minute_from = now - int(keep.minute)
+    store.write_history(host, "1m", ((t, {k: agg(k, per_minute) for k in keys})
+                                     for t in range(minute_from - minute_from % 60, now, 60)))
+    hour_from = now - 365 * DAY
+    store.write_history(host, "1h", ((t, {k: agg(k, per_hour) for k in keys})
+                                     for t in range(hour_from - hour_from % 3600, now, 3600)))
+
+
 def _year_line(name: str, size: str, filled: float, queried: float, read: float) -> None:
     print(f"  {name:7} a year of one host: {size}; fill {filled:.1f} s; 30 days of 6 keys: "
           f"query {queried * 1000:.0f} ms (hour tier), the minute tier read whole "
@@ -108,8 +141,19 @@ def bench_sqlite(folder: str) -> None:
         store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # noqa: SLF001
         size = os.path.getsize(path) - empty
         _year_line("SQLite", f"{size / MB:.1f} MB (target <= 64 MB)", *timings)
+        fill_containers(store, HOST)
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # noqa: SLF001
+        more = os.path.getsize(path) - empty
+        print(f"  SQLite  with {CONTAINERS} containers: {more / MB:.1f} MB")
     finally:
         store.close()
+
+
+def _usage(client) -> int:
+    """``MEMORY USAGE`` summed over ``HOST``'s history keys (both formats), every member
+    counted (``SAMPLES 0``: chunks differ in size, a sample of five would guess)."""
+    return sum(client.memory_usage(key, samples=0) or 0
+               for key in client.scan_iter(match=f"dashboard:hist*:{HOST}:*"))
 
 
 def bench_redis() -> None:
@@ -126,17 +170,20 @@ def bench_redis() -> None:
             before = client.info("memory")["used_memory"]
             timings = year(store)
             grown = client.info("memory")["used_memory"] - before
-            usage = sum(client.memory_usage(key) or 0
-                        for key in client.scan_iter(match=f"dashboard:hist:{HOST}:*"))
-            _year_line("Redis", f"MEMORY USAGE {usage / MB:.1f} MB, used_memory "
-                       f"+{grown / MB:.1f} MB", *timings)
+            _year_line("Redis", f"MEMORY USAGE {_usage(client) / MB:.1f} MB, used_memory "
+                       f"+{grown / MB:.1f} MB (target <= 16 MB)", *timings)
+            fill_containers(store, HOST)
+            grown = client.info("memory")["used_memory"] - before
+            print(f"  Redis   with {CONTAINERS} containers: MEMORY USAGE "
+                  f"{_usage(client) / MB:.1f} MB, used_memory +{grown / MB:.1f} MB")
         finally:
             client.close()
             store.close()
 
 
 def main() -> None:
-    print(f"history: {SAMPLES} samples per pass, 11 keys each; a year = history-fill --days 365")
+    print(f"history: {SAMPLES} samples per pass, 13 history keys each; a year = history-fill "
+          "--days 365")
     with tempfile.TemporaryDirectory(prefix="bench-history-") as folder:
         bench_sqlite(folder)
     bench_redis()

@@ -8,7 +8,8 @@ Keys, all under ``prefix`` (``dashboard:`` by default) so that a shared Redis ca
   100 more).
 - ``<prefix>seq``: the counter that numbers the log.
 - ``<prefix>state``: a Hash, state key -> compact JSON.
-- ``<prefix>hist:...`` and ``<prefix>histkey``: the history tiers (see :mod:`.redis_history`).
+- ``<prefix>hist2:...`` (``<prefix>hist:...`` in the first format) and ``<prefix>histkey``:
+  the history tiers (see :mod:`.redis_history`).
 
 Ids: the log entry of :class:`Item` id ``n`` has the stream id ``"<n>-0"``, and ``n`` comes from
 ``INCR <prefix>seq`` inside the same Lua script as the ``XADD``. Why not ``XADD *`` and a mapping

@@ -1,24 +1,37 @@
-"""History tiers on Redis: one sorted set per host, row group and tier (layout in :mod:`.tiers`).
+"""History tiers on Redis: sorted sets of chunks (layout in :mod:`.redis_chunks`).
 
 Keys, under the store's prefix:
 
-- ``hist:<host>:<tier>:<group>``: a sorted set; each member is an 8-byte time (raw: Unix
-  milliseconds; buckets: Unix seconds of the start) followed by the row's packed figures, and
-  its score is that time. ``<group>`` is empty for a host's plain keys.
+- ``hist2:<host>:<tier>:<group>``: a sorted set of chunks, scored by their start (raw: Unix
+  milliseconds; buckets: Unix seconds); a chunk holds a minute of raw samples, 20 minutes
+  of minute buckets or a day of hour buckets of one row group (:func:`.redis_chunks.row_group`:
+  empty for a host's plain keys, ``containers`` for all its containers' series, the key itself
+  for a custom series).
+- ``hist:<host>:<tier>:<group>``: the first format, one point per member in doubles (about
+  50 MB per host-year; :mod:`.redis_history_v1`), each container series a group of its own.
+  Never written any more; read beside the new keys, trimmed and forgotten like them, so it
+  ages out by itself (raw after a day, minutes after 30 days, hours after a year at the
+  default retention).
 - ``histkey`` (hash, key name -> id) and ``histkey:seq`` (its counter): the key dictionary.
 
 A sample is one Lua script per row group (one ``MULTI`` pipeline when a sample has several): it
-reads the raw member and the two buckets at their scores, folds the new values in, writes them
-back and trims. Scripts run atomically, so two writers never lose each other's fold.
+reads the raw chunk and the two bucket chunks at their scores, folds the new values in, writes
+them back and drops the chunks that left the retention. Scripts run atomically, so two writers
+never lose each other's fold. The janitor's :meth:`RedisHistory.trim_history` trims to the
+point, inside the oldest chunk too.
 """
 
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable
 
-from .tiers import (TIERS, MAX_KEY_ID, STAMP, Point, Reader, Retention, bucket, encode_raw,
-                    encode_rolled, group, raw_stamp)
+from . import redis_history_v1 as v1
+from .redis_chunks import (CHUNK, KIND, ChunkReader, chunk_start, clamp, encode_chunk,
+                           row_group)
+from .redis_history_lua import PUT, RECORD, TRIM
+from .tiers import TIERS, MAX_KEY_ID, Point, Retention, bucket, encode_raw, raw_stamp
 
 #: KEYS: histkey hash, its counter. ARGV: key names. Returns their ids, creating missing ones.
 _KEY_IDS = """
@@ -33,82 +46,9 @@ for i, name in ipairs(ARGV) do
 end
 return out
 """
-
-#: KEYS: raw, 1m, 1h sorted sets. ARGV: ts (ms), packed raw figures (no stamp), 1m start,
-#: 1h start, then the cut-offs: raw points below ARGV[5] (ms) and buckets at or below ARGV[6]
-#: (1m) and ARGV[7] (1h) are outside the retention. Returns how many values were new.
-#: The codec is app.store.tiers' in Lua (Redis embeds the ``struct`` library).
-_RECORD = """
-local function decode(s, pos, width)
-  local n = struct.unpack('<H', s, pos)
-  local ids, out, p = {}, {}, pos + 2
-  for i = 1, n do ids[i] = struct.unpack('<H', s, p); p = p + 2 end
-  for i = 1, n do
-    if width == 1 then
-      local v; v, p = struct.unpack('<d', s, p); out[ids[i]] = {v}
-    else
-      local lo, hi, sum, c; lo, hi, sum, c, p = struct.unpack('<dddI4', s, p)
-      out[ids[i]] = {lo, hi, sum, c}
-    end
-  end
-  return out
-end
-local function encode(stamp, t, width)
-  local ids = {}
-  for id in pairs(t) do ids[#ids + 1] = id end
-  table.sort(ids)
-  local parts = {struct.pack('<i8', stamp), struct.pack('<H', #ids)}
-  for _, id in ipairs(ids) do parts[#parts + 1] = struct.pack('<H', id) end
-  for _, id in ipairs(ids) do
-    local a = t[id]
-    if width == 1 then parts[#parts + 1] = struct.pack('<d', a[1])
-    else parts[#parts + 1] = struct.pack('<dddI4', a[1], a[2], a[3], a[4]) end
-  end
-  return table.concat(parts)
-end
-local ts = tonumber(ARGV[1])
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])
-local raw = {}
-for _, m in ipairs(old) do
-  for id, a in pairs(decode(m, 9, 1)) do raw[id] = a end
-end
-local fresh, count = {}, 0
-for id, a in pairs(decode(ARGV[2], 1, 1)) do
-  if raw[id] == nil then fresh[id] = a[1]; raw[id] = a; count = count + 1 end
-end
-if count == 0 then return 0 end
-if ts >= tonumber(ARGV[5]) then
-  for _, m in ipairs(old) do redis.call('ZREM', KEYS[1], m) end
-  redis.call('ZADD', KEYS[1], ARGV[1], encode(ts, raw, 1))
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[5])
-for tier = 2, 3 do
-  local start, cut = tonumber(ARGV[tier + 1]), ARGV[tier + 4]
-  if start > tonumber(cut) then
-    local cur = redis.call('ZRANGEBYSCORE', KEYS[tier], ARGV[tier + 1], ARGV[tier + 1])
-    local aggs = {}
-    if cur[1] then
-      aggs = decode(cur[1], 9, 4)
-      redis.call('ZREM', KEYS[tier], cur[1])
-    end
-    for id, v in pairs(fresh) do
-      local a = aggs[id]
-      if a == nil then aggs[id] = {v, v, v, 1}
-      else
-        if v < a[1] then a[1] = v end
-        if v > a[2] then a[2] = v end
-        a[3] = a[3] + v
-        a[4] = a[4] + 1
-      end
-    end
-    redis.call('ZADD', KEYS[tier], ARGV[tier + 1], encode(start, aggs, 4))
-    if not cur[1] then redis.call('ZREMRANGEBYSCORE', KEYS[tier], '-inf', cut) end
-  end
-end
-return count
-"""
 GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\"})  # Redis glob metacharacters, escaped
-_PAGE = 2000  # members per read or bulk-write round trip
+_PAGE = 100  # chunks per read round trip (a host's chunks are 3 to 5 kB)
+_BATCH = 200  # chunks per bulk-write round trip
 
 
 class RedisHistory:
@@ -126,12 +66,14 @@ class RedisHistory:
         self._bin = self.target.client(max_connections=4, timeout=timeout,
                                        socket_timeout=timeout,
                                        **{**common, "decode_responses": False})
-        self._record_script = self._bin.register_script(_RECORD)
+        self._record_script = self._bin.register_script(RECORD)
+        self._put_script = self._bin.register_script(PUT)
+        self._trim_script = self._bin.register_script(TRIM)
         self._key_ids_script = self._bin.register_script(_KEY_IDS)
         self._key_ids: dict[str, int] = {}
 
     def _zset(self, host: str, tier: str, grp: str) -> str:
-        return f"{self.prefix}hist:{host}:{tier}:{grp}"
+        return f"{self.prefix}hist2:{host}:{tier}:{grp}"
 
     def _ids(self, names: Iterable[str], create: bool) -> dict[str, int]:
         """Key ids of ``names`` (missing ones created if ``create``, else left out)."""
@@ -153,7 +95,7 @@ class RedisHistory:
         groups: dict[str, dict[int, float]] = {}
         for key, value in values.items():
             if key in ids:
-                groups.setdefault(group(key), {})[ids[key]] = float(value)
+                groups.setdefault(row_group(key), {})[ids[key]] = clamp(float(value))
         now, keep = time.time(), self.history_retention
         args = [raw_stamp(ts), None, bucket(ts, "1m"), bucket(ts, "1h"),
                 repr((now - keep.raw) * 1000), repr(now - keep.minute - 60),
@@ -172,71 +114,97 @@ class RedisHistory:
 
     def history_many(self, host: str, keys: Iterable[str], tier: str, start: float,
                      end: float) -> dict[str, list[Point]]:
-        rolled, scale = TIERS[tier] > 0, (1 if TIERS[tier] else 1000)
+        scale = 1000 if tier == "raw" else 1
+        if tier not in TIERS:
+            raise KeyError(tier)  # as the contract says, also when no key is known
         found: dict[str, list[Point]] = {key: [] for key in keys}
         ids = self._ids(found, create=False)
         by_group: dict[str, list[tuple[str, int]]] = {}
         for key in found:
             if key in ids:
-                by_group.setdefault(group(key), []).append((key, ids[key]))
+                by_group.setdefault(row_group(key), []).append((key, ids[key]))
         for grp, wanted in by_group.items():
-            reader = Reader(wanted, rolled, offset=STAMP.size)
-            low = repr(start * scale)
+            reader = ChunkReader(wanted, tier, start, end)
+            low, high = chunk_start(start, tier), "(" + repr(end * scale)
             while True:
                 with self._errors():
-                    page = self._bin.zrangebyscore(self._zset(host, tier, grp), low,
-                                                   "(" + repr(end * scale), start=0, num=_PAGE)
-                for member in page:
-                    stamp = STAMP.unpack_from(member)[0]
-                    reader.add(stamp if rolled else stamp / 1000, member)
+                    page = self._bin.zrangebyscore(self._zset(host, tier, grp), low, high,
+                                                   start=0, num=_PAGE, withscores=True)
+                for member, _ in page:
+                    reader.add(member)
                 if len(page) < _PAGE:
                     break
-                low = "(" + str(STAMP.unpack_from(page[-1])[0])
+                low = "(" + repr(page[-1][1])
             found.update(reader.found)
+        with self._errors():
+            old = v1.read(self._bin, f"{self.prefix}hist:{host}:{tier}:",
+                          [(key, ids[key]) for key in found if key in ids], tier, start, end)
+        for key, points in old.items():
+            if points:
+                found[key] = v1.merge(found[key], points, tier == "raw")
         return found
 
     def write_history(self, host: str, tier: str,
                       rows: Iterable[tuple[float, dict[str, float | tuple]]]) -> None:
-        rolled = TIERS[tier] > 0
+        rolled, kind = TIERS[tier] > 0, KIND[tier]
+        # (group, chunk start) -> {offset: {key id: figure}}; a chunk is written whole once
+        # its rows are all in (rows come oldest first), so a year costs a few thousand calls.
+        chunks: dict[tuple[str, int], dict[int, dict]] = defaultdict(dict)
         pipe, queued = self._bin.pipeline(transaction=False), 0
-        for t, figures in rows:
-            ids = self._ids(figures, create=True)
-            groups: dict[str, dict[int, float | tuple]] = {}
-            for key, figure in figures.items():
-                if key in ids:
-                    groups.setdefault(group(key), {})[ids[key]] = figure
-            stamp = int(t) if rolled else round(t * 1000)
-            for grp, by_id in groups.items():
-                zset = self._zset(host, tier, grp)
-                member = STAMP.pack(stamp) + (encode_rolled(by_id) if rolled
-                                              else encode_raw(by_id))
-                pipe.zremrangebyscore(zset, stamp, stamp)
-                pipe.zadd(zset, {member: stamp})
+
+        def flush(done: list[tuple[str, int]]) -> None:
+            nonlocal queued
+            for grp, start in done:
+                member = encode_chunk(start, tier, chunks.pop((grp, start)))
+                self._put_script(keys=[self._zset(host, tier, grp)], args=[member, kind],
+                                 client=pipe)
                 queued += 1
-            if queued >= _PAGE:
+            if queued >= _BATCH or (not chunks and queued):
                 with self._errors():
                     pipe.execute()
                 queued = 0
-        if queued:
-            with self._errors():
-                pipe.execute()
+
+        for t, figures in rows:
+            ids = self._ids(figures, create=True)
+            if rolled:
+                start = chunk_start(t, tier)
+                off = (bucket(t, tier) - start) // TIERS[tier]
+            else:  # the chunk of the millisecond kept, which rounding may carry over
+                ms = round(t * 1000)
+                start = ms - ms % (CHUNK["raw"] * 1000)
+                off = ms - start
+            for key, figure in figures.items():
+                if key in ids:
+                    chunks[(row_group(key), start)].setdefault(off, {})[ids[key]] = figure
+            if len(chunks) > 2 * _BATCH:
+                flush([c for c in list(chunks) if c[1] != start])
+        flush(list(chunks))
 
     def _history_keys(self, host: str = "*") -> list[bytes]:
+        """Every history sorted set of ``host`` (a glob), both formats."""
         with self._errors():
-            return list(self._bin.scan_iter(match=f"{self.prefix}hist:{host}:*", count=1000))
+            return [key for pattern in ("hist2", "hist")
+                    for key in self._bin.scan_iter(match=f"{self.prefix}{pattern}:{host}:*",
+                                                   count=1000)]
 
     def trim_history(self) -> None:
         now, keep = time.time(), self.history_retention
         cuts = {tier: (now - keep.of(tier)) * 1000 if tier == "raw"
                 else now - keep.of(tier) - TIERS[tier] for tier in TIERS}
         for zset in self._history_keys():
-            tier = _tier_of(zset.decode(), self.prefix)
+            name = zset.decode()
+            version, tier = _tier_of(name, self.prefix)
             if tier is None:
                 continue
             cut = cuts[tier]
             with self._errors():
-                self._bin.zremrangebyscore(zset, "-inf",
-                                           f"({cut!r}" if tier == "raw" else repr(cut))
+                if version == "hist":
+                    v1.trim(self._bin, zset, tier, cut)
+                else:  # raw: milliseconds, an offset each; buckets: seconds, a step each
+                    raw = tier == "raw"
+                    self._trim_script(keys=[zset], args=[
+                        repr(cut), KIND[tier], CHUNK[tier] * (1000 if raw else 1),
+                        1 if raw else TIERS[tier]])
 
     def forget_history(self, host: str) -> None:
         for zset in self._history_keys(host.translate(GLOB)):
@@ -244,7 +212,8 @@ class RedisHistory:
                 self._bin.delete(zset)
 
 
-def _tier_of(zset: str, prefix: str) -> str | None:
-    """The tier of a history key ``<prefix>hist:<host>:<tier>:<group>`` (the group may hold ':')."""
+def _tier_of(zset: str, prefix: str) -> tuple[str, str | None]:
+    """The format (``hist2`` or ``hist``) and tier of a history key
+    ``<prefix><format>:<host>:<tier>:<group>`` (the group may hold ':'); tier None: not one."""
     parts = zset[len(prefix):].split(":", 3)
-    return parts[2] if len(parts) == 4 and parts[2] in TIERS else None
+    return parts[0], (parts[2] if len(parts) == 4 and parts[2] in TIERS else None)

@@ -1,8 +1,10 @@
 """The history tiers' shared vocabulary: names, retention, and the compact row encoding.
 
-Both backends keep a host's history as rows (SQLite) or sorted-set members (Redis), one per raw
-sample or per rolled-up bucket, each holding *all* the keys of that row in one small binary
-value, so a year of a host fits in tens of megabytes (``bench/history.py`` measures it):
+SQLite keeps a host's history as rows, one per raw sample or per rolled-up bucket, each holding
+*all* the keys of that row in one small binary value, so a year of a host fits in tens of
+megabytes (``bench/history.py`` measures it). Redis keeps chunks of many such rows per member
+in 32-bit floats (:mod:`.redis_chunks`; its first format, still read until it ages out, used
+these rows as members). The row values:
 
 - raw value: ``<H n>`` then ``n`` key ids ``<H>`` (ascending), then ``n`` doubles ``<d>``;
 - rolled-up value: the same header, then per key ``<dddI>``: min, max, sum, count.
