@@ -58,6 +58,9 @@ def parse(argv=None):
     parser.add_argument("--fill-year", action="store_true",
                         help="check the year's Redis figure by writing a whole year of one "
                              "host (history_fill; 15-30 s more)")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="profile the dashboards' workers (bench/profile_conf.py) into DIR; "
+                             "read with python -m bench.profile_report DIR")
     parser.add_argument("--out", help="also write the report (markdown) to this file")
     args = parser.parse_args(argv)
     if not 1 <= args.hosts or args.seconds * args.rate >= MARKERS - 1:
@@ -82,6 +85,17 @@ def prime(port: int, token: str, hosts: list[str]) -> None:
         answer = httpx.post(f"http://127.0.0.1:{port}/api/v1/samples", json={"samples": samples},
                             headers={"Authorization": f"Bearer {token}"}, timeout=60)
         answer.raise_for_status()
+
+
+def dashboard_of(profile: str | None, env: dict):
+    """A dashboard with two workers (``bench.run.dashboard``); with ``profile`` (a folder),
+    under ``bench/profile_conf.py``."""
+    if not profile:
+        return dashboard(workers=2, **env)
+    os.makedirs(profile, exist_ok=True)
+    server = dashboard(workers=2, BENCH_PROFILE=os.path.abspath(profile), **env)
+    server.argv[server.argv.index("gunicorn.conf.py")] = "bench/profile_conf.py"
+    return server
 
 
 def start_agents(folder: str, chosen: list[tuple[str, int, float]], args, start_at: float,
@@ -111,7 +125,7 @@ async def run(args) -> dict:
         _, ingest = apikeys.add_key(store, "fleet-agents", ["ingest"], by="bench")
         _, read = apikeys.add_key(store, "fleet-viewers", ["read"], by="bench")
         env = {"DASHBOARD_STORE_URL": url, "DASHBOARD_SAMPLER": "0"}
-        with dashboard(workers=2, **env) as one, dashboard(workers=2, **env) as two:
+        with dashboard_of(args.profile, env) as one, dashboard_of(args.profile, env) as two:
             servers = (one, two)
             memory_before = fleetmem.used(client)
             halves = [hosts[0::2], hosts[1::2]]  # host n goes to dashboard n % 2
