@@ -294,5 +294,6 @@ class Fleet:
         """:meth:`cards` in :func:`by_attention` order, sorted once per change and shared."""
         cards = self.cards()
         if self._ranked is None or self._ranked[0] is not cards:
-            self._ranked = (cards, by_attention(cards))
+            # The cards are by name: taking each level's in turn keeps that order within it.
+            self._ranked = (cards, [c for lvl in LEVELS for c in cards if c.level == lvl])
         return self._ranked[1]
