@@ -90,18 +90,36 @@ async def open_viewers(port: int, path: str, count: int, token: str, host: str |
 
 
 def latencies(viewers: list[Viewer], sent: dict[str, list], since: float) -> tuple[list, int]:
-    """(seconds from each sample's post to its marker on each viewer, markers that matched no
-    post). ``sent``: ``{host: [[k, monotonic post time, status], ...]}``; arrivals before
-    ``since`` (the snapshot before the run) do not count."""
-    posted = {(host, k % MARKERS): t for host, rows in sent.items() for k, t, _ in rows}
-    found, unmatched = [], 0
+    """(seconds from each sample's post until each viewer shows it or a newer sample of its
+    host, samples that no viewer showed by the end). ``sent``: ``{host: [[k, monotonic post
+    time, status], ...]}``; what a viewer showed before ``since`` (the snapshot before the
+    run) does not count.
+
+    The fleet page draws every ``TABLE_STEP`` seconds, each time with each host's latest
+    sample: a sample newer than the last draw is shown by the next one, or superseded by a
+    newer one that is. Its latency is the wait until the page is at least that fresh.
+    """
+    found, unseen = [], 0
     for viewer in viewers:
-        for key, at in viewer.seen.items():
-            if at < since:
-                continue
-            post = posted.get(key)
-            if post is None:
-                unmatched += 1
-            else:
-                found.append(at - post)
-    return found, unmatched
+        shown: dict[str, list[tuple[int, float]]] = {}
+        for (host, k), at in viewer.seen.items():
+            if at >= since:
+                shown.setdefault(host, []).append((k, at))
+        for host, rows in sent.items():
+            # Newest first, each with the earliest time a marker at least that new showed.
+            marks = sorted(shown.get(host, ()), reverse=True)
+            earliest, best = [], float("inf")
+            for k, at in marks:
+                best = min(best, at)
+                earliest.append((k, best))
+            earliest.reverse()  # oldest first
+            i = 0
+            for k, posted, _status in sorted(rows):
+                k %= MARKERS
+                while i < len(earliest) and earliest[i][0] < k:
+                    i += 1
+                if i == len(earliest):
+                    unseen += 1
+                else:
+                    found.append(earliest[i][1] - posted)
+    return found, unseen
