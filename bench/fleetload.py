@@ -40,20 +40,20 @@ from app.domain import apikeys
 from app.store import open_store
 from app.view.overview import TABLE_STEP
 from bench import fleetmem, loadgen
+from bench.fleetreport import VIEWERS, failures, report
 from bench.fleetagents import MARKERS, base_sample, figures
 from bench.fleetview import latencies, open_viewers
-from bench.procstat import cpu_seconds, tree_cpu_seconds
+from bench.procstat import cpu_seconds, tree_cpu_seconds, tree_run_wait
 from bench.run import ROOT, dashboard, free_port, percentile
 from tests.redis_server import RedisServer
-
-VIEWERS = 10  # of each page, half on each dashboard
-
 
 def parse(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=1000, help="agents (hosts)")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of posting")
     parser.add_argument("--rate", type=float, default=1.0, help="samples per second per agent")
+    parser.add_argument("--rest", type=float, default=10.0,
+                        help="seconds the dashboards' CPU at rest is measured before posting")
     parser.add_argument("--procs", type=int, default=2, help="processes the agents run in")
     parser.add_argument("--fill-year", action="store_true",
                         help="check the year's Redis figure by writing a whole year of one "
@@ -138,18 +138,26 @@ async def run(args) -> dict:
                                                        VIEWERS // 2, read, None)
                 viewers["host"] += await open_viewers(server.port, f"/stream?host={watched}",
                                                       VIEWERS // 2, read, watched)
+            # At rest: every host known, the viewers watching, nobody posting.
+            rest0 = sum(tree_cpu_seconds(s.pid) for s in servers), time.monotonic()
+            await asyncio.sleep(args.rest)
+            rest = (sum(tree_cpu_seconds(s.pid) for s in servers) - rest0[0]) / (
+                time.monotonic() - rest0[1])
             start_at, t0 = time.monotonic() + 3.0, float(int(time.time()) + 3)
             interval = 1 / args.rate
             procs = [start_agents(folder, [(h, servers[n % 2].port, interval * n / len(hosts))
                                            for n, h in enumerate(hosts) if n % args.procs == p],
                                   args, start_at, t0, ingest, p) for p in range(args.procs)]
             await asyncio.sleep(max(start_at - time.monotonic(), 0))
+            pids = [s.pid for s in servers] + [redis_server.proc.pid]
             cpu0 = ([tree_cpu_seconds(s.pid) for s in servers], cpu_seconds(redis_server.proc.pid),
-                    _cpu_self())
+                    _cpu_self(), [tree_run_wait(pid) for pid in pids])
             await asyncio.sleep(samples * interval)
             elapsed = time.monotonic() - start_at
             cpu1 = ([tree_cpu_seconds(s.pid) for s in servers], cpu_seconds(redis_server.proc.pid),
-                    _cpu_self())
+                    _cpu_self(), [tree_run_wait(pid) for pid in pids])
+            waited = sum(b[1] - a[1] for a, b in zip(cpu0[3], cpu1[3]))
+            ran = sum(b[0] - a[0] for a, b in zip(cpu0[3], cpu1[3]))
             results = []
             for proc, path in procs:
                 while proc.poll() is None:
@@ -191,78 +199,13 @@ async def run(args) -> dict:
         "stored": stored,
         "cpu_dashboards": [b - a for a, b in zip(cpu0[0], cpu1[0])],
         "cpu_redis": cpu1[1] - cpu0[1], "cpu_agents": [r["cpu"] for r in results],
-        "cpu_viewers": cpu1[2] - cpu0[2],
+        "cpu_viewers": cpu1[2] - cpu0[2], "rest_cores": rest, "ran": ran, "waited": waited,
         "fleet_p50": percentile(fleet_lat, 0.5), "fleet_p99": percentile(fleet_lat, 0.99),
         "fleet_seen": len(fleet_lat), "fleet_unseen": fleet_odd,
         "host_p50": percentile(host_lat, 0.5), "host_p99": percentile(host_lat, 0.99),
         "host_seen": len(host_lat), "host_unseen": host_odd, "viewers_dropped": dropped,
         "memory": memory,
     }
-
-
-def report(r: dict) -> str:
-    """The run's figures as markdown lines (``r``: what :func:`run` returns)."""
-    mb, cores = 1e6, lambda cpu: cpu / r["seconds"]
-    # Per sample the dashboards stored (those whose answer timed out included).
-    per_1000 = lambda cpu: 1000 * cpu / max(r["stored"], 1)  # noqa: E731
-    dash, agents = sum(r["cpu_dashboards"]), sum(r["cpu_agents"])
-    total = dash + r["cpu_redis"]
-    m = r["memory"]
-    others = {s: n for s, n in r["statuses"].items() if s != "202"}
-    return "\n".join([
-        f"{r['hosts']:,} agents at {r['rate']:g} Hz for {r['seconds']:.0f} s into two "
-        f"dashboards (`-w 2` each) on one Redis, {VIEWERS} viewers of `/fleet` and {VIEWERS} "
-        f"of one host; agents in {r['procs']} process(es).",
-        "",
-        "| figure | value | target |", "|---|---:|---|",
-        f"| dashboards' CPU, cores (each: {', '.join(f'{cores(c):.2f}' for c in r['cpu_dashboards'])}) "
-        f"| {cores(dash):.2f} | |",
-        f"| Redis CPU, cores | {cores(r['cpu_redis']):.2f} | |",
-        f"| dashboards + Redis, cores | {cores(total):.2f} | ≤ 1.5 |",
-        f"| dashboards' CPU seconds per 1,000 samples | {per_1000(dash):.3f} | |",
-        f"| Redis CPU seconds per 1,000 samples | {per_1000(r['cpu_redis']):.3f} | |",
-        f"| generator CPU, cores: agents ({', '.join(f'{cores(c):.2f}' for c in r['cpu_agents'])})"
-        f", viewers {cores(r['cpu_viewers']):.2f} | {cores(agents + r['cpu_viewers']):.2f} | |",
-        f"| samples taken / posted / accepted (202) / stored | {r['taken']:,} / "
-        f"{r['posted']:,} / {r['accepted']:,} / {r['stored']:,} | all |",
-        f"| batches answered other than 202 (status: count; 0 = no answer) | "
-        f"{others or 'none'} | none |",
-        f"| accepted samples missing from their host's history | {r['missing']} | 0 |",
-        f"| post → fleet page, p50 / p99 (s), {r['fleet_seen']:,} shown, "
-        f"{r['fleet_unseen']:,} not by the end | "
-        f"{r['fleet_p50']:.2f} / {r['fleet_p99']:.2f} | p99 < 2 |",
-        f"| post → host page, p50 / p99 (s), {r['host_seen']:,} shown, "
-        f"{r['host_unseen']:,} not by the end | "
-        f"{r['host_p50']:.2f} / {r['host_p99']:.2f} | p99 < 2 |",
-        f"| viewers disconnected by a dashboard | {r['viewers_dropped']} | 0 |",
-        f"| Redis bytes per host after the run (history {m['history_run'] / 1e3:.1f} KB, "
-        f"{m['per_sample']:.0f} B per sample) | {m['after_run'] / 1e3:.1f} KB | |",
-        f"| Redis per host, a day (fixed {m['fixed'] / 1e3:.1f} KB + history "
-        f"{m['history_day'] / mb:.2f} MB) | {m['day'] / mb:.2f} MB | |",
-        f"| Redis per host, a year (fixed + history {m['history_year'] / mb:.2f} MB) | "
-        f"{m['year'] / mb:.2f} MB | ≤ 16 MB |",
-        f"| 1,000 hosts for a year | {1000 * m['year'] / 1e9:.1f} GB | ≤ 16 GB |",
-        *([f"| check: a year of history written by `history_fill` (took "
-           f"{m['year_fill_seconds']:.0f} s) | {m['year_fill'] / mb:.2f} MB | |"]
-          if "year_fill" in m else []),
-        "",
-        "Bytes per point, by tier: " + ", ".join(f"{t} {b:.0f}" for t, b in m["costs"].items())
-        + f"; samples accepted per second {r['accepted'] / r['seconds']:.0f}, stored per "
-        f"second {r['stored'] / r['seconds']:.0f} (CPU per 1,000 samples counts those stored: "
-        "a post whose answer timed out may still have been stored).",
-    ])
-
-
-def failures(r: dict) -> list[str]:
-    """Why the run failed: nothing accepted, an accepted sample lost, no latency measured."""
-    found = []
-    if not r["accepted"]:
-        found.append("no sample was accepted")
-    if r["missing"]:
-        found.append(f"{r['missing']} accepted samples are missing from the history")
-    if not r["fleet_seen"] or not r["host_seen"]:
-        found.append("no latency was measured on a page")
-    return found
 
 
 def main(argv=None) -> int:
