@@ -168,7 +168,7 @@ async def run(args) -> dict:
             last = max(samples - 1, 0) % MARKERS
             deadline = time.monotonic() + TABLE_STEP + 2
             while time.monotonic() < deadline and not all(
-                    (host, last) in viewer.seen for viewer in viewers["fleet"] for host in hosts):
+                    (host, last) in viewer.shown for viewer in viewers["fleet"] for host in hosts):
                 await asyncio.sleep(0.5)
             dropped = sum(v.lost.done() for group in viewers.values() for v in group)
             for group in viewers.values():

@@ -14,7 +14,7 @@ import re
 import time
 
 from bench.fleetagents import MARKERS, fleet_marker, host_marker
-from bench.loadgen import SOURCES
+from bench.loadgen import SOURCES, Run, StreamClient
 
 #: A fleet table row: host name, memory (whole percent), load per CPU (two decimals).
 ROW = re.compile(rb'<tr id="h-([^"]+)"[^>]*>.*?</td><td>[^<]*</td><td>[^<]*</td>'
@@ -24,22 +24,15 @@ ROW = re.compile(rb'<tr id="h-([^"]+)"[^>]*>.*?</td><td>[^<]*</td><td>[^<]*</td>
 LOAD15 = re.compile(rb"15 min (\d+\.\d\d)")
 
 
-class Viewer(asyncio.Protocol):
-    """One SSE viewer. ``seen``: ``{(host, k % 1000): monotonic time first shown}``;
-    ``host``: the host whose page this is (None: the fleet page)."""
+class Viewer(StreamClient):
+    """One SSE viewer (``bench.loadgen.StreamClient``'s connection, futures and byte count).
+    ``shown``: ``{(host, k % 1000): monotonic time first shown}``; ``host``: the host whose
+    page this is (None: the fleet page)."""
 
     def __init__(self, request: bytes, host: str | None) -> None:
-        self.request, self.host = request, host
-        self.seen: dict[tuple[str, int], float] = {}
-        self.bytes = self.messages = 0
-        self.partial = b""
-        loop = asyncio.get_running_loop()
-        self.first, self.lost = loop.create_future(), loop.create_future()
-        self.transport = None
-
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
+        super().__init__(request, Run())
+        self.host = host
+        self.shown: dict[tuple[str, int], float] = {}
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
@@ -48,7 +41,6 @@ class Viewer(asyncio.Protocol):
             self.first.set_result(now)
         *messages, self.partial = (self.partial + data).split(b"\n\n")
         for text in messages:
-            self.messages += 1
             if self.host is None:
                 for name, mem, load in ROW.findall(text):
                     self._note(name.decode(), fleet_marker(mem.decode(), load.decode()), now)
@@ -57,17 +49,7 @@ class Viewer(asyncio.Protocol):
                     self._note(self.host, host_marker(load15.decode()), now)
 
     def _note(self, host: str, k: int, now: float) -> None:
-        self.seen.setdefault((host, k), now)
-
-    def connection_lost(self, exc) -> None:
-        if not self.lost.done():
-            self.lost.set_result(exc)
-        if not self.first.done():
-            self.first.set_exception(ConnectionError("closed before the first byte"))
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
+        self.shown.setdefault((host, k), now)
 
 
 async def open_viewers(port: int, path: str, count: int, token: str, host: str | None,
@@ -102,7 +84,7 @@ def latencies(viewers: list[Viewer], sent: dict[str, list], since: float) -> tup
     found, unseen = [], 0
     for viewer in viewers:
         shown: dict[str, list[tuple[int, float]]] = {}
-        for (host, k), at in viewer.seen.items():
+        for (host, k), at in viewer.shown.items():
             if at >= since:
                 shown.setdefault(host, []).append((k, at))
         for host, rows in sent.items():

@@ -10,7 +10,6 @@ them). Only for benchmarks.
 
 import os
 import runpy
-import sys
 from collections import Counter
 from pathlib import Path
 
