@@ -152,6 +152,8 @@ class Agents:
         self.tasks: set[asyncio.Task] = set()
 
     def take(self, host: str, index: int, k: int) -> None:
+        """Take sample number ``k`` of ``host`` (the ``index``-th of this process) and start
+        sending it unless a send of that host is in flight (it then goes with the next)."""
         sample = {**self.base[host], **figures(k),
                   "ts": self.config["t0"] + k * self.config["interval"] + self.config["offsets"][index]}
         if (k + index) % DETAILS_EVERY == 0:
@@ -163,6 +165,8 @@ class Agents:
             task.add_done_callback(self.tasks.discard)
 
     async def send(self, host: str) -> None:
+        """Post what ``host`` holds, :data:`BATCH` samples per request, until it holds none;
+        note each sample's post time (monotonic seconds) and the answer's status."""
         self.busy.add(host)
         try:
             while self.buffers[host]:
@@ -188,6 +192,7 @@ class Agents:
             self.busy.discard(host)
 
     async def run(self) -> dict:
+        """Take every sample on schedule, wait for every send; the RESULT (module docstring)."""
         config = self.config
         hosts, offsets, interval = config["hosts"], config["offsets"], config["interval"]
         order = sorted(range(len(hosts)), key=lambda i: offsets[i])
@@ -212,6 +217,7 @@ def _cpu() -> float:
 
 
 def main(config_path: str, result_path: str) -> None:
+    """Read CONFIG, run the agents, write RESULT (module docstring)."""
     with open(config_path) as f:
         config = json.load(f)
     result = asyncio.run(Agents(config).run())

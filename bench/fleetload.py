@@ -47,7 +47,9 @@ from bench.procstat import cpu_seconds, tree_cpu_seconds, tree_run_wait
 from bench.run import ROOT, dashboard, free_port, percentile
 from tests.redis_server import RedisServer
 
-def parse(argv=None):
+def parse(argv=None) -> argparse.Namespace:
+    """The command line: ``hosts``, ``seconds`` (of posting), ``rate`` (samples per second per
+    agent), ``procs``, ``rest`` (seconds), ``fill_year``, ``profile`` (a folder), ``out``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hosts", type=int, default=1000, help="agents (hosts)")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of posting")
@@ -114,6 +116,13 @@ def start_agents(folder: str, chosen: list[tuple[str, int, float]], args, start_
 
 
 async def run(args) -> dict:
+    """One measurement (module docstring); its figures by name: CPU in seconds over the
+    ``seconds`` of posting (``cpu_dashboards`` one per dashboard, ``cpu_redis``, ``cpu_agents``
+    one per process, ``cpu_viewers``), ``rest_cores``, ``ran``/``waited`` (seconds), sample
+    counts (``taken``, ``posted``, ``accepted``, ``stored``, ``missing``), ``statuses``
+    (``{"202": batches, ...}``), latencies in seconds (``fleet_p50``, ``fleet_p99``,
+    ``host_p50``, ``host_p99``, with ``*_seen`` and ``*_unseen`` counts) and ``memory``
+    (``bench.fleetmem.measure``, bytes)."""
     loadgen.raise_file_limit()
     hosts = [f"agent-{n:04}" for n in range(args.hosts)]
     watched = hosts[0]
@@ -209,6 +218,7 @@ async def run(args) -> dict:
 
 
 def main(argv=None) -> int:
+    """Run, print the figures and the report; the exit status (1: ``failures``)."""
     args = parse(argv)
     result = asyncio.run(run(args))
     print(json.dumps({k: v for k, v in result.items()}, default=str), flush=True)

@@ -54,6 +54,7 @@ def summary(counts: Counter, top: int, under: str | None = None) -> str:
 
 
 def main(argv=None) -> None:
+    """Print the summary of the folder the command line names."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--top", type=int, default=40)
