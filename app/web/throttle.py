@@ -104,9 +104,12 @@ def register(app: Flask, store) -> None:
         """``Retry-After`` (whole seconds, at least 1) on a throttled answer."""
         if response.status_code == 429 and "Retry-After" not in response.headers:
             current = limiter.current_limit
-            if current is not None:
-                response.headers["Retry-After"] = str(max(int(current.reset_at - time.time()),
-                                                          1))
+            try:
+                reset_at = current.reset_at if current is not None else None
+            except Exception:  # noqa: BLE001 - the store went away meanwhile: 429 all the same
+                reset_at = None
+            if reset_at is not None:
+                response.headers["Retry-After"] = str(max(int(reset_at - time.time()), 1))
         return response
 
 
