@@ -7,7 +7,9 @@ Each agent behaves as :class:`app.sources.agent.Agent` does with ``--interval 1/
 interval, so that the agents are spread evenly over it), and while no send of its own is in
 flight it posts everything it holds (up to :data:`BATCH`) to ``POST /api/v1/samples`` with its
 ``ingest`` key, on a new connection each time as ``urllib`` does; a sample taken meanwhile waits
-for the next send. Every :data:`DETAILS_EVERY` samples a sample carries the host's ``processes``
+for the next send. Unlike the agent, a batch that gets no 202 is not sent again (the agent
+retries after a backoff): the run counts it, so that an overloaded dashboard shows as refused
+or unanswered samples rather than as a backlog. Every :data:`DETAILS_EVERY` samples a sample carries the host's ``processes``
 (:data:`PROCESSES` rows) and ``containers`` (:data:`CONTAINERS` rows, figures included), as the
 agent's ``--processes`` and ``--containers`` add them every 5 seconds.
 
