@@ -55,3 +55,15 @@ def sockets(pid: int) -> int:
         except OSError:
             pass  # closed meanwhile
     return count
+
+
+def tree_run_wait(pid: int) -> tuple[float, float]:
+    """(seconds on a CPU, seconds runnable but waiting for one) of the main threads of ``pid``
+    and its direct children, from ``/proc/<pid>/schedstat``: a large wait says the machine's
+    CPUs were busy with other processes."""
+    run = wait = 0
+    for each in tree(pid):
+        with open(f"/proc/{each}/schedstat") as f:
+            ran, waited, _slices = f.read().split()
+        run, wait = run + int(ran), wait + int(waited)
+    return run / 1e9, wait / 1e9

@@ -135,6 +135,10 @@ class Fleet:
         self.version = 0  # counts the changes folded: what the cards were made from
         # (version, settings, made at, good until, cards): every page asks each second.
         self._cards: tuple | None = None
+        #: Hosts whose card changed since the cards were made (None: every host's may have):
+        #: with 1,000 hosts reporting, remaking only theirs keeps a change's cost small.
+        self._dirty: set[str] | None = None
+        self._by_name: dict[str, Card] = {}
         self._ranked: tuple[list[Card], list[Card]] | None = None  # (cards, ranked)
 
     def __contains__(self, host: object) -> bool:
@@ -161,6 +165,7 @@ class Fleet:
         for alert in alerts_mod.all_alerts(store, state="firing"):
             self._fold_alert(alert)
         self._bound()
+        self._dirty = None
         self.version += 1
 
     def apply(self, items: list[Item]) -> bool:
@@ -178,8 +183,10 @@ class Fleet:
             if isinstance(host, str) and host:
                 if item.kind == FORGOTTEN:
                     self.hosts.pop(host, None)
+                    self._dirty = None  # a card leaves the list
                 else:
                     self.hosts[host] = Host(item.data, item.ts)
+                    self._changed(host)
                 folded = True
         if folded:
             self._bound()
@@ -191,6 +198,7 @@ class Fleet:
         host = alert.get("host")
         if not isinstance(host, str) or not host:
             return False
+        self._changed(host)
         if alert.get("state") == "firing":
             self.firing.setdefault(host, {})[alert["id"]] = (alert.get("name", ""),
                                                              alert.get("level", "critical"))
@@ -208,6 +216,7 @@ class Fleet:
         if not isinstance(host, str) or not host:
             return False
         old = self.containers.get(host)
+        self._changed(host)
         if found.get("engine"):
             self.containers[host] = found
         else:
@@ -216,8 +225,13 @@ class Fleet:
                                    containers_mod.level(f)))
         return counts(old) != counts(self.containers.get(host))
 
+    def _changed(self, host: str) -> None:
+        if self._dirty is not None:
+            self._dirty.add(host)
+
     def _bound(self) -> None:
         if len(self.hosts) > FLEET_KEPT:
+            self._dirty = None
             by_age = sorted(self.hosts, key=lambda h: self.hosts[h].seen or 0.0)
             for host in by_age[:len(self.hosts) - FLEET_KEPT]:
                 del self.hosts[host]
@@ -231,26 +245,29 @@ class Fleet:
         """
         now = self.clock()
         key = (self.version, self.stale_after, self.forget_after, self.home)
-        if self._cards and self._cards[0] == key and self._cards[1] <= now <= self._cards[2]:
-            return self._cards[3]
-        self.hosts = {name: host for name, host in self.hosts.items()
-                      if host.seen is None or now - host.seen <= self.forget_after}
-        hosts = dict(self.hosts)
-        if self.home is not None:
-            hosts.setdefault(self.home, Host({}, None))
-        cards = []
-        for name, host in sorted(hosts.items()):
-            stale = host.seen is None or now - host.seen > self.stale_after
-            firing = sorted(self.firing.get(name, {}).values(),
-                            key=lambda a: (LEVELS.index(ALERT_LEVELS.get(a[1], "critical")), a[0]))
-            levels = [lvl for _, lvl in firing]
-            found = self.containers.get(name)
-            if found is not None and not stale:  # a stale host's list is as old as its sample
-                levels += [lvl for lvl in (containers_mod.level(found),) if lvl != "ok"]
-            cards.append(Card(name, host.sample, host.seen, stale,
-                              level(host.sample, stale, levels, self.thresholds),
-                              tuple(alert_name for alert_name, _ in firing),
-                              containers_mod.counts(found["containers"]) if found else None))
+        made = self._cards
+        if made and made[0] == key and made[1] <= now <= made[2]:
+            return made[3]
+        if made and made[0][1:] == key[1:] and made[1] <= now <= made[2] and self._dirty:
+            # Only some hosts changed, and no other's staleness did (now is before "until"):
+            # theirs are made again, the others kept. A new host takes its place by name.
+            home = {self.home: Host({}, None)} if self.home is not None else {}
+            changed = {name: self.hosts.get(name) or home.get(name) for name in self._dirty}
+            changed = {name: host for name, host in changed.items() if host is not None}
+            names = made[3] if changed.keys() <= self._by_name.keys() else None
+            self._by_name.update((name, self._card(name, host, now))
+                                 for name, host in changed.items())
+            cards = ([self._by_name[card.name] for card in names] if names is not None
+                     else [self._by_name[name] for name in sorted(self._by_name)])
+        else:
+            self.hosts = {name: host for name, host in self.hosts.items()
+                          if host.seen is None or now - host.seen <= self.forget_after}
+            hosts = dict(self.hosts)
+            if self.home is not None:
+                hosts.setdefault(self.home, Host({}, None))
+            cards = [self._card(name, host, now) for name, host in sorted(hosts.items())]
+            self._by_name = {card.name: card for card in cards}
+        self._dirty = set()
         # Good until the first fresh host turns stale or a host is forgotten.
         until = min([host.seen + self.stale_after for host in self.hosts.values()
                      if host.seen is not None and now - host.seen <= self.stale_after]
@@ -259,9 +276,24 @@ class Fleet:
         self._cards = (key, now, until, cards)
         return cards
 
+    def _card(self, name: str, host: Host, now: float) -> Card:
+        """The card of one host as of ``now`` (Unix seconds)."""
+        stale = host.seen is None or now - host.seen > self.stale_after
+        firing = sorted(self.firing.get(name, {}).values(),
+                        key=lambda a: (LEVELS.index(ALERT_LEVELS.get(a[1], "critical")), a[0]))
+        levels = [lvl for _, lvl in firing]
+        found = self.containers.get(name)
+        if found is not None and not stale:  # a stale host's list is as old as its sample
+            levels += [lvl for lvl in (containers_mod.level(found),) if lvl != "ok"]
+        return Card(name, host.sample, host.seen, stale,
+                    level(host.sample, stale, levels, self.thresholds),
+                    tuple(alert_name for alert_name, _ in firing),
+                    containers_mod.counts(found["containers"]) if found else None)
+
     def ranked(self) -> list[Card]:
         """:meth:`cards` in :func:`by_attention` order, sorted once per change and shared."""
         cards = self.cards()
         if self._ranked is None or self._ranked[0] is not cards:
-            self._ranked = (cards, by_attention(cards))
+            # The cards are by name: taking each level's in turn keeps that order within it.
+            self._ranked = (cards, [c for lvl in LEVELS for c in cards if c.level == lvl])
         return self._ranked[1]

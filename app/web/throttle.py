@@ -5,7 +5,10 @@ per account name.
 One application-wide limit, ``DASHBOARD_AUTH_FAILURES_PER_MINUTE`` per minute (default 10),
 that only a failure deducts from (``app.web.credentials.failed`` marks the request); once a client
 address is past it, every request of it that carries a credential gets ``429`` with
-``Retry-After`` until the minute is over, a right one included. Sign-in posts have a second
+``Retry-After`` until the minute is over, a right one included. Only that answer carries
+``Retry-After``; the others carry no ``X-RateLimit-*`` headers: working them out cost two more
+look-ups in the store per request that carries a credential (each agent's post, issue 29), for
+a limit that only failures count against. Sign-in posts have a second
 limit of the same size keyed by the name typed, so that guessing one person's password from many
 addresses is throttled too. Requests that carry no credential are exempt, so they cost no
 look-up. The counts live in the store's Redis when there is one (every worker and host shares
@@ -23,6 +26,8 @@ account created logs once that it must be restarted for failed sign-ins to be th
 """
 
 from __future__ import annotations
+
+import time
 
 from flask import Flask, g, request
 
@@ -89,10 +94,23 @@ def register(app: Flask, store) -> None:
         application_limits=[per_minute],
         application_limits_deduct_when=_failed,
         application_limits_exempt_when=lambda: not _carries_credential(),
-        headers_enabled=True, retry_after="delta-seconds",
+        headers_enabled=False,
         # A Redis hiccup must not turn writes into 500s: the write itself answers 503 then.
         swallow_errors=True)
     app.extensions["limiter"] = limiter
+
+    @app.after_request
+    def retry_after(response):
+        """``Retry-After`` (whole seconds, at least 1) on a throttled answer."""
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            current = limiter.current_limit
+            try:
+                reset_at = current.reset_at if current is not None else None
+            except Exception:  # noqa: BLE001 - the store went away meanwhile: 429 all the same
+                reset_at = None
+            if reset_at is not None:
+                response.headers["Retry-After"] = str(max(int(reset_at - time.time()), 1))
+        return response
 
 
 def limit_sign_in(app: Flask) -> None:

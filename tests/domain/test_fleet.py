@@ -250,3 +250,37 @@ def test_cards_are_made_once_per_change_and_again_when_a_host_turns_stale(clock)
     fleet.apply([Item(2, "metrics", clock.now, sample(host="a"))])
     assert not fleet.cards()[0].stale
     assert fleet.ranked() is fleet.ranked()
+
+
+def test_cards_remade_for_the_changed_hosts_only_match_cards_made_whole(clock):
+    """With many hosts reporting, only the changed hosts' cards are made again (issue 29); the
+    list must be the one a whole remake gives, through new hosts, alerts (the home host's
+    too), containers, hosts turning stale and hosts forgotten."""
+    import random
+
+    rnd = random.Random(29)
+    kept, whole = (Fleet(10, home="home", clock=clock, forget_after=60, thresholds=THRESHOLDS)
+                   for _ in range(2))
+    names = [f"h{n}" for n in range(30)] + ["home"]
+    for n in range(400):
+        host = rnd.choice(names)
+        kind = rnd.random()
+        if kind < 0.7:
+            item = Item(n, "metrics", clock.now, sample(host=host, cpu_percent=rnd.uniform(0, 99)))
+        elif kind < 0.85:
+            item = Item(n, "alert", clock.now, alert(f"a{rnd.randrange(5)}", host,
+                                                     rnd.choice(["warning", "critical"]),
+                                                     state=rnd.choice(["firing", "resolved"])))
+        elif kind < 0.95:
+            item = Item(n, "containers", clock.now, {"host": host, "ts": clock.now,
+                        "engine": rnd.choice(["Docker", None]),
+                        "containers": [{"id": "ab", "name": "c", "state": rnd.choice(
+                            ["running", "exited"]), "health": "none"}]})
+        else:
+            item = Item(n, "host-forgotten", clock.now, {"host": host})
+        for fleet in (kept, whole):
+            fleet.apply([item])
+        clock.now += rnd.choice([0.1, 0.5, 3.0, 12.0])
+        whole._cards = None  # made whole every time
+        assert kept.cards() == whole.cards(), n
+    assert len(kept.cards()) > 5
