@@ -44,7 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .store.tiers import Retention
     from .view.format import FILTERS, GLOBALS
     from .view.host import Inside
-    from .view.language import Languages
+    from .view.language import Languages, compiled_templates
     from .view.regions import LiveView
     from .view.timeaxis import zone_of
     from .web import (access, admin, api, assets, audit, auth, compare, compat, dashboard,
@@ -54,6 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.jinja_options = {**app.jinja_options, "bytecode_cache": compiled_templates("pages")}
     settings = load_settings(config)
     app.config.update(
         SETTINGS=settings,

@@ -116,8 +116,14 @@ def region(html: str, name: str) -> str | None:
     return match.group(0) if match else None
 
 
+def card(html: str, name: str) -> str | None:
+    """Card ``name`` in a message: the whole region, or its figure sent alone (the part
+    ``<name>-value``: ``app.view.parts``, while the card's level holds), or None."""
+    return region(html, name) or region(html, f"{name}-value")
+
+
 def number(html: str, name: str) -> str | None:
-    """The ``<span class="number">`` text of region ``name`` in a message, or None."""
-    part = region(html, name)
+    """The ``<span class="number">`` text of card ``name`` in a message (:func:`card`), or None."""
+    part = card(html, name)
     match = part and re.search(r'<span class="number">([^<]*)</span>', part)
     return match.group(1) if match else None

@@ -12,7 +12,7 @@ import pytest
 
 from app.store import open_store
 from tests.servers import Server, free_port
-from tests.sse_client import SSEClient, region
+from tests.sse_client import SSEClient, card, region
 
 pytestmark = pytest.mark.server
 
@@ -50,7 +50,7 @@ def test_a_host_forgotten_on_one_dashboard_leaves_the_other_ones_pages(redis_url
             gone = page.wait_for(lambda m: "agent-c was forgotten."
                                  in (region(m.data, "forget") or ""), timeout=5)
             assert time.monotonic() - forgotten < 5
-            assert "12.5" not in (region(gone.data, "cpu") or "")
+            assert "12.5" not in (card(gone.data, "cpu") or "")
             store = open_store(redis_url, log_size=10_000, poll_interval=0.1)
             try:
                 assert store.get_state("sample:agent-c") is None

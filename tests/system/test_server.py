@@ -11,7 +11,7 @@ import pytest
 from app.view.regions import REGIONS
 from tests.conftest import simulate_host
 from tests.servers import Server, free_port
-from tests.sse_client import SSEClient, number, region
+from tests.sse_client import SSEClient, card, number, region
 
 pytestmark = pytest.mark.server
 
@@ -31,7 +31,7 @@ def test_stream_sends_snapshot_then_cpu_changes(server):
         assert "LIVE" in region(snapshot.data, "badge")
 
         first_cpu = number(snapshot.data, "cpu")
-        changed = client.wait_for(lambda m: region(m.data, "cpu") is not None, timeout=3)
+        changed = client.wait_for(lambda m: card(m.data, "cpu") is not None, timeout=3)
         assert int(changed.id) > int(snapshot.id)
         assert number(changed.data, "cpu") is not None
         # A change message carries only what changed, never the whole page again.
