@@ -1,4 +1,5 @@
-"""CPU time and resident memory of a process, read from ``/proc/<pid>/stat`` and ``statm``."""
+"""CPU time and memory of a process, read from ``/proc/<pid>/stat``, ``statm`` and
+``smaps_rollup``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,17 @@ def rss_bytes(pid: int) -> int:
     """Resident set size in bytes (``/proc/<pid>/statm``, second field, in pages)."""
     with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * _PAGE
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size in bytes (``/proc/<pid>/smaps_rollup``, ``Pss:``): each page
+    shared by n processes counts 1/n, so the PSS of gunicorn's arbiter and workers add up to
+    what they hold together (their RSS counts the pages they share once in each)."""
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def children(pid: int) -> list[int]:
@@ -44,6 +56,11 @@ def tree_cpu_seconds(pid: int) -> float:
 def tree_rss_bytes(pid: int) -> int:
     """Resident set size of ``pid`` and its direct children added up, in bytes."""
     return sum(rss_bytes(p) for p in tree(pid))
+
+
+def tree_pss_bytes(pid: int) -> int:
+    """Proportional set size of ``pid`` and its direct children added up, in bytes."""
+    return sum(pss_bytes(p) for p in tree(pid))
 
 
 def sockets(pid: int) -> int:
