@@ -6,8 +6,9 @@
 ``gunicorn -w 1`` (gevent) on a fresh SQLite store with the sampler at 1 Hz and small store
 bounds (:data:`SOAK_LOG_SIZE`, :data:`SOAK_RAW_SECONDS`), and at the same time:
 
-- 1,000 viewers of the live page (10 % reconnecting every minute) and 10 of the 24-hour page,
-  with a ``read`` key; events posted at 2/s with an ``ingest`` key;
+- 1,000 viewers of the live page (10 % reconnecting every minute) and 10 of each of
+  :data:`OTHER_PAGES` (the 24-hour page, the fleet page, one agent's page), with a ``read``
+  key; events posted at 2/s with an ``ingest`` key;
 - :data:`FLEET_HOSTS` agents at 1 Hz (``bench.fleetagents`` in a process of its own: batches as
   ``flask agent`` sends them, processes and containers every 5 samples);
 - three people signed in with a password, acting every 10 s with their session cookies and
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 import tempfile
 import time
@@ -47,6 +49,10 @@ SOAK_RAW_SECONDS = 300
 FLEET_HOSTS, CHECKED_HOSTS = 100, 10
 #: Seconds of the agents' latest samples checked against the history (inside the raw tier).
 CHECKED_SECONDS = 200
+#: Pages watched besides the live one, by :data:`OTHER_VIEWERS` viewers each: the 24-hour
+#: charts, the fleet page and one agent's host page (as ``bench.fleetload`` watches them).
+OTHER_PAGES = ("/stream?range=24h", "/fleet/stream", "/stream?host=soak-agent-000")
+OTHER_VIEWERS = 10
 
 
 def _auth(key: str) -> str:
@@ -78,25 +84,28 @@ async def soak(minutes: int, clients: int) -> dict:
             run = loadgen.Run()
             viewers = await loadgen.open_clients(server.port, "/stream", clients, run,
                                                  headers=read)
-            day = await loadgen.open_clients(server.port, "/stream?range=24h", 10,
-                                             loadgen.Run(), headers=read)
+            await asyncio.sleep(max(fleet_at[0] + 2 - time.monotonic(), 0))  # hosts known
+            others = {path: await loadgen.open_clients(server.port, path, OTHER_VIEWERS,
+                                                       loadgen.Run(), headers=read)
+                      for path in OTHER_PAGES}
             poster = asyncio.create_task(loadgen.post_events(
                 server.port, run, rate=2, count=minutes * 120, pad=700,
                 headers=_auth(keys["ingest"])))
             stop = asyncio.Event()
             people = asyncio.create_task(soakpeople.act_all(server.port, stop))
             rss, size = [], []
-            opened, reopened = clients, 0
+            opened, reopened = clients, {}
             for _minute in range(minutes):
                 await asyncio.sleep(60)
-                # A 24-hour viewer outlives DASHBOARD_STREAM_LIFETIME (900 s): the server ends
-                # its stream by design, and a browser opens a new one at once.
-                ended = [c for c in day if c.lost.done()]
-                if ended:
-                    day = [c for c in day if not c.lost.done()] + await loadgen.open_clients(
-                        server.port, "/stream?range=24h", len(ended), loadgen.Run(),
-                        headers=read)
-                    reopened += len(ended)
+                # These viewers outlive DASHBOARD_STREAM_LIFETIME (900 s): the server ends their
+                # streams by design, and a browser opens a new one at once.
+                for path, group in others.items():
+                    ended = [c for c in group if c.lost.done()]
+                    if ended:
+                        others[path] = [c for c in group if not c.lost.done()] + (
+                            await loadgen.open_clients(server.port, path, len(ended),
+                                                       loadgen.Run(), headers=read))
+                        reopened[path] = reopened.get(path, 0) + len(ended)
                 rss.append(tree_rss_bytes(server.pid))
                 size.append(sum(p.stat().st_size for p in store.parent.glob(store.name + "*")))
                 # Each live viewer stays 10 minutes, under the stream lifetime.
@@ -111,7 +120,7 @@ async def soak(minutes: int, clients: int) -> dict:
             acted = await people
             restarts = docker.restarts()
             dropped = sum(c.lost.done() for c in viewers)
-            for client in viewers + day:
+            for client in viewers + [c for group in others.values() for c in group]:
                 client.close()
             fleet = await _agents_result(agents, fleet_at, url)
             count = await _until_zero(server.port, read)
@@ -131,7 +140,7 @@ async def soak(minutes: int, clients: int) -> dict:
             "left": alive(pids + docker.pids),
             "setup": {"log_size": SOAK_LOG_SIZE, "raw_seconds": SOAK_RAW_SECONDS,
                       "fleet_hosts": FLEET_HOSTS, "checked_hosts": CHECKED_HOSTS,
-                      "checked_seconds": CHECKED_SECONDS}}
+                      "checked_seconds": CHECKED_SECONDS, "other_pages": OTHER_PAGES}}
 
 
 def _agents(folder: str, port: int, token: str, minutes: int):
@@ -171,11 +180,12 @@ async def _agents_result(agents, fleet_at, url: str, timeout: float = 60.0) -> d
     try:
         since = time.time() - CHECKED_SECONDS
         for host in sorted(sent)[:: max(len(sent) // CHECKED_HOSTS, 1)][:CHECKED_HOSTS]:
-            times = [t0 + k + offsets[host] for k, _posted, status in sent[host]
+            # The raw tier keys a sample by its whole second (app.store.tiers.raw_stamp).
+            times = [math.floor(t0 + k + offsets[host]) for k, _posted, status in sent[host]
                      if status == 202 and t0 + k + offsets[host] >= since]
             if not times:
                 continue
-            points = store.history(host, "load15", "raw", min(times) - 0.01, max(times) + 0.01)
+            points = store.history(host, "load15", "raw", min(times), max(times) + 1)
             checked += len(times)
             missing += max(len(times) - len(points), 0)
     finally:
