@@ -196,8 +196,9 @@ async def _agents_result(agents, fleet_at, url: str, timeout: float = 60.0) -> d
 
 
 def _people(people: list) -> dict:
-    """The people's counts: ``requests``, ``failures`` (non-2xx), ``reopened`` streams,
-    ``dropped`` (streams lost at the end), ``first`` failures word for word, ``by`` role."""
+    """The people's counts: ``requests``, ``failures`` (non-2xx or no answer), ``reopened``
+    (streams the server ended, opened again), ``by`` role ``(requests, failures)``, and the
+    ``first`` failures word for word."""
     return {"requests": sum(p.requests for p in people),
             "failures": sum(p.failures for p in people),
             "reopened": sum(p.reopened for p in people),

@@ -68,7 +68,8 @@ def report(r: dict, minutes: int) -> str:
         f"- people's requests / answered other than 2xx: {people['requests']:,} / "
         f"{people['failures']} ({by}) (target 0): {_met(people['failures'] == 0)}"
         + (f"; first: {people['first']}" if people["first"] else ""),
-        f"- people's streams ended by the lifetime and reopened: {people['reopened']}",
+        f"- people's streams the server ended (`DASHBOARD_STREAM_LIFETIME`) and reopened: "
+        f"{people['reopened']}",
     ]
     if docker["reason"]:
         lines.append(f"- containers: SKIPPED, {docker['reason']}")
