@@ -105,14 +105,16 @@ class StreamClient(asyncio.Protocol):
 
 
 async def open_clients(port: int, path: str, count: int, run: Run, *, batch: int = 250,
-                       start: int = 0, timeout: float = 30.0) -> list[StreamClient]:
+                       start: int = 0, timeout: float = 30.0,
+                       headers: str = "") -> list[StreamClient]:
     """Open ``count`` streams in batches; each batch waits for every client's first bytes.
+    ``headers``: more request header lines, each ending in ``\\r\\n`` (a credential).
 
     :raise TimeoutError: a batch did not get its first bytes within ``timeout`` seconds.
     """
     loop = asyncio.get_running_loop()
     request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Accept: text/event-stream\r\n\r\n").encode()
+               f"Accept: text/event-stream\r\n{headers}\r\n").encode()
     clients: list[StreamClient] = []
     for offset in range(0, count, batch):
         made = []

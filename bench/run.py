@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run            # full run (about 35 minutes), writes bench/RESULTS.md
     .venv/bin/python -m bench.run --tiny     # 20 clients, seconds: proves the suite still works
-    .venv/bin/python -m bench.run --soak     # only the soak: 30 min at 1,000 viewers, writes SOAK.md
+    .venv/bin/python -m bench.run --soak     # only the soak (bench/soak.py): 30 min, writes SOAK.md
 
 Everything runs on 127.0.0.1 with bounded counts and durations. The dashboard is the real thing:
 ``gunicorn -c gunicorn.conf.py wsgi:app`` with gevent workers and a fresh store; every size gets
@@ -200,89 +200,6 @@ async def idle(server: Server, seconds: float, viewers: int) -> dict:
     for client in opened:
         client.close()
     return result
-
-
-#: The soak's store bounds, set low so that 30 minutes reach them: the log keeps this many items
-#: (``DASHBOARD_LOG_SIZE``) and the raw history tier this many seconds (``DASHBOARD_HISTORY_RAW``).
-SOAK_LOG_SIZE = 2000
-SOAK_RAW_SECONDS = 300
-
-
-async def soak(minutes: int, clients: int) -> dict:
-    """``clients`` viewers of the live page and a few of the 24-hour page for ``minutes``, the
-    sampler (history and the process table included) at 1 Hz, events at 2/s; every minute 10 %
-    of the live viewers reconnect. Each minute: the process tree's RSS and the store's bytes
-    (SQLite file and its write-ahead log); at the end, the store's rows against their bounds and
-    the viewers still counted once every client has gone."""
-    with dashboard(DASHBOARD_SAMPLER="1", DASHBOARD_LOG_SIZE=str(SOAK_LOG_SIZE),
-                   DASHBOARD_HISTORY_RAW=str(SOAK_RAW_SECONDS)) as server:
-        store = Path(server.tmp.name) / "store.sqlite3"
-        run = loadgen.Run()
-        viewers = await loadgen.open_clients(server.port, "/stream", clients, run)
-        day = await loadgen.open_clients(server.port, "/stream?range=24h", 10, loadgen.Run())
-        poster = asyncio.create_task(loadgen.post_events(
-            server.port, run, rate=2, count=minutes * 120, pad=700))
-        rss, size = [], []
-        opened, reopened = clients, 0
-        for _minute in range(minutes):
-            await asyncio.sleep(60)
-            # A 24-hour viewer outlives DASHBOARD_STREAM_LIFETIME (900 s): the server ends its
-            # stream by design, and a browser opens a new one at once.
-            ended = [c for c in day if c.lost.done()]
-            if ended:
-                day = [c for c in day if not c.lost.done()] + await loadgen.open_clients(
-                    server.port, "/stream?range=24h", len(ended), loadgen.Run())
-                reopened += len(ended)
-            rss.append(tree_rss_bytes(server.pid))
-            size.append(sum(path.stat().st_size for path in store.parent.glob(store.name + "*")))
-            leaving, viewers = viewers[: clients // 10], viewers[clients // 10:]
-            for client in leaving:
-                client.close()
-            viewers += await loadgen.open_clients(server.port, "/stream", len(leaving), run,
-                                                  start=opened)
-            opened += len(leaving)
-        poster.cancel()
-        dropped = sum(c.lost.done() for c in viewers)
-        for client in viewers + day:
-            client.close()
-        count = await _until_zero(server.port)
-        rows = _store_rows(store)
-    settled = min(5, len(rss) - 1)  # growth is measured from the end of the fifth minute
-    return {"rss_mb": [round(r / 2**20, 1) for r in rss],
-            "store_mb": [round(b / 2**20, 2) for b in size],
-            "growth": (rss[-1] - rss[settled]) / rss[settled], "settled": settled + 1,
-            "viewers_after": count, "dropped": dropped, "reopened": reopened, **rows}
-
-
-async def _until_zero(port: int, timeout: float = 30.0) -> int:
-    """The viewer count once it reads 0, or what it reads after ``timeout`` seconds (the server
-    notices a closed socket at its next write: a heartbeat at the latest)."""
-    deadline = time.monotonic() + timeout
-    while (count := await viewer_count(port)) and time.monotonic() < deadline:
-        await asyncio.sleep(1.0)
-    return count
-
-
-def _store_rows(path: Path) -> dict:
-    """The log's items and the most raw history points of one series, read from the SQLite file."""
-    import sqlite3
-
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        log_rows = db.execute("SELECT count(*) FROM log").fetchone()[0]
-        raw = db.execute("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM history "
-                         "WHERE tier = 0 GROUP BY series)").fetchone()[0]
-    finally:
-        db.close()
-    return {"log_rows": log_rows, "raw_points": raw}
-
-
-async def viewer_count(port: int) -> int:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /fragments/viewers HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-    body = await reader.read()
-    writer.close()
-    return int(re.search(rb'<span class="number">(\d+)</span>', body).group(1))
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -549,45 +466,6 @@ async def main(args) -> tuple[str, int]:
     return "\n".join([intro, *suite.sections]), suite.disorder
 
 
-async def main_soak(minutes: int) -> tuple[str, int]:
-    from app.store.sqlite import TRIM_EVERY  # here: the fan-out runs need none of the app
-
-    loadgen.raise_file_limit()
-    r = await soak(minutes, 1000)
-    # The raw tier holds SOAK_RAW_SECONDS of 1 Hz samples, plus what arrives between two
-    # janitor sweeps (app.live.janitor, every 60 s) and a few for the sampler's jitter.
-    raw_bound = SOAK_RAW_SECONDS + 60 + 5
-    # The log: DASHBOARD_LOG_SIZE items, and up to TRIM_EVERY - 1 more between two trims.
-    log_bound = SOAK_LOG_SIZE + TRIM_EVERY - 1
-    met = {"growth": r["growth"] < 0.05, "log": r["log_rows"] <= log_bound,
-           "raw": r["raw_points"] <= raw_bound, "viewers": r["viewers_after"] == 0,
-           "dropped": r["dropped"] == 0}
-    report = (
-        f"# Soak\n\n{machine()}\n\nCommand: `python -m bench.run --soak` ({minutes} minutes). "
-        f"1,000 viewers on `/stream` (the live page: every region, the process table watched so "
-        f"scanned) and 10 on `/stream?range=24h`, events at 2/s, the sampler at 1 Hz (history "
-        f"recorded), 10 % of the live viewers reconnecting every minute; "
-        f"`DASHBOARD_LOG_SIZE={SOAK_LOG_SIZE}`, `DASHBOARD_HISTORY_RAW={SOAK_RAW_SECONDS}` so "
-        f"that the store reaches its bounds within the run.\n\n"
-        f"- RSS of arbiter and worker at the end of each minute (MB): {r['rss_mb']}\n"
-        f"- growth after minute {r['settled']}: {100 * r['growth']:.1f} % (target < 5 %): "
-        f"{'met' if met['growth'] else 'NOT met'}\n"
-        f"- store (SQLite file and write-ahead log) at the end of each minute (MB): "
-        f"{r['store_mb']}\n"
-        f"- log items at the end: {r['log_rows']:,} (bound {log_bound:,}: "
-        f"`DASHBOARD_LOG_SIZE` and the {TRIM_EVERY - 1} that may come between two trims): "
-        f"{'met' if met['log'] else 'NOT met'}\n"
-        f"- raw history points of the host at the end: {r['raw_points']:,} (bound {raw_bound}): "
-        f"{'met' if met['raw'] else 'NOT met'}\n"
-        f"- live viewers disconnected by the server during the run: {r['dropped']} "
-        f"(target 0): {'met' if met['dropped'] else 'NOT met'}\n"
-        f"- 24-hour viewers' streams ended by `DASHBOARD_STREAM_LIFETIME` (900 s) and "
-        f"reopened, as a browser does: {r['reopened']}\n"
-        f"- viewers counted after all disconnected: {r['viewers_after']} (target 0): "
-        f"{'met' if met['viewers'] else 'NOT met'}\n")
-    return report, 0
-
-
 #: The fan-out sections, in the report's order (``--only``).
 SECTIONS = ("one_worker", "default_page", "every_core", "two_hosts", "polling_and_idle")
 
@@ -634,8 +512,12 @@ def parse(argv: list[str] | None = None):
 
 if __name__ == "__main__":
     arguments = parse()
-    report, disordered = asyncio.run(main_soak(arguments.minutes) if arguments.soak
-                                     else main(arguments))
+    if arguments.soak:
+        from bench.soak import main_soak  # the soak's own module, which uses this one's servers
+
+        report, disordered = asyncio.run(main_soak(arguments.minutes))
+    else:
+        report, disordered = asyncio.run(main(arguments))
     print(report)
     if arguments.out:
         arguments.out.write_text(report)
