@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+#: One log item to append: (kind, data, state key or None), as ``Store.append`` takes them.
+Entry = tuple[str, dict, str | None]
 #: One history row: (host, Unix seconds, {key: value}), as ``Store.record_history`` takes it.
 HistoryRow = tuple[str, float, dict[str, float]]
 
@@ -17,10 +19,9 @@ class BatchWrites:
     """``append_batch`` for a :class:`~app.store.Store` (whose ``holder``, ``append`` and
     ``record_history`` it uses)."""
 
-    def append_batch(self, kind: str, entries: Sequence[tuple[dict, str | None]],
-                     history: Iterable[HistoryRow] = (),
+    def append_batch(self, entries: Sequence[Entry], history: Iterable[HistoryRow] = (),
                      unless_held: Iterable[str] = ()) -> list[int] | None:
-        """Log each ``(data, state key)`` of ``entries`` under ``kind`` (as ``append``, in
+        """Log each ``(kind, data, state key or None)`` of ``entries`` (as ``append``, in
         order) and keep each history row (as ``record_history``); return the new ids, in order.
 
         ``unless_held``: lease names (``sampler:<host>``). If any of them is held when the
@@ -34,7 +35,7 @@ class BatchWrites:
         if any(self.holder(name) is not None for name in unless_held):  # type: ignore[attr-defined]
             return None
         ids = [self.append(kind, data, state_key)  # type: ignore[attr-defined]
-               for data, state_key in entries]
+               for kind, data, state_key in entries]
         for host, ts, values in history:
             self.record_history(host, ts, values)  # type: ignore[attr-defined]
         return ids

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import redis
 
-from .batch import HistoryRow
+from .batch import Entry, HistoryRow
 from .redis_history_lua import RECORD
 from .redis_scripts import APPEND
 
@@ -51,15 +51,14 @@ class RedisBatch:
         with self._errors():  # type: ignore[attr-defined]
             return {name: self._bin.script_load(text) for name, text in _SCRIPTS.items()}
 
-    def append_batch(self, kind: str, entries: Sequence[tuple[dict, str | None]],
-                     history: Iterable[HistoryRow] = (),
+    def append_batch(self, entries: Sequence[Entry], history: Iterable[HistoryRow] = (),
                      unless_held: Iterable[str] = ()) -> list[int] | None:
         guards = [f"{self.prefix}lease:{name}" for name in unless_held]
         log = [self._log, self._seq, self._state]
         stamp = repr(time.time())
         appends = [[self.log_size, kind, stamp, json.dumps(data, separators=(",", ":")),
                     *([state_key] if state_key is not None else [])]
-                   for data, state_key in entries]
+                   for kind, data, state_key in entries]
         records = [call for host, ts, values in history
                    for call in self._record_calls(host, ts, values)]  # type: ignore[attr-defined]
         for attempt in (1, 2):

@@ -47,8 +47,9 @@ def post_samples():
     ``DASHBOARD_SHOW_CMDLINE`` is on; and ``containers`` (``--containers``), kept likewise
     (``app.domain.containers``).
 
-    The samples and their history go to the store in one call (``Store.append_batch``: one
-    round trip to Redis), which also checks that no dashboard holds a sampled host's lease.
+    The samples, their history and the lists go to the store in one call
+    (``Store.append_batch``: one round trip to Redis), which also checks that no dashboard
+    holds a sampled host's lease.
 
     202 with ``{"ids": [...], "count": N}`` once every sample is stored, oldest first as sent.
     A 503 may follow a partial write: the client sends the batch again (at least once).
@@ -62,21 +63,29 @@ def post_samples():
     # A sample keeps what the agent sent: an older agent's lacks the newer keys.
     data = [sample.model_dump(exclude_unset=True, exclude={"processes", "containers"})
             for sample in spec.samples]
+    entries = [("metrics", d, f"sample:{d['host']}") for d in data]
+    show_cmdline = live.settings.show_cmdline
+    # An agent with --processes adds its list to some samples: the latest of each host counts.
+    entries += [processes.entry(s.host, s.ts, [row.model_dump(exclude_none=True)
+                                               for row in s.processes], show_cmdline)
+                for s in {s.host: s for s in spec.samples if s.processes is not None}.values()]
+    # And one with --containers its containers list: the latest of each host counts.
+    entries += [containers.entry(s.host, s.ts,
+                                 [row.model_dump(exclude_none=True, exclude={"uptime"})
+                                  for row in s.containers.containers],
+                                 s.containers.engine, show_cmdline)
+                for s in {s.host: s for s in spec.samples if s.containers is not None}.values()]
     # A batch sent again after a 503 counts once in the history: the store keeps one value
     # per host, key and millisecond.
     now = time.time()
     rows = [found for d in data if (found := history.row(d, now)) is not None]
     ids = None
-    own = live.settings.sampler and live.settings.host_name in hosts
-    for _ in range(3):  # a lease that lapsed between the write and the look below: again
-        if own:
-            break
-        ids = live.store.append_batch("metrics", [(d, f"sample:{d['host']}") for d in data],
-                                      rows, unless_held=[f"sampler:{h}" for h in hosts])
-        if ids is not None:
-            break
-        if any(sampled_by_a_dashboard(live, host) for host in hosts):
-            break
+    if not (live.settings.sampler and live.settings.host_name in hosts):
+        for _ in range(3):  # a lease that lapsed between the write and the look below: again
+            ids = live.store.append_batch(entries, rows,
+                                          unless_held=[f"sampler:{h}" for h in hosts])
+            if ids is not None or any(sampled_by_a_dashboard(live, h) for h in hosts):
+                break
     if ids is None:
         refused = [host for host in hosts if sampled_by_a_dashboard(live, host)]
         return error_response(
@@ -84,16 +93,5 @@ def post_samples():
                  "host name (--host)",
             details=[{"field": f"samples.{n}.host", "message": "sampled by a dashboard"}
                      for n, sample in enumerate(spec.samples) if sample.host in refused])
-    # An agent with --processes adds its list to some samples: the latest of each host counts.
-    lists = {s.host: s for s in spec.samples if s.processes is not None}
-    for sample in lists.values():
-        processes.record(live.store, sample.host, sample.ts,
-                         [row.model_dump(exclude_none=True) for row in sample.processes],
-                         cmdline=live.settings.show_cmdline)
-    # And one with --containers its containers list: the latest of each host counts.
-    for sample in {s.host: s for s in spec.samples if s.containers is not None}.values():
-        containers.record(live.store, sample.host, sample.ts,
-                          [row.model_dump(exclude_none=True, exclude={"uptime"})
-                           for row in sample.containers.containers],
-                          sample.containers.engine, cmdline=live.settings.show_cmdline)
+    ids = ids[:len(data)]
     return jsonify({"ids": ids, "count": len(ids)}), 202
