@@ -39,9 +39,9 @@ def report(r: dict) -> str:
         f"| batches answered other than 202 (status: count; 0 = no answer) | "
         f"{others or 'none'} | none |",
         f"| accepted samples missing from their host's history | {r['missing']} | 0 |",
-        f"| post → fleet page, p50 / p99 (s), its {r.get('fleet_hosts', r['hosts']):,} hosts "
-        f"shown: {r['fleet_seen']:,} shown, "
-        f"{r['fleet_unseen']:,} not by the end | "
+        f"| post → fleet page, p50 / p99 (s), {r['fleet_seen']:,} shown, "
+        f"{r['fleet_unseen']:,} not by the end (of the {r.get('fleet_hosts', r['hosts']):,} "
+        "hosts the page shows) | "
         f"{r['fleet_p50']:.2f} / {r['fleet_p99']:.2f} | p99 < 2 |",
         f"| post → host page, p50 / p99 (s), {r['host_seen']:,} shown, "
         f"{r['host_unseen']:,} not by the end | "
