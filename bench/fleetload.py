@@ -10,14 +10,16 @@ as ``flask agent`` sends them, processes and containers every 5 samples, an ``in
 post at ``--rate`` samples per second each, spread evenly over the interval, half into each
 dashboard, from ``--procs`` processes of their own. 10 viewers of ``/fleet/stream`` and 10 of
 ``/stream?host=<one agent's host>`` (a ``read`` key), half on each dashboard, note when each
-sample's marker first shows (``bench.fleetview``).
+sample's marker first shows (``bench.fleetview``), and count the bytes they receive.
 
 Reported: CPU (cores, and CPU seconds per 1,000 samples) of the dashboards, of Redis and of
 the generator itself (the agents' processes and the viewers'); samples accepted against posted
 and statuses other than 202; latency p50/p99 from a sample's post to its figure on the fleet
 page and on its host page; whether every accepted sample is in its host's history; Redis bytes
-per host after the run, for a day and for a year (``bench.fleetmem``). The fleet page redraws
-its table every ``app.view.overview.TABLE_STEP`` seconds: its latency holds that wait. Exits 1
+per host after the run, for a day and for a year (``bench.fleetmem``); bytes per viewer per
+second of each page. The fleet page redraws its table every ``app.view.overview.TABLE_STEP``
+seconds (its latency holds that wait) and shows the first ``MAX_ROWS`` hosts of its order:
+its latency counts the hosts its viewers show. Exits 1
 if no sample was accepted, one accepted sample is missing, or no latency was measured.
 """
 
@@ -121,7 +123,9 @@ async def run(args) -> dict:
     one per process, ``cpu_viewers``), ``rest_cores``, ``ran``/``waited`` (seconds), sample
     counts (``taken``, ``posted``, ``accepted``, ``stored``, ``missing``), ``statuses``
     (``{"202": batches, ...}``), latencies in seconds (``fleet_p50``, ``fleet_p99``,
-    ``host_p50``, ``host_p99``, with ``*_seen`` and ``*_unseen`` counts) and ``memory``
+    ``host_p50``, ``host_p99``, with ``*_seen`` and ``*_unseen`` counts; ``fleet_hosts``: the
+    hosts every fleet viewer showed), bytes per viewer per second (``fleet_bps``, ``host_bps``)
+    and ``memory``
     (``bench.fleetmem.measure``, bytes)."""
     loadgen.raise_file_limit()
     hosts = [f"agent-{n:04}" for n in range(args.hosts)]
@@ -161,10 +165,13 @@ async def run(args) -> dict:
             pids = [s.pid for s in servers] + [redis_server.proc.pid]
             cpu0 = ([tree_cpu_seconds(s.pid) for s in servers], cpu_seconds(redis_server.proc.pid),
                     _cpu_self(), [tree_run_wait(pid) for pid in pids])
+            bytes0 = {page: sum(v.bytes for v in group) for page, group in viewers.items()}
             await asyncio.sleep(samples * interval)
             elapsed = time.monotonic() - start_at
             cpu1 = ([tree_cpu_seconds(s.pid) for s in servers], cpu_seconds(redis_server.proc.pid),
                     _cpu_self(), [tree_run_wait(pid) for pid in pids])
+            per_viewer = {page: (sum(v.bytes for v in group) - bytes0[page]) / len(group) / elapsed
+                          for page, group in viewers.items()}
             waited = sum(b[1] - a[1] for a, b in zip(cpu0[3], cpu1[3]))
             ran = sum(b[0] - a[0] for a, b in zip(cpu0[3], cpu1[3]))
             results = []
@@ -175,9 +182,11 @@ async def run(args) -> dict:
                     results.append(json.load(f))
             # The fleet pages' next draw shows the last samples: wait for it, or a while.
             last = max(samples - 1, 0) % MARKERS
+            shown = [h for h in hosts if all(any(k[0] == h for k in v.shown)
+                                             for v in viewers["fleet"])]
             deadline = time.monotonic() + TABLE_STEP + 2
             while time.monotonic() < deadline and not all(
-                    (host, last) in viewer.shown for viewer in viewers["fleet"] for host in hosts):
+                    (host, last) in viewer.shown for viewer in viewers["fleet"] for host in shown):
                 await asyncio.sleep(0.5)
             dropped = sum(v.lost.done() for group in viewers.values() for v in group)
             for group in viewers.values():
@@ -199,7 +208,8 @@ async def run(args) -> dict:
                                   args.fill_year)
         client.close()
         store.close()
-    fleet_lat, fleet_odd = latencies(viewers["fleet"], sent, start_at)
+    fleet_lat, fleet_odd = latencies(viewers["fleet"], {h: sent.get(h, []) for h in shown},
+                                     start_at)
     host_lat, host_odd = latencies(viewers["host"], {watched: sent.get(watched, [])}, start_at)
     return {
         "hosts": args.hosts, "seconds": elapsed, "rate": args.rate, "procs": len(procs),
@@ -210,7 +220,8 @@ async def run(args) -> dict:
         "cpu_redis": cpu1[1] - cpu0[1], "cpu_agents": [r["cpu"] for r in results],
         "cpu_viewers": cpu1[2] - cpu0[2], "rest_cores": rest, "ran": ran, "waited": waited,
         "fleet_p50": percentile(fleet_lat, 0.5), "fleet_p99": percentile(fleet_lat, 0.99),
-        "fleet_seen": len(fleet_lat), "fleet_unseen": fleet_odd,
+        "fleet_seen": len(fleet_lat), "fleet_unseen": fleet_odd, "fleet_hosts": len(shown),
+        "fleet_bps": per_viewer["fleet"], "host_bps": per_viewer["host"],
         "host_p50": percentile(host_lat, 0.5), "host_p99": percentile(host_lat, 0.99),
         "host_seen": len(host_lat), "host_unseen": host_odd, "viewers_dropped": dropped,
         "memory": memory,

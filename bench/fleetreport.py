@@ -40,12 +40,15 @@ def report(r: dict) -> str:
         f"{others or 'none'} | none |",
         f"| accepted samples missing from their host's history | {r['missing']} | 0 |",
         f"| post → fleet page, p50 / p99 (s), {r['fleet_seen']:,} shown, "
-        f"{r['fleet_unseen']:,} not by the end | "
+        f"{r['fleet_unseen']:,} not by the end (of the {r.get('fleet_hosts', r['hosts']):,} "
+        "hosts the page shows) | "
         f"{r['fleet_p50']:.2f} / {r['fleet_p99']:.2f} | p99 < 2 |",
         f"| post → host page, p50 / p99 (s), {r['host_seen']:,} shown, "
         f"{r['host_unseen']:,} not by the end | "
         f"{r['host_p50']:.2f} / {r['host_p99']:.2f} | p99 < 2 |",
         f"| viewers disconnected by a dashboard | {r['viewers_dropped']} | 0 |",
+        f"| bytes per viewer per second: fleet page / host page | "
+        f"{r.get('fleet_bps', 0):,.0f} / {r.get('host_bps', 0):,.0f} | |",
         f"| Redis bytes per host after the run (history {m['history_run'] / 1e3:.1f} KB, "
         f"{m['per_sample']:.0f} B per sample) | {m['after_run'] / 1e3:.1f} KB | |",
         f"| Redis per host, a day (fixed {m['fixed'] / 1e3:.1f} KB + history "

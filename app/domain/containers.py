@@ -33,18 +33,27 @@ def state_key(host: str) -> str:
     return f"containers:{host}"
 
 
-def record(store: Store, host: str, ts: float, rows: list[dict], engine: str | None,
-           cmdline: bool) -> int:
-    """Append ``host``'s list taken at Unix time ``ts`` from ``engine``; return its log id.
+def entry(host: str, ts: float, rows: list[dict], engine: str | None,
+          cmdline: bool) -> tuple[str, dict, str]:
+    """What :func:`record` appends: ``(kind, data, state key)`` (``Store.append_batch``).
 
     :param cmdline: keep the rows' ``command`` (``DASHBOARD_SHOW_CMDLINE``); without it they are
         dropped here, so no command (it may hold secrets) is stored or shown.
-    :raise app.store.StoreUnavailable: nothing was written.
     """
     if not cmdline:
         rows = [{k: v for k, v in row.items() if k != "command"} for row in rows]
-    return store.append(KIND, {"host": host, "ts": ts, "engine": engine, "containers": rows},
-                        state_key=state_key(host))
+    return KIND, {"host": host, "ts": ts, "engine": engine, "containers": rows}, state_key(host)
+
+
+def record(store: Store, host: str, ts: float, rows: list[dict], engine: str | None,
+           cmdline: bool) -> int:
+    """Append ``host``'s list taken at Unix time ``ts`` from ``engine`` (:func:`entry`); return
+    its log id.
+
+    :raise app.store.StoreUnavailable: nothing was written.
+    """
+    kind, data, key = entry(host, ts, rows, engine, cmdline)
+    return store.append(kind, data, state_key=key)
 
 
 def latest(store: Store, host: str) -> dict | None:

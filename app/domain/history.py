@@ -74,10 +74,19 @@ def record(store: Store, sample: dict, now: float | None = None) -> None:
 
     :raise StoreUnavailable: nothing was recorded.
     """
+    found = row(sample, now)
+    if found is not None:
+        store.record_history(*found)
+
+
+def row(sample: dict, now: float | None = None) -> tuple[str, float, dict[str, float]] | None:
+    """What :func:`record` keeps of ``sample``: ``(host, ts, {key: value})`` for
+    ``Store.record_history`` (or ``append_batch``), or None when it keeps nothing."""
     values = {key: float(v) for key in HISTORY_KEYS if _kept(v := sample.get(key))}
     ts = float(sample["ts"])
     if values and _in_time(ts, time.time() if now is None else now):
-        store.record_history(sample["host"], ts, values)
+        return sample["host"], ts, values
+    return None
 
 
 def record_custom(store: Store, host: str, readings: list[dict]) -> None:

@@ -21,16 +21,21 @@ def state_key(host: str) -> str:
     return f"processes:{host}"
 
 
-def record(store: Store, host: str, ts: float, rows: list[dict], cmdline: bool) -> int:
-    """Append ``host``'s list taken at Unix time ``ts``; return its log id.
+def entry(host: str, ts: float, rows: list[dict], cmdline: bool) -> tuple[str, dict, str]:
+    """What :func:`record` appends: ``(kind, data, state key)`` (``Store.append_batch``).
 
     :param cmdline: keep the rows' ``cmdline`` (``DASHBOARD_SHOW_CMDLINE``); without it they
         are dropped here, so no command line (they often hold secrets) is stored or shown.
     """
     if not cmdline:
         rows = [{k: v for k, v in row.items() if k != "cmdline"} for row in rows]
-    return store.append(KIND, {"host": host, "ts": ts, "processes": rows},
-                        state_key=state_key(host))
+    return KIND, {"host": host, "ts": ts, "processes": rows}, state_key(host)
+
+
+def record(store: Store, host: str, ts: float, rows: list[dict], cmdline: bool) -> int:
+    """Append ``host``'s list taken at Unix time ``ts`` (:func:`entry`); return its log id."""
+    kind, data, key = entry(host, ts, rows, cmdline)
+    return store.append(kind, data, state_key=key)
 
 
 def latest(store: Store, host: str) -> dict | None:

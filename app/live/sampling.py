@@ -2,9 +2,9 @@
 
 Every worker (on every host sharing the store) runs :func:`run_sampler`, but only the holder of
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
-every ``DASHBOARD_SAMPLE_INTERVAL`` seconds, appends the sample to the store, then records it in
-the host's history (:func:`app.domain.history.record`): the lease makes that exactly once per
-sample, whatever the number of workers. It also scans the processes while someone views the
+every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store with its row of
+the host's history (:func:`app.domain.history.row`) in one call (``Store.append_batch``): the
+lease makes that exactly once per sample, whatever the number of workers. It also scans the processes while someone views the
 host (:class:`~app.live.procwatch.ProcessWatch`). The alert rules are checked by
 :mod:`app.live.rulerunner`, for every host alike. If the holder dies, another takes over within
 :data:`SAMPLER_LEASE` seconds.
@@ -82,8 +82,11 @@ def run_sampler(store: Store, settings, owner: str) -> None:
                 reading = sampler.sample()
             sample = apply_override(reading,
                                     store.get_state(override_key(settings.host_name)))
-            store.append("metrics", sample, state_key=f"sample:{settings.host_name}")
-            history.record(store, sample)
+            # The item and its history in one store call (one MULTI on Redis): a worker
+            # stopped between two calls would log a sample that its history lacks.
+            found = history.row(sample)
+            store.append_batch([("metrics", sample, f"sample:{settings.host_name}")],
+                               [found] if found is not None else [])
             watch.tick(store, simulated)  # the process table, while someone views the host
         except StoreUnavailable:
             log.warning("sampler: store unavailable; sample dropped")

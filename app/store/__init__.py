@@ -11,6 +11,7 @@ import abc
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from .batch import BatchWrites
 from .tiers import Point, Retention
 
 
@@ -35,9 +36,10 @@ class StoreUnavailable(RuntimeError):
     """The backend cannot be reached or refused a statement; callers answer 503."""
 
 
-class Store(abc.ABC):
+class Store(BatchWrites, abc.ABC):
     """A bounded, durable log with increasing ids, a small key -> JSON state table, and each
-    host's tiered history (raw samples, 1-minute and 1-hour buckets; see :mod:`.tiers`)."""
+    host's tiered history (raw samples, 1-minute and 1-hour buckets; see :mod:`.tiers`); a
+    batch of samples in one go (:meth:`~.batch.BatchWrites.append_batch`)."""
 
     #: Seconds each history tier keeps; set by the backend's constructor.
     history_retention: Retention = Retention()

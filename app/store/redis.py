@@ -44,6 +44,7 @@ from redis.retry import Retry
 
 from . import Item, Store, StoreUnavailable
 from .redis_audit import RedisAudit
+from .redis_batch import RedisBatch
 from .redis_connect import RedisTarget
 from .redis_history import GLOB as _GLOB, RedisHistory
 from .redis_scripts import APPEND, APPEND_IF, LEASE
@@ -73,7 +74,7 @@ def _item(entry: tuple[str, dict[str, str]]) -> Item:
                 json.loads(fields["data"]))
 
 
-class RedisStore(RedisHistory, RedisAudit, Store):
+class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
     """:class:`Store` on the Redis at ``url`` (``redis://host:port/db``), keys under ``prefix``.
 
     Connects lazily: a Redis that is down makes each call raise :class:`StoreUnavailable`, not

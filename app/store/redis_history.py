@@ -90,22 +90,28 @@ class RedisHistory:
         return {n: self._key_ids[n] for n in names
                 if n in self._key_ids and self._key_ids[n] <= MAX_KEY_ID}
 
-    def record_history(self, host: str, ts: float, values: dict[str, float]) -> None:
+    def _record_calls(self, host: str, ts: float,
+                      values: dict[str, float]) -> list[tuple[list[str], list]]:
+        """The ``(KEYS, ARGV)`` of each :data:`RECORD` call that keeps one sample (one per
+        row group); may create key ids (a round trip, the first time a key is seen)."""
         ids = self._ids(values, create=True)
         groups: dict[str, dict[int, float]] = {}
         for key, value in values.items():
             if key in ids:
                 groups.setdefault(row_group(key), {})[ids[key]] = clamp(float(value))
         now, keep = time.time(), self.history_retention
-        args = [raw_stamp(ts), None, bucket(ts, "1m"), bucket(ts, "1h"),
-                repr((now - keep.raw) * 1000), repr(now - keep.minute - 60),
-                repr(now - keep.hour - 3600)]
+        common = [bucket(ts, "1m"), bucket(ts, "1h"), repr((now - keep.raw) * 1000),
+                  repr(now - keep.minute - 60), repr(now - keep.hour - 3600)]
+        return [([self._zset(host, tier, grp) for tier in TIERS],
+                 [raw_stamp(ts), encode_raw(figures), *common])
+                for grp, figures in groups.items()]
+
+    def record_history(self, host: str, ts: float, values: dict[str, float]) -> None:
+        calls = self._record_calls(host, ts, values)
         with self._errors():
-            pipe = self._bin.pipeline(transaction=True) if len(groups) > 1 else None
-            for grp, figures in groups.items():
-                args[1] = encode_raw(figures)
-                self._record_script(keys=[self._zset(host, tier, grp) for tier in TIERS],
-                                    args=args, client=pipe)
+            pipe = self._bin.pipeline(transaction=True) if len(calls) > 1 else None
+            for keys, args in calls:
+                self._record_script(keys=keys, args=args, client=pipe)
             if pipe is not None:
                 pipe.execute()
 

@@ -4,10 +4,13 @@ name prefix, with a count of hosts per level at the top.
 One :class:`FleetTable` per (sort, filter) pair in a process, shared by every viewer of that
 pair (``app.live.overview``), like a host's page per (host, range). Its two regions are
 ``fleet-summary`` and ``fleet-table``; the table is drawn again every :data:`TABLE_STEP`
-seconds, not on every sample: with 200 hosts that report every second, a table redrawn each
-second would send every row every second. Rows are parts (``app.view.parts``): while the order
-and the hosts shown stay the same, only the rows whose text changed are sent, each as an
-out-of-band swap of the row with its id; a new order sends the whole table.
+seconds (a sample shows within about two), not on every sample. It shows at most
+:data:`MAX_ROWS` rows, the first in the chosen order, with a note saying how many hosts match
+(the filter box finds the others): with 1,000 hosts that report every second, a table of
+every host would send each viewer every row every second. Rows are parts
+(``app.view.parts``): while the order and the hosts shown stay the same, only the rows whose
+text changed are sent, each as an out-of-band swap of the row with its id; a new order sends
+the whole table.
 
 What the table sorts by is what it shows (whole percents, load per CPU to two decimals), so
 that hosts whose figures read the same do not swap places on invisible differences.
@@ -27,8 +30,16 @@ from app.domain.levels import sample_value
 from .language import N_
 from .parts import Parts, RenderedRegions
 
-#: Seconds between two redraws of a fleet page's regions.
-TABLE_STEP = 10.0
+#: Seconds between two redraws of a fleet page's regions (the tailer's sweep comes about once
+#: a second, so a sample reaches the page within about two).
+TABLE_STEP = 1.0
+#: Rows a fleet page shows at most: what a viewer receives stays bounded however large the
+#: fleet (at most this many changed rows a draw, some 250 bytes each: about 12 KB a second
+#: when every row shown changes every second). A screenful or two: the level order puts the
+#: hosts that need attention first, and the filter reaches any other.
+MAX_ROWS = 50
+#: Seconds between two reloads of the page with JavaScript off (a whole page each time).
+NOSCRIPT_REFRESH = 10
 #: Characters a name prefix filter may have (a host name has at most 253).
 MAX_FILTER = 253
 
@@ -140,9 +151,10 @@ class FleetTable:
         streams the page (a poll or a page load drew it), so no change is kept to send."""
         self.drawn_at, self.last_id = now, last_id
         cards = self.fleet.cards()
-        shown = rows(cards, self.sort, self.q)
+        matched = rows(cards, self.sort, self.q)
         context = {"sort": self.sort, "q": self.q, "columns": COLUMNS, "total": len(cards),
-                   "counts": summary(cards), "shown": shown, "parts": self._parts,
+                   "counts": summary(cards), "shown": matched[:MAX_ROWS],
+                   "matched": len(matched), "parts": self._parts,
                    "fullest_disk": fullest_disk, "value": sample_value}
 
         def table() -> str:

@@ -56,7 +56,8 @@ def fleet():
     return render_template(
         "fleet.html", regions={name: Markup(table.html[name]) for name in REGIONS},
         badge=Markup(table.badge("polling" if polling else "connecting")), polling=polling,
-        query=table.query, sort=sort, q=q, columns=COLUMNS, step=f"{overview.TABLE_STEP:g}")
+        query=table.query, sort=sort, q=q, columns=COLUMNS,
+        noscript_refresh=overview.NOSCRIPT_REFRESH)
 
 
 @bp.get("/fleet/poll")
@@ -80,7 +81,7 @@ def poll():
 @needs("read")
 def stream():
     """A snapshot of both regions, then one unnamed message per redraw that changed them
-    (``app.view.overview.TABLE_STEP``); ends after ``DASHBOARD_STREAM_LIFETIME`` seconds.
+    (every ``app.view.overview.TABLE_STEP`` seconds; the first ``MAX_ROWS`` rows); ends after ``DASHBOARD_STREAM_LIFETIME`` seconds.
 
     :raise 400: unknown sort. :raise 503: too many fleet pages watched. :raise 429: this
         client streams ``DASHBOARD_STREAMS_PER_CLIENT`` other pages already.

@@ -7,6 +7,7 @@ import pytest
 
 from app.domain.fleet import Fleet
 from app.store import Item
+from app.view import overview
 from app.view.overview import BadFleetQuery, FleetTable, check_query, fullest_disk
 from tests.view.test_regions import sample
 
@@ -94,12 +95,34 @@ def test_a_redraw_sends_only_changed_rows_while_the_order_holds(app, fleet):
 
 def test_a_draw_nobody_streams_keeps_no_change_and_the_step_gates_redraws(app, fleet):
     t = table(app, fleet, "name")
-    assert not t.due(9.9) and t.due(10.0)
+    step = overview.TABLE_STEP
+    assert not t.due(step * 0.99) and t.due(step)
     fleet.apply([Item(5, "metrics", NOW, sample(host="web-2", cpu_percent=5.0))])
     t.draw(5, 10.0, send=False)
     fleet.apply([Item(6, "metrics", NOW, sample(host="web-2", cpu_percent=6.0))])
     t.draw(6, 20.0)
     assert names(t.changes(["fleet-table"])) == ["web-2"]
+
+
+def test_the_table_shows_the_first_rows_only_and_says_how_to_reach_the_others(
+        app, fleet, monkeypatch):
+    monkeypatch.setattr(overview, "MAX_ROWS", 2)
+    t = table(app, fleet, "name")
+    html = t.html["fleet-table"]
+    assert names(html) == ["db-1", "web-10"]
+    assert "The first 2 of 3 hosts in this order: filter by host name" in html
+    assert "of 3 hosts" in t.html["fleet-summary"]  # the summary still counts every host
+    assert names(table(app, fleet, "cpu").html["fleet-table"]) == ["web-2", "db-1"]
+    # A row that changes beyond the first ones sends nothing; one among them sends its row.
+    t.changes(["fleet-table", "fleet-summary"])
+    fleet.apply([Item(5, "metrics", NOW, sample(host="web-2", cpu_percent=96.0))])
+    assert t.draw(5, 10.0) == []  # its level held: the summary too
+    fleet.apply([Item(6, "metrics", NOW, sample(host="web-10", cpu_percent=1.0))])
+    assert t.draw(6, 20.0) == ["fleet-table"]
+    assert names(t.changes(["fleet-table"])) == ["web-10"]
+    filtered = table(app, fleet, "name", "web")
+    assert names(filtered.html["fleet-table"]) == ["web-10", "web-2"]
+    assert "fleet-more" not in filtered.html["fleet-table"]  # every match is shown
 
 
 def test_queries_are_checked():

@@ -15,13 +15,15 @@ host whose dashboard stopped (its lease lapses ``app.live.sampling.SAMPLER_LEASE
 
 from __future__ import annotations
 
+import time
+
 from flask import current_app, jsonify
 
 from app.domain import containers, history, processes
 from app.domain.hostsample import SamplesIn
 
 from ..errors import error_response
-from ..payload import parse
+from ..payload import parse_body
 from ..access import needs
 
 
@@ -45,40 +47,51 @@ def post_samples():
     ``DASHBOARD_SHOW_CMDLINE`` is on; and ``containers`` (``--containers``), kept likewise
     (``app.domain.containers``).
 
+    The samples, their history and the lists go to the store in one call
+    (``Store.append_batch``: one round trip to Redis), which also checks that no dashboard
+    holds a sampled host's lease.
+
     202 with ``{"ids": [...], "count": N}`` once every sample is stored, oldest first as sent.
     A 503 may follow a partial write: the client sends the batch again (at least once).
 
     :raise 409: a sample names a host that a dashboard samples itself; nothing is stored.
     :raise 415/400/422: a bad body (field paths in ``details``); nothing is stored.
     """
-    spec = parse(SamplesIn)
+    spec = parse_body(SamplesIn)
     live = current_app.extensions["dashboard"]
-    hosts = {sample.host for sample in spec.samples}
-    refused = sorted(host for host in hosts if sampled_by_a_dashboard(live, host))
-    if refused:
+    hosts = sorted({sample.host for sample in spec.samples})
+    # A sample keeps what the agent sent: an older agent's lacks the newer keys.
+    data = [sample.model_dump(exclude_unset=True, exclude={"processes", "containers"})
+            for sample in spec.samples]
+    entries = [("metrics", d, f"sample:{d['host']}") for d in data]
+    show_cmdline = live.settings.show_cmdline
+    # An agent with --processes adds its list to some samples: the latest of each host counts.
+    entries += [processes.entry(s.host, s.ts, [row.model_dump(exclude_none=True)
+                                               for row in s.processes], show_cmdline)
+                for s in {s.host: s for s in spec.samples if s.processes is not None}.values()]
+    # And one with --containers its containers list: the latest of each host counts.
+    entries += [containers.entry(s.host, s.ts,
+                                 [row.model_dump(exclude_none=True, exclude={"uptime"})
+                                  for row in s.containers.containers],
+                                 s.containers.engine, show_cmdline)
+                for s in {s.host: s for s in spec.samples if s.containers is not None}.values()]
+    # A batch sent again after a 503 counts once in the history: the store keeps one value
+    # per host, key and millisecond.
+    now = time.time()
+    rows = [found for d in data if (found := history.row(d, now)) is not None]
+    ids = None
+    if not (live.settings.sampler and live.settings.host_name in hosts):
+        for _ in range(3):  # a lease that lapsed between the write and the look below: again
+            ids = live.store.append_batch(entries, rows,
+                                          unless_held=[f"sampler:{h}" for h in hosts])
+            if ids is not None or any(sampled_by_a_dashboard(live, h) for h in hosts):
+                break
+    if ids is None:
+        refused = [host for host in hosts if sampled_by_a_dashboard(live, host)]
         return error_response(
             409, f"a dashboard samples {', '.join(refused)} itself; run the agent under another "
                  "host name (--host)",
             details=[{"field": f"samples.{n}.host", "message": "sampled by a dashboard"}
                      for n, sample in enumerate(spec.samples) if sample.host in refused])
-    ids = []
-    for sample in spec.samples:
-        # A sample keeps what the agent sent: an older agent's lacks the newer keys.
-        data = sample.model_dump(exclude_unset=True, exclude={"processes", "containers"})
-        ids.append(live.store.append("metrics", data, state_key=f"sample:{sample.host}"))
-        # A batch sent again after a 503 counts once in the history: the store keeps one
-        # value per host, key and millisecond.
-        history.record(live.store, data)
-    # An agent with --processes adds its list to some samples: the latest of each host counts.
-    lists = {s.host: s for s in spec.samples if s.processes is not None}
-    for sample in lists.values():
-        processes.record(live.store, sample.host, sample.ts,
-                         [row.model_dump(exclude_none=True) for row in sample.processes],
-                         cmdline=live.settings.show_cmdline)
-    # And one with --containers its containers list: the latest of each host counts.
-    for sample in {s.host: s for s in spec.samples if s.containers is not None}.values():
-        containers.record(live.store, sample.host, sample.ts,
-                          [row.model_dump(exclude_none=True, exclude={"uptime"})
-                           for row in sample.containers.containers],
-                          sample.containers.engine, cmdline=live.settings.show_cmdline)
+    ids = ids[:len(data)]
     return jsonify({"ids": ids, "count": len(ids)}), 202

@@ -1,0 +1,53 @@
+"""``Store.append_batch``'s contract (the ingest API's one call per batch of samples), on
+SQLite, a real Redis and Redis behind Sentinel (fixtures in ``conftest.py``)."""
+
+import time
+
+
+def rows(host, ts, value):
+    return [(host, ts, {"cpu_percent": value, "container_cpu:web": value / 2})]
+
+
+def test_a_batch_logs_its_items_in_order_sets_their_states_and_keeps_their_history(store):
+    before = store.append("event", {"message": "before"})
+    ts = time.time() - 10
+    ids = store.append_batch([("metrics", {"host": "a", "n": 1}, "sample:a"),
+                              ("metrics", {"host": "b", "n": 2}, "sample:b"),
+                              ("processes", {"host": "a", "n": 3}, None)],
+                             [*rows("a", ts, 40.0), *rows("b", ts, 60.0)],
+                             unless_held=["sampler:a", "sampler:b"])
+    assert ids == sorted(ids) and len(set(ids)) == 3 and ids[0] > before
+    assert [(i.id, i.kind, i.data["n"]) for i in store.since(before)] == [
+        (ids[0], "metrics", 1), (ids[1], "metrics", 2), (ids[2], "processes", 3)]
+    assert store.get_state("sample:a") == {"host": "a", "n": 1}  # the third set no state
+    assert [p[1] for p in store.history("b", "cpu_percent", "raw", ts - 1, ts + 1)] == [60.0]
+    assert [p[1] for p in store.history("a", "container_cpu:web", "raw", ts - 1, ts + 1)] == [20.0]
+    assert store.append_batch([], []) == []
+
+
+def test_a_held_lease_refuses_the_whole_batch_and_nothing_is_written(store):
+    assert store.lease("sampler:b", "dashboard-1", 30)
+    top, ts = store.latest_id(), time.time() - 10
+    refused = store.append_batch([("metrics", {"host": "a"}, "sample:a"),
+                                  ("metrics", {"host": "b"}, "sample:b")],
+                                 [*rows("a", ts, 1.0), *rows("b", ts, 2.0)],
+                                 unless_held=["sampler:a", "sampler:b"])
+    assert refused is None
+    assert store.latest_id() == top and store.get_state("sample:a") is None
+    assert store.history("a", "cpu_percent", "raw", ts - 1, ts + 1) == []
+    # The lease of another host holds nothing back.
+    assert store.append_batch([("metrics", {"host": "a"}, "sample:a")],
+                              rows("a", ts, 1.0), unless_held=["sampler:a"]) is not None
+    assert store.get_state("sample:a") == {"host": "a"}
+
+
+def test_redis_loads_the_batch_scripts_again_after_they_were_flushed(store):
+    if not hasattr(store, "_bin"):
+        return  # SQLite has no scripts
+    ts = time.time() - 10
+    assert store.append_batch([("metrics", {"host": "a"}, "sample:a")], rows("a", ts, 1.0))
+    store._bin.script_flush()  # as a Redis restarted without its data would have it
+    ids = store.append_batch([("metrics", {"host": "a", "n": 2}, "sample:a")],
+                             rows("a", ts + 1, 2.0))
+    assert ids == [store.latest_id()] and store.get_state("sample:a") == {"host": "a", "n": 2}
+    assert [p[1] for p in store.history("a", "cpu_percent", "raw", ts - 1, ts + 2)] == [1.0, 2.0]
