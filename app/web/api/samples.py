@@ -88,6 +88,9 @@ def post_samples():
                 break
     if ids is None:
         refused = [host for host in hosts if sampled_by_a_dashboard(live, host)]
+        if not refused:  # a lease came and went at each of three tries: nothing was stored
+            return error_response(503, "a host's sampler lease changed while storing; send the "
+                                       "batch again")
         return error_response(
             409, f"a dashboard samples {', '.join(refused)} itself; run the agent under another "
                  "host name (--host)",
