@@ -124,11 +124,12 @@ JSON_STREAM = "/api/v1/stream?channels=events"
 
 async def fanout(server: Server, clients: int, *, rate: float, seconds: float, pad: int,
                  path: str = "/stream", others: tuple[Server, ...] = (),
-                 delivery_wait: float = 5.0) -> dict:
+                 delivery_wait: float = 5.0, settle: float = 2.0) -> dict:
     """``clients`` viewers on ``path`` while events are posted to ``server`` at ``rate`` per
     second. With ``others`` (servers sharing its store), the viewers are split evenly over
     ``server`` and each of them, and ``"p99_by_server"`` gives each one's p99 (ms). After the
-    last post, every message is waited for at most ``delivery_wait`` seconds."""
+    last post, every message is waited for at most ``delivery_wait`` seconds. ``settle``:
+    seconds given to the warm-up's end and to the viewers' ramp before memory and CPU are read."""
     servers = (server, *others)
     # Warm up first (imports, template caches, the first stream) so that the memory measured
     # below is what the connections cost, not what the first request loaded.
@@ -139,7 +140,7 @@ async def fanout(server: Server, clients: int, *, rate: float, seconds: float, p
                                   first=10**9)  # markers the measured run never uses
         for client in warm:
             client.close()
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(settle / 2)
     shared = loadgen.Run()
     runs = [shared] + [loadgen.Run(post_times=shared.post_times) for _ in others]
     rss_before = sum(tree_rss_bytes(each.pid) for each in servers)
@@ -149,7 +150,7 @@ async def fanout(server: Server, clients: int, *, rate: float, seconds: float, p
         groups.append(await loadgen.open_clients(each.port, path, share, run,
                                                  start=index * clients))
     viewers = [client for group in groups for client in group]
-    await asyncio.sleep(2.0)  # the viewer-count updates of the ramp settle
+    await asyncio.sleep(settle)  # the viewer-count updates of the ramp settle
     rss_after = sum(tree_rss_bytes(each.pid) for each in servers)
     split = [sockets(pid) for each in servers for pid in each.workers_pids]
     bytes_before = sum(c.bytes for c in viewers)
@@ -280,7 +281,7 @@ class Suite:
 
     async def fan(self, label: str, server: Server, clients: int, **kw) -> dict:
         kw = {"rate": self.args.rate, "seconds": self.args.seconds, "pad": self.args.pad,
-              "delivery_wait": self.args.delivery_wait, **kw}
+              "delivery_wait": self.args.delivery_wait, "settle": self.args.settle, **kw}
         result = await fanout(server, clients, **kw)
         result["duplicates"] = disorder(result)
         self.disorder += result["duplicates"]
@@ -319,7 +320,7 @@ class Suite:
         """Fan-out as in production: the sampler at 1 Hz, every region, the default feed."""
         for n in self.args.clients:
             with dashboard(DASHBOARD_SAMPLER="1") as server:
-                await asyncio.sleep(2)  # the first samples
+                await asyncio.sleep(self.args.settle)  # the first samples
                 ours = await self.fan("dashboard, default page", server, n, pad=100)
             base = await self.floor_of(n, ours["message_bytes"])
             self.sections.append(
@@ -385,7 +386,7 @@ class Suite:
                                                     seconds=args.poll_seconds)
             base_idle = await idle(server, args.idle_seconds, 0)
         with dashboard(DASHBOARD_SAMPLER="1") as server:
-            await asyncio.sleep(3)  # start-up and the first samples
+            await asyncio.sleep(1.5 * args.settle)  # start-up and the first samples
             quiet = await idle(server, args.idle_seconds, 0)
             watched = await idle(server, args.idle_seconds, 1)
         print(f"poll: {polled}; idle: {quiet}; one viewer: {watched}", flush=True)
@@ -494,6 +495,8 @@ def parse(argv: list[str] | None = None):
     parser.add_argument("--only", default=",".join(SECTIONS), type=lambda t: tuple(t.split(",")),
                         help=f"the sections to run, of {','.join(SECTIONS)} (the features' "
                              "benchmarks run only with all of them)")
+    parser.add_argument("--settle", type=float, default=2.0,
+                        help="seconds given to start-up and ramps before figures are read")
     parser.add_argument("--delivery-wait", type=float, default=5.0,
                         help="seconds to wait for the last messages after the last post")
     parser.add_argument("--out", type=Path, help="write the report here "
@@ -502,6 +505,7 @@ def parse(argv: list[str] | None = None):
     if args.tiny:
         args.clients, args.core_clients, args.json_clients = [20], [20], 20
         args.seconds, args.poll_seconds, args.idle_seconds = 2.0, 1.0, 2.0
+        args.settle = 0.2  # its figures are not read: delivery and order are
         # A check that every message arrives, on a machine the test suite loads: a wide
         # margin, left as soon as everything arrived.
         args.delivery_wait = 60.0
