@@ -32,7 +32,9 @@ def two_workers(redis_server):
     store.close()
     with Server(free_port(), {"DASHBOARD_STORE_URL": url, "DASHBOARD_SAMPLER": "0",
                               "DASHBOARD_INGEST_TOKEN": INGEST,
-                              "DASHBOARD_STREAMS_PER_CLIENT": str(PER_CLIENT)},
+                              "DASHBOARD_STREAMS_PER_CLIENT": str(PER_CLIENT),
+                              # A closed stream's place comes back at the next heartbeat.
+                              "DASHBOARD_HEARTBEAT": "2"},
                 workers=2) as srv:
         yield srv, {"Authorization": f"Bearer {key}"}
 
@@ -74,8 +76,8 @@ def test_one_client_cannot_hold_every_page_slot(two_workers):
             response.close()
             client.close()
     # Each worker gives the places back once it sees those streams gone (at the latest at the
-    # next heartbeat): then this client holds PER_CLIENT streams in each of them again. A
-    # refused stream takes no place, and a held one is kept until the end.
+    # next heartbeat, every 2 s here): then this client holds PER_CLIENT streams in each of them
+    # again. A refused stream takes no place, and a held one is kept until the end.
     held, deadline = [], time.monotonic() + 60
     try:
         while len(held) < 2 * PER_CLIENT:
