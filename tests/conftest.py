@@ -11,6 +11,7 @@ import redis
 from playwright.sync_api import Page
 
 from app import create_app
+from app.domain import accounts
 from tests.redis_sentinel import Sentinels
 from tests.redis_server import RedisServer
 from tests.servers import Server, free_port
@@ -67,6 +68,26 @@ def _clean_environment():
         for name in list(os.environ):
             if name.startswith(_OUTSIDE):
                 patch.delenv(name)
+        yield
+
+
+#: The password hasher the app ships (Argon2id at the library's parameters), before
+#: :func:`_light_password_hashes` replaces it in this process.
+SHIPPED_HASHER = accounts._hasher
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _light_password_hashes():
+    """Argon2id at its lightest in the tests' own process (apps made with ``create_app``): the
+    shipped parameters (64 MiB, 3 passes, 4 lanes) cost some 170 ms per hash and per check
+    here, and the in-process tests sign in hundreds of times. A hash records its parameters,
+    so the servers the tests start (which keep the shipped ones) check these hashes too, and
+    the reverse; ``tests/web/test_people.py`` checks the shipped parameters."""
+    from argon2 import PasswordHasher
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "_hasher",
+                      lambda: PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
         yield
 
 

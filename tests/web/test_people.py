@@ -44,6 +44,17 @@ def test_a_right_password_signs_in_and_is_recorded(people):
     assert accounts.get(people.extensions["dashboard"].store, "ope-person")["last_sign_in"]
 
 
+def test_passwords_are_hashed_with_argon2id_at_the_librarys_parameters():
+    import argon2
+
+    from tests.conftest import SHIPPED_HASHER  # the tests' own process uses a lighter one
+
+    hasher = SHIPPED_HASHER()
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (
+        argon2.DEFAULT_TIME_COST, argon2.DEFAULT_MEMORY_COST, argon2.DEFAULT_PARALLELISM)
+    assert hasher.hash("a password").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
 @pytest.mark.parametrize("name,password", [("ope-person", "wrong-password!"),
                                            ("nobody", PASSWORD), ("", "")])
 def test_a_wrong_name_or_password_gets_the_same_401(people, name, password):
