@@ -139,18 +139,19 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
 
 
 async def post_events(port: int, run: Run, *, rate: float, count: int, pad: int,
-                      first: int = 0, headers: str = "") -> None:
+                      first: int = 0, headers: str = "", pad_char: str = "p") -> None:
     """POST ``count`` events at ``rate`` per second on one keep-alive connection.
 
-    Their markers are ``bench<first>z``, ``bench<first + 1>z``, ...; ``pad`` characters are
-    added to each message to give the fragment its size.
+    Their markers are ``bench<first>z``, ``bench<first + 1>z``, ...; ``pad`` characters
+    (``pad_char``; ``&`` is 5 bytes once escaped) are added to each message to give the
+    fragment its size.
     """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     started = time.monotonic()
     try:
         for seq in range(first, first + count):
             await asyncio.sleep(max(started + (seq - first) / rate - time.monotonic(), 0))
-            body = f'{{"level":"info","message":"bench{seq}z {"p" * pad}"}}'.encode()
+            body = f'{{"level":"info","message":"bench{seq}z {pad_char * pad}"}}'.encode()
             request = (f"POST /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}"
                        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
                        ).encode() + body

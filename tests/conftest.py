@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from playwright.sync_api import Page
+from playwright.sync_api import Error as PlaywrightError, Page
 
 from app import create_app
 from app.domain import accounts
@@ -199,6 +199,19 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 #: The screens a screenshot test looks at: label, width, height (CSS pixels).
 SCREENS = (("desktop", 1280, 900), ("phone", 390, 844))
+
+
+def screenshot(locator, path: Path) -> None:
+    """``locator.screenshot(path=path)``, asked again (up to five times) when a swap replaced
+    the element meanwhile: a region whose readings come every second is often swapped while
+    Playwright waits for it to be stable."""
+    for attempt in range(5):
+        try:
+            locator.screenshot(path=path)
+            return
+        except PlaywrightError as exc:
+            if "not attached to the DOM" not in str(exc) or attempt == 4:
+                raise
 
 
 def screens(browser, scheme: str):

@@ -7,6 +7,11 @@ with placeholders is the region's *skeleton*. When the skeleton is the same as l
 parts in the same order, same surroundings), the change is sent as the changed parts alone,
 each an out-of-band swap of the element with its id; otherwise the whole region goes.
 
+A list whose items are parts (``put(..., into=<the list's id>)``), newest first, such as the
+events feed, changes by new items at its top and old ones falling off its end: when that is all
+that changed around the parts, the change is the new items prepended (an out-of-band
+``afterbegin`` swap of the list) and the old ones deleted (``delete`` swaps), not the region.
+
 Parts carry ``hx-swap-oob`` only when sent alone: htmx pulls every ``[hx-swap-oob]`` element
 out of a message, nested ones included, so the whole region must not hold any.
 """
@@ -49,21 +54,32 @@ class Parts:
         self._parts: dict[str, str] = {}
         self._skeleton: str | None = None
         self._previous: dict[str, str] = {}
+        #: The list's id and its items' ids in order, in this render and the previous one.
+        self._list: tuple[str | None, list[str]] = (None, [])
+        self._previous_list: tuple[str | None, list[str]] = (None, [])
+        #: The previous skeleton without the list's items.
+        self._frame: str | None = None
         #: What to send for the last change: the whole region or its changed parts.
         self.change = ""
 
     def start(self) -> None:
         """Begin a render (the parts of the previous one are kept to compare with)."""
         self._parts = {}
+        self._list = (None, [])
 
-    def put(self, part_id: str, html: str) -> Markup:
+    def put(self, part_id: str, html: str, into: str | None = None) -> Markup:
         """Keep the part ``html`` (its root element has ``id="<part_id>"``) and return its
-        placeholder for the template to write.
+        placeholder for the template to write. ``into``: the id of the list (newest first)
+        whose item it is (module docstring); one such list per region.
 
-        :raise ValueError: two parts of one render have the same id.
+        :raise ValueError: two parts of one render have the same id, or items of two lists.
         """
         if part_id in self._parts:
             raise ValueError(f"part id {part_id!r} twice in one render")
+        if into is not None:
+            if self._list[0] not in (None, into):
+                raise ValueError(f"items of two lists in one render: {self._list[0]!r}, {into!r}")
+            self._list = (into, [*self._list[1], part_id])
         self._parts[part_id] = str(html)
         return Markup(f"{_MARK}{part_id}{_MARK}")
 
@@ -72,14 +88,37 @@ class Parts:
         pieces = skeleton.split(_MARK)
         # Odd pieces are part ids.
         whole = "".join(self._parts[piece] if n % 2 else piece for n, piece in enumerate(pieces))
-        if skeleton == self._skeleton:
-            self.change = "".join(
-                _oob(part_id, html) for part_id, html in self._parts.items()
-                if self._previous.get(part_id) != html)
+        items = set(self._list[1])
+        frame = "".join(piece for n, piece in enumerate(pieces) if not n % 2 or piece not in items)
+        shifted = self._shifted() if frame == self._frame else None
+        if skeleton == self._skeleton or shifted is not None:
+            added, dropped = shifted or ([], [])
+            self.change = "".join([
+                *([f'<ol id="{Markup.escape(self._list[0])}" hx-swap-oob="afterbegin">',
+                   *(self._parts[item] for item in added), "</ol>"] if added else []),
+                *(f'<li id="{Markup.escape(item)}" hx-swap-oob="delete"></li>'
+                  for item in dropped),
+                *(_oob(part_id, html) for part_id, html in self._parts.items()
+                  if part_id not in added and self._previous.get(part_id) != html)])
         else:
             self.change = whole
-        self._skeleton, self._previous = skeleton, self._parts
+        self._skeleton, self._previous, self._frame = skeleton, self._parts, frame
+        self._previous_list = self._list
         return whole
+
+    def _shifted(self) -> tuple[list[str], list[str]] | None:
+        """(new items at the list's top, old items off its end) if that is how the list went
+        from the previous render to this one, and something changed; else None."""
+        (name, now), (before_name, before) = self._list, self._previous_list
+        if name is None or name != before_name or now == before:
+            return None
+        new = 0
+        while new < len(now) and now[new] not in self._previous:
+            new += 1
+        kept = now[new:]
+        if kept != before[:len(kept)] or (new and not kept and before):
+            return None  # reordered, or every item replaced: the whole region is as small
+        return now[:new], before[len(kept):]
 
 
 def _oob(part_id: str, html: str) -> str:

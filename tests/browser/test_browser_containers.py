@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ARTIFACTS, screens
+from tests.conftest import ARTIFACTS, screens, screenshot
 from tests.docker_engine import IMAGE
 from tests.servers import Server, free_port
 
@@ -75,10 +75,9 @@ def test_the_containers_region_on_desktop_and_phone(dashboard, browser, scheme):
         expect(card).to_contain_text("2 stopped · 1 unhealthy")
         expect(card.locator(".card")).to_have_class(re.compile(r"\blevel-critical\b"))
         ARTIFACTS.mkdir(exist_ok=True)
-        page.locator("#containers").screenshot(
-            path=ARTIFACTS / f"containers-{label}-{scheme}.png")
-        page.locator("section.cards").screenshot(
-            path=ARTIFACTS / f"containers-card-{label}-{scheme}.png")
+        screenshot(page.locator("#containers"), ARTIFACTS / f"containers-{label}-{scheme}.png")
+        screenshot(page.locator("section.cards"),
+                   ARTIFACTS / f"containers-card-{label}-{scheme}.png")
         if label == "phone":
             assert page.evaluate("document.documentElement.scrollWidth") <= width
         else:
@@ -86,7 +85,7 @@ def test_the_containers_region_on_desktop_and_phone(dashboard, browser, scheme):
             charts = page.locator("#charts")
             expect(charts).to_contain_text("Containers: CPU", timeout=20_000)
             expect(charts).to_contain_text("Containers: memory")
-            charts.screenshot(path=ARTIFACTS / f"containers-charts-{label}-{scheme}.png")
+            screenshot(charts, ARTIFACTS / f"containers-charts-{label}-{scheme}.png")
             page.locator("#containers a", has_text="sort by memory").click()
             expect(page).to_have_url(re.compile(r"containers=memory"))
             expect(page.locator("#containers-memory tbody tr")).to_have_count(5, timeout=10_000)

@@ -230,9 +230,9 @@ async def _sigterm(port: int, env: dict[str, str]) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "sentinel"])
 def test_a_stalled_client_is_dropped_while_100_others_keep_p99_under_100_ms(request, tmp_path,
                                                                              backend):
-    # Events of 2,000 characters in a feed of 20 make each message about 40 KB, so the stalled
-    # client's socket buffers (several MB on loopback) and then its queue of 8 messages fill
-    # within the run.
+    # Events of 1,900 ampersands make each message (the new event alone) about 10 KB once
+    # escaped, so the stalled client's socket buffers (at most 4 MB here) and then its queue
+    # of 8 messages fill within the run.
     env = {"DASHBOARD_STORE_URL": store_url(request, tmp_path, backend),
            "DASHBOARD_SAMPLER": "0", "DASHBOARD_QUEUE_SIZE": "8"}
     with Server(free_port(), env) as srv:
@@ -258,7 +258,7 @@ async def _others_while_one_stalls(srv: Server) -> tuple[loadgen.Run, float]:
     run = loadgen.Run()
     clients = await loadgen.open_clients(srv.port, "/stream", 100, run)
     try:
-        await loadgen.post_events(srv.port, run, rate=30, count=300, pad=1900)
+        await loadgen.post_events(srv.port, run, rate=30, count=300, pad=1900, pad_char="&")
         deadline = time.monotonic() + 30  # a condition, not a pause: slow machines take longer
         while (sum(c.delivered for c in clients) < 100 * run.posted
                and time.monotonic() < deadline):

@@ -150,7 +150,10 @@ def test_a_client_that_stops_reading_is_dropped_and_others_get_everything(tmp_pa
         stalled.connect(("127.0.0.1", srv.port))
         stalled.sendall(b"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")  # then never reads
         reader.wait_for(lambda m: number(m.data, "viewers") == "2", timeout=3)
-        big = "x" * 1900
+        # Each event goes alone (the feed sends its new items): 2,000 ampersands make one
+        # about 10 KB once escaped, so that 300 of them overflow what the kernel buffers
+        # for the stalled client (at most 4 MB here) and then its queue of 8.
+        big = "&" * 1990
         viewers = []  # every viewer count the reader was sent
 
         def sent(marker):
