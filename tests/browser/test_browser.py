@@ -44,6 +44,13 @@ def test_live_page_updates_without_reload(server, watched: Page):
     expect(item).to_have_class(re.compile(r"\blevel-warning\b"))
     expect(item.locator(".level-word")).to_have_text("warning")
     expect(page.locator("#viewers .number")).not_to_have_text("0", timeout=3000)
+    # A new event comes alone, prepended; the feed keeps its 20 newest (DASHBOARD_FEED_SIZE).
+    for n in range(21):
+        assert httpx.post(server.url + "/api/v1/events",
+                          json={"message": f"event {n} of 21"}).status_code == 201
+    expect(page.locator("#events li").first).to_have_text(re.compile("event 20 of 21"))
+    expect(page.locator("#events li")).to_have_count(20)
+    expect(page.locator("#events li").last).to_contain_text("event 1 of 21")
 
     assert page.evaluate("window.__same_document") is True
     assert page.locator("#badge").inner_text() == "LIVE"
