@@ -13,6 +13,7 @@ moments of being stored.
 from __future__ import annotations
 
 import logging
+import time
 
 import gevent
 import gevent.event
@@ -38,21 +39,45 @@ def run_rules(store: Store, settings, owner: str, wake: gevent.event.Event) -> N
     """
     fleet: rules.FleetEvaluator | None = None
     cursor = 0
+    lease = _Lease(store, owner)
     while True:
         wake.wait(_LOOK)
         wake.clear()
         try:
-            if not store.lease("evaluator", owner, RULES_LEASE):
+            if not lease.held():
                 fleet = None
                 continue
             if fleet is None:
                 fleet, cursor = _take_over(store, settings)
-            cursor = _catch_up(store, fleet, cursor, owner)
+            cursor = _catch_up(store, fleet, cursor, lease)
         except StoreUnavailable:
             fleet = None  # start over from the stored cursor once the store answers
         except Exception:  # noqa: BLE001 - one odd sample must not stop every rule
             log.exception("rules: evaluation failed")
             fleet = None
+
+
+class _Lease:
+    """The ``evaluator`` lease as this process last saw it, asked of the store at most once a
+    :data:`_LOOK`: with many agents the tailer wakes every process many times a second, and a
+    look at the store for each wake cost the deployment more than the rules did. The holder
+    renews it at most two looks apart, well within :data:`RULES_LEASE`, so nobody else can
+    hold it while this process believes it does."""
+
+    def __init__(self, store: Store, owner: str) -> None:
+        self.store, self.owner = store, owner
+        self._held, self._at = False, float("-inf")  # the last answer, time.monotonic() of it
+
+    def held(self) -> bool:
+        """Whether this process holds the lease (taken or renewed now if a look is due).
+
+        :raise StoreUnavailable: the store did not answer.
+        """
+        now = time.monotonic()
+        if now - self._at >= _LOOK:
+            self._held, self._at = False, now
+            self._held = self.store.lease("evaluator", self.owner, RULES_LEASE)
+        return self._held
 
 
 def _take_over(store: Store, settings) -> tuple[rules.FleetEvaluator, int]:
@@ -68,7 +93,7 @@ def _take_over(store: Store, settings) -> tuple[rules.FleetEvaluator, int]:
     return fleet, cursor
 
 
-def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, owner: str) -> int:
+def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, lease: _Lease) -> int:
     """Evaluate every item after ``cursor``; return the new cursor (stored after each batch)."""
     while batch := store.since(cursor):
         for item in batch:
@@ -92,6 +117,6 @@ def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, owner: str
                 alerts.record(store, change)
         cursor = batch[-1].id
         store.set_state(CURSOR_KEY, {"id": cursor})
-        if not store.lease("evaluator", owner, RULES_LEASE):
+        if not lease.held():
             break  # a long catch-up outlived the lease: the new holder goes on from the cursor
     return cursor

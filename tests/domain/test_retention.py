@@ -147,13 +147,13 @@ def test_a_host_gone_by_retention_is_forgotten_everywhere_and_its_alerts_resolve
         sample = {"host": host, "ts": NOW - 2 * DAY if host == "gone" else NOW - 60,
                   "cpu_percent": 95.0}
         store.append("metrics", sample, state_key=f"sample:{host}")
-    cursor = rulerunner._catch_up(store, evaluators, cursor, "me")
+    cursor = rulerunner._catch_up(store, evaluators, cursor, rulerunner._Lease(store, "me"))
     assert {a["host"] for a in alerts.all_alerts(store, state="firing")} == {"gone", "here"}
 
     # Accepted by the store long ago, too (the items above carry this machine's clock).
     assert retention.sweep(store, NOW + 400 * DAY, **KEEP)["hosts"] == 2
     assert [i.data["host"] for i in store.find(hosts.KIND, limit=10)] in (
         ["gone", "here"], ["here", "gone"])
-    rulerunner._catch_up(store, evaluators, cursor, "me")
+    rulerunner._catch_up(store, evaluators, cursor, rulerunner._Lease(store, "me"))
     assert alerts.all_alerts(store, state="firing") == []
     assert evaluators._hosts == {}
