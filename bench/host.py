@@ -170,7 +170,8 @@ async def stream_bytes(seconds: float) -> None:
         print(f"bytes per viewer per second, every panel on, "
               f"{'simulated host (every figure moves)' if simulated else 'this host'}: "
               f"{(total1 - total0) / elapsed:.0f} (the regions a page had before: {before:.0f}); "
-              f"target ≤ {'2,000' if simulated else '1,200 (issue 29; 2,000 before)'}", flush=True)
+              f"target ≤ {'2,000' if simulated else '1,200 (issue 29; 2,000 before)'}",
+              flush=True)
         for name, rate in sorted(rates.items(), key=lambda kv: -kv[1]):
             if rate >= 1:
                 print(f"  {name:<14} {rate:6.0f} B/s{'  (new)' if name in INSIDE_REGIONS else ''}")

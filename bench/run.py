@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run            # full run (about 35 minutes), writes bench/RESULTS.md
     .venv/bin/python -m bench.run --tiny     # 20 clients, seconds: proves the suite still works
-    .venv/bin/python -m bench.run --soak     # only the soak (bench/soak.py): 30 min, writes SOAK.md
+    .venv/bin/python -m bench.run --soak     # the soak alone (bench/soak.py), 30 min: SOAK.md
 
 Everything runs on 127.0.0.1 with bounded counts and durations. The dashboard is the real thing:
 ``gunicorn -c gunicorn.conf.py wsgi:app`` with gevent workers and a fresh store; every size gets

@@ -4,10 +4,10 @@ Every worker (on every host sharing the store) runs :func:`run_sampler`, but onl
 the lease ``sampler:<host>`` reads the host with :class:`~app.sources.sampler.HostSampler`
 every ``DASHBOARD_SAMPLE_INTERVAL`` seconds and appends the sample to the store with its row of
 the host's history (:func:`app.domain.history.row`) in one call (``Store.append_batch``): the
-lease makes that exactly once per sample, whatever the number of workers. It also scans the processes while someone views the
-host (:class:`~app.live.procwatch.ProcessWatch`). The alert rules are checked by
-:mod:`app.live.rulerunner`, for every host alike. If the holder dies, another takes over within
-:data:`SAMPLER_LEASE` seconds.
+lease makes that exactly once per sample, whatever the number of workers. It also scans the
+processes while someone views the host (:class:`~app.live.procwatch.ProcessWatch`). The alert
+rules are checked by :mod:`app.live.rulerunner`, for every host alike. If the holder dies,
+another takes over within :data:`SAMPLER_LEASE` seconds.
 
 While the simulator's host mode is on (state :data:`SIMULATED_HOST_KEY`), the readings come from
 :class:`~app.sources.simhost.SimulatedHost` instead of psutil, and the simulator's overrides

@@ -32,7 +32,8 @@ class BatchWrites:
         :raise StoreUnavailable: part of the batch may have been written (the caller answers
             503 and the client sends the batch again: at least once).
         """
-        if any(self.holder(name) is not None for name in unless_held):  # type: ignore[attr-defined]
+        holder = self.holder  # type: ignore[attr-defined]
+        if any(holder(name) is not None for name in unless_held):
             return None
         ids = [self.append(kind, data, state_key)  # type: ignore[attr-defined]
                for kind, data, state_key in entries]

@@ -81,7 +81,8 @@ def poll():
 @needs("read")
 def stream():
     """A snapshot of both regions, then one unnamed message per redraw that changed them
-    (every ``app.view.overview.TABLE_STEP`` seconds; the first ``MAX_ROWS`` rows); ends after ``DASHBOARD_STREAM_LIFETIME`` seconds.
+    (every ``app.view.overview.TABLE_STEP`` seconds; the first ``MAX_ROWS`` rows); ends after
+    ``DASHBOARD_STREAM_LIFETIME`` seconds.
 
     :raise 400: unknown sort. :raise 503: too many fleet pages watched. :raise 429: this
         client streams ``DASHBOARD_STREAMS_PER_CLIENT`` other pages already.
