@@ -13,9 +13,11 @@ stream watches is dropped.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 
+from app.view.catalog import FIGURES
 from app.view.language import SOURCE
 from app.view.ranges import LIVE, SPANS
 from app.view.regions import LiveView
@@ -51,6 +53,8 @@ class Page:
         self.view = view
         self.hub = hub
         self._snapshot: bytes | None = None
+        self._waiting: list[str] = []  # changed regions not sent yet (ready)
+        self.send_by: float | None = None  # monotonic s by which they must go, if any wait
 
     @property
     def host(self) -> str:
@@ -82,6 +86,38 @@ class Page:
         """End every stream of this page now; each reconnects and gets a fresh snapshot."""
         self._snapshot = None
         self.hub.expire(float("inf"))
+
+    def ready(self, names: list[str], now: float, linger: float) -> list[str]:
+        """Add ``names`` (regions whose HTML changed) to those waiting and return every waiting
+        one if they must go now, else ``[]``.
+
+        News go at once. Figures alone (:data:`~app.view.catalog.FIGURES`: a sample's cards, the
+        viewer count, the charts) wait up to ``linger`` seconds (``now``: ``time.monotonic()``)
+        for news to go with: one write to every viewer instead of two when events come often,
+        and a sample's figures shown at most ``linger`` seconds later.
+        """
+        self._waiting += [name for name in names if name not in self._waiting]
+        if not self._waiting:
+            return []
+        if self.send_by is None:
+            self.send_by = now + linger
+        if now < self.send_by and FIGURES.issuperset(self._waiting):
+            return []
+        names, self._waiting, self.send_by = self._waiting, [], None
+        return names
+
+    def send(self, names: list[str], store, linger: float) -> bool:
+        """Publish ``names`` (regions whose HTML changed) now or later (:meth:`ready`); return
+        whether a message went out. Charts that are due (``LiveView.draw_due``) are drawn to
+        go with figures alone, never with news: an event does not wait for them, and a
+        sample's figures and the charts make one write, not two. ``store``: None while it is
+        down (the charts of other ranges read it)."""
+        if names and store is not None and FIGURES.issuperset(names):
+            names = names + self.view.draw_due(store, time.time())
+        names = self.ready(names, time.monotonic(), linger)
+        if names:
+            self.publish(names)
+        return bool(names)
 
     def publish(self, names: list[str]) -> None:
         """Send the regions ``names`` (their HTML changed) to every stream of this page."""

@@ -2,17 +2,15 @@
 
 It folds new items into the :class:`~app.domain.fleet.Fleet` and into the
 :class:`~app.view.regions.LiveView` of every viewed host (:mod:`app.live.pages`), encodes each
-page's change once as an SSE message and hands the bytes to that page's
-:class:`~app.live.hub.Hub`. It also sends the heartbeat comment and, about once a second, the
-viewer count, the fleet row (whose hosts turn stale with time alone), the fleet pages' tables
-(``app.live.overview``: every ``TABLE_STEP`` seconds while watched), the audit page's newest
-entries (``app.live.audit``: on each new entry while watched), the approvals region
-(whose "time left" changes with time alone) and the chart panels (``app.view.panel``: live every
-5 seconds, other ranges when a point of their history tier is complete), expires the pending approvals whose deadline
-passed, hands ``task`` and ``approval`` items to their streams
-(:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`), every
-item to the JSON streams (:class:`~app.live.jsonstream.JsonStreams`) and to the streams of the
-systems this grew from (:class:`~app.live.compat.Compat`).
+page's change once as an SSE message (figures alone may wait for news: ``Page.ready``) and
+hands the bytes to that page's :class:`~app.live.hub.Hub`. It sends the heartbeat and, about
+once a second, the viewer count, the fleet row (hosts turn stale with time alone), the fleet
+pages' tables (``app.live.overview``), the audit page's newest entries (``app.live.audit``),
+the approvals region ("time left") and the chart panels (``app.view.panel``: live every 5
+seconds, other ranges when a point of their tier is complete); it expires pending approvals
+whose deadline passed, and hands items to the task, approval, JSON and compat streams
+(:class:`~app.live.tasks.TaskWatchers`, :class:`~app.live.approvals.ApprovalWatchers`,
+:class:`~app.live.jsonstream.JsonStreams`, :class:`~app.live.compat.Compat`).
 
 Nothing here runs per client: the cost of a change does not grow with the number of viewers.
 """
@@ -37,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
 _VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
+_CHART_GRACE = 1.5  # seconds due charts wait for a message to ride along with, then go alone
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
 #: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.
 _REMEMBERED = 256
@@ -68,8 +67,9 @@ class Tailer:
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
         while True:
-            # Back in time for the next heartbeat or lifetime sweep, whichever is first.
-            due = min([expire_due, *heartbeat_due.values()])
+            # Back for the next heartbeat, lifetime sweep or held figures (Page.ready).
+            due = min([expire_due, *heartbeat_due.values(),
+                       *(page.send_by for page in live.pages if page.send_by is not None)])
             try:
                 # Other processes' writes need polling (SQLite). Each wake-up costs CPU even
                 # when nothing changed, so look every DASHBOARD_TAIL_INTERVAL only while someone
@@ -143,10 +143,10 @@ class Tailer:
                         changed[page].append("viewers")
                     changed[page] += [name for name in ("fleet", "approvals", "alerts")
                                       if page.view.refresh(name)]
-                    # The charts, when their step or tier point came (app.view.panel): read
+                    # Charts whose time came and that no message took along (below): read
                     # from the store, so not while it is down.
                     if not failing:
-                        changed[page] += page.view.tick(live.store, time.time())
+                        changed[page] += page.view.tick(live.store, time.time(), _CHART_GRACE)
                 for hub in live.audit.hubs():
                     hub.expire(now)
                 live.compat.sweep(now)
@@ -154,9 +154,9 @@ class Tailer:
                     overview.hub.expire(now)
                     if overview.sweep(now):
                         heartbeat_due[overview] = now + live.settings.heartbeat
+            linger = live.settings.sample_interval / 2
             for page in pages:
-                if changed[page]:
-                    page.publish(changed[page])
+                if page.send(changed[page], None if failing else live.store, linger):
                     heartbeat_due[page] = now + live.settings.heartbeat
                 elif now >= heartbeat_due.setdefault(page, now + live.settings.heartbeat):
                     page.hub.publish(sse.HEARTBEAT)

@@ -27,6 +27,12 @@ DETAIL_STEP = 5
 #: or, once that host was forgotten (``app.domain.hosts``), the notice that it is gone.
 REGIONS = (("approvals", "fleet", "forget") + METRIC_REGIONS + INSIDE_REGIONS
            + ("viewers", "charts", "alerts", "rules", "custom", "tasks", "events", "simulator"))
+#: Regions whose changes are figures that move with each sample or with time alone (the sweep's
+#: viewer count, fleet row and charts): a stream may hold them back for a moment, to send them
+#: in one message with the next news (:meth:`app.live.pages.Page.ready`). The other regions are
+#: news (events, alerts, tasks, ...) and go at once.
+FIGURES = frozenset(METRIC_REGIONS + INSIDE_REGIONS
+                    + ("viewers", "charts", "plots", "fleet", "simulator"))
 #: Tasks a view keeps (most recently updated); the totals count these, the list shows fewer.
 TASKS_KEPT = 200
 #: Tasks listed in the region: every running one first, then the latest others, up to this.

@@ -199,20 +199,25 @@ class LiveView:
         self.panel.clear()
         return (*METRIC_REGIONS, *HOST_REGIONS, "forget", "simulator")
 
-    def tick(self, store: Store | None, now: float) -> list[str]:
-        """Draw the charts again if their time came (:meth:`ChartPanel.due`), and the fleet
-        row's trends (:class:`~app.view.fleetrow.Trends`); return the regions to send:
-        ``fleet`` if its trends changed, ``charts`` when the frames changed, else ``plots``."""
+    def tick(self, store: Store | None, now: float, grace: float = 0.0) -> list[str]:
+        """Draw the charts again if their time came at least ``grace`` seconds ago
+        (:meth:`ChartPanel.due`), and the fleet row's trends (:class:`~app.view.fleetrow.Trends`);
+        return the regions to send: ``fleet`` if its trends changed, ``charts`` when the frames
+        changed, else ``plots``."""
         sent = ["fleet"] if self.row.tick(store, now) and self._rerender("fleet") else []
-        if not self.panel.due(now):
-            return sent
+        return sent + self.draw_due(store, now, grace)
+
+    def draw_due(self, store: Store | None, now: float, grace: float = 0.0) -> list[str]:
+        """The charts' part of :meth:`tick`: ``charts``, ``plots`` or nothing to send."""
+        if not self.panel.due(now - grace):
+            return []
         if self.unwatched:
             self._store = store
             self._stale.update(("plots", "charts"))
-            return sent
+            return []
         frames = self.panel.draw(store, now)
         plots, charts = self._rerender("plots"), self._rerender("charts")
-        return sent + (["charts"] if frames and charts else ["plots"] if plots else [])
+        return ["charts"] if frames and charts else ["plots"] if plots else []
 
     def refresh(self, name: str) -> bool:
         """Re-render a region whose text changes with time alone (``fleet``: hosts turn stale;

@@ -81,6 +81,25 @@ def test_the_stream_of_another_host_gets_that_hosts_changes_only(client, fleet):
     assert len(page.hub) == 0
 
 
+def test_charts_that_are_due_go_out_with_the_next_sample_in_one_message(client, fleet,
+                                                                      monkeypatch):
+    """Charts due when a sample comes ride along with its cards: one write per viewer, not
+    two (the sweep's own draw, after a grace, is kept out of this test)."""
+    gen = _messages(fleet, 60, None, "web-2")
+    next(gen)
+    view = fleet.page("web-2").view
+    monkeypatch.setattr(view, "tick", lambda store, now, grace=0.0: [])
+    view.panel._slot = None  # as if a new step had begun
+    settle(fleet, fleet.store.append("metrics", sample(host="web-2", cpu_percent=66.0),
+                                     state_key="sample:web-2"))
+    with gevent.Timeout(3):
+        change = next(gen).decode()
+    assert number(change, "cpu") == "66.0"
+    assert 'id="plot-cpu"' in change
+    assert view.panel._slot is not None
+    gen.close()
+
+
 def test_each_host_has_one_view_and_hub_shared_by_its_viewers(fleet):
     first, second = _messages(fleet, 60, None, "web-2"), _messages(fleet, 60, None, "web-2")
     next(first), next(second)
@@ -161,7 +180,8 @@ def test_a_range_page_sends_its_charts_when_its_tier_point_completes(client, fle
     panel, view = page.view.panel, page.view
     real_draw, real_tick = panel.draw, view.tick
     monkeypatch.setattr(panel, "draw", lambda store, now: draws.append(now) or real_draw(store, now))
-    monkeypatch.setattr(view, "tick", lambda store, now: ticks.append(now) or real_tick(store, now))
+    monkeypatch.setattr(view, "tick", lambda store, now, grace=0.0: ticks.append(now)
+                        or real_tick(store, now, grace))
     gen = _messages(fleet, 60, None, "web-2", range_name="1h")
     next(gen)
     panel._slot = None  # as if its minute had just completed
@@ -172,4 +192,38 @@ def test_a_range_page_sends_its_charts_when_its_tier_point_completes(client, fle
     # crossed a minute meanwhile, never twice for one minute.
     minutes = [int((t - TIER_LAG) // 60) for t in draws]
     assert 1 <= len(draws) <= 2 and len(set(minutes)) == len(minutes), (draws, len(ticks))
+    gen.close()
+
+
+def test_figures_wait_for_news_up_to_the_linger_and_news_go_at_once():
+    page = pages.Page(None, None)
+    assert page.ready([], 10.0, 0.5) == [] and page.send_by is None
+    assert page.ready(["cpu", "plots"], 10.0, 0.5) == []  # figures alone wait...
+    assert page.send_by == 10.5
+    assert page.ready(["cpu", "viewers"], 10.2, 0.5) == []
+    assert page.ready(["events"], 10.3, 0.5) == ["cpu", "plots", "viewers", "events"]  # ...for news
+    assert page.send_by is None
+    assert page.ready(["memory"], 11.0, 0.5) == []
+    assert page.ready([], 11.5, 0.5) == ["memory"]  # or for the linger at most
+    assert page.ready(["alerts"], 12.0, 0.5) == ["alerts"]  # news alone go at once
+
+
+def test_a_sample_held_back_goes_out_with_the_next_event_in_one_message(client, fleet,
+                                                                       monkeypatch):
+    # Figures may wait 30 s here: only the event can send them.
+    monkeypatch.setattr(fleet, "settings",
+                        fleet.settings.model_copy(update={"sample_interval": 60.0}))
+    gen = _messages(fleet, 60, None, "web-2")
+    next(gen)
+    page = fleet.page("web-2")
+    settle(fleet, fleet.store.append("metrics", sample(host="web-2", cpu_percent=55.0),
+                                     state_key="sample:web-2"))
+    with gevent.Timeout(3):  # folded, and held back
+        while page.send_by is None:
+            gevent.sleep(0.02)
+    settle(fleet, fleet.store.append("event", {"level": "info", "message": "deploy done",
+                                               "host": "web-2", "ts": 1.0}))
+    with gevent.Timeout(3):
+        change = next(gen).decode()
+    assert number(change, "cpu") == "55.0" and "deploy done" in change
     gen.close()
