@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
 _VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
 _CHART_GRACE = 1.5  # seconds due charts wait for a message to ride along with, then go alone
+_LINGER = 0.5  # seconds at most a sample's figures wait for news (Page.ready): half a sample
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
 #: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.
 _REMEMBERED = 256
@@ -154,7 +155,7 @@ class Tailer:
                     overview.hub.expire(now)
                     if overview.sweep(now):
                         heartbeat_due[overview] = now + live.settings.heartbeat
-            linger = live.settings.sample_interval / 2
+            linger = min(live.settings.sample_interval / 2, _LINGER)
             for page in pages:
                 if page.send(changed[page], None if failing else live.store, linger):
                     heartbeat_due[page] = now + live.settings.heartbeat

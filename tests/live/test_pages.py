@@ -3,7 +3,7 @@
 import gevent
 import pytest
 
-from app.live import pages
+from app.live import pages, tailer
 from app.view.ranges import TIER_LAG
 from app.live.delivery import page_messages as _messages
 from tests.sse_client import number, region
@@ -213,6 +213,7 @@ def test_a_sample_held_back_goes_out_with_the_next_event_in_one_message(client, 
     # Figures may wait 30 s here: only the event can send them.
     monkeypatch.setattr(fleet, "settings",
                         fleet.settings.model_copy(update={"sample_interval": 60.0}))
+    monkeypatch.setattr(tailer, "_LINGER", 30.0)
     gen = _messages(fleet, 60, None, "web-2")
     next(gen)
     page = fleet.page("web-2")
