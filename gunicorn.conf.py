@@ -18,11 +18,12 @@ import gevent
 from gunicorn.glogging import Logger
 from gunicorn.workers.ggevent import GeventWorker
 
-# prometheus-client's multiprocess mode (app/web/ops.py): workers write their metric values to files
-# in this folder and /metrics adds them up. It must be set before any worker imports the client.
-# A fresh folder per arbiter, removed when it exits; a reload (SIGHUP) re-reads this file in the
-# same arbiter and keeps the folder, a new arbiter (USR2 upgrade) makes its own. A folder given in
-# the environment is used as it is: clearing it between runs is then up to whoever set it.
+# prometheus-client's multiprocess mode (app/web/ops.py): workers write their metric values to
+# files in this folder and /metrics adds them up. It must be set before any worker imports the
+# client. A fresh folder per arbiter, removed when it exits; a reload (SIGHUP) re-reads this file
+# in the same arbiter and keeps the folder, a new arbiter (USR2 upgrade) makes its own. A folder
+# given in the environment is used as it is: clearing it between runs is then up to whoever set
+# it.
 _OWNER = "_DASHBOARD_METRICS_DIR_OWNER"  # pid of the arbiter that made the folder
 _given = "PROMETHEUS_MULTIPROC_DIR" in os.environ and _OWNER not in os.environ
 _ours = os.environ.get(_OWNER) == str(os.getpid())

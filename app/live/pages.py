@@ -5,8 +5,9 @@ Render once per host and range: the tailer (``app.live.tailer``) folds every new
 every page's view and publishes each page's changed regions once to that page's hub, so what a
 viewer of ``/?host=web-2&range=24h`` receives was rendered once for every viewer of web-2's
 last 24 hours in this process, once per language viewed (a page in a second language exists,
-and costs its renders, only while someone views it in that language). The page of this dashboard's own host (``DASHBOARD_HOST_NAME``)
-on the live range exists from the start and is kept; another page is made when its first
+and costs its renders, only while someone views it in that language). The page of this
+dashboard's own host (``DASHBOARD_HOST_NAME``) on the live range exists from the start and is
+kept; another page is made when its first
 viewer (or poll) arrives, and beyond :data:`MAX_PAGES` the least recently used page that no
 stream watches is dropped.
 """
@@ -46,8 +47,9 @@ class TooManyPages(RuntimeError):
 
 
 class Page:
-    """One viewed host and range: its :class:`~app.view.regions.LiveView`, the :class:`~app.live.hub.Hub` of its
-    streams and its snapshot message, encoded once per change."""
+    """One viewed host and range: its :class:`~app.view.regions.LiveView`, the
+    :class:`~app.live.hub.Hub` of its streams and its snapshot message, encoded once per
+    change."""
 
     def __init__(self, view: LiveView, hub: Hub) -> None:
         self.view = view

@@ -253,8 +253,8 @@ class Tailer:
         Each process keeps ``viewers:<owner>`` = ``{"count", "ts", "hosts": {host: count},
         "sessions": {session: count}}`` (hosts with a stream, and the agent backend's sessions
         with one: ``app.live.compat.sessions``), rewritten when it changes and every
-        _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to processes that died and
-        are not counted. Without the store, the own count is shown.
+        _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to processes
+        that died and are not counted. Without the store, the own count is shown.
         """
         live = self.live
         own, wall = live.viewers_here(), time.time()

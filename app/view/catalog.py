@@ -9,11 +9,12 @@ METRIC_REGIONS = ("cpu", "memory", "disk", "network", "load", "temperature", "up
 #: ``charts`` is the chart panel (``app.view.panel``): the cards show figures only, the panel
 #: every chart with axes over the page's range. Its plots alone are a region too, ``plots``,
 #: which the stream sends between two sends of the whole panel but no page lists.
-#: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep about once a
-#: second, not on each sample: its staleness changes with time alone, and sending the whole row
-#: for every host's every sample would multiply what each viewer receives by the number of hosts.
-#: ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page; the sweep re-renders
-#: it too (its "time left" changes with time alone), sending it only when its HTML changed.
+#: ``fleet`` (the host switcher, ``app.domain.fleet``) is re-rendered by the tailer's sweep
+#: about once a second, not on each sample: its staleness changes with time alone, and sending
+#: the whole row for every host's every sample would multiply what each viewer receives by the
+#: number of hosts. ``approvals`` (pending ones, ``app.view.approvals``) heads every host's page;
+#: the sweep re-renders it too (its "time left" changes with time alone), sending it only when
+#: its HTML changed.
 #: Inside the host (``app.view.host``): cores, CPU modes and swap under the CPU and memory
 #: cards, then the disks, interfaces, sensors and process panels; the Containers card (in the
 #: top row) and region (``app.view.containers``).

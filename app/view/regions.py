@@ -44,17 +44,15 @@ class LiveView:
     :param thresholds: metric key -> (warning, critical), from ``DASHBOARD_THRESHOLDS``.
     :param feed_size: events kept for the feed (``DASHBOARD_FEED_SIZE``).
     :param simulator: whether the simulator is on, which adds its control panel region.
-    :param fleet: the process's :class:`~app.domain.fleet.Fleet`, shared by every view (the ``fleet``
-        region); a view of its own by default. ``trends``: the fleet row's trend lines
-        (:class:`~app.view.fleetrow.Trends`), shared likewise. ``inside``: the process table's
-        settings.
-    :param range_name: the time range of its chart panel (a key of
-        :data:`app.view.ranges.SPANS`); :param zone: the time zone of the charts' times
-        (``DASHBOARD_TIMEZONE``; None: the server's).
+    :param fleet: the process's :class:`~app.domain.fleet.Fleet`, shared by every view (the
+        ``fleet`` region; a view of its own by default); ``trends``, the fleet row's trend lines
+        (:class:`~app.view.fleetrow.Trends`), likewise. ``inside``: the process table's settings.
+    :param range_name: its chart panel's time range (a key of :data:`app.view.ranges.SPANS`).
+    :param zone: the charts' time zone (``DASHBOARD_TIMEZONE``; None: the server's).
 
     Besides the latest sample it keeps the current alerts by id (every firing one, the latest
     :data:`RESOLVED_SHOWN` resolved), each custom series' latest reading and the chart panel
-    (:class:`~app.view.panel.ChartPanel`), drawn by :meth:`tick`.
+    (:class:`~app.view.panel.ChartPanel`), drawn by :meth:`draw_due`.
     """
 
     def __init__(self, env: Environment, *, host: str, thresholds: dict, feed_size: int,
@@ -107,11 +105,11 @@ class LiveView:
         """A view of a host (this one or another) over a range, in ``language`` (None: this
         view's), with the same settings and fleet, not loaded yet; with a simulator panel only
         for this view's host on the live range."""
-        view = LiveView(language.env if language else self.env, host=host, thresholds=self.thresholds,
-                        feed_size=self.events.maxlen, fleet=self.fleet, range_name=range_name,
+        view = LiveView(language.env if language else self.env, host=host,
+                        thresholds=self.thresholds, feed_size=self.events.maxlen,
+                        fleet=self.fleet, range_name=range_name, zone=self.panel.zone,
                         simulator=host == self.host and "simulator" in self.regions,
-                        zone=self.panel.zone, inside=self.inside.sibling(),
-                        trends=self.row.trends)
+                        inside=self.inside.sibling(), trends=self.row.trends)
         view.on_render_error = self.on_render_error
         return view
 
@@ -119,10 +117,9 @@ class LiveView:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
         tasks, pending approvals) and render every region.
 
-        The view holds the log up to the id read first: items read from the log after it are
-        left for :meth:`apply`, or one appended meanwhile would show twice. (What comes from the
-        state, latest values by key, may be newer; folding its item again changes nothing.)
-        """
+        The view holds the log up to the id read first: later items are left for :meth:`apply`,
+        or one appended meanwhile would show twice (the state's latest values by key may be
+        newer: folding their item again changes nothing)."""
         self.last_id = last = store.latest_id()
 
         def upto(items: list[Item]) -> list[Item]:
@@ -135,12 +132,12 @@ class LiveView:
         self.events.extend(upto(store.recent("event", self.events.maxlen)))
         self.panel.clear()
         self.alerts.clear()
-        for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first, so bounds keep the newest
+        for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first: bounds keep newest
             fold_alert(self.alerts, alert)
         self.custom.load(store, list(reversed(upto(store.recent("custom", CUSTOM_KEPT)))))
         self.tasks.clear()
-        # Several updates per task are logged; enough items to find the latest TASKS_KEPT tasks
-        # in the usual case, oldest first so that each task ends on its latest update.
+        # Several items a task: ten a task find the latest TASKS_KEPT as a rule. Oldest first,
+        # so that each task ends on its latest update.
         for item in reversed(upto(store.recent("task", TASKS_KEPT * 10))):
             fold_task(self.tasks, item)
         self.approvals.load(store)
@@ -200,15 +197,13 @@ class LiveView:
         return (*METRIC_REGIONS, *HOST_REGIONS, "forget", "simulator")
 
     def tick(self, store: Store | None, now: float, grace: float = 0.0) -> list[str]:
-        """Draw the charts again if their time came at least ``grace`` seconds ago
-        (:meth:`ChartPanel.due`), and the fleet row's trends (:class:`~app.view.fleetrow.Trends`);
-        return the regions to send: ``fleet`` if its trends changed, ``charts`` when the frames
-        changed, else ``plots``."""
+        """The fleet row's trends (``fleet`` if they changed), then :meth:`draw_due`."""
         sent = ["fleet"] if self.row.tick(store, now) and self._rerender("fleet") else []
         return sent + self.draw_due(store, now, grace)
 
     def draw_due(self, store: Store | None, now: float, grace: float = 0.0) -> list[str]:
-        """The charts' part of :meth:`tick`: ``charts``, ``plots`` or nothing to send."""
+        """Draw the charts if they were due ``grace`` s ago or more (:meth:`ChartPanel.due`);
+        return ``charts`` when the frames changed too, else ``plots``, or nothing to send."""
         if not self.panel.due(now - grace):
             return []
         if self.unwatched:
@@ -290,7 +285,7 @@ class LiveView:
             host=self.host, range=self.range, parts=parts, **extra))
 
     def badge(self, state: str) -> str:
-        """Return the connection badge's HTML for ``connecting``, ``live`` or ``polling``."""
+        """The connection badge's HTML for ``connecting``, ``live``, ``polling``, ..."""
         return self.out.badge(state)
 
     def fragments(self, names: list[str] | tuple[str, ...], badge: str) -> str:

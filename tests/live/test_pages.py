@@ -179,7 +179,8 @@ def test_a_range_page_sends_its_charts_when_its_tier_point_completes(client, fle
     draws, ticks = [], []
     panel, view = page.view.panel, page.view
     real_draw, real_tick = panel.draw, view.tick
-    monkeypatch.setattr(panel, "draw", lambda store, now: draws.append(now) or real_draw(store, now))
+    monkeypatch.setattr(panel, "draw",
+                        lambda store, now: draws.append(now) or real_draw(store, now))
     monkeypatch.setattr(view, "tick", lambda store, now, grace=0.0: ticks.append(now)
                         or real_tick(store, now, grace))
     gen = _messages(fleet, 60, None, "web-2", range_name="1h")
@@ -201,7 +202,8 @@ def test_figures_wait_for_news_up_to_the_linger_and_news_go_at_once():
     assert page.ready(["cpu", "plots"], 10.0, 0.5) == []  # figures alone wait...
     assert page.send_by == 10.5
     assert page.ready(["cpu", "viewers"], 10.2, 0.5) == []
-    assert page.ready(["events"], 10.3, 0.5) == ["cpu", "plots", "viewers", "events"]  # ...for news
+    # ...for news
+    assert page.ready(["events"], 10.3, 0.5) == ["cpu", "plots", "viewers", "events"]
     assert page.send_by is None
     assert page.ready(["memory"], 11.0, 0.5) == []
     assert page.ready([], 11.5, 0.5) == ["memory"]  # or for the linger at most
