@@ -7,9 +7,8 @@ viewer of ``/?host=web-2&range=24h`` receives was rendered once for every viewer
 last 24 hours in this process, once per language viewed (a page in a second language exists,
 and costs its renders, only while someone views it in that language). The page of this
 dashboard's own host (``DASHBOARD_HOST_NAME``) on the live range exists from the start and is
-kept; another page is made when its first
-viewer (or poll) arrives, and beyond :data:`MAX_PAGES` the least recently used page that no
-stream watches is dropped.
+kept; another page is made when its first viewer (or poll) arrives, and beyond
+:data:`MAX_PAGES` the least recently used page that no stream watches is dropped.
 """
 
 from __future__ import annotations
