@@ -42,7 +42,8 @@ class Settings(BaseModel):
     store_url: str = ""
     #: ``1`` registers the simulator blueprint (``/simulator/...``); off by default.
     simulator: bool = False
-    #: Seconds between two host samples (psutil), so 1 means 1 Hz.
+    #: Seconds between two host samples (psutil), so 1 means 1 Hz. Streams hold a sample's
+    #: figures up to half of it (0.5 s at most) to send them with an event, alert or task.
     sample_interval: Seconds = 1.0
     #: Seconds between two SSE heartbeat comments (``: ping``).
     heartbeat: Seconds = 15.0
