@@ -67,12 +67,12 @@ class Nginx:
         self.proc = subprocess.Popen([binary, "-c", str(self.conf), "-p", str(self.folder)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
-            if answers(self.proc, self.url + "/healthz", 20):
+            if answers(self.proc, self.url + "/healthz", 60):
                 return self
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {(self.folder / 'error.log').read_text()}") from None
         self.__exit__()
-        raise RuntimeError("nginx did not answer within 20 s")
+        raise RuntimeError("nginx did not answer within 60 s")
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:

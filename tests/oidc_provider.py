@@ -171,9 +171,9 @@ class Provider:
         self._logfile = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self._logfile,
                                      stderr=subprocess.STDOUT)
-        if not answers(self.proc, self.url + "/jwks", 20):
+        if not answers(self.proc, self.url + "/jwks", 60):
             self.__exit__()
-            raise RuntimeError("the test OpenID provider did not answer within 20 s")
+            raise RuntimeError("the test OpenID provider did not answer within 60 s")
         return self
 
     def setup(self, **what) -> None:

@@ -70,7 +70,7 @@ class Server:
         self._logfile = tempfile.TemporaryFile()
         self._final_log = ""
 
-    def start(self, timeout: float = 20.0) -> "Server":
+    def start(self, timeout: float = 60.0) -> "Server":
         self.proc = subprocess.Popen(
             [str(GUNICORN), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}",
              "-w", str(self.workers), "wsgi:app"],
