@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from playwright.sync_api import Error as PlaywrightError, Page
+from playwright.sync_api import Error as PlaywrightError, Page, expect
 
 from app import create_app
 from app.domain import accounts
@@ -199,6 +199,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 #: The screens a screenshot test looks at: label, width, height (CSS pixels).
 SCREENS = (("desktop", 1280, 900), ("phone", 390, 844))
+# An expectation returns as soon as it holds; Playwright's default of 5 s to hold was too short
+# for a navigation while the suite loads both cores (a sort link's page came later, once).
+expect.set_options(timeout=15_000)
 
 
 def screenshot(locator, path: Path) -> None:

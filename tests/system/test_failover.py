@@ -130,7 +130,7 @@ async def _rounds(cluster: Sentinels, a: Server, b: Server) -> tuple[list[float]
     pages = [ResumingStream(s.port, "/stream").start() for s in (a, b)]
     feeds = [ResumingStream(s.port, "/api/v1/stream?channels=events").start() for s in (a, b)]
     events, agents, stop = Writes(), [Writes(), Writes()], asyncio.Event()
-    recoveries, kills, tasks = [], [], []
+    recoveries, kills, tasks, shown = [], [], [], []
     try:
         # The writers start once every stream is open: a fresh JSON stream starts at the
         # latest id, so an event posted before it connected is not its to deliver (the first
@@ -174,8 +174,14 @@ async def _rounds(cluster: Sentinels, a: Server, b: Server) -> tuple[list[float]
                     return any(m.at > recovered_at and any(f"seq-{s}<" in m.data for s in fresh)
                                for m in page.messages if isinstance(m.data, str))
 
-                await wait_until(lambda: all(page_shows_new_event(p) for p in pages), 15,
-                                 "both pages show an event posted after the failover")
+                # A wide bound: under a loaded suite this once took over 15 s.
+                await wait_until(lambda: all(page_shows_new_event(p) for p in pages), 30,
+                                 lambda: "both pages show an event posted after the failover; "
+                                 + "; ".join(f"page {n}: {p.connects} connects, endings "
+                                             f"{p.endings}, last message "
+                                             f"{time.monotonic() - p.messages[-1].at:.1f} s ago"
+                                             for n, p in enumerate(pages) if p.messages))
+                shown.append(time.monotonic() - recovered_at)
                 # Agents' samples are taken again.
                 for agent in agents:
                     await wait_until(lambda agent=agent: agent.first_success_after(killed_at),
@@ -232,6 +238,8 @@ async def _rounds(cluster: Sentinels, a: Server, b: Server) -> tuple[list[float]
             assert len(got) == len(set(got)), "an event arrived twice"
         for page in pages:
             assert page.messages[-1].at > kills[-1]
+        print("both pages show a new event after writes recovered: "
+              + ", ".join(f"{s:.2f} s" for s in shown))
         return recoveries, len(missing)
     finally:
         for stream in pages + feeds:
