@@ -181,7 +181,7 @@ def test_a_restart_loop_and_an_out_of_memory_kill(dashboard, engine):
 
 def test_figures_and_history_only_while_someone_views_the_host(dashboard, engine):
     url = dashboard.url
-    run(engine, "dash-busy", "yes > /dev/null")
+    run(engine, "dash-busy", "yes > /dev/null", nano_cpus=200_000_000)  # a fifth of a CPU
     stored_when(url, "dash-busy", lambda r: r["state"] == "running")
     assert "cpu_percent" not in row(url, "dash-busy")  # nobody views the host, no rule needs it
     with SSEClient(url + "/stream?host=engine-host") as stream:
