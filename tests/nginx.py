@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.servers import ROOT, answers, terminate
+from tests.servers import ROOT, START_TIMEOUT, answers, terminate
 
 #: The manual's nginx block (docs/deploying.md, "nginx in front"), as a user copies it.
 MANUAL_BLOCK = re.search(r"## nginx in front.*?```nginx\n(.*?)```",
@@ -67,12 +67,12 @@ class Nginx:
         self.proc = subprocess.Popen([binary, "-c", str(self.conf), "-p", str(self.folder)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         try:
-            if answers(self.proc, self.url + "/healthz", 60):
+            if answers(self.proc, self.url + "/healthz", START_TIMEOUT):
                 return self
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {(self.folder / 'error.log').read_text()}") from None
         self.__exit__()
-        raise RuntimeError("nginx did not answer within 60 s")
+        raise RuntimeError(f"nginx did not answer within {START_TIMEOUT} s")
 
     def __exit__(self, *exc) -> None:
         if self.proc is not None:

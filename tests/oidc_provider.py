@@ -37,7 +37,7 @@ from pyop.provider import Provider as PyopProvider
 from pyop.subject_identifier import HashBasedSubjectIdentifierFactory
 from pyop.userinfo import Userinfo
 
-from tests.servers import ROOT, answers, terminate
+from tests.servers import ROOT, START_TIMEOUT, answers, terminate
 
 #: The person who signs in unless a test says otherwise.
 ALICE = {"sub": "alice-sub-1", "preferred_username": "alice", "email": "alice@example.test",
@@ -171,9 +171,10 @@ class Provider:
         self._logfile = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self._logfile,
                                      stderr=subprocess.STDOUT)
-        if not answers(self.proc, self.url + "/jwks", 60):
+        if not answers(self.proc, self.url + "/jwks", START_TIMEOUT):
             self.__exit__()
-            raise RuntimeError("the test OpenID provider did not answer within 60 s")
+            raise RuntimeError("the test OpenID provider did not answer within "
+                               f"{START_TIMEOUT} s")
         return self
 
     def setup(self, **what) -> None:

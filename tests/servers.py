@@ -36,6 +36,11 @@ def terminate(proc: subprocess.Popen | None, grace: float) -> None:
         proc.wait(5)
 
 
+#: Seconds a server the tests start (gunicorn, nginx, the OpenID provider) has to answer: a
+#: gunicorn once took 19 s to boot while the suite loaded both cores. One that exits fails at once.
+START_TIMEOUT = 60.0
+
+
 def answers(proc: subprocess.Popen, url: str, timeout: float) -> bool:
     """Wait until ``url`` answers 200 (True) or ``timeout`` seconds pass (False).
 
@@ -70,7 +75,7 @@ class Server:
         self._logfile = tempfile.TemporaryFile()
         self._final_log = ""
 
-    def start(self, timeout: float = 60.0) -> "Server":
+    def start(self, timeout: float = START_TIMEOUT) -> "Server":
         self.proc = subprocess.Popen(
             [str(GUNICORN), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{self.port}",
              "-w", str(self.workers), "wsgi:app"],
