@@ -6,7 +6,7 @@ stream open in a greenlet of its own: each event the feed shows is appended as a
 once, and wakes the loop, which lists the containers again and stores the list
 (:mod:`app.domain.containers`) when what it shows changed. Statistics (CPU, memory, I/O) are read
 every ``DASHBOARD_CONTAINER_INTERVAL`` seconds only while someone views the host
-(:func:`app.live.tailer.watchers`) or a rule watches a container's CPU or memory; with each
+(:func:`app.live.viewers.watchers`) or a rule watches a container's CPU or memory; with each
 reading, every container's CPU and memory goes to the host's history (at most
 ``DASHBOARD_CONTAINER_SERIES`` containers a day).
 
@@ -28,7 +28,7 @@ from app.domain.events import record_event
 from app.sources.containers import Engine, EngineOff, addresses
 from app.store import Store, StoreUnavailable
 
-from .tailer import watchers
+from .viewers import watchers
 
 log = logging.getLogger(__name__)
 

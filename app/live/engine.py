@@ -14,7 +14,7 @@ import uuid
 import gevent
 import gevent.event
 
-from app.domain import hosts, rules
+from app.domain import rules
 from app.domain.accountcache import Accounts
 from app.domain.i18n import source
 from app.store import Store, StoreUnavailable
@@ -35,7 +35,7 @@ from .jsonstream import JsonStreams
 from .notifier import configured, run_notifier
 from .overview import Overview, Overviews
 from .pages import RECONNECT_MS, Page, Pages
-from .rulerunner import run_rules
+from .rulerunner import Inbox, run_rules
 from .sampling import run_sampler
 from .tailer import Tailer
 from .tasks import TaskWatchers
@@ -65,7 +65,7 @@ class Live:
         self.on_viewers = self.on_sent = self.on_drop = self.on_notified = None
         # Set by the tailer: the rule runner and the notifier look at once instead of within
         # a second (app.live.rulerunner, app.live.notifier).
-        self.rules_due = gevent.event.Event()
+        self.rules_inbox = Inbox()
         self.notify_due = gevent.event.Event()
         self._stopped = False
         self.pages = Pages(Page(view, self._hub()), self._open_page, self._known)
@@ -114,13 +114,11 @@ class Live:
         """Open streams of this process, over every page (fleet pages included)."""
         return sum(len(hub) for hub in (*self.pages.hubs(), *self.overviews.hubs()))
 
-    def feed_alerting(self, items) -> None:
-        """Wake the rule runner for new samples, rules or forgotten hosts, the notifier for alert
-        changes."""
-        kinds = {item.kind for item in items}
-        if kinds & {"metrics", "rules", "containers", hosts.KIND}:
-            self.rules_due.set()
-        if kinds & {"alert", "silence"}:
+    def feed_alerting(self, after: int, items) -> None:
+        """Hand the rule runner what the tailer read after id ``after`` (``items``, oldest
+        first); wake the notifier for alert changes."""
+        self.rules_inbox.put(after, items)
+        if any(item.kind in ("alert", "silence") for item in items):
             self.notify_due.set()
 
     def end_sessions(self, accounts) -> None:
@@ -186,7 +184,7 @@ class Live:
         self._greenlets.append(gevent.spawn(Tailer(self).run))
         self._greenlets.append(gevent.spawn(run_janitor, self.store, self.settings, self.owner))
         self._greenlets.append(gevent.spawn(run_rules, self.store, self.settings, self.owner,
-                                            self.rules_due))
+                                            self.rules_inbox))
         if configured(self.settings):
             self._greenlets.append(gevent.spawn(
                 run_notifier, self.store, self.settings, self.owner, self.notify_due,

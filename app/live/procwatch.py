@@ -2,7 +2,7 @@
 
 The sampler loop (:mod:`app.live.sampling`) calls :meth:`ProcessWatch.tick` after each sample.
 Whether anyone views the host is what every process shares through the store for the viewers
-region (:func:`app.live.tailer.watchers`), so a scan happens in the one process that samples
+region (:func:`app.live.viewers.watchers`), so a scan happens in the one process that samples
 the host, whichever worker the viewers' streams reached. With no viewer there is no scan, and
 psutil's cached Process objects are dropped.
 """
@@ -15,7 +15,7 @@ from app.domain import processes
 from app.sources.processes import ProcessScanner
 from app.store import Store
 
-from .tailer import watchers
+from .viewers import watchers
 
 
 class ProcessWatch:

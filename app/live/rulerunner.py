@@ -6,14 +6,16 @@ Every process runs :func:`run_rules`; the holder reads the log after its cursor 
 evaluates each ``metrics`` and ``containers`` item once with :class:`~app.domain.rules.FleetEvaluator`, switches
 to a new rule list at its ``rules`` item, resolves a forgotten host's alerts at its
 ``host-forgotten`` item, writes the transitions and moves the cursor. Its
-tailer wakes it when ``metrics`` or ``rules`` items arrive, so a sample is evaluated within
-moments of being stored.
+tailer hands it what it read (:class:`Inbox`), so a sample is evaluated within moments of
+being stored and the log is not read and decoded a second time; the runner reads the log itself
+only for what the tailer's batches do not cover (after taking over, or when the inbox was full).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 
 import gevent
 import gevent.event
@@ -28,28 +30,57 @@ CURSOR_KEY = "evaluator:cursor"
 #: Seconds the lease lasts unrenewed (like the sampler's): how soon another process evaluates.
 RULES_LEASE = 3.0
 _LOOK = 1.0  # seconds between two renewals with nothing to wake the runner
+#: The kinds of log item the rules read.
+KINDS = frozenset({"metrics", containers.KIND, "rules", hosts.KIND})
 
 
-def run_rules(store: Store, settings, owner: str, wake: gevent.event.Event) -> None:
+class Inbox:
+    """What the tailer read, for the rule runner: batches ``(after, last, items)``, where
+    ``items`` are the items of :data:`KINDS` among every log item with ``after < id <= last``.
+
+    Holds at most ``size`` batches (a process that does not hold the lease reads none of them;
+    the oldest go first); ``due`` is set when a batch brings an item of those kinds.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._batches: deque[tuple[int, int, list]] = deque(maxlen=size)
+        self.due = gevent.event.Event()
+
+    def put(self, after: int, items: list) -> None:
+        """Note the items the tailer read after id ``after`` (oldest first, at least one)."""
+        wanted = [item for item in items if item.kind in KINDS]
+        self._batches.append((after, items[-1].id, wanted))
+        if wanted:
+            self.due.set()
+
+    def take(self) -> list[tuple[int, int, list]]:
+        """Every batch held, oldest first; the inbox is empty afterwards."""
+        batches = list(self._batches)
+        self._batches.clear()
+        return batches
+
+
+def run_rules(store: Store, settings, owner: str, inbox: Inbox) -> None:
     """Evaluate the rules forever while holding the lease (module docstring); runs in its own
     greenlet, which ``Live.stop`` kills.
 
     :param settings: ``alert_rules`` (the list used while the store has none).
-    :param wake: set by the tailer when ``metrics`` or ``rules`` items arrive.
+    :param inbox: what the tailer read; its ``due`` wakes the runner.
     """
     fleet: rules.FleetEvaluator | None = None
     cursor = 0
     lease = _Lease(store, owner)
     while True:
-        wake.wait(_LOOK)
-        wake.clear()
+        inbox.due.wait(_LOOK)
+        inbox.due.clear()
+        read = inbox.take()
         try:
             if not lease.held():
                 fleet = None
                 continue
             if fleet is None:
                 fleet, cursor = _take_over(store, settings)
-            cursor = _catch_up(store, fleet, cursor, lease)
+            cursor = _catch_up(store, fleet, cursor, lease, read)
         except StoreUnavailable:
             fleet = None  # start over from the stored cursor once the store answers
         except Exception:  # noqa: BLE001 - one odd sample must not stop every rule
@@ -93,30 +124,52 @@ def _take_over(store: Store, settings) -> tuple[rules.FleetEvaluator, int]:
     return fleet, cursor
 
 
-def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, lease: _Lease) -> int:
-    """Evaluate every item after ``cursor``; return the new cursor (stored after each batch)."""
+def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, lease: _Lease,
+              read: list[tuple[int, int, list]] = ()) -> int:
+    """Evaluate every item after ``cursor``: from the tailer's batches ``read``
+    (:meth:`Inbox.take`) while they follow on from it, then from the log if they did not or
+    there were none. Return the new cursor (stored after each batch)."""
+    for after, last, items in read:
+        if last <= cursor:
+            continue  # read from the log already
+        if after > cursor:
+            break  # items between the two that the tailer read before this runner took over
+        for item in items:
+            if item.id > cursor:
+                _evaluate(store, fleet, item)
+        cursor = last
+    else:
+        if read:  # every item up to the tailer's position evaluated
+            store.set_state(CURSOR_KEY, {"id": cursor})
+            return cursor
     while batch := store.since(cursor):
         for item in batch:
-            try:
-                if item.kind == "metrics" and item.data.get("host"):
-                    changes = fleet.evaluate(item.data, now=item.data.get("ts") or item.ts)
-                elif item.kind == containers.KIND and item.data.get("engine"):
-                    # With no engine the list says nothing: its rules neither fire nor resolve.
-                    changes = fleet.evaluate(containers.rule_sample(item.data), now=item.ts,
-                                             containers=True)
-                elif item.kind == "rules":
-                    changes = fleet.set_rules(rules.parse(item.data["rules"]), now=item.ts)
-                elif item.kind == hosts.KIND and item.data.get("host"):
-                    changes = fleet.forget(item.data["host"], now=item.ts)
-                else:
-                    continue
-            except Exception:  # noqa: BLE001 - skipped, not retried for ever
-                log.exception("rules: log item %d could not be evaluated; skipped", item.id)
-                continue
-            for change in changes:
-                alerts.record(store, change)
+            _evaluate(store, fleet, item)
         cursor = batch[-1].id
         store.set_state(CURSOR_KEY, {"id": cursor})
         if not lease.held():
             break  # a long catch-up outlived the lease: the new holder goes on from the cursor
     return cursor
+
+
+def _evaluate(store: Store, fleet: rules.FleetEvaluator, item) -> None:
+    """Evaluate one log item (any kind: those the rules do not read are passed over) and
+    record the alert transitions it makes."""
+    try:
+        if item.kind == "metrics" and item.data.get("host"):
+            changes = fleet.evaluate(item.data, now=item.data.get("ts") or item.ts)
+        elif item.kind == containers.KIND and item.data.get("engine"):
+            # With no engine the list says nothing: its rules neither fire nor resolve.
+            changes = fleet.evaluate(containers.rule_sample(item.data), now=item.ts,
+                                     containers=True)
+        elif item.kind == "rules":
+            changes = fleet.set_rules(rules.parse(item.data["rules"]), now=item.ts)
+        elif item.kind == hosts.KIND and item.data.get("host"):
+            changes = fleet.forget(item.data["host"], now=item.ts)
+        else:
+            return
+    except Exception:  # noqa: BLE001 - skipped, not retried for ever
+        log.exception("rules: log item %d could not be evaluated; skipped", item.id)
+        return
+    for change in changes:
+        alerts.record(store, change)

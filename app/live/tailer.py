@@ -30,14 +30,18 @@ from . import sse
 from .audit import AuditFeed
 from .overview import Overview
 from .pages import Page
+from .viewers import ViewerCount
 
 log = logging.getLogger(__name__)
 
-_VIEWERS_REFRESH = 5.0  # seconds between two rewrites of an unchanged viewer count
-_VIEWERS_STALE = 15.0  # seconds after which a process's viewer count no longer counts
 _CHART_GRACE = 1.5  # seconds due charts wait for a message to ride along with, then go alone
 _LINGER = 0.5  # seconds at most a sample's figures wait for news (Page.ready): half a sample
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
+#: Seconds at least between two reads of the log that bring items. Many agents write a few
+#: items each, spread over the second: read as they come, each read brought one item and paid
+#: a round trip and a pass over every page for it. Items that come within this time of the last
+#: read wait for it and go out together; an item after a quiet spell is read at once.
+_GATHER = 0.025
 #: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.
 _REMEMBERED = 256
 
@@ -51,8 +55,7 @@ class Tailer:
 
     def __init__(self, live) -> None:
         self.live = live
-        # (count, hosts, sessions, Unix s) as last written
-        self._viewers_written: tuple[int, dict, dict, float] = (-1, {}, {}, 0.0)
+        self._viewers = ViewerCount(live)
         self._reload_pending = False  # the store's log went back; the views still need loading
         # (id, store ts) of the latest items folded, and whether the store may have lost some
         # of them since (it failed, or its Redis primary changed): see _notice_reset.
@@ -67,6 +70,7 @@ class Tailer:
         heartbeat_due: dict[Page | Overview | AuditFeed, float] = {}
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
+        gathered = 0.0  # time.monotonic() of the last read that brought items
         while True:
             # Back for the next heartbeat, lifetime sweep or held figures (Page.ready).
             due = min([expire_due, *heartbeat_due.values(),
@@ -79,10 +83,14 @@ class Tailer:
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
                            or len(live.json) or live.audit.watching() or len(live.compat))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
+                gather = gathered + _GATHER - time.monotonic()
+                if gather > 0:
+                    gevent.sleep(gather)
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
                 # tailer's cursor (a page made later starts at or after it).
-                items = live.store.wait(live.view.last_id, timeout, poll)
+                after = live.view.last_id
+                items = live.store.wait(after, timeout, poll)
             except Exception:  # noqa: BLE001 - a store hiccup must not end the live updates
                 # One traceback per outage, not one a second.
                 log.log(logging.DEBUG if failing else logging.ERROR,
@@ -105,6 +113,7 @@ class Tailer:
                 if self._suspect and self._notice_reset():
                     items = []
             if items:
+                gathered = time.monotonic()
                 self._seen.extend((item.id, item.ts) for item in items)
                 try:
                     live.end_sessions(live.accounts.apply(items))
@@ -114,7 +123,7 @@ class Tailer:
                 live.tasks.feed(items)
                 live.approvals.feed(items)
                 live.compat.feed(items)
-                live.feed_alerting(items)
+                live.feed_alerting(after, items)
             pages = list(live.pages)
             overviews = list(live.overviews)
             for page in pages:
@@ -137,7 +146,7 @@ class Tailer:
                 if not failing:
                     self._notice_reset()
                     self._expire_approvals()
-                total = live.viewers_here() if failing else self._count_viewers()
+                total = live.viewers_here() if failing else self._viewers.total()
                 for page in pages:
                     page.hub.expire(now)
                     if page.view.set_viewers(total):
@@ -245,53 +254,3 @@ class Tailer:
                 approvals.expire_due(self.live.store, due)
             except StoreUnavailable:
                 pass  # the next sweep tries again
-
-    def _count_viewers(self) -> int:
-        """Share this process's stream count (every page's hub) through the store and return
-        the total of every live process (all workers, all hosts).
-
-        Each process keeps ``viewers:<owner>`` = ``{"count", "ts", "hosts": {host: count},
-        "sessions": {session: count}}`` (hosts with a stream, and the agent backend's sessions
-        with one: ``app.live.compat.sessions``), rewritten when it changes and every
-        _VIEWERS_REFRESH seconds; entries older than _VIEWERS_STALE seconds belong to processes
-        that died and are not counted. Without the store, the own count is shown.
-        """
-        live = self.live
-        own, wall = live.viewers_here(), time.time()
-        hosts = {page.host: len(page.hub) for page in live.pages if len(page.hub)}
-        sessions = live.compat.sessions.counts()
-        try:
-            written = self._viewers_written
-            if ((own, hosts, sessions) != written[:3]
-                    or wall - written[3] >= _VIEWERS_REFRESH):
-                live.store.set_state(f"viewers:{live.owner}", {"count": own, "ts": wall,
-                                                               "hosts": hosts,
-                                                               "sessions": sessions})
-                self._viewers_written = (own, hosts, sessions, wall)
-            counts = live.store.states("viewers:").values()
-            total = sum(c["count"] for c in counts if wall - c["ts"] < _VIEWERS_STALE)
-        except StoreUnavailable:
-            total = own
-        return total
-
-
-def session_streams(store, session: str, owner: str) -> int:
-    """Streams open on the agent backend's ``session`` in every live process but ``owner``
-    (which counts its own: they are in the store only from its next sweep on).
-
-    :raise app.store.StoreUnavailable: the store could not be read.
-    """
-    wall = time.time()
-    return sum(c.get("sessions", {}).get(session, 0)
-               for key, c in store.states("viewers:").items()
-               if key != f"viewers:{owner}" and wall - c["ts"] < _VIEWERS_STALE)
-
-
-def watchers(store, host: str) -> int:
-    """Streams open on ``host``'s page over every live process (what each tailer shares).
-
-    :raise app.store.StoreUnavailable: the store could not be read.
-    """
-    wall = time.time()
-    return sum(c.get("hosts", {}).get(host, 0) for c in store.states("viewers:").values()
-               if wall - c["ts"] < _VIEWERS_STALE)

@@ -7,7 +7,7 @@ import pytest
 
 from app.domain import processes
 from app.live.procwatch import ProcessWatch
-from app.live.tailer import watchers
+from app.live.viewers import watchers
 from app.sources.simhost import SimulatedHost
 from app.store import open_store
 

@@ -21,7 +21,7 @@ from app.domain import approvals
 from app.domain.approval_schemas import ApprovalAnswer
 from app.live.compat import session_stream
 from app.live.delivery import client_socket, direct_socket
-from app.live.tailer import session_streams
+from app.live.viewers import session_streams
 
 from ..access import needs
 from ..api.approvals import answer
