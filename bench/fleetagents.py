@@ -19,7 +19,7 @@ CPU (two decimals) columns, the host page from the 15-minute load (two decimals)
 read ``time.monotonic()``, one clock for every process of the machine.
 
 CONFIG: ``{"hosts": [name, ...], "ports": [port, ...], "offsets": [seconds, ...] (one of each
-per host), "interval", "samples",
+per host), "interval", "samples", "per_post",
 "start_at" (monotonic seconds), "t0" (Unix seconds of sample 0), "token"}``. RESULT:
 ``{"sent": {host: [[k, monotonic post time, status], ...]}, "statuses": {status: batches},
 "cpu": CPU seconds of this process while posting, "elapsed": seconds}``; a status of 0 is a
@@ -161,7 +161,8 @@ class Agents:
         if (k + index) % DETAILS_EVERY == 0:
             sample.update(self.extra[host])
         self.buffers[host].append((k, sample))
-        if host not in self.busy:
+        due = (k + 1) % self.config["per_post"] == 0 or k == self.config["samples"] - 1
+        if due and host not in self.busy:
             task = asyncio.ensure_future(self.send(host))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)

@@ -58,6 +58,9 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=1.0, help="samples per second per agent")
     parser.add_argument("--rest", type=float, default=10.0,
                         help="seconds the dashboards' CPU at rest is measured before posting")
+    parser.add_argument("--send-every", type=float, default=0.0,
+                        help="seconds between two posts of an agent (its --send-every); "
+                             "default: each sample at once")
     parser.add_argument("--procs", type=int, default=2, help="processes the agents run in")
     parser.add_argument("--fill-year", action="store_true",
                         help="check the year's Redis figure by writing a whole year of one "
@@ -111,7 +114,8 @@ def start_agents(folder: str, chosen: list[tuple[str, int, float]], args, start_
     with open(config, "w") as f:
         json.dump({"hosts": [h for h, _, _ in chosen], "ports": [p for _, p, _ in chosen],
                    "offsets": [o for _, _, o in chosen], "interval": 1 / args.rate,
-                   "samples": round(args.seconds * args.rate), "start_at": start_at, "t0": t0,
+                   "samples": round(args.seconds * args.rate),
+                   "per_post": max(round(args.send_every * args.rate), 1), "start_at": start_at, "t0": t0,
                    "token": token}, f)
     proc = subprocess.Popen([sys.executable, "-m", "bench.fleetagents", config, result], cwd=ROOT)
     return proc, result
@@ -212,7 +216,8 @@ async def run(args) -> dict:
                                      start_at)
     host_lat, host_odd = latencies(viewers["host"], {watched: sent.get(watched, [])}, start_at)
     return {
-        "hosts": args.hosts, "seconds": elapsed, "rate": args.rate, "procs": len(procs),
+        "hosts": args.hosts, "seconds": elapsed, "rate": args.rate,
+        "send_every": args.send_every, "procs": len(procs),
         "taken": args.hosts * samples, "posted": sum(len(rows) for rows in sent.values()),
         "accepted": sum(accepted.values()), "statuses": statuses, "missing": missing,
         "stored": stored,

@@ -17,7 +17,8 @@ def report(r: dict) -> str:
     return "\n".join([
         f"{r['hosts']:,} agents at {r['rate']:g} Hz for {r['seconds']:.0f} s into two "
         f"dashboards (`-w 2` each) on one Redis, {VIEWERS} viewers of `/fleet` and {VIEWERS} "
-        f"of one host; agents in {r['procs']} process(es).",
+        f"of one host; agents in {r['procs']} process(es), each sending "
+        + (f"every {r['send_every']:g} s." if r.get("send_every") else "each sample at once."),
         "",
         "| figure | value | target |", "|---|---:|---|",
         f"| dashboards' CPU, cores (each: {', '.join(f'{cores(c):.2f}' for c in r['cpu_dashboards'])}) "

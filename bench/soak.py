@@ -149,7 +149,7 @@ def _agents(folder: str, port: int, token: str, minutes: int):
     hosts = [f"soak-agent-{n:03}" for n in range(FLEET_HOSTS)]
     offsets = [n / FLEET_HOSTS for n in range(FLEET_HOSTS)]
     start_at, t0 = time.monotonic() + 3.0, float(int(time.time()) + 3)
-    args = SimpleNamespace(rate=1.0, seconds=max(minutes * 60 - 10, 1))
+    args = SimpleNamespace(rate=1.0, seconds=max(minutes * 60 - 10, 1), send_every=0.0)
     process = start_agents(folder, list(zip(hosts, [port] * FLEET_HOSTS, offsets)), args,
                            start_at, t0, token, 0)
     return process, (start_at, t0, dict(zip(hosts, offsets)))

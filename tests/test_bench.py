@@ -56,14 +56,16 @@ def test_the_language_bench_renders_once_per_language_per_change():
 
 def test_the_fleet_load_runs_small_and_measures_what_it_reports(tmp_path):
     """``bench.fleetload`` at 40 agents for 5 s after 1 s at rest (about 20 s with the
-    dashboards' start): samples are accepted, none that was accepted is missing, and the
-    latency to both pages is measured."""
+    dashboards' start), the agents sending every 2 s: samples are accepted, none that was
+    accepted is missing, and the latency to both pages is measured."""
     out = tmp_path / "fleet.md"
     done = subprocess.run([sys.executable, "-m", "bench.fleetload", "--hosts", "40",
-                           "--seconds", "5", "--rest", "1", "--out", str(out)], cwd=ROOT,
+                           "--seconds", "5", "--rest", "1", "--send-every", "2",
+                           "--out", str(out)], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     report = out.read_text()
+    assert "each sending every 2 s." in report, report
     taken, posted, accepted, stored = (int(n.replace(",", "")) for n in re.search(
         r"\| samples taken / posted / accepted \(202\) / stored \| ([\d,]+) / ([\d,]+) / "
         r"([\d,]+) / ([\d,]+) \|", report).groups())

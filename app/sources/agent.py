@@ -2,7 +2,11 @@
 
 It samples the machine with the dashboard's own :class:`~app.sources.sampler.HostSampler` every
 ``--interval`` seconds and pushes the samples, up to ``--batch`` per request, to a dashboard's
-``POST /api/v1/samples`` (``app.web.api.samples``), which shows the machine in the fleet row.
+``POST /api/v1/samples`` (``app.web.api.samples``), which shows the machine in the fleet row:
+each sample as soon as it is taken, or with ``--send-every N`` those of N seconds in one
+request. A request costs the dashboard much more than a sample in it (HTTP, the credential,
+the throttle, one store round trip): a big fleet whose agents send every 5 seconds costs it
+about 2.5 times less CPU (``docs/performance.md``, "A fleet"), and its figures come that late.
 
 While the dashboard cannot take them (restarting, unreachable, answering 5xx), samples wait in
 a bounded buffer: beyond ``--buffer`` seconds' worth the oldest are dropped, and how many is
@@ -109,12 +113,15 @@ class Agent:
     :param interval: seconds between two samples.
     :param batch: samples per request at most.
     :param keep: samples the buffer holds at most; the oldest go first beyond it.
+    :param send_every: seconds between two sends, on a fixed schedule from start (at most
+        ``batch`` samples each, then the rest of a backlog at once); at most ``interval``:
+        each sample as soon as it is taken.
     :param clock: monotonic seconds; ``sleep``: waits seconds; ``jitter``: a number in [0, 1]
         (tests pass fakes).
     """
 
     def __init__(self, sample: Callable[[], dict], send: Callable[[list[dict]], None], *,
-                 interval: float, batch: int, keep: int,
+                 interval: float, batch: int, keep: int, send_every: float = 0.0,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
                  jitter: Callable[[], float] = random.random) -> None:
@@ -129,6 +136,8 @@ class Agent:
         # The sampler primed its counters when it was made: the first sample comes one
         # interval later, so that its CPU figure covers a whole interval.
         self.next_sample = clock() + interval
+        self.send_every = send_every
+        self.send_due = clock() + send_every  # with the send_every-th sample, if one a second
 
     def step(self) -> float:
         """Take a sample if one is due and send one batch if one may go; return the seconds
@@ -138,10 +147,13 @@ class Agent:
             self._take()
             # A fixed schedule (no drift) that never catches up on ticks missed while sending.
             self.next_sample = max(self.next_sample + self.interval, now)
-        if self.buffer and now >= self.retry_at:
+        if self.buffer and now >= max(self.retry_at, self.send_due):
             self._flush()
             now = self.clock()
-        due = min(self.next_sample, self.retry_at) if self.buffer else self.next_sample
+            while self.send_every and not self.buffer and self.send_due <= now:
+                self.send_due += self.send_every
+        due = (min(self.next_sample, max(self.retry_at, self.send_due)) if self.buffer
+               else self.next_sample)
         return max(due - now, 0.0)
 
     def run(self) -> None:
@@ -230,6 +242,11 @@ def _stop(_signum, _frame):
               help="Host name the samples carry.")
 @click.option("--batch", type=click.IntRange(1, MAX_SAMPLES), default=60, show_default=True,
               help="Samples per request at most.")
+@click.option("--send-every", type=click.FloatRange(min=0), default=0.0,
+              show_default="each sample at once",
+              help="Seconds between two sends; the samples taken meanwhile go in one request "
+                   "(a big fleet's dashboards use far less CPU; samples not sent yet are lost "
+                   "when the agent stops).")
 @click.option("--buffer", "buffer_seconds", type=click.FloatRange(min=0, min_open=True),
               default=3600.0, show_default=True,
               help="Seconds of samples kept while the dashboard is unreachable.")
@@ -245,7 +262,7 @@ def _stop(_signum, _frame):
               is_flag=False, flag_value=5.0,
               help="Also send the containers (Docker or Podman at DOCKER_HOST or the default "
                    "sockets) with their figures, every N seconds (5 without a value).")
-def command(url: str, token: str, interval: float, host: str, batch: int,
+def command(url: str, token: str, interval: float, host: str, batch: int, send_every: float,
             buffer_seconds: float, disk_path: str, process_every: float | None,
             cmdline: bool, container_every: float | None) -> None:
     """Sample this machine and push the samples to a dashboard (POST /api/v1/samples)."""
@@ -259,8 +276,8 @@ def command(url: str, token: str, interval: float, host: str, batch: int,
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     signal.signal(signal.SIGTERM, _stop)
     keep = max(math.ceil(buffer_seconds / interval), 1)
-    log.info("agent: %s every %g s to %s, up to %d samples per request, %d kept",
-             host, interval, url, batch, keep)
+    log.info("agent: %s every %g s to %s, sent every %g s, up to %d samples per request, "
+             "%d kept", host, interval, url, max(send_every, interval), batch, keep)
     sample = HostSampler(host, disk_path).sample
     if process_every is not None:
         sample = with_processes(sample, ProcessScanner(cmdline=cmdline), process_every)
@@ -268,4 +285,5 @@ def command(url: str, token: str, interval: float, host: str, batch: int,
         from .containers import Engine, with_containers  # docker-py only for an agent that asks
 
         sample = with_containers(sample, Engine(cmdline=cmdline), container_every)
-    Agent(sample, http_sender(url, token), interval=interval, batch=batch, keep=keep).run()
+    Agent(sample, http_sender(url, token), interval=interval, batch=batch, keep=keep,
+          send_every=send_every).run()

@@ -44,12 +44,13 @@ class FakeDashboard:
         self.batches.append([s["n"] for s in samples])
 
 
-def make(batch=3, keep=100, jitter=1.0):
+def make(batch=3, keep=100, jitter=1.0, send_every=0.0):
     time = FakeTime()
     dashboard = FakeDashboard(time)
     counter = iter(range(1, 10**6))
     agent = Agent(lambda: {"n": next(counter)}, dashboard, interval=1.0, batch=batch, keep=keep,
-                  clock=time.clock, sleep=time.sleep, jitter=lambda: jitter)
+                  send_every=send_every, clock=time.clock, sleep=time.sleep,
+                  jitter=lambda: jitter)
     return agent, dashboard, time
 
 
@@ -66,6 +67,25 @@ def test_samples_go_out_one_by_one_while_the_dashboard_takes_them(caplog):
     assert dashboard.attempts == [start + 1, start + 2, start + 3]
     assert dashboard.batches == [[1], [2], [3]] and agent.sent == 3 and not agent.buffer
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_with_send_every_the_samples_of_that_time_go_in_one_request_on_a_fixed_schedule():
+    agent, dashboard, time = make(batch=10, send_every=5.0)
+    start = time.now
+    run_until(agent, time, start + 15.5)
+    assert dashboard.attempts == [start + 5, start + 10, start + 15]
+    assert dashboard.batches == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10], [11, 12, 13, 14, 15]]
+
+
+def test_with_send_every_a_backlog_still_goes_at_once_in_batches_and_the_schedule_holds():
+    agent, dashboard, time = make(batch=4, send_every=5.0)
+    start = time.now
+    dashboard.error = SendError("503", retry=True)
+    run_until(agent, time, start + 5.5)  # the send at 5 failed: retry at 6
+    dashboard.error = None
+    run_until(agent, time, start + 10.5)
+    assert dashboard.batches == [[1, 2, 3, 4], [5, 6], [7, 8, 9, 10]]
+    assert dashboard.attempts[1:] == [start + 6, start + 6, start + 10]
 
 
 def test_retries_back_off_exponentially_up_to_the_cap_and_keep_sampling(caplog):
@@ -282,10 +302,10 @@ def started(monkeypatch):
 def test_the_command_builds_an_agent_from_its_options(app, started):
     result = app.test_cli_runner().invoke(args=[
         "agent", "--to", "http://dash.lan:8000", "--interval", "0.5", "--host", "box-7",
-        "--batch", "20", "--buffer", "60"])
+        "--batch", "20", "--buffer", "60", "--send-every", "5"])
     assert result.exit_code == 0, result.output
     [agent] = started
-    assert (agent.interval, agent.batch, agent.keep) == (0.5, 20, 120)
+    assert (agent.interval, agent.batch, agent.keep, agent.send_every) == (0.5, 20, 120, 5.0)
     sample = agent.sample()
     assert sample["host"] == "box-7" and 0 <= sample["cpu_percent"] <= 100
 
@@ -322,6 +342,7 @@ def test_process_lists_come_at_their_own_pace():
     (["--to", "http://d", "--host", "bad host"], "--host"),
     (["--to", "http://d", "--interval", "0"], "--interval"),
     (["--to", "http://d", "--batch", "1001"], "--batch"),
+    (["--to", "http://d", "--send-every", "-1"], "--send-every"),
     ([], "--to"),
 ])
 def test_the_command_refuses_bad_options(app, started, args, complaint):
