@@ -37,10 +37,12 @@ log = logging.getLogger(__name__)
 _CHART_GRACE = 1.5  # seconds due charts wait for a message to ride along with, then go alone
 _LINGER = 0.5  # seconds at most a sample's figures wait for news (Page.ready): half a sample
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
-#: Seconds at least between two reads of the log that bring items. Many agents write a few
-#: items each, spread over the second: read as they come, each read brought one item and paid
-#: a round trip and a pass over every page for it. Items that come within this time of the last
-#: read wait for it and go out together; an item after a quiet spell is read at once.
+#: Seconds at least between two reads of the log while items keep coming. Many agents write a
+#: few items each, spread over the second: read as they came, each read brought one item and
+#: paid a round trip and a pass over every page for it. Once two reads in a row brought items
+#: within twice this time of each other, the next waits until this long after the last, and
+#: takes what came meanwhile in one pass; an item after a quiet spell, or a second one, is read
+#: at once.
 _GATHER = 0.025
 #: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.
 _REMEMBERED = 256
@@ -70,7 +72,8 @@ class Tailer:
         heartbeat_due: dict[Page | Overview | AuditFeed, float] = {}
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
-        gathered = 0.0  # time.monotonic() of the last read that brought items
+        # time.monotonic() of the last two reads that brought items: a burst when close
+        gathered = (float("-inf"), float("-inf"))
         while True:
             # Back for the next heartbeat, lifetime sweep or held figures (Page.ready).
             due = min([expire_due, *heartbeat_due.values(),
@@ -83,9 +86,8 @@ class Tailer:
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
                            or len(live.json) or live.audit.watching() or len(live.compat))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
-                gather = gathered + _GATHER - time.monotonic()
-                if gather > 0:
-                    gevent.sleep(gather)
+                if gathered[1] - gathered[0] < 2 * _GATHER:
+                    gevent.sleep(max(gathered[1] + _GATHER - time.monotonic(), 0))
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
                 # tailer's cursor (a page made later starts at or after it).
@@ -113,7 +115,7 @@ class Tailer:
                 if self._suspect and self._notice_reset():
                     items = []
             if items:
-                gathered = time.monotonic()
+                gathered = (gathered[1], time.monotonic())
                 self._seen.extend((item.id, item.ts) for item in items)
                 try:
                     live.end_sessions(live.accounts.apply(items))
