@@ -75,7 +75,9 @@ def latencies(viewers: list[Viewer], sent: dict[str, list], since: float) -> tup
     """(seconds from each sample's post until each viewer shows it or a newer sample of its
     host, samples that no viewer showed by the end). ``sent``: ``{host: [[k, monotonic post
     time, status], ...]}``; what a viewer showed before ``since`` (the snapshot before the
-    run) does not count.
+    run) does not count, nor the marker of the sample ``fleetload.prime`` sent before the run
+    (``MARKERS - 1``): a host can enter a busy page's first rows with it after ``since``, and
+    as a marker above every other it made the run's samples look shown before their post.
 
     The fleet page draws every ``TABLE_STEP`` seconds, each time with each host's latest
     sample: a sample newer than the last draw is shown by the next one, or superseded by a
@@ -85,7 +87,7 @@ def latencies(viewers: list[Viewer], sent: dict[str, list], since: float) -> tup
     for viewer in viewers:
         shown: dict[str, list[tuple[int, float]]] = {}
         for (host, k), at in viewer.shown.items():
-            if at >= since:
+            if at >= since and k != MARKERS - 1:
                 shown.setdefault(host, []).append((k, at))
         for host, rows in sent.items():
             # Newest first, each with the earliest time a marker at least that new showed.
