@@ -53,7 +53,6 @@ class ViewerCount:
         return total
 
 
-
 def session_streams(store, session: str, owner: str) -> int:
     """Streams open on the agent backend's ``session`` in every live process but ``owner``
     (which counts its own: they are in the store only from its next sweep on).

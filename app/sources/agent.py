@@ -137,7 +137,7 @@ class Agent:
         # interval later, so that its CPU figure covers a whole interval.
         self.next_sample = clock() + interval
         self.send_every = send_every
-        self.send_due = clock() + send_every  # with the send_every-th sample, if one a second
+        self.send_due = clock() + send_every  # then every send_every on that grid
 
     def step(self) -> float:
         """Take a sample if one is due and send one batch if one may go; return the seconds
