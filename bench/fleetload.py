@@ -115,7 +115,8 @@ def start_agents(folder: str, chosen: list[tuple[str, int, float]], args, start_
         json.dump({"hosts": [h for h, _, _ in chosen], "ports": [p for _, p, _ in chosen],
                    "offsets": [o for _, _, o in chosen], "interval": 1 / args.rate,
                    "samples": round(args.seconds * args.rate),
-                   "per_post": max(round(args.send_every * args.rate), 1), "start_at": start_at, "t0": t0,
+                   "per_post": max(round(args.send_every * args.rate), 1),
+                   "start_at": start_at, "t0": t0,
                    "token": token}, f)
     proc = subprocess.Popen([sys.executable, "-m", "bench.fleetagents", config, result], cwd=ROOT)
     return proc, result

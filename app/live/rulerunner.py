@@ -129,19 +129,21 @@ def _catch_up(store: Store, fleet: rules.FleetEvaluator, cursor: int, lease: _Le
     """Evaluate every item after ``cursor``: from the tailer's batches ``read``
     (:meth:`Inbox.take`) while they follow on from it, then from the log if they did not or
     there were none. Return the new cursor (stored after each batch)."""
+    start, covered = cursor, bool(read)
     for after, last, items in read:
-        if last <= cursor:
-            continue  # read from the log already
         if after > cursor:
-            break  # items between the two that the tailer read before this runner took over
+            # Items between the cursor and this batch are in no batch (read before this
+            # process took the lease, or dropped from a full inbox): the log has them.
+            covered = False
+            break
         for item in items:
             if item.id > cursor:
                 _evaluate(store, fleet, item)
-        cursor = last
-    else:
-        if read:  # every item up to the tailer's position evaluated
+        cursor = max(cursor, last)
+    if covered:
+        if cursor != start:
             store.set_state(CURSOR_KEY, {"id": cursor})
-            return cursor
+        return cursor
     while batch := store.since(cursor):
         for item in batch:
             _evaluate(store, fleet, item)
