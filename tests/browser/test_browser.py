@@ -30,8 +30,8 @@ def changes(page: Page, selector: str, timeout_ms: int) -> None:
 def test_live_page_updates_without_reload(server, watched: Page):
     page = watched
     page.goto(server.url + "/")
-    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
-    expect(page.locator("#cpu .number")).to_have_text(re.compile(r"^\d+\.\d$"), timeout=3000)
+    expect(page.locator("#badge")).to_have_text("LIVE")
+    expect(page.locator("#cpu .number")).to_have_text(re.compile(r"^\d+\.\d$"))
     page.evaluate("window.__same_document = true")  # gone if the page reloads
 
     changes(page, "#cpu .number", timeout_ms=5000)
@@ -40,10 +40,10 @@ def test_live_page_updates_without_reload(server, watched: Page):
     assert httpx.post(server.url + "/api/v1/events",
                       json={"level": "warning", "message": marker}).status_code == 201
     item = page.locator("#events li").first
-    expect(item).to_contain_text(marker, timeout=1500)
+    expect(item).to_contain_text(marker)
     expect(item).to_have_class(re.compile(r"\blevel-warning\b"))
     expect(item.locator(".level-word")).to_have_text("warning")
-    expect(page.locator("#viewers .number")).not_to_have_text("0", timeout=3000)
+    expect(page.locator("#viewers .number")).not_to_have_text("0")
     # A new event comes alone, prepended; the feed keeps its 20 newest (DASHBOARD_FEED_SIZE).
     for n in range(21):
         assert httpx.post(server.url + "/api/v1/events",
@@ -64,12 +64,12 @@ def test_blocked_stream_falls_back_to_polling(server, page: Page):
     # A proxy that refuses the stream: the connection fails, the badge asks /poll every 2 s.
     page.route(re.compile(r"/stream(\?|$)"), lambda route: route.abort())
     page.goto(server.url + "/")
-    expect(page.locator("#badge")).to_have_text("POLLING", timeout=5000)
+    expect(page.locator("#badge")).to_have_text("POLLING")
     changes(page, "#cpu .number", timeout_ms=10_000)  # polls every 2 s; slack for a busy CI
 
     marker = "seen while polling"
     httpx.post(server.url + "/api/v1/events", json={"message": marker})
-    expect(page.locator("#events li").first).to_contain_text(marker, timeout=4000)
+    expect(page.locator("#events li").first).to_contain_text(marker)
     expect(page.locator("#badge")).to_have_text("POLLING")
 
     # The proxy lets the stream through again: the page re-dials (every 15 s) and is LIVE.
@@ -90,11 +90,11 @@ def test_poll_transport_page_polls_from_the_start(server, watched: Page):
 def test_event_text_is_shown_as_text_and_runs_nothing(server, watched: Page):
     page = watched
     page.goto(server.url + "/")
-    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    expect(page.locator("#badge")).to_have_text("LIVE")
     assert httpx.post(server.url + "/api/v1/events",
                       json={"level": "critical", "message": XSS, "source": XSS}).status_code == 201
     message = page.locator("#events li .message").first
-    expect(message).to_have_text(XSS, timeout=1500)
+    expect(message).to_have_text(XSS)
     assert page.locator("#events img").count() == 0
     page.wait_for_timeout(500)  # time for an onerror handler to fire, were there an <img>
     assert page.problems == []

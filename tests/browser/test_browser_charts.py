@@ -48,7 +48,7 @@ def changes(page: Page, selector: str, timeout_ms: int) -> None:
 def test_each_range_shows_charts_with_axes_and_hover_values(filled, watched: Page, name, link, tick):
     page = watched
     page.goto(filled.url + ("/" if name == "live" else f"/?range={name}"))
-    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    expect(page.locator("#badge")).to_have_text("LIVE")
     current = page.locator('#charts nav a[aria-current="page"]')
     expect(current).to_have_text(link)
     expect(current).to_have_attribute("href", re.compile(
@@ -63,14 +63,14 @@ def test_each_range_shows_charts_with_axes_and_hover_values(filled, watched: Pag
     assert len(ticks) >= 4 and all(re.match(tick, t) for t in ticks), ticks
     expect(page.locator("#charts .zone")).to_contain_text("times in CET")
     # A line drawn, and the aria-label saying what it shows.
-    expect(cpu.locator("svg.plot path.line")).to_have_count(1, timeout=10_000)
+    expect(cpu.locator("svg.plot path.line")).to_have_count(1)
     expect(cpu.locator("svg.plot")).to_have_attribute(
         "aria-label", re.compile(r"^CPU, last .+: latest \d+\.\d %; min \d+\.\d %, max \d+\.\d %$"))
     if name != "live":
         expect(cpu.locator("svg.plot path.band")).to_have_count(1)
     # Hover: the rect under the pointer has a title with a time and a value.
     rect = cpu.locator("rect").last
-    expect(rect).to_have_count(1, timeout=10_000)
+    expect(rect).to_have_count(1)
     rect.hover()
     title = rect.locator("title").text_content()
     # A bucket that crosses midnight names the end's day too ("23:00–Thu 03 Dec 01:00").
@@ -90,10 +90,10 @@ def test_the_live_plots_are_swapped_in_and_render_as_svg(filled, watched: Page):
     element (an SVG child swapped alone would land in the HTML namespace and draw nothing)."""
     page = watched
     page.goto(filled.url + "/")
-    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    expect(page.locator("#badge")).to_have_text("LIVE")
     plot = page.locator("#plot-cpu svg")
     page.evaluate("document.querySelector('#plot-cpu').dataset.old = '1'")
-    expect(page.locator("#plot-cpu:not([data-old])")).to_have_count(1, timeout=12_000)
+    expect(page.locator("#plot-cpu:not([data-old])")).to_have_count(1)
     assert plot.evaluate("e => e.namespaceURI") == "http://www.w3.org/2000/svg"
     path = page.locator("#plot-cpu path.line")
     box = path.bounding_box()
@@ -106,6 +106,6 @@ def test_screenshots_desktop_and_phone(filled, browser, scheme):
     for label, _width, page in screens(browser, scheme):
         for name in ("live", "24h"):
             page.goto(filled.url + ("/" if name == "live" else f"/?range={name}"))
-            expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
-            expect(page.locator("#plot-cpu path.line")).to_have_count(1, timeout=10_000)
+            expect(page.locator("#badge")).to_have_text("LIVE")
+            expect(page.locator("#plot-cpu path.line")).to_have_count(1)
             page.screenshot(path=ARTIFACTS / f"charts-{name}-{label}-{scheme}.png", full_page=True)

@@ -54,7 +54,7 @@ def test_the_containers_region_on_desktop_and_phone(dashboard, browser, scheme):
         problems = []
         page.on("console", lambda m: m.type == "error" and problems.append(m.text))
         page.goto(f"{dashboard.url}/?host={HOST}")
-        expect(page.locator("#badge")).to_have_text("LIVE", timeout=10_000)
+        expect(page.locator("#badge")).to_have_text("LIVE")
         rows = page.locator("#containers tbody tr")
         expect(rows).to_have_count(5, timeout=20_000)
         # Figures come with the second reading after someone views the host.
@@ -90,5 +90,5 @@ def test_the_containers_region_on_desktop_and_phone(dashboard, browser, scheme):
             screenshot(charts, ARTIFACTS / f"containers-charts-{label}-{scheme}.png")
             page.locator("#containers a", has_text="sort by memory").click()
             expect(page).to_have_url(re.compile(r"containers=memory"))
-            expect(page.locator("#containers-memory tbody tr")).to_have_count(5, timeout=10_000)
+            expect(page.locator("#containers-memory tbody tr")).to_have_count(5)
         assert problems == [], problems

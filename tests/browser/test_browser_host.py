@@ -20,10 +20,10 @@ def test_inside_the_simulated_host(server, watched: Page):
     assert httpx.post(server.url + "/simulator/host", json={"enabled": True}).status_code == 200
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(server.url + "/")
-    expect(page.locator("#badge")).to_have_text("LIVE", timeout=5000)
+    expect(page.locator("#badge")).to_have_text("LIVE")
 
     # The simulated host has 8 cores, two file systems, two interfaces and five sensors.
-    expect(page.locator("#cpu-detail .cores i")).to_have_count(8, timeout=5000)
+    expect(page.locator("#cpu-detail .cores i")).to_have_count(8)
     expect(page.locator("#cpu-detail .cores")).to_have_attribute(
         "aria-label", re.compile(r"^Busy per logical CPU, %: (\d+ ){7}\d+$"))
     expect(page.locator("#cpu-detail .cores i").first).to_be_visible()
@@ -53,7 +53,7 @@ def test_inside_the_simulated_host(server, watched: Page):
     # The sort link is a plain link; the table sorted by memory keeps itself current by polling.
     page.locator("#processes a", has_text="sort by memory").click()
     expect(page).to_have_url(re.compile(r"sort=mem"))
-    expect(page.locator("#processes-mem tbody tr")).to_have_count(15, timeout=5000)
+    expect(page.locator("#processes-mem tbody tr")).to_have_count(15)
     rss = page.locator("#processes-mem tbody td:nth-child(6)").all_inner_texts()
     assert rss[0].endswith("GiB")  # the simulated java process holds about 2 GiB
     expect(page.locator("#processes-mem a", has_text="sort by CPU")).to_be_visible()

@@ -26,7 +26,7 @@ def test_the_pages_in_chinese(server, watched: Page):
         "name": "disk-full", "level": "critical", "message": "/var 96 %"}).status_code == 201
     page.goto(server.url + "/?lang=zh_Hans")  # the cookie keeps the choice for what follows
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    expect(page.locator("#badge")).to_have_text("实时", timeout=5000)
+    expect(page.locator("#badge")).to_have_text("实时")
     expect(page.locator("#approvals")).to_contain_text("等待审批")
     expect(page.locator("#alerts")).to_contain_text("触发中")
     expect(page.locator("#processes tbody tr")).to_have_count(15, timeout=15000)
@@ -57,7 +57,7 @@ def test_the_audit_page_and_an_error_page_in_chinese(server, watched: Page):
     # The entry arrives over the audit stream (or in its snapshot, if the stream opened after
     # it), rendered in Chinese for Chinese readers.
     row = page.locator("#audit-rows tbody tr").first
-    expect(row).to_contain_text("alert-ack", timeout=10000)
+    expect(row).to_contain_text("alert-ack")
     expect(page.locator("#audit-rows thead")).to_contain_text("操作人")
     expect(row).to_contain_text("管理员")
     page.screenshot(path=ARTIFACTS / "zh-audit-desktop-light.png", full_page=True)
