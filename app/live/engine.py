@@ -180,6 +180,9 @@ class Live:
             pass  # the runner uses DASHBOARD_ALERT_RULES meanwhile; the next start seeds
         self.fleet.load(self.store)
         for page in self.pages:
+            # Rendered when someone reads them: a worker that starts on history and that
+            # nobody views renders no figure (nor loads a language's data, megabytes).
+            page.view.unwatched = not len(page.hub)
             page.view.load(self.store)
         self._greenlets.append(gevent.spawn(Tailer(self).run))
         self._greenlets.append(gevent.spawn(run_janitor, self.store, self.settings, self.owner))

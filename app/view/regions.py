@@ -89,9 +89,8 @@ class LiveView:
         self.out = RenderedRegions(env, self.query, label=f"host {host!r}",
                                    on_error=lambda name: (self.on_render_error is not None
                                                           and self.on_render_error(name)))
-        #: Set by the tailer while nobody streams this page: changed regions are then only
-        #: marked, and rendered when someone reads them (:meth:`catch_up`), so that a page
-        #: nobody watches costs folding its items, not rendering them every second.
+        #: Set while nobody streams this page (by the tailer; by the engine before it loads):
+        #: changed regions are only marked then, and rendered when read (:meth:`catch_up`).
         self.unwatched = False
         self._stale: set[str] = set()
         self._store: Store | None = None  # what a skipped chart draw would have read
@@ -115,7 +114,7 @@ class LiveView:
 
     def load(self, store: Store) -> None:
         """Fill the view from the store (latest sample, history, events, alerts, custom metrics,
-        tasks, pending approvals) and render every region.
+        tasks, pending approvals) and render every region (when read, if :attr:`unwatched`).
 
         The view holds the log up to the id read first: later items are left for :meth:`apply`,
         or one appended meanwhile would show twice (the state's latest values by key may be
@@ -145,6 +144,7 @@ class LiveView:
         now = time.time()
         self.panel.load_recent(store, now)
         self.panel.draw(store, now)
+        self._store = store
         for name in (*self.regions, "plots"):
             self._rerender(name)
 

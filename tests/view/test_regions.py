@@ -16,6 +16,7 @@ def sample(**values):
 def view_with(live, *items):
     view = live.view
     view.host = "h"
+    view.unwatched = False  # as while someone streams it: apply renders what changed
     return view, view.apply(list(items))
 
 
