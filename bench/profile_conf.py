@@ -47,7 +47,10 @@ def post_worker_init(worker):  # wraps the project's own
         counts[_stack(frame) if frame is not None else "(none)"] += 1
         if time.monotonic() - written[0] >= WRITE_EVERY:
             written[0] = time.monotonic()
-            out.write_text("".join(f"{n} {stack}\n" for stack, n in counts.items()))
+            # Copied in one C call first: a SIGPROF during the write runs this handler again,
+            # which adds to the counts (iterating them then failed the interrupted request).
+            counted = list(counts.items())
+            out.write_text("".join(f"{n} {stack}\n" for stack, n in counted))
 
     monkey.get_original("signal", "signal")(signal.SIGPROF, sample)
     signal.setitimer(signal.ITIMER_PROF, INTERVAL, INTERVAL)
