@@ -110,6 +110,34 @@ def rows(cards: list[Card], sort: str, q: str) -> list[Card]:
                   key=lambda c: (*key(c), c.name))
 
 
+class _Rows:
+    """Each shown row's HTML as last drawn, with the :class:`Card` it was drawn from. The fleet
+    keeps a host's card while nothing of it changed (``Fleet.cards``), and a row shows its card
+    alone, so the same card object means the same row: with agents that send every few seconds,
+    most rows of a draw are unchanged, and their macro need not run again."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[Card, str]] = {}
+        self._drawn: dict[str, tuple[Card, str]] = {}
+
+    def start(self) -> None:
+        """Begin a draw: what the last one drew is what may be kept."""
+        self._kept, self._drawn = self._drawn, {}
+
+    def get(self, card: Card) -> str | None:
+        """The row of ``card`` if the last draw drew it from this very card, else None."""
+        entry = self._kept.get(card.name)
+        if entry is None or entry[0] is not card:
+            return None
+        self._drawn[card.name] = entry
+        return entry[1]
+
+    def put(self, card: Card, html: str) -> str:
+        """Keep ``html`` as the row of ``card`` and return it."""
+        self._drawn[card.name] = (card, html)
+        return html
+
+
 class FleetTable:
     """The regions of one fleet page: what they show, rendered once per change.
 
@@ -129,6 +157,7 @@ class FleetTable:
         self.version = self.changed_at = 0
         self.drawn_at: float | None = None  # monotonic seconds
         self._parts = Parts()
+        self._rows = _Rows()
         self._templates = {name: env.get_template(f"_{name}.html") for name in REGIONS}
 
     @property
@@ -154,11 +183,12 @@ class FleetTable:
         matched = rows(cards, self.sort, self.q)
         context = {"sort": self.sort, "q": self.q, "columns": COLUMNS, "total": len(cards),
                    "counts": summary(cards), "shown": matched[:MAX_ROWS],
-                   "matched": len(matched), "parts": self._parts,
+                   "matched": len(matched), "parts": self._parts, "rows": self._rows,
                    "fullest_disk": fullest_disk, "value": sample_value}
 
         def table() -> str:
             self._parts.start()
+            self._rows.start()
             return self._parts.finish(self._templates["fleet-table"].render(context))
 
         changed = []

@@ -93,6 +93,20 @@ def test_a_redraw_sends_only_changed_rows_while_the_order_holds(app, fleet):
     assert t.changes(["fleet-table", "fleet-summary"]).startswith('<div id="fleet-table"')
 
 
+def test_a_redraw_draws_again_only_the_rows_whose_host_changed(app, fleet):
+    t = table(app, fleet, "name")
+    drawn = []
+    put = t._rows.put
+    t._rows.put = lambda card, html: drawn.append(card.name) or put(card, html)
+    fleet.apply([Item(5, "metrics", NOW, sample(host="web-2", cpu_percent=96.0,
+                                                 mem_percent=20.0))])
+    t.draw(5, 10.0)
+    assert drawn == ["web-2"]
+    html = t.html["fleet-table"]
+    assert names(html) == ["db-1", "web-10", "web-2"] and "<td>96 %</td>" in html
+    assert "<small>/var</small>" in html  # web-10's row, kept from the first draw
+
+
 def test_a_draw_nobody_streams_keeps_no_change_and_the_step_gates_redraws(app, fleet):
     t = table(app, fleet, "name")
     step = overview.TABLE_STEP
