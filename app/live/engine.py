@@ -187,7 +187,7 @@ class Live:
         self._greenlets.append(gevent.spawn(Tailer(self).run))
         self._greenlets.append(gevent.spawn(run_janitor, self.store, self.settings, self.owner))
         self._greenlets.append(gevent.spawn(run_rules, self.store, self.settings, self.owner,
-                                            self.rules_inbox))
+                                            self.rules_inbox, self.view.last_id))
         if configured(self.settings):
             self._greenlets.append(gevent.spawn(
                 run_notifier, self.store, self.settings, self.owner, self.notify_due,

@@ -2,7 +2,8 @@
 rules against every host sample in the log, the dashboards' own and the agents' alike.
 
 Every process runs :func:`run_rules`; the holder reads the log after its cursor (the state
-:data:`CURSOR_KEY`, so a process that takes over goes on where the last holder stopped),
+:data:`CURSOR_KEY`, so a process that takes over goes on where the last holder stopped; the
+first holder starts where its process's views did),
 evaluates each ``metrics`` and ``containers`` item once with :class:`~app.domain.rules.FleetEvaluator`, switches
 to a new rule list at its ``rules`` item, resolves a forgotten host's alerts at its
 ``host-forgotten`` item, writes the transitions and moves the cursor. Its
@@ -60,12 +61,15 @@ class Inbox:
         return batches
 
 
-def run_rules(store: Store, settings, owner: str, inbox: Inbox) -> None:
+def run_rules(store: Store, settings, owner: str, inbox: Inbox, start: int) -> None:
     """Evaluate the rules forever while holding the lease (module docstring); runs in its own
     greenlet, which ``Live.stop`` kills.
 
     :param settings: ``alert_rules`` (the list used while the store has none).
     :param inbox: what the tailer read; its ``due`` wakes the runner.
+    :param start: the log id this process started from (its views'): with no cursor stored
+        yet, the rules evaluate every item after it, those appended before this greenlet
+        first ran included.
     """
     fleet: rules.FleetEvaluator | None = None
     cursor = 0
@@ -79,7 +83,7 @@ def run_rules(store: Store, settings, owner: str, inbox: Inbox) -> None:
                 fleet = None
                 continue
             if fleet is None:
-                fleet, cursor = _take_over(store, settings)
+                fleet, cursor = _take_over(store, settings, start)
             cursor = _catch_up(store, fleet, cursor, lease, read)
         except StoreUnavailable:
             fleet = None  # start over from the stored cursor once the store answers
@@ -111,14 +115,14 @@ class _Lease:
         return self._held
 
 
-def _take_over(store: Store, settings) -> tuple[rules.FleetEvaluator, int]:
+def _take_over(store: Store, settings, start: int) -> tuple[rules.FleetEvaluator, int]:
     """The evaluator state a new holder starts from: the stored rules, the firing alerts, and
-    the cursor (the newest id if none is stored or the log no longer has it)."""
+    the cursor (``start`` if none is stored; the newest id if the log no longer has it)."""
     listed = rules.load(store)
     fleet = rules.FleetEvaluator(settings.alert_rules if listed is None else listed,
                                  alerts.all_alerts(store, state="firing"))
     stored = store.get_state(CURSOR_KEY)
-    cursor = stored["id"] if stored else store.latest_id()
+    cursor = stored["id"] if stored else start
     if cursor < store.first_id() - 1 or cursor > store.latest_id():
         cursor = store.latest_id()  # trimmed meanwhile, or a log that went back: start now
     return fleet, cursor

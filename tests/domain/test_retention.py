@@ -142,7 +142,7 @@ def test_a_host_gone_by_retention_is_forgotten_everywhere_and_its_alerts_resolve
     store = live.store
     settings = SimpleNamespace(alert_rules=[AlertRule(metric="cpu_percent", op=">", value=90,
                                                       name="cpu-high")])
-    evaluators, cursor = rulerunner._take_over(store, settings)
+    evaluators, cursor = rulerunner._take_over(store, settings, store.latest_id())
     for host in ("gone", "here"):
         sample = {"host": host, "ts": NOW - 2 * DAY if host == "gone" else NOW - 60,
                   "cpu_percent": 95.0}

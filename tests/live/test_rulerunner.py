@@ -22,7 +22,7 @@ def firing(store):
 
 def test_batches_that_follow_on_are_evaluated_without_reading_the_log(live, monkeypatch):
     store = live.store
-    fleet, cursor = rulerunner._take_over(store, SETTINGS)
+    fleet, cursor = rulerunner._take_over(store, SETTINGS, store.latest_id())
     inbox = rulerunner.Inbox()
     after = cursor
     for host in ("a", "b"):
@@ -50,7 +50,7 @@ def test_a_gap_before_the_batches_is_read_from_the_log_and_nothing_twice(live, m
     cursor and the first batch come from the log, the batches' items already read are skipped,
     and the last batch's newer items are evaluated from the batch."""
     store = live.store
-    fleet, cursor = rulerunner._take_over(store, SETTINGS)
+    fleet, cursor = rulerunner._take_over(store, SETTINGS, store.latest_id())
     hot(store, "missed")
     behind = store.latest_id()
     hot(store, "read-twice")
@@ -71,3 +71,15 @@ def test_a_gap_before_the_batches_is_read_from_the_log_and_nothing_twice(live, m
     assert cursor == store.latest_id()
     assert sorted(recorded) == ["missed", "new", "read-twice"]
     assert firing(store) == ["missed", "new", "read-twice"]
+
+
+def test_a_first_take_over_evaluates_what_came_after_the_process_started(live):
+    """No cursor stored yet (a first start): samples appended after the process started and
+    before its runner first held the lease are evaluated, not passed over."""
+    store = live.store
+    start = store.latest_id()
+    hot(store, "early")
+    fleet, cursor = rulerunner._take_over(store, SETTINGS, start)
+    assert cursor == start
+    rulerunner._catch_up(store, fleet, cursor, rulerunner._Lease(store, "me"))
+    assert firing(store) == ["early"]
