@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     from htmx_flask import Htmx
 
     from .config import ROOT, ConfigError, load_settings
+    from .config.apart import load_settings_apart
     from .domain.fleet import Fleet
     from .live.engine import Live
     from .sources import agent, ask
@@ -55,7 +56,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.jinja_options = {**app.jinja_options, "bytecode_cache": compiled_templates("pages")}
-    settings = load_settings(config)
+    # From the environment alone, a process apart validates: this one then never loads pydantic
+    # until a request validates a payload (a worker at rest, docs/performance.md).
+    settings = load_settings_apart() if config is None else load_settings(config)
     app.config.update(
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=settings.max_body,

@@ -4,42 +4,50 @@ Every setting has a default that runs one gevent worker with the embedded SQLite
 value stops start-up with :class:`ConfigError` naming the variable, never a half-working app.
 Tests pass a mapping to ``create_app(config)`` instead (keys are the field names below in upper
 case, for example ``{"SAMPLE_INTERVAL": 0.2}``).
+
+:class:`Settings` is a plain dataclass that pydantic validates (:func:`load_settings`): its
+annotations are text until then. A worker gets its settings from a process apart
+(``app.config.apart``), so that it does not import pydantic until a request needs it (about
+9 MB per worker, ``docs/performance.md``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import os
-import re
 import socket
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, get_origin
+from typing import Annotated, Literal  # noqa: F401 - the annotations below name them
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, SecretStr,
-                      ValidationError, field_validator, model_validator)
+from app.domain.alerts import DEFAULT_RULES, AlertRule, check_names  # noqa: F401 - as above
 
-from app.domain.alerts import DEFAULT_RULES, AlertRule, check_names
-
-from .values import (DEFAULT_THRESHOLDS, MIN_TOKEN_LENGTH, ConfigError, Duration, Seconds,
-                     Zone, over_defaults, proxies)
+from .values import (DEFAULT_THRESHOLDS, ConfigError, Duration, Secret,  # noqa: F401
+                     absolute_url, annotation_names, known_scheme, long_enough, over_defaults,
+                     proxies, url_path)
 
 ENV_PREFIX = "DASHBOARD_"
 #: The checkout: ``templates/``, ``static/``, ``node_modules/`` and ``instance/`` are here.
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """The dashboard's settings; each field ``x`` is read from ``DASHBOARD_X``.
 
-    A plain pydantic model fed by :func:`load_settings` rather than pydantic-settings, which
-    costs every worker about 3 MB of memory for the few lines below.
+    A plain dataclass fed by :func:`load_settings`, which validates it with pydantic, rather
+    than pydantic-settings or a pydantic model: a worker then holds its settings without
+    loading pydantic (``app.config.apart``).
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    __pydantic_config__ = {"extra": "ignore"}  # noqa: RUF012 - read by pydantic only
 
     #: ``sqlite:///absolute/path.sqlite3``, ``redis://host:port/db`` or ``redis+sentinel://...``
     #: (``app.store.redis_connect``); empty: ``sqlite:///<instance folder>/dashboard.sqlite3``.
-    store_url: str = ""
+    store_url: Annotated[str, AfterValidator(known_scheme)] = ""
     #: ``1`` registers the simulator blueprint (``/simulator/...``); off by default.
     simulator: bool = False
     #: Seconds between two host samples (psutil), so 1 means 1 Hz. Streams hold a sample's
@@ -63,7 +71,8 @@ class Settings(BaseModel):
     #: "stale" (``app.domain.fleet``).
     stale_after: Seconds = 10.0
     #: Name this host's samples carry, and the host that ``/`` shows.
-    host_name: str = Field(default_factory=socket.gethostname, min_length=1, max_length=253)
+    host_name: Annotated[str, Field(min_length=1, max_length=253)] = field(
+        default_factory=socket.gethostname)
     #: Items the store's log keeps before trimming the oldest.
     log_size: Annotated[int, Field(ge=100)] = 10_000
     #: Events shown in the feed, newest first.
@@ -75,24 +84,24 @@ class Settings(BaseModel):
     #: ``sse`` (default) or ``poll``: how a page loaded without ``?transport=`` gets updates.
     transport: Literal["sse", "poll"] = "sse"
     #: JSON object of metric -> [warning, critical], merged over :data:`DEFAULT_THRESHOLDS`.
-    thresholds: Annotated[dict[str, tuple[float, float]], AfterValidator(over_defaults)] = Field(
+    thresholds: Annotated[dict[str, tuple[float, float]], AfterValidator(over_defaults)] = field(
         default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     #: JSON list of rules ``{"metric", "op", "value", "for", "level", "name", "hosts"}`` (see
     #: :class:`app.domain.alerts.AlertRule`); replaces the defaults, ``[]`` turns rules off.
     #: Rules live in the store (``PUT /api/v1/rules``): this only seeds a store without any.
-    alert_rules: tuple[AlertRule, ...] = DEFAULT_RULES
+    alert_rules: Annotated[tuple[AlertRule, ...], AfterValidator(check_names)] = DEFAULT_RULES
     #: ``0`` turns the host sampler off in this process.
     sampler: bool = True
     #: Token (16 characters or more) programs send as ``Authorization: Bearer <token>``: an
     #: API key with the ``ingest`` and ``ask`` scopes (see People, roles and keys).
-    ingest_token: SecretStr = SecretStr("")
+    ingest_token: Annotated[Secret, AfterValidator(long_enough)] = Secret()
     #: Token (16 characters or more) a wall display types into ``/login``: a viewer sign-in.
-    view_token: SecretStr = SecretStr("")
+    view_token: Annotated[Secret, AfterValidator(long_enough)] = Secret()
     #: Bearer token (16 characters or more) a scrape of ``/metrics`` sends; empty: a read.
-    metrics_token: SecretStr = SecretStr("")
+    metrics_token: Annotated[Secret, AfterValidator(long_enough)] = Secret()
     #: Key that signs the session cookie; empty: a random key per start, which logs everyone out
     #: at each restart and fails with several workers or hosts (each would have its own key).
-    secret_key: SecretStr = SecretStr("")
+    secret_key: Secret = Secret()
     #: Host names (comma- or space-separated, no port) besides loopback ones under which a
     #: local client is an admin, and anyone may read, while nothing is configured.
     allowed_hosts: str = ""
@@ -108,13 +117,13 @@ class Settings(BaseModel):
     audit_size: Annotated[int, Field(ge=100)] = 100_000
     #: OpenID Connect single sign-on: the issuer (its ``/.well-known/openid-configuration``
     #: is read), this client's id and secret; empty issuer: off.
-    oidc_issuer: str = ""
+    oidc_issuer: Annotated[str, AfterValidator(absolute_url)] = ""
     oidc_client_id: str = ""
-    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_client_secret: Secret = Secret()
     #: JSON object mapping a group (a value of the ID token's ``DASHBOARD_OIDC_ROLE_CLAIM``, or
     #: of ``DASHBOARD_AUTH_ROLE_HEADER``) to a role, ``{"ops": "operator", "sre": "admin"}``;
     #: the highest role of a person's groups wins, viewer when none matches.
-    oidc_roles: dict[str, Literal["viewer", "operator", "admin"]] = Field(default_factory=dict)
+    oidc_roles: dict[str, Literal["viewer", "operator", "admin"]] = field(default_factory=dict)
     oidc_role_claim: str = "groups"
     #: Header a trusted proxy (oauth2-proxy, Authelia, nginx auth_basic) names the signed-in
     #: person in (``Remote-User``); believed only from ``DASHBOARD_TRUSTED_PROXIES`` addresses.
@@ -136,9 +145,9 @@ class Settings(BaseModel):
     #: Apprise URLs that get alert notifications (``slack://...``, ``ntfy://...``,
     #: ``json://...``), whitespace-separated, or the path of an Apprise config file; empty: none.
     #: Secret: never logged nor shown whole (``app.live.receivers`` redacts it).
-    notify_urls: SecretStr = SecretStr("")
+    notify_urls: Secret = Secret()
     #: URLs that get Alertmanager's webhook JSON (version 4), whitespace-separated. Secret too.
-    webhook_urls: SecretStr = SecretStr("")
+    webhook_urls: Secret = Secret()
     #: Seconds between two notifications of an alert that keeps firing unacknowledged.
     notify_repeat: Seconds = 4 * 3600.0
     #: Seconds before the first retry of a failed notification; each retry doubles it up to
@@ -146,7 +155,7 @@ class Settings(BaseModel):
     notify_backoff: Seconds = 10.0
     #: The dashboard's address as people reach it (``https://dash.example.com``): the links in
     #: notifications; empty: none.
-    public_url: str = ""
+    public_url: Annotated[str, AfterValidator(absolute_url)] = ""
     #: IANA time zone of the times the pages show (``Europe/Paris``), and of the days the audit
     #: page's date filter takes whole; empty: the server's own (``$TZ``, else
     #: ``/etc/localtime``). A page has no script to learn the viewer's zone.
@@ -177,42 +186,10 @@ class Settings(BaseModel):
     container_series: Annotated[int, Field(ge=0, le=10_000)] = 100
     #: Where the agent backend's session paths (``/api/sse/...``) are mounted, for clients
     #: built for a prefix (``/agent_backend``); empty: at the root (``app.web.compat``).
-    compat_prefix: str = ""
+    compat_prefix: Annotated[str, AfterValidator(url_path)] = ""
     #: ``1`` takes an API key from ``?token=`` on the session streams only (a browser's
     #: ``EventSource`` cannot send headers); never logged (``gunicorn.conf.py`` redacts it).
     query_tokens: bool = False
-
-    @field_validator("store_url")
-    @classmethod
-    def _known_scheme(cls, value: str) -> str:
-        if value and not value.startswith("sqlite:///"):
-            from app.store.redis_connect import check_url
-
-            check_url(value)  # parses only: nothing connects before the first use
-        return value
-
-    @field_validator("compat_prefix")
-    @classmethod
-    def _a_path(cls, value: str) -> str:
-        if value and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", value):
-            raise ValueError("must be empty or a path such as /agent_backend: segments of "
-                             "A-Z a-z 0-9 . _ ~ -, each after a /, none at the end")
-        return value
-
-    @field_validator("public_url", "oidc_issuer")
-    @classmethod
-    def _absolute(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// address")
-        return value.rstrip("/")
-
-    @field_validator("ingest_token", "view_token", "metrics_token")
-    @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
-            raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (make one with: "
-                             "python3 -c 'import secrets; print(secrets.token_urlsafe(24))')")
-        return value
 
     @property
     def people_configured(self) -> bool:
@@ -246,8 +223,8 @@ class Settings(BaseModel):
         found = [self.oidc_roles.get(g) or (g if g in order else None) for g in groups]
         return max((r for r in found if r), key=order.index, default="viewer")
 
-    @model_validator(mode="after")
-    def _header_needs_proxies(self):
+    def __post_init__(self):
+        # Settings that need each other; pydantic reports the ValueError as a bad value.
         if self.auth_header and isinstance(self.trusted_proxies, int):
             raise ValueError("DASHBOARD_AUTH_HEADER needs DASHBOARD_TRUSTED_PROXIES to list the "
                              "proxies' addresses (127.0.0.1, or 10.0.0.0/8): the header is "
@@ -262,10 +239,15 @@ class Settings(BaseModel):
         """:attr:`allowed_hosts` as lower-case names."""
         return frozenset(name.lower() for name in self.allowed_hosts.replace(",", " ").split())
 
-    @field_validator("alert_rules")
-    @classmethod
-    def _unique_names(cls, value: tuple[AlertRule, ...]) -> tuple[AlertRule, ...]:
-        return check_names(value)
+
+@functools.cache
+def _validator():
+    """pydantic's validator of :class:`Settings` (built once: about 50 ms)."""
+    from pydantic import TypeAdapter
+
+    # pydantic reads the annotations, text until now, in this module's names.
+    globals().update(annotation_names())
+    return TypeAdapter(Settings)
 
 
 def load_settings(overrides: dict | None = None) -> Settings:
@@ -273,12 +255,17 @@ def load_settings(overrides: dict | None = None) -> Settings:
 
     :raise ConfigError: naming the ``DASHBOARD_*`` variable (or override key) that is wrong.
     """
+    from pydantic import ValidationError
+
+    validator = _validator()
+    hints = typing.get_type_hints(Settings)
+    names = [f.name for f in dataclasses.fields(Settings)]
     values = {}
-    for name, field in Settings.model_fields.items():
+    for name in names:
         raw = os.environ.get(f"{ENV_PREFIX}{name.upper()}")
         if raw is None:
             continue
-        if get_origin(field.annotation) in (dict, list, tuple):  # structured values are JSON
+        if typing.get_origin(hints[name]) in (dict, list, tuple):  # structured values are JSON
             try:
                 raw = json.loads(raw)
             except ValueError as exc:
@@ -286,9 +273,9 @@ def load_settings(overrides: dict | None = None) -> Settings:
                                   f"not valid JSON ({exc})") from None
         values[name] = raw
     lowered = {key.lower(): value for key, value in (overrides or {}).items()}
-    values.update((key, value) for key, value in lowered.items() if key in Settings.model_fields)
+    values.update((key, value) for key, value in lowered.items() if key in names)
     try:
-        settings = Settings(**values)
+        settings = validator.validate_python(values)
     except ValidationError as exc:
         problems = "; ".join(
             f"{ENV_PREFIX}{str(err['loc'][0]).upper()}"

@@ -9,6 +9,7 @@ A field with no comment of its own shares the row of the field above it (``audit
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 import sys
@@ -16,10 +17,11 @@ import typing
 from pathlib import Path
 
 import annotated_types
-from pydantic import BeforeValidator, SecretStr
+from pydantic import BeforeValidator
+from pydantic.fields import FieldInfo
 
-from . import ENV_PREFIX, ROOT, Settings
-from .values import DURATION_UNITS, parse_duration
+from . import ENV_PREFIX, ROOT, Settings, _validator
+from .values import DURATION_UNITS, Secret, parse_duration
 
 PAGE = ROOT / "docs" / "configuration.md"
 SOURCE = Path(__file__).with_name("__init__.py")
@@ -40,6 +42,14 @@ gunicorn's own variables (`GUNICORN_BIND`, `GUNICORN_WORKERS`, ...) are on
 | variable | type | default | meaning |
 |---|---|---|---|
 """
+
+
+def fields() -> dict[str, FieldInfo]:
+    """Each setting as pydantic sees it (type, bounds, default), by field name."""
+    _validator()  # the names the annotations use are resolved from now on
+    hints = typing.get_type_hints(Settings, include_extras=True)
+    return {f.name: FieldInfo.from_annotated_attribute(hints[f.name], f)
+            for f in dataclasses.fields(Settings)}
 
 
 def comments() -> dict[str, str]:
@@ -78,7 +88,7 @@ def kind(field) -> str:
         origin = typing.get_origin(annotation)
         if annotation is bool:
             name = "switch"
-        elif annotation is SecretStr:
+        elif annotation is Secret:
             name = "secret text"
         elif origin is typing.Literal:
             name = " or ".join(f"`{v}`" for v in typing.get_args(annotation))
@@ -106,7 +116,7 @@ def default(name: str, field) -> str:
     if field.default_factory is not None and name == "host_name":
         return "this machine's host name"
     value = field.get_default(call_default_factory=True)
-    if isinstance(value, SecretStr):
+    if isinstance(value, Secret):
         value = value.get_secret_value()
     if value == "" or value == {}:
         return "empty"
@@ -140,7 +150,7 @@ def page() -> str:
     """The whole configuration page, Markdown."""
     notes = comments()
     rows, longs = [], []
-    for name, field in Settings.model_fields.items():
+    for name, field in fields().items():
         variable = f"`{ENV_PREFIX}{name.upper()}`"
         if not notes.get(name) and rows:  # shares the row above
             rows[-1][0] += f", {variable}"

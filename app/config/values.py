@@ -1,12 +1,17 @@
 """The value types of the settings (``app.config``): durations such as ``24h``, the trusted
-proxies, the default thresholds, and the error a bad value raises."""
+proxies, secrets, the default thresholds, and the error a bad value raises.
+
+Nothing here imports pydantic at import time: a worker reads settings that a process apart
+validated (``app.config.load_settings_apart``), and never loads pydantic while at rest. The
+annotations of :class:`app.config.Settings` name :func:`annotation_names`' objects, which
+pydantic resolves only when it builds the validator.
+"""
 
 from __future__ import annotations
 
+import hmac
 import re
 from typing import Annotated
-
-from pydantic import AfterValidator, BeforeValidator, Field
 
 #: (warning, critical) thresholds per metric key of a sample; a value at or above a bound takes
 #: that level. Load is compared per logical CPU (load1 / cpu count) so one table fits every host.
@@ -19,7 +24,6 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {
     "swap_percent": (50.0, 80.0),
 }
 
-Seconds = Annotated[float, Field(gt=0)]
 #: Seconds per unit of a duration such as ``30d`` (a year is 365 days).
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
@@ -41,13 +45,15 @@ def parse_duration(value):
                          "(24h, 30d, 1y)") from None
 
 
-def Duration(least: float):  # noqa: N802 - reads as a type in the annotations below
+def Duration(least: float):  # noqa: N802 - reads as a type in the annotations of Settings
     """Seconds, written ``86400`` or ``24h`` / ``30d`` / ``1y`` (:func:`parse_duration`), at
-    least ``least``."""
+    least ``least``; called only when pydantic resolves the annotations."""
+    from pydantic import BeforeValidator, Field
+
     return Annotated[float, BeforeValidator(parse_duration), Field(ge=least, allow_inf_nan=False)]
 
 
-def _known_zone(value: str) -> str:
+def known_zone(value: str) -> str:
     if value:
         from zoneinfo import ZoneInfo
 
@@ -59,8 +65,50 @@ def _known_zone(value: str) -> str:
     return value
 
 
-#: An IANA time zone name (``Europe/Paris``), or empty for the server's own.
-Zone = Annotated[str, AfterValidator(_known_zone)]
+def annotation_names() -> dict:
+    """The pydantic objects the annotations of :class:`app.config.Settings` name, by name:
+    ``Field``, the validators, ``Seconds`` (a number of seconds above 0) and ``Zone`` (an IANA
+    time zone name such as ``Europe/Paris``, or empty for the server's own). Imports pydantic."""
+    from pydantic import AfterValidator, BeforeValidator, Field
+
+    return {"Field": Field, "AfterValidator": AfterValidator, "BeforeValidator": BeforeValidator,
+            "Seconds": Annotated[float, Field(gt=0)],
+            "Zone": Annotated[str, AfterValidator(known_zone)]}
+
+
+class Secret:
+    """A secret setting (a token, a key, URLs that hold credentials): :meth:`get_secret_value`
+    gives the text; ``str`` and ``repr`` hide it, so that it never reaches a log or a page by
+    accident. It does what pydantic's ``SecretStr`` did, without importing pydantic."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str = ""):
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret text itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+    def __str__(self) -> str:
+        return "**********" if self._value else ""
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Secret) and hmac.compare_digest(self._value.encode(),
+                                                                 other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        """Validated as text, then wrapped (pydantic calls this when it builds a validator)."""
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_after_validator_function(cls, core_schema.str_schema())
 
 
 def proxies(value):
@@ -104,3 +152,41 @@ def over_defaults(value: dict[str, tuple[float, float]]) -> dict[str, tuple[floa
         if warning > critical:
             raise ValueError(f"{key}: warning {warning} is above critical {critical}")
     return {**DEFAULT_THRESHOLDS, **value}
+
+
+def known_scheme(value: str) -> str:
+    """``DASHBOARD_STORE_URL``: empty, ``sqlite:///...`` or a Redis URL that parses.
+
+    :raise ValueError: none of those (``app.store.redis_connect.check_url``)."""
+    if value and not value.startswith("sqlite:///"):
+        from app.store.redis_connect import check_url
+
+        check_url(value)  # parses only: nothing connects before the first use
+    return value
+
+
+def url_path(value: str) -> str:
+    """A mount point such as ``/agent_backend``, or empty. :raise ValueError: not one."""
+    if value and not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", value):
+        raise ValueError("must be empty or a path such as /agent_backend: segments of "
+                         "A-Z a-z 0-9 . _ ~ -, each after a /, none at the end")
+    return value
+
+
+def absolute_url(value: str) -> str:
+    """An ``http(s)://`` address without its trailing ``/``, or empty.
+
+    :raise ValueError: another scheme or none."""
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// address")
+    return value.rstrip("/")
+
+
+def long_enough(value: Secret) -> Secret:
+    """A token of :data:`MIN_TOKEN_LENGTH` characters or more, or none.
+
+    :raise ValueError: a shorter one."""
+    if 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"must be at least {MIN_TOKEN_LENGTH} characters (make one with: "
+                         "python3 -c 'import secrets; print(secrets.token_urlsafe(24))')")
+    return value

@@ -4,6 +4,8 @@ region it feeds (hidden with no engine, engine text escaped)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import time
 
@@ -57,8 +59,8 @@ class Clock:
 
 def watch_of(live, rows, **settings):
     engine, clock = FakeEngine(rows), Clock()
-    watch = ContainerWatch(live.store, live.settings.model_copy(update={
-        "host_name": "h", "container_interval": 1.0, **settings}), engine, clock)
+    watch = ContainerWatch(live.store, dataclasses.replace(
+        live.settings, host_name="h", container_interval=1.0, **settings), engine, clock)
     return watch, engine, clock
 
 

@@ -1,5 +1,7 @@
 """Another host's page: /?host=, /poll, /fragments and /stream, one view and hub per host."""
 
+import dataclasses
+
 import gevent
 import pytest
 
@@ -214,7 +216,7 @@ def test_a_sample_held_back_goes_out_with_the_next_event_in_one_message(client, 
                                                                        monkeypatch):
     # Figures may wait 30 s here: only the event can send them.
     monkeypatch.setattr(fleet, "settings",
-                        fleet.settings.model_copy(update={"sample_interval": 60.0}))
+                        dataclasses.replace(fleet.settings, sample_interval=60.0))
     monkeypatch.setattr(tailer, "_LINGER", 30.0)
     gen = _messages(fleet, 60, None, "web-2")
     next(gen)
