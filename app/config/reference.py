@@ -141,8 +141,7 @@ def _duration(seconds: float) -> str:
 
 def _json(value) -> str:
     if isinstance(value, tuple):  # the alert rules: one a line
-        return "[\n" + ",\n".join(json.dumps(rule.model_dump(mode="json", by_alias=True))
-                                   for rule in value) + "\n]"
+        return "[\n" + ",\n".join(json.dumps(rule.stored()) for rule in value) + "\n]"
     return json.dumps(value)
 
 

@@ -1,16 +1,26 @@
 """Alert rules: what a threshold rule is (:class:`AlertRule`), the defaults, and the checks a
 rule list must pass. Rules are evaluated by :class:`app.domain.alerts.Evaluator`.
+
+A rule is a plain dataclass, not a pydantic model: a worker at rest (sampler on, nobody
+viewing) builds, stores, loads and evaluates rules without importing pydantic, which would cost
+it about 9 MB. Pydantic still validates every rule that comes from outside
+(``DASHBOARD_ALERT_RULES``, ``PUT /api/v1/rules``, :func:`app.domain.rules.parse`) by the
+constraints in the annotations of :class:`AlertRule`. Those are strings (``from __future__
+import annotations``) that pydantic reads only when it first builds a schema holding a rule,
+so the pydantic names they use are imported then (:func:`_import_annotation_names`), not here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
-from typing import Annotated, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from .i18n import N_, Text
 from .samplekeys import FAMILIES, FLAT_KEYS, known_keys, metric_of, valid_key
+
+if TYPE_CHECKING:
+    from pydantic import AfterValidator, Field
 
 AlertLevel = Literal["warning", "error", "critical"]
 _OPS = {">": (float.__gt__, N_("%(metric)s above %(value)s for %(seconds)s s")),
@@ -26,7 +36,22 @@ _METRIC_SCHEMA = {"anyOf": [{"enum": list(RULE_METRICS)}]
                      for family, (*_, grammar, _metric) in FAMILIES.items()]}
 
 
-class AlertRule(BaseModel):
+def _known(metric: str) -> str:
+    """``metric`` if a rule may watch it. :raise ValueError: naming the keys it may."""
+    if not valid_key(metric):
+        raise ValueError(f"unknown metric {metric!r}; known: {known_keys()}")
+    return metric
+
+
+def _import_annotation_names() -> None:
+    """Import the pydantic names that the annotations of :class:`AlertRule` use, into this
+    module, where pydantic looks them up when it reads them."""
+    global AfterValidator, Field  # noqa: PLW0603 - see the module docstring
+    from pydantic import AfterValidator, Field
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AlertRule:
     """One threshold rule: ``{"metric", "op", "value", "for", "level", "name", "hosts"}``.
 
     ``for`` is in seconds (0 fires on the first sample that matches); ``metric`` is a key of a
@@ -35,10 +60,12 @@ class AlertRule(BaseModel):
     pattern (``web*``, ``db[12]``) of the host names the rule watches, every host by default.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True,
-                              defer_build=True)
+    # A plain dataclass, validated by pydantic at the edges, so that a worker at rest never
+    # imports pydantic (module docstring). Said here, not in the docstring above: that one is
+    # the rule's description in the OpenAPI document.
+    __pydantic_config__ = {"extra": "forbid", "populate_by_name": True}
 
-    metric: Annotated[str, Field(json_schema_extra=_METRIC_SCHEMA)]
+    metric: Annotated[str, Field(json_schema_extra=_METRIC_SCHEMA), AfterValidator(_known)]
     op: Literal[">", ">=", "<", "<="]
     value: Annotated[float, Field(allow_inf_nan=False)]
     for_: Annotated[float, Field(alias="for", ge=0, allow_inf_nan=False)] = 0.0
@@ -46,12 +73,72 @@ class AlertRule(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     hosts: Annotated[str, Field(min_length=1, max_length=253)] = "*"
 
-    @field_validator("metric")
+    def __post_init__(self) -> None:
+        """Check what evaluating needs, for a rule built in Python (``for_=``, or
+        :meth:`from_stored`); pydantic has checked the rest of those that came from outside.
+        ``value`` and ``for_`` become floats.
+
+        :raise ValueError: an unknown ``metric`` or ``op``, or a ``value`` or ``for_`` that
+            ``float()`` refuses (TypeError if it is neither number nor string).
+        """
+        _known(self.metric)
+        if self.op not in _OPS:
+            raise ValueError(f"unknown op {self.op!r}; known: {', '.join(_OPS)}")
+        object.__setattr__(self, "value", float(self.value))  # frozen: as its __init__ does
+        object.__setattr__(self, "for_", float(self.for_))
+
     @classmethod
-    def _known(cls, value: str) -> str:
-        if not valid_key(value):
-            raise ValueError(f"unknown metric {value!r}; known: {known_keys()}")
-        return value
+    def from_stored(cls, data: dict) -> AlertRule:
+        """The rule :meth:`stored` wrote, not validated again (it was when it came in).
+
+        :raise TypeError: ``data`` is no dict, or a key is unknown or a required one missing.
+        :raise ValueError: as the constructor (:meth:`__post_init__`).
+        """
+        if not isinstance(data, dict):
+            raise TypeError(f"a rule is a JSON object, not {type(data).__name__}")
+        return cls(**{("for_" if key == "for" else key): value for key, value in data.items()})
+
+    def stored(self) -> dict:
+        """The rule as a JSON object (what :meth:`from_stored` reads): ``for`` under its own
+        name, ``value`` and ``for`` floats, as pydantic dumps a rule by alias."""
+        return {("for" if key == "for_" else key): value for key, value in vars(self).items()}
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source, handler):
+        """How pydantic validates a rule: as a dict of the fields it reads from the annotations
+        (``typed_dict_schema``), then built by the constructor; dumped and described in JSON
+        Schema as pydantic does the dataclass.
+
+        Why not pydantic's own schema of the dataclass: validating strictly, as the API does
+        its payloads (``app.web.payload``), it takes an instance only, never a dict
+        (``dataclass_exact_type``); and of an unknown key it says "Unexpected keyword
+        argument", where a dict says "Extra inputs are not permitted" as the models do.
+        """
+        from pydantic_core import core_schema
+
+        _import_annotation_names()
+        # The class's ref moves to the schema made here: pydantic reuses the schema under it
+        # wherever a rule appears again (a second field), and names it so in JSON Schema.
+        own = dict(handler.resolve_ref_schema(handler(source)))
+        ref = own.pop("ref")
+        fields = {field["name"]: core_schema.typed_dict_field(
+                      field["schema"], required=field["schema"]["type"] != "default",
+                      validation_alias=field.get("validation_alias"),
+                      serialization_alias=field.get("serialization_alias"),
+                      metadata=field.get("metadata"))
+                  for field in own["schema"]["fields"]}
+        as_dict = core_schema.typed_dict_schema(fields, cls=cls, config=own.get("config"))
+        return core_schema.no_info_wrap_validator_function(
+            cls._from_dict, as_dict, ref=ref,
+            # Else the serializer of a dict would be asked to dump a rule.
+            serialization=core_schema.wrap_serializer_function_ser_schema(
+                lambda rule, serialize: serialize(rule), schema=own))
+
+    @classmethod
+    def _from_dict(cls, data, validate) -> AlertRule:
+        """``data`` if it is a rule, else the rule its fields make once ``validate`` passed
+        them."""
+        return data if isinstance(data, cls) else cls(**validate(data))
 
     def applies_to(self, host: str) -> bool:
         """Whether the rule watches ``host`` (its ``hosts`` pattern, case-sensitive)."""
@@ -93,9 +180,11 @@ class AlertRule(BaseModel):
 
 
 DEFAULT_RULES: tuple[AlertRule, ...] = (
-    AlertRule(metric="cpu_percent", op=">", value=90, **{"for": 30}, level="warning", name="cpu-high"),
-    AlertRule(metric="mem_percent", op=">", value=95, **{"for": 60}, level="critical", name="memory-high"),
-    AlertRule(metric="disk_percent", op=">", value=95, **{"for": 60}, level="critical", name="disk-full"),
+    AlertRule(metric="cpu_percent", op=">", value=90, for_=30, level="warning", name="cpu-high"),
+    AlertRule(metric="mem_percent", op=">", value=95, for_=60, level="critical",
+              name="memory-high"),
+    AlertRule(metric="disk_percent", op=">", value=95, for_=60, level="critical",
+              name="disk-full"),
 )
 
 

@@ -12,9 +12,8 @@ the deployment runs it (``app.live.rulerunner``), so each sample is evaluated on
 
 from __future__ import annotations
 
+import functools
 import time
-
-from pydantic import TypeAdapter
 
 from app.store import Store
 
@@ -25,7 +24,15 @@ from .i18n import N_, Text, with_text
 STATE_KEY = "rules"
 #: Rules a list may hold: each is checked on every sample of every host.
 MAX_RULES = 200
-_LIST = TypeAdapter(list[AlertRule])
+
+
+@functools.cache
+def _validator():
+    """Pydantic's validator of a list of rules, built at the first :func:`parse`: pydantic is
+    imported then, not by a worker that only loads the stored list (``app.domain.alertrule``)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(list[AlertRule])
 
 
 def parse(data) -> tuple[AlertRule, ...]:
@@ -34,21 +41,35 @@ def parse(data) -> tuple[AlertRule, ...]:
     :raise pydantic.ValidationError: a rule is malformed (field paths in ``errors()``).
     :raise ValueError: names repeat, or more than :data:`MAX_RULES`.
     """
-    rules = tuple(_LIST.validate_python(data))
+    rules = tuple(_validator().validate_python(data))
     if len(rules) > MAX_RULES:
         raise ValueError(f"at most {MAX_RULES} rules")
     return alerts.check_names(rules)
 
 
 def dump(rules) -> list[dict]:
-    """The rules as JSON objects (``for`` under its own name)."""
-    return [rule.model_dump(by_alias=True) for rule in rules]
+    """The rules as JSON objects (``for`` under its own name; :meth:`AlertRule.stored`)."""
+    return [rule.stored() for rule in rules]
+
+
+def restore(data) -> tuple[AlertRule, ...]:
+    """The rules of a list that :func:`dump` wrote (the stored state's, a ``rules`` log
+    item's), built without pydantic: the list was validated before it was written
+    (:func:`replace`, :func:`seed`). A list that does not fit (another version's) goes through
+    :func:`parse` instead, which imports pydantic, and takes it or says what is wrong.
+
+    :raise pydantic.ValidationError, ValueError: as :func:`parse`, for a list that does not fit.
+    """
+    try:
+        return alerts.check_names(tuple(AlertRule.from_stored(rule) for rule in data))
+    except (TypeError, ValueError):
+        return parse(data)
 
 
 def load(store: Store) -> tuple[AlertRule, ...] | None:
-    """The stored list, or None when the store has none yet."""
+    """The stored list (:func:`restore`), or None when the store has none yet."""
     state = store.get_state(STATE_KEY)
-    return None if state is None else parse(state["rules"])
+    return None if state is None else restore(state["rules"])
 
 
 def replace(store: Store, rules, by: str, now: float | None = None) -> dict:

@@ -169,7 +169,7 @@ def _evaluate(store: Store, fleet: rules.FleetEvaluator, item) -> None:
             changes = fleet.evaluate(containers.rule_sample(item.data), now=item.ts,
                                      containers=True)
         elif item.kind == "rules":
-            changes = fleet.set_rules(rules.parse(item.data["rules"]), now=item.ts)
+            changes = fleet.set_rules(rules.restore(item.data["rules"]), now=item.ts)
         elif item.kind == hosts.KIND and item.data.get("host"):
             changes = fleet.forget(item.data["host"], now=item.ts)
         else:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pydantic
 import pytest
 
 from app.domain import rules, silences
-from app.domain.alerts import AlertRule
+from app.domain.alerts import DEFAULT_RULES, AlertRule
 
 HOT = {"metric": "cpu_percent", "op": ">", "value": 90, "level": "error", "name": "hot",
        "hosts": "web*"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def sample(host, cpu, ts):
@@ -24,6 +29,43 @@ def test_parse_validates_as_the_setting_does():
     with pytest.raises(pydantic.ValidationError):
         rules.parse([{**HOT, "metric": "nope"}])
     assert rules.dump(rules.parse([HOT]))[0]["for"] == 0
+
+
+def test_the_stored_list_is_read_back_as_it_was_written():
+    assert rules.dump(DEFAULT_RULES)[0] == {"metric": "cpu_percent", "op": ">", "value": 90.0,
+                                            "for": 30.0, "level": "warning", "name": "cpu-high",
+                                            "hosts": "*"}
+    assert rules.restore(rules.dump(DEFAULT_RULES)) == DEFAULT_RULES
+    # Another version's list: what fits is taken, the rest is said by pydantic.
+    assert rules.restore([{**HOT, "value": "90"}]) == rules.parse([HOT])
+    with pytest.raises(pydantic.ValidationError, match="Extra inputs are not permitted"):
+        rules.restore([{**HOT, "colour": "red"}])
+
+
+_AT_REST = """
+import sys
+from app.domain import alerts, rules
+from app.store import open_store
+store = open_store({url!r}, log_size=100, poll_interval=0.05)
+rules.seed(store, alerts.DEFAULT_RULES)
+fleet = rules.FleetEvaluator(rules.load(store), firing=[])
+sample = {{"host": "web1", "cpu_percent": 95.0, "mem_percent": 10.0, "disk_percent": 10.0}}
+changes = fleet.evaluate(sample, now=100) + fleet.evaluate(sample, now=130)
+print(rules.load(store) == alerts.DEFAULT_RULES, [c.alert["name"] for c in changes])
+print(sorted(m for m in sys.modules if m.partition(".")[0] in ("pydantic", "pydantic_core")))
+"""
+
+
+def test_rules_are_seeded_loaded_and_evaluated_without_pydantic(tmp_path):
+    """What a worker at rest (sampler on, nobody viewing, no API call) does with rules never
+    imports pydantic (about 9 MB); in a process of its own, so that other tests' imports do not
+    count."""
+    code = _AT_REST.format(url=f"sqlite:///{tmp_path / 's.sqlite3'}")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    evaluated, imported = out.strip().splitlines()[-2:]
+    assert evaluated == "True ['cpu-high']"
+    assert imported == "[]"
 
 
 def test_every_host_gets_its_own_evaluation_and_patterns_limit_the_hosts():
@@ -82,7 +124,7 @@ def test_silence_matchers():
 def test_rule_json_schema_lists_the_metrics_and_the_per_item_grammars():
     import re
 
-    choices = AlertRule.model_json_schema()["properties"]["metric"]["anyOf"]
+    choices = pydantic.TypeAdapter(AlertRule).json_schema()["properties"]["metric"]["anyOf"]
     assert "cpu_percent" in choices[0]["enum"]
     patterns = [choice["pattern"] for choice in choices[1:]]
     for key in ("disk_percent:/var", "temperature:coretemp Core 0", "cpu_core:3",

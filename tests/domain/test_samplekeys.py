@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.domain.alerts import AlertRule, Evaluator
+from app.domain.rules import parse
 from app.domain.samplekeys import metric_of, valid_key, value_of
 from app.sources.simhost import SimulatedHost
 
@@ -35,7 +36,9 @@ def test_a_sample_without_the_lists_has_no_value():
                                  "swap_percent:/", "temperature:a\nb", "temperature:a\n"])
 def test_invalid_keys(key):
     assert not valid_key(key)
-    with pytest.raises(ValidationError, match="unknown metric"):
+    with pytest.raises(ValidationError, match="unknown metric"):  # a rule from outside
+        parse([{"metric": key, "op": ">", "value": 1, "name": "r"}])
+    with pytest.raises(ValueError, match="unknown metric"):  # one built in Python
         AlertRule(metric=key, op=">", value=1, name="r")
 
 

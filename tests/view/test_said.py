@@ -40,8 +40,7 @@ def test_an_old_row_shows_as_it_was_stored(zh):
 
 
 def test_a_rule_resolution_is_said_in_each_language(zh):
-    rule = AlertRule(metric="disk_percent:/var", op=">", value=90, name="disk-var",
-                     **{"for": 0})
+    rule = AlertRule(metric="disk_percent:/var", op=">", value=90, name="disk-var", for_=0)
     evaluator = Evaluator([rule], "web-1")
     (fired,) = evaluator.evaluate({"disks": [{"mount": "/var", "percent": 95.0}]}, 10.0)
     assert fired.alert["message"] == "Disk /var above 90 % for 0 s"

@@ -39,6 +39,8 @@ def test_rules_are_read_replaced_and_shown(client, live):
     ({"rules": [{**RULE, "metric": "cpu_count"}]}, "rules.0.metric"),
     ({"rules": [{**RULE, "hosts": ""}]}, "rules.0.hosts"),
     ({"rules": [{**RULE, "bogus": 1}]}, "rules.0.bogus"),
+    ({"rules": [{**RULE, "value": True}]}, "rules.0.value"),  # strict: JSON true is no number
+    ({"rules": [{**RULE, "for": "5"}]}, "rules.0.for"),
     ({"rules": {"mem": RULE}}, "rules"),
 ])
 def test_bad_rules_are_refused_and_change_nothing(client, live, body, field):

@@ -19,7 +19,7 @@ def test_pages_say_it_in_the_readers_language_and_json_in_english(make_app):
     raised = alerts.raise_alert(live.store, name="deploy-stuck", level="warning",
                                 message="<b>stuck</b>", source="ci")
     alerts.resolve(live.store, raised["id"])
-    rule = AlertRule(metric="cpu_percent", op=">", value=90, name="cpu-high", **{"for": 0})
+    rule = AlertRule(metric="cpu_percent", op=">", value=90, name="cpu-high", for_=0)
     (fired,) = Evaluator([rule], live.settings.host_name).evaluate({"cpu_percent": 99.0}, 1.0)
     alerts.save(live.store, fired.alert)
     assert client.post("/simulator/host", json={"enabled": True}).status_code == 200
