@@ -9,20 +9,15 @@ An entry is a dict, the same in the store, the API and the ``/audit`` page::
 Entries live beside the log (``Store.audit_append``), kept ``DASHBOARD_AUDIT_RETENTION``
 seconds and at most ``DASHBOARD_AUDIT_SIZE`` of them (:func:`sweep`, from the janitor); each is
 also appended to the log as an ``audit`` item, so that the ``/audit`` page of every process
-shows it live.
+shows it live. The query of the log (:class:`~app.domain.audit_schemas.AuditQuery`) is a
+payload schema of its own, which loads on the first request that needs it.
 """
 
 from __future__ import annotations
 
 import time
 
-from typing import Annotated, Literal
-
-from pydantic import Field, field_validator
-
 from app.store import Store
-
-from .schemas import Strict, UnixTime
 
 #: What is recorded. Sign-ins are people's; the rest is what a person or a key changed.
 ACTIONS = (
@@ -58,24 +53,3 @@ def sweep(store: Store, now: float, *, retention: float, keep: int) -> int:
     how many went. :raise StoreUnavailable: part may have been dropped."""
     return store.audit_trim(now - retention, keep)
 
-
-class AuditQuery(Strict):
-    """Query string of ``GET /api/v1/audit``: ``who`` and ``action`` (one of
-    :data:`app.domain.audit.ACTIONS`) keep entries with exactly that value, ``since``
-    (inclusive) and ``until`` (exclusive) are Unix seconds, ``before`` an entry id (the
-    answer's ``next``: the page after), ``limit`` 1-500 (default 50), newest first."""
-
-    who: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    action: Literal[ACTIONS] | None = None  # type: ignore[valid-type]
-    since: UnixTime | None = None
-    until: UnixTime | None = None
-    before: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
-    limit: Annotated[int, Field(ge=1, le=500)] = 50
-
-    @field_validator("until")
-    @classmethod
-    def _after_since(cls, until, info):
-        since = info.data.get("since")
-        if until is not None and since is not None and until <= since:
-            raise ValueError("until must be later than since")
-        return until

@@ -2,27 +2,28 @@
 
 Nothing here knows HTTP: a payload that fails raises :class:`BadPayload` with the status and
 message it deserves, and ``app.web.payload`` reads the request and ``app.web.errors`` answers.
+
+Loaded by the first request that needs a schema, not at start (``docs/performance.md``): what
+code loaded at start needs (:class:`BadPayload`, :data:`FINAL_STATES`, :data:`TASK_ID_PATTERN`)
+lives in the pydantic-free ``app.domain.payloads`` and is re-exported here.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, StringConstraints,
-                      ValidationError, field_validator, model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, StringConstraints, field_validator,
+                      model_validator)
 
 from app.domain.history import CUSTOM_PREFIX, HISTORY_KEYS, RANGES
 from app.sources.sample import HOST_PATTERN, METRICS
 
 from .alerts import AlertRule, check_names
+from .payloads import FINAL_STATES, TASK_ID_PATTERN, BadPayload, field_errors  # noqa: F401
 from .rules import MAX_RULES
 
 Level = Literal["info", "warning", "error", "critical"]
 TaskState = Literal["pending", "running", "succeeded", "failed"]
-#: States after which a task takes no more updates (409).
-FINAL_STATES = frozenset({"succeeded", "failed"})
-#: ``task_id`` in ``/api/v1/tasks/<task_id>``: 1-100 characters of letters, digits, ``.``, ``_``, ``-``.
-TASK_ID_PATTERN = r"^[A-Za-z0-9._-]{1,100}$"
 #: Text with something besides white space (which is stripped). The pattern says so in the
 #: OpenAPI document, with Python's white space spelled out: JSON Schema's ``\s`` (ECMAScript's)
 #: leaves out some that ``str.strip`` removes, such as U+0085.
@@ -219,23 +220,3 @@ class MetricsIn(Strict):
     """``POST /api/v1/metrics``: ``{"metrics": [CustomMetric, ...]}``, 1 to 1000 of them."""
 
     metrics: Annotated[list[CustomMetric], Field(min_length=1, max_length=1000)]
-
-
-def field_errors(exc: ValidationError) -> list[dict]:
-    """Turn pydantic's errors into ``[{"field": "a.b", "message": "..."}]`` for JSON replies."""
-    return [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
-            for err in exc.errors(include_url=False)]
-
-
-class BadPayload(Exception):
-    """A request's body or query string is not what its schema takes.
-
-    :param status: the 4xx status it deserves (400, 415, 422).
-    :param message: the ``error`` text of the JSON answer; ``details`` (optional) are
-        ``[{"field", "message"}]`` as :func:`field_errors` makes them.
-    """
-
-    def __init__(self, status: int, message: str, details: list[dict] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.details = details

@@ -8,10 +8,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from .payloads import SILENCE_MAX
 from .schemas import NoBy, Strict, Text
-
-#: The longest a silence lasts, seconds (366 days): for ``duration`` and ``ends_at`` alike.
-SILENCE_MAX = 366 * 86400
 
 
 def _absent():

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import heapq
 import time
+from typing import TYPE_CHECKING
 
 from app.store import Store
 
-from .schemas import FINAL_STATES, Task, TaskIn
+from .payloads import FINAL_STATES
+
+if TYPE_CHECKING:
+    from .schemas import TaskIn
 
 
 def state_key(task_id: str) -> str:
@@ -38,6 +42,8 @@ def update_task(store: Store, task_id: str, spec: TaskIn) -> dict:
     :raise TaskIsFinal: the stored state is ``succeeded`` or ``failed``; nothing is written.
     :raise app.store.StoreUnavailable: nothing was written.
     """
+    from .schemas import Task  # loaded by the first update, not at start (docs/performance.md)
+
     # Read then append with no greenlet switch between them (sqlite3 calls do not yield), so
     # two updates in one process cannot both pass the check. Across processes the last one wins.
     current = store.get_state(state_key(task_id))

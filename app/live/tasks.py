@@ -13,7 +13,7 @@ import time
 
 import gevent.queue
 
-from app.domain.schemas import FINAL_STATES
+from app.domain.payloads import FINAL_STATES
 from app.domain.tasks import state_key
 from app.store import Store
 

@@ -7,19 +7,21 @@ live: it opens ``/audit/stream``, whose snapshot and messages are the region ``#
 rendered once for every admin watching in the same language (``app.live.audit``); a new entry
 appears at the top within a tail interval. A filtered or older page is read once; without
 JavaScript the live page refreshes itself.
+
+The filter's schema (``app.domain.audit_schemas``) loads on the first request that needs it: a
+worker at rest never imports pydantic (``docs/performance.md``).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
 from markupsafe import Markup
-from pydantic import ValidationError
 
 from app.domain.audit import ACTIONS
-from app.domain.audit import AuditQuery
 from app.domain.i18n import N_
 from app.live.delivery import audit_messages, client_socket, direct_socket
 from app.view import audit as audit_view
@@ -30,6 +32,9 @@ from .api.audit import page
 from .auth import stream_owner
 from .errors import fail
 from .headers import STREAM_HEADERS
+
+if TYPE_CHECKING:
+    from app.domain.audit_schemas import AuditQuery
 
 bp = Blueprint("audit", __name__)
 
@@ -64,6 +69,10 @@ def _filters() -> dict[str, str]:
 
 def _query() -> AuditQuery:
     """The request's filter and page as the API's query. :raise 400: a bad field, named."""
+    from pydantic import ValidationError
+
+    from app.domain.audit_schemas import AuditQuery
+
     filters = _filters()
     fields = {"who": filters.get("who"), "action": filters.get("action"),
               "since": _day("since"), "until": _day("until", after=True),  # the whole day

@@ -4,6 +4,10 @@ Each takes ``?host=NAME`` for another host's page (the fleet row links there); w
 show this dashboard's own host (``DASHBOARD_HOST_NAME``). ``?range=`` picks the chart panel's
 time range (``live``, the default, or ``1h``, ``6h``, ``24h``, ``7d``, ``30d``, ``1y``:
 ``app.view.ranges.SPANS``). The page passes both on to the ``/stream`` and ``/poll`` URLs it uses.
+
+The forms' schemas (and pydantic's ``ValidationError``) are imported by the views that use
+them: they load on the first request that needs them, and a worker at rest never imports
+pydantic (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -15,14 +19,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
 from markupsafe import Markup
-from pydantic import ValidationError
 from werkzeug.exceptions import ServiceUnavailable
 
 from app.domain import alerts, approvals, hosts, silences
-from app.domain.approval_schemas import ApprovalForm
 from app.domain.i18n import N_
-from app.domain.schemas import BadPayload, field_errors
-from app.domain.silence_schemas import SilenceForm
+from app.domain.payloads import BadPayload, field_errors
 from app.live.pages import Page, TooManyPages, UnknownHost, UnknownRange
 from app.view.host import containers_table, sorted_table
 from app.sources.sample import HOST_PATTERN
@@ -159,6 +160,10 @@ def silence_alert(alert_id: str):
     back to the page. 404 for an unknown alert, 422 JSON for a bad form; Origin and session
     checks: ``app.web.auth.check_ui``.
     """
+    from pydantic import ValidationError
+
+    from app.domain.silence_schemas import SilenceForm
+
     try:
         form = SilenceForm.model_validate(request.form.to_dict())
     except ValidationError as exc:
@@ -194,6 +199,10 @@ def answer_approval(approval_id: str):
     (expired) as a small HTML fragment for htmx, which swaps it into the form, JSON otherwise;
     422 JSON for a bad form. Origin and session checks: ``app.web.auth.check_ui``.
     """
+    from pydantic import ValidationError
+
+    from app.domain.approval_schemas import ApprovalForm
+
     try:
         form = ApprovalForm.model_validate(request.form.to_dict())
     except ValidationError as exc:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from app.domain.approvals import ApprovalError
 from app.domain.i18n import N_, Text
-from app.domain.schemas import BadPayload
+from app.domain.payloads import BadPayload
 from app.store import StoreUnavailable
 
 #: The title of an error page or fragment, by status (others: :data:`OTHER`).

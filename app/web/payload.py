@@ -1,11 +1,19 @@
-"""Read a request's JSON body or query string into a payload schema (``app.domain.schemas``)."""
+"""Read a request's JSON body or query string into a payload schema (``app.domain.schemas``).
+
+pydantic loads with the first model handed in, not with this module: a worker at rest never
+imports it (``docs/performance.md``); hence ``ValidationError`` is imported where it is caught.
+"""
 
 from __future__ import annotations
 
-from flask import request
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING
 
-from app.domain.schemas import BadPayload, field_errors
+from flask import request
+
+from app.domain.payloads import BadPayload, field_errors
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
@@ -14,6 +22,8 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
     :raise BadPayload: 400 naming each bad parameter in ``details[].field``, or a parameter
         given twice (``?state=a&state=b`` would otherwise mean its first value, silently).
     """
+    from pydantic import ValidationError
+
     repeated = sorted(name for name, values in request.args.lists() if len(values) > 1)
     if repeated:
         raise BadPayload(400, f"invalid query parameter: {', '.join(repeated)}",
@@ -53,6 +63,8 @@ def parse(model: type[BaseModel]) -> BaseModel:
         paths for a schema error. (413 for an
         oversized body is raised by Werkzeug from ``DASHBOARD_MAX_BODY``.)
     """
+    from pydantic import ValidationError
+
     if not request.is_json:
         raise BadPayload(415, "the body must be JSON (Content-Type: application/json)")
     try:

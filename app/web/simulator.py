@@ -4,6 +4,9 @@ Everything it injects goes through the store like real input, so the page, the s
 poll endpoint show it exactly as they would show the real thing. The page's control panel posts
 to the twin routes under ``/ui/simulator`` (:data:`ui_bp`), which call the same functions and
 are guarded like every page action (``app.web.auth.check_ui``).
+
+Its payload schemas are imported by the views that use them: they load on the first request
+that needs them, and a worker at rest never imports pydantic (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from flask import Blueprint, current_app, jsonify, request
 from app.domain.events import record_event
 from app.domain.history_fill import fill
 from app.domain.i18n import N_, Text, with_text
-from app.domain.schemas import MetricOverride, ScenarioIn, SimulatedEvents, SimulatedHost, TaskIn
 from app.domain.tasks import update_task
 from app.live.sampling import SIMULATED_HOST_KEY, override_key
 
@@ -49,6 +51,8 @@ def events():
 
     Returns 201 with ``{"ids": [...]}``.
     """
+    from app.domain.schemas import SimulatedEvents
+
     spec = parse(SimulatedEvents)
     store = _live().store
     ids = []
@@ -77,6 +81,8 @@ def metrics():
     Body: ``{"values": {"cpu_percent": 97}, "seconds": 10}``. Returns 200 with the override and
     ``until`` (Unix seconds). A new override replaces the previous one.
     """
+    from app.domain.schemas import MetricOverride
+
     spec = parse(MetricOverride)
     return jsonify(override(spec.values, spec.seconds))
 
@@ -96,6 +102,8 @@ def _network_burst(seconds: float | None) -> dict:
 
 def _drive_task(store, task_id: str, seconds: float) -> None:
     # Through update_task, the code path of PUT /api/v1/tasks/<id>.
+    from app.domain.schemas import TaskIn
+
     update_task(store, task_id, TaskIn(state="pending", progress=0, message="queued by the simulator"))
     for step in range(11):
         gevent.sleep(seconds / 11)
@@ -175,6 +183,8 @@ def set_simulated_host(enabled: bool) -> dict:
 def scenario(name: str):
     """Start a named scenario (see :func:`run_scenario`); an optional JSON body
     ``{"seconds": N}`` (0 < N <= 3600) sets its duration."""
+    from app.domain.schemas import ScenarioIn
+
     seconds = parse(ScenarioIn).seconds if request.content_length else None
     return run_scenario(name, seconds)
 
@@ -186,6 +196,8 @@ def host():
 
     200 with ``{"enabled": ...}``.
     """
+    from app.domain.schemas import SimulatedHost
+
     return jsonify(set_simulated_host(parse(SimulatedHost).enabled))
 
 

@@ -9,13 +9,15 @@ from flask import current_app, jsonify, request
 
 from app.domain import alerts
 from app.domain.i18n import public
-from app.domain.schemas import AckIn, AlertIn
 
 from ..errors import error_response
 from ..payload import parse
 from ..access import needs
 from ..credentials import principal
 from ..auth import record
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 #: Alerts ``GET /api/v1/alerts`` returns at most (the store keeps up to
@@ -34,6 +36,8 @@ def _unknown(alert_id: str):
 @needs("ingest")
 def raise_alert():
     """Take ``{"name", "level", "message", "source"}``; 201 with ``{"id": "..."}``."""
+    from app.domain.schemas import AlertIn
+
     spec = parse(AlertIn)
     alert = alerts.raise_alert(_store(), name=spec.name, level=spec.level,
                                message=spec.message, source=spec.source)
@@ -58,6 +62,8 @@ def ack(alert_id: str):
         a ``by`` is refused: the server sets it).
     """
     if request.content_length or request.data:
+        from app.domain.schemas import AckIn
+
         parse(AckIn)
     alert = alerts.acknowledge(_store(), alert_id, principal().by)
     if alert is None:

@@ -10,10 +10,11 @@ lives in ``app.live.approvals``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Response, current_app, jsonify, request
 
 from app.domain import approvals
-from app.domain.approval_schemas import ApprovalAnswer, ApprovalIn, ApprovalQuery
 from app.domain.i18n import N_, Text
 from app.live.approvals import stream
 from app.live.delivery import client_socket
@@ -23,6 +24,12 @@ from ..headers import STREAM_HEADERS
 from ..access import needs
 from ..credentials import principal
 from ..auth import record
+
+if TYPE_CHECKING:
+    from app.domain.approval_schemas import ApprovalAnswer
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 def _live():
@@ -49,6 +56,8 @@ def _asked_by(approval: dict, who) -> bool:
 @needs("ask")
 def post_approval():
     """Ask: ``{"title", "detail"?, "source"?, "timeout_seconds"?}`` -> ``201 {"id"}``."""
+    from app.domain.approval_schemas import ApprovalIn
+
     spec = parse(ApprovalIn)
     who = principal()
     asked_by = f"key:{who.name}" if who.kind == "key" else who.by
@@ -72,6 +81,8 @@ def get_approval(approval_id: str):
 @needs("read")
 def list_approvals():
     """Stored approvals, newest first: ``?state=`` filters, ``?limit=`` 1-200 (default 50)."""
+    from app.domain.approval_schemas import ApprovalQuery
+
     query = parse_query(ApprovalQuery)
     return jsonify(approvals.listed(_live().store, query.state, query.limit))
 
@@ -106,6 +117,8 @@ def respond(approval_id: str):
     """Answer: ``{"approved": bool, "reason"?}`` (an empty reason is none) -> 200 with the
     approval, ``by`` the credential's holder; 409 with the decision that stands, 410 once
     expired, 404 unknown, 403 for the key that asked it."""
+    from app.domain.approval_schemas import ApprovalAnswer
+
     return jsonify(answer(approval_id, parse(ApprovalAnswer)))
 
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from typing import TYPE_CHECKING
 
-from app.domain.audit import AuditQuery
+from flask import current_app, jsonify
 
 from ..access import needs
 from ..payload import parse_query
+
+if TYPE_CHECKING:
+    from app.domain.audit_schemas import AuditQuery
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 def page(store, query: AuditQuery) -> tuple[list[dict], int | None]:
@@ -25,5 +31,7 @@ def get_audit():
     "action", "target", "address", "detail"}`` that match ``who``, ``action``, ``since`` and
     ``until`` (Unix seconds), older than ``before`` (an id: the previous answer's ``next``), at
     most ``limit`` (1-500, default 50). 400 naming the parameter for a bad value."""
+    from app.domain.audit_schemas import AuditQuery
+
     entries, after = page(current_app.extensions["dashboard"].store, parse_query(AuditQuery))
     return jsonify({"entries": entries, "next": after})

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain import containers
-from app.domain.container_schemas import ContainerQuery
 
 from ..access import needs
 from ..errors import error_response
 from ..payload import parse_query
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 @needs("read")
@@ -25,6 +27,8 @@ def get_containers():
     :raise 404: no list of that host is known (no engine ever answered there).
     :raise 400: a bad query parameter.
     """
+    from app.domain.container_schemas import ContainerQuery
+
     query = parse_query(ContainerQuery)
     live = current_app.extensions["dashboard"]
     host = query.host or live.settings.host_name

@@ -9,11 +9,14 @@ import time
 from flask import Response, current_app, jsonify, request
 
 from app.domain import history
-from app.domain.schemas import BadPayload, HistoryQuery
+from app.domain.payloads import BadPayload
 
 from ..payload import parse_query
 from ..access import needs
 from ..heavy import bounded
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 def _bad(param: str, message: str) -> BadPayload:
@@ -40,6 +43,8 @@ def get_history():
     :raise 429: this client has ``DASHBOARD_HISTORY_READS_PER_CLIENT`` reads in progress
         (``app.web.heavy``).
     """
+    from app.domain.schemas import HistoryQuery
+
     spec = parse_query(HistoryQuery)
     live = current_app.extensions["dashboard"]
     host = spec.host or live.settings.host_name

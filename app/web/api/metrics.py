@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain import custom
-from app.domain.schemas import MetricsIn
 
 from ..errors import error_response
 from ..payload import parse
 from ..access import needs
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 @needs("ingest")
@@ -21,6 +23,8 @@ def post_metrics():
     :raise 422: a schema error. :raise 409: the store would hold more distinct series than
         ``app.domain.custom.MAX_SERIES`` (a valid body that the current state refuses).
     """
+    from app.domain.schemas import MetricsIn
+
     spec = parse(MetricsIn)
     live = current_app.extensions["dashboard"]
     try:

@@ -1,6 +1,8 @@
 """The OpenAPI 3.1 document served at ``/api/v1/openapi.json``, built on the first request from
 the rows of ``app.web.api.operations.ROUTES`` (to document an endpoint, add a row there) and
-those of the compatibility layer (``operations_compat``).
+those of the compatibility layer (``operations_compat``). Those rows name the payload schemas,
+so they load with the first request for the document: a worker at rest never imports pydantic
+(``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,7 @@ from dataclasses import replace
 
 from flask import Flask, current_app, jsonify
 
-from .operations import MODELS, ROUTES
 from .route import JSON, REF, Route, ref
-from .operations_compat import ROUTES as COMPAT_ROUTES
 from ..access import needs
 
 
@@ -82,7 +82,11 @@ def _operation(route: Route, need: tuple[str, ...]) -> dict:
 
 
 def build(app: Flask) -> dict:
-    """Return the OpenAPI 3.1 document for the rows of :data:`ROUTES` that ``app`` serves."""
+    """Return the OpenAPI 3.1 document for the rows of ``operations.ROUTES`` and
+    ``operations_compat.ROUTES`` that ``app`` serves."""
+    from .operations import MODELS, ROUTES
+    from .operations_compat import ROUTES as COMPAT_ROUTES
+
     served = {(openapi_path(rule.rule), method.lower()):
               getattr(app.view_functions[rule.endpoint], "needs", ("admin",))
               for rule in app.url_map.iter_rules() for method in rule.methods or ()}

@@ -13,7 +13,7 @@ from app.domain.approval_schemas import Approval, ApprovalAnswer, ApprovalIn, Ap
 from app.domain.history import HISTORY_KEYS
 from app.domain.container_schemas import ContainerList, ContainerQuery
 from app.domain.hostsample import ProcessList, ProcessQuery, SamplesIn
-from app.domain.audit import AuditQuery
+from app.domain.audit_schemas import AuditQuery
 from app.domain.schemas import (AckIn, AlertIn, EventIn, EventQuery, HistoryQuery,
                                 MetricOverride, MetricsIn, RulesIn, ScenarioIn,
                                 SimulatedEvents, SimulatedHost, Task, TASK_ID_PATTERN, TaskIn,
@@ -22,7 +22,7 @@ from app.domain.silence_schemas import SilenceIn
 from app.sources.sample import HOST_PATTERN
 
 from .route import JSON, REF, Route, ref
-from .stream import StreamQuery
+from .stream_schemas import StreamQuery
 
 _ERRORS = {"$ref": REF.format(model="Error")}
 _EVENT = {"type": "object", "properties": {

@@ -9,7 +9,7 @@ from app.domain.approval_schemas import ApprovalAnswer
 
 from .operations import _BAD_BODY, _ERRORS, _STANDS
 from .route import Route, ref
-from .stream import ResumeQuery
+from .stream_schemas import ResumeQuery
 
 _SESSION = {"session_id": "the agent's session: the source of what it posts"}
 _AGENTOS_FIGURES = {"type": "object", "properties": {

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain import processes
-from app.domain.hostsample import ProcessQuery
 
 from ..errors import error_response
 from ..payload import parse_query
 from ..access import needs
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 @needs("read")
@@ -22,6 +24,8 @@ def get_processes():
 
     :raise 404: no list of that host is known. :raise 400: a bad query parameter.
     """
+    from app.domain.hostsample import ProcessQuery
+
     query = parse_query(ProcessQuery)
     live = current_app.extensions["dashboard"]
     host = query.host or live.settings.host_name

@@ -10,12 +10,14 @@ from __future__ import annotations
 from flask import current_app, jsonify
 
 from app.domain import rules
-from app.domain.schemas import RulesIn
 
 from ..payload import parse
 from ..access import needs
 from ..credentials import principal
 from ..auth import record
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 def _live():
@@ -40,6 +42,8 @@ def put_rules():
 
     :raise 422: a malformed rule (field paths in ``details``) or repeated names.
     """
+    from app.domain.schemas import RulesIn
+
     spec = parse(RulesIn)
     state = rules.replace(_live().store, spec.rules, by=principal().by)
     record("rules-replace", None, detail={"rules": [r["name"] for r in state["rules"]]})

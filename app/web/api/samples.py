@@ -20,11 +20,13 @@ import time
 from flask import current_app, jsonify
 
 from app.domain import containers, history, processes
-from app.domain.hostsample import SamplesIn
 
 from ..errors import error_response
 from ..payload import parse_body
 from ..access import needs
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 def sampled_by_a_dashboard(live, host: str) -> bool:
@@ -57,6 +59,8 @@ def post_samples():
     :raise 409: a sample names a host that a dashboard samples itself; nothing is stored.
     :raise 415/400/422: a bad body (field paths in ``details``); nothing is stored.
     """
+    from app.domain.hostsample import SamplesIn
+
     spec = parse_body(SamplesIn)
     live = current_app.extensions["dashboard"]
     hosts = sorted({sample.host for sample in spec.samples})

@@ -11,13 +11,16 @@ import time
 from flask import current_app, jsonify
 
 from app.domain import silences
-from app.domain.silence_schemas import SILENCE_MAX, SilenceIn
+from app.domain.payloads import SILENCE_MAX
 
 from ..errors import error_response
 from ..payload import parse
 from ..access import needs
 from ..credentials import principal
 from ..auth import record
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 
 def _store():
@@ -34,6 +37,8 @@ def post_silence():
     :raise 422: a bad body, an end in the past, or too many active silences (in all, or of
         this creator: ``app.domain.silences.MAX_ACTIVE`` and ``MAX_PER_CREATOR``).
     """
+    from app.domain.silence_schemas import SilenceIn
+
     spec = parse(SilenceIn)
     now = time.time()
     ends_at = now + spec.duration if spec.ends_at is None else min(spec.ends_at, now + SILENCE_MAX)

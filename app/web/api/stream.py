@@ -14,6 +14,9 @@ Deliberate choices, do not "fix" without reading why:
   it has). If it does not get there, or the store does not answer, the stream is a lone
   ``retry:`` message and ends, not an error status: ``EventSource`` gives up for good after
   one, while after a clean end it reconnects with the same id, and nothing is lost.
+
+The query strings' schemas (``app.web.api.stream_schemas``) load on the first request that needs
+them: a worker at rest never imports pydantic (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -24,9 +27,7 @@ import time
 
 import gevent
 from flask import Blueprint, Response, current_app, request
-from pydantic import field_validator
 
-from app.domain.schemas import LogId, Strict
 from app.live import sse
 from app.live.delivery import client_socket, direct_socket
 from app.live.jsonstream import (CHANNELS, INVALID, TRIMMED, UNKNOWN, Encode, JsonStreams,
@@ -58,28 +59,12 @@ def channel_set(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
-class ResumeQuery(Strict):
-    """Query of the JSON streams: where to resume when the client has no ``Last-Event-ID``."""
-
-    last_event_id: LogId | None = None
-
-
-class StreamQuery(ResumeQuery):
-    """``GET /api/v1/stream``: ``channels``, comma-separated (default: all four)."""
-
-    channels: str = ",".join(CHANNELS)
-
-    @field_validator("channels")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        channel_set(value)
-        return value
-
-
 @bp.get("/api/v1/stream")
 @needs("read")
 def stream():
     """SSE of the items of ``channels`` (``app.live.jsonstream``); 400 naming a bad parameter."""
+    from .stream_schemas import StreamQuery
+
     query = parse_query(StreamQuery)
     return open_stream(channel_set(query.channels), query.last_event_id)
 

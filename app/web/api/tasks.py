@@ -7,7 +7,7 @@ import re
 from flask import Response, current_app, jsonify, request
 
 from app.domain import tasks
-from app.domain.schemas import TASK_ID_PATTERN, TaskIn, TaskQuery
+from app.domain.payloads import TASK_ID_PATTERN
 from app.live.delivery import client_socket
 from app.live.tasks import stream
 
@@ -15,6 +15,9 @@ from ..errors import error_response
 from ..payload import parse, parse_query
 from ..headers import STREAM_HEADERS
 from ..access import needs
+
+# Payload schemas are imported by the views that use them: they load on the first request
+# that needs them, and a worker at rest never imports pydantic (docs/performance.md).
 
 _TASK_ID = re.compile(TASK_ID_PATTERN)
 
@@ -43,6 +46,8 @@ def put_task(task_id: str):
     if not _TASK_ID.match(task_id):
         return error_response(400, "task_id must be 1-100 characters of A-Z a-z 0-9 . _ -",
                               details=[{"field": "task_id", "message": "invalid"}])
+    from app.domain.schemas import TaskIn
+
     spec = parse(TaskIn)
     try:
         return jsonify(tasks.update_task(_live().store, task_id, spec))
@@ -60,6 +65,8 @@ def get_task(task_id: str):
 @needs("read")
 def get_tasks():
     """Stored tasks, most recently updated first, up to ``limit`` (1-1000, default 100)."""
+    from app.domain.schemas import TaskQuery
+
     query = parse_query(TaskQuery)
     return jsonify(tasks.list_tasks(_live().store, query.limit))
 

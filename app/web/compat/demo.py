@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app
 
 from ..access import needs
-from ..api.stream import ResumeQuery, open_stream
+from ..api.stream import open_stream
 from ..payload import parse_query
 
 bp = Blueprint("demo", __name__)
@@ -28,6 +28,10 @@ CHANNELS = {"metrics": frozenset({"metrics"}), "alerts": frozenset({"events"}),
 @needs("read")
 def stream(name: str):
     """The demo's ``metric`` and ``alert`` messages of ``name``'s channels (module docstring)."""
+    # The query's schema loads on the first request: a worker at rest never imports pydantic
+    # (docs/performance.md).
+    from ..api.stream_schemas import ResumeQuery
+
     query = parse_query(ResumeQuery)
     return open_stream(CHANNELS[name], query.last_event_id,
                        current_app.extensions["dashboard"].compat.demo)

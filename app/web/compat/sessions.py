@@ -18,7 +18,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from app.domain import approvals
-from app.domain.approval_schemas import ApprovalAnswer
 from app.live.compat import session_stream
 from app.live.delivery import client_socket, direct_socket
 from app.live.viewers import session_streams
@@ -57,6 +56,10 @@ def permission_response(session_id: str):
     """Answer the session's pending approval: ``{"approved": bool, "reason": "..."}`` (an
     empty reason is none) -> ``{"success": true, "message", "approval"}``; 404 when none is
     pending; 403 for the key that asked it; 409 / 410 as an answer by id gets."""
+    # The schema loads on the first answer: a worker at rest never imports pydantic
+    # (docs/performance.md).
+    from app.domain.approval_schemas import ApprovalAnswer
+
     spec = parse(ApprovalAnswer)
     pending = approvals.listed(_live().store, approvals.PENDING, limit=10_000)
     asked = next((a for a in pending if a.get("source") == session_id), None)  # newest first
