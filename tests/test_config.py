@@ -4,6 +4,7 @@ import pytest
 
 from app import create_app
 from app.config import DEFAULT_THRESHOLDS, ConfigError, load_settings
+from app.config.apart import load_settings_apart
 
 
 def test_defaults_run_one_worker_with_sqlite(monkeypatch):
@@ -17,6 +18,23 @@ def test_defaults_run_one_worker_with_sqlite(monkeypatch):
     assert settings.max_body == 1024 * 1024
     assert settings.thresholds == DEFAULT_THRESHOLDS
     assert settings.stale_after == 10.0
+
+
+def test_a_process_apart_hands_back_the_same_settings(monkeypatch):
+    """What a worker gets (validated by ``python -m app.config.apart``, pickled back) equals
+    what validating here gives: secrets, rules, thresholds and proxies included."""
+    monkeypatch.setenv("DASHBOARD_VIEW_TOKEN", "a-view-token-of-20-chars")
+    monkeypatch.setenv("DASHBOARD_ALERT_RULES", '[{"metric": "cpu_percent", "op": ">", '
+                       '"value": 5, "for": 2, "name": "busy", "hosts": "web*"}]')
+    monkeypatch.setenv("DASHBOARD_THRESHOLDS", '{"cpu_percent": [50, 60]}')
+    monkeypatch.setenv("DASHBOARD_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")
+    monkeypatch.setenv("DASHBOARD_SESSION_LIFETIME", "2h")
+    apart = load_settings_apart()
+    assert apart == load_settings()
+    assert apart.view_token.get_secret_value() == "a-view-token-of-20-chars"
+    assert "a-view-token" not in repr(apart)
+    assert apart.alert_rules[0].stored()["for"] == 2.0
+    assert apart.session_lifetime == 7200.0
 
 
 def test_environment_is_read(monkeypatch):

@@ -21,9 +21,11 @@ def load_settings_apart() -> Settings:
     payload. Takes about half a second of CPU, once per worker.
 
     :raise ConfigError: as :func:`load_settings`, with its message.
+    :raise RuntimeError: the child failed otherwise (its standard error in the message).
+    :raise subprocess.TimeoutExpired: it took over 2 minutes.
     """
     done = subprocess.run([sys.executable, "-m", __name__], cwd=ROOT, capture_output=True,
-                          check=False)
+                          check=False, timeout=120)
     if done.returncode == 2:
         raise ConfigError(done.stderr.decode(errors="replace").strip())
     if done.returncode:
@@ -33,9 +35,11 @@ def load_settings_apart() -> Settings:
 
 
 if __name__ == "__main__":
+    answer = sys.stdout.buffer
+    sys.stdout = sys.stderr  # whatever loading prints must not mix with the answer
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)
-    sys.stdout.buffer.write(pickle.dumps(settings))
+    answer.write(pickle.dumps(settings))
