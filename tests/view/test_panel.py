@@ -43,6 +43,18 @@ def test_live_sends_plots_every_step_and_the_panel_once_a_minute(live):
     assert view.tick(live.store, minute + 60) == ["charts"]
 
 
+def test_charts_drawn_at_a_step_are_not_drawn_again_by_the_sweep_within_its_grace():
+    """A sample's figures draw the charts just after a step (no grace); the tailer's sweep a
+    second later asks with its grace of 1.5 s, whose time falls before the step."""
+    panel = ChartPanel("web-2", "live", UTC, custom_host="home")
+    step = 1_800_000_000 // LIVE_STEP * LIVE_STEP
+    panel.draw(None, step + 0.2)
+    assert not panel.due(step + 1.2 - 1.5)
+    assert not panel.due(step + LIVE_STEP - 0.1)
+    assert panel.due(step + LIVE_STEP)
+    assert panel.due(step - 3 * LIVE_STEP)  # the clock set back
+
+
 def test_a_range_page_redraws_when_its_tier_point_completes():
     calls = []
 
