@@ -136,8 +136,11 @@ async def fanout(server: Server, clients: int, *, rate: float, seconds: float, p
     for each in servers:
         warm = await loadgen.open_clients(each.port, path, 2 * max(each.workers, 1),
                                           loadgen.Run())
-        await loadgen.post_events(server.port, loadgen.Run(), rate=10, count=2, pad=pad,
-                                  first=10**9)  # markers the measured run never uses
+        # One connection per post, a few per worker: each worker that may take the measured
+        # run's posts has validated one (its payload schemas load then, not while measured).
+        for seq in range(10**9, 10**9 + 4 * max(server.workers, 1)):  # markers never measured
+            await loadgen.post_events(server.port, loadgen.Run(), rate=10, count=1, pad=pad,
+                                      first=seq)
         for client in warm:
             client.close()
     await asyncio.sleep(settle / 2)
