@@ -42,7 +42,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from . import Item, Store, StoreUnavailable
+from . import Item, Store, StoreUnavailable, codec
 from .redis_audit import RedisAudit
 from .redis_batch import RedisBatch
 from .redis_connect import RedisTarget
@@ -71,7 +71,7 @@ def _stream_id(item_id: int) -> str:
 def _item(entry: tuple[str, dict[str, str]]) -> Item:
     stream_id, fields = entry
     return Item(int(stream_id.partition("-")[0]), fields["kind"], float(fields["ts"]),
-                json.loads(fields["data"]))
+                codec.loads(fields["data"]))
 
 
 class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
@@ -243,7 +243,7 @@ class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
 
     def get_state(self, key: str) -> dict | None:
         value = self._call(self._redis.hget, self._state, key)
-        return json.loads(value) if value is not None else None
+        return codec.loads(value) if value is not None else None
 
     def set_state(self, key: str, value: dict | None, *, replicated: bool = False) -> None:
         if value is None:
@@ -257,7 +257,7 @@ class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
         with self._errors():
             pairs = dict(self._redis.hscan_iter(self._state, match=prefix.translate(_GLOB) + "*",
                                                 count=1000))
-        return {key: json.loads(value) for key, value in sorted(pairs.items())
+        return {key: codec.loads(value) for key, value in sorted(pairs.items())
                 if key.startswith(prefix)}
 
     def lease(self, name: str, owner: str, ttl: float) -> bool:

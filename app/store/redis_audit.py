@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from . import codec
+
 
 class RedisAudit:
     """``audit_append``, ``audit_query`` and ``audit_trim`` of :class:`app.store.Store`."""
@@ -32,7 +34,7 @@ class RedisAudit:
                 if not batch:
                     break
                 for text in batch:
-                    entry = json.loads(text)
+                    entry = codec.loads(text)
                     if since is not None and entry["ts"] < since:
                         return found  # ids grow with time: nothing older can match
                     if ((who is None or entry["who"] == who)
@@ -41,7 +43,7 @@ class RedisAudit:
                         found.append(entry)
                         if len(found) == limit:
                             break
-                top = f"({json.loads(batch[-1])['id']}"
+                top = f"({codec.loads(batch[-1])['id']}"
         return found
 
     def audit_trim(self, older_than: float, keep: int) -> int:
@@ -49,7 +51,7 @@ class RedisAudit:
         with self._errors():
             gone = self._redis.zremrangebyrank(key, 0, -keep - 1)
             while oldest := self._redis.zrange(key, 0, 499):
-                old = [text for text in oldest if json.loads(text)["ts"] < older_than]
+                old = [text for text in oldest if codec.loads(text)["ts"] < older_than]
                 if old:
                     gone += self._redis.zrem(key, *old)
                 if len(old) < len(oldest):

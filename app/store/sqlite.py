@@ -16,7 +16,7 @@ import time
 
 import gevent.event
 
-from . import Item, Store, StoreUnavailable
+from . import Item, Store, StoreUnavailable, codec
 from .sqlite_history import SQLiteHistory
 from .tiers import Retention
 
@@ -63,7 +63,7 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 def _item(row: tuple) -> Item:
-    return Item(row[0], row[1], row[2], json.loads(row[3]))
+    return Item(row[0], row[1], row[2], codec.loads(row[3]))
 
 
 class SQLiteStore(SQLiteHistory, Store):
@@ -116,7 +116,7 @@ class SQLiteStore(SQLiteHistory, Store):
                 self._db.execute("BEGIN IMMEDIATE")
                 row = self._db.execute("SELECT value FROM state WHERE key = ?",
                                        (state_key,)).fetchone()
-                if row is None or json.loads(row[0]).get(field) != expected:
+                if row is None or codec.loads(row[0]).get(field) != expected:
                     return None  # the with block commits an empty transaction
                 cur = self._db.execute(
                     "INSERT INTO log (kind, ts, data) VALUES (?, ?, ?)", (kind, time.time(), text))
@@ -195,7 +195,7 @@ class SQLiteStore(SQLiteHistory, Store):
 
     def get_state(self, key: str) -> dict | None:
         row = self._db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return codec.loads(row[0]) if row else None
 
     def set_state(self, key: str, value: dict | None, *, replicated: bool = False) -> None:
         try:
@@ -212,7 +212,7 @@ class SQLiteStore(SQLiteHistory, Store):
         rows = self._db.execute(
             "SELECT key, value FROM state WHERE key >= ? AND key < ? ORDER BY key",
             (prefix, prefix + "\U0010ffff")).fetchall()
-        return {key: json.loads(value) for key, value in rows}
+        return {key: codec.loads(value) for key, value in rows}
 
     def lease(self, name: str, owner: str, ttl: float) -> bool:
         now = time.time()
@@ -265,7 +265,7 @@ class SQLiteStore(SQLiteHistory, Store):
             rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite read failed: {exc}") from exc
-        return [{**json.loads(data), "id": row_id} for row_id, data in rows]
+        return [{**codec.loads(data), "id": row_id} for row_id, data in rows]
 
     def audit_trim(self, older_than: float, keep: int) -> int:
         try:
