@@ -168,12 +168,10 @@ class ChartPanel:
     # -- when it is drawn -----------------------------------------------------------------------
     def due(self, now: float) -> bool:
         """Whether the charts must be drawn again at ``now`` (Unix seconds): a new live step,
-        or a new point of the range's tier complete (:data:`TIER_LAG` after its end).
-
-        Asked with a grace (``now`` a little in the past: ``LiveView.draw_due``), the slot
-        before the one last drawn is not due: a sample's figures took the charts along at the
-        step, and the sweep that follows within the grace must not draw them again. A clock set
-        back further makes them due."""
+        or a new point of the range's tier complete (:data:`TIER_LAG` after its end). The slot
+        before the one last drawn is not due: the sweep asks with a grace (``now`` a little in
+        the past, ``LiveView.draw_due``) after figures took the charts along; a clock set back
+        further is."""
         every = LIVE_STEP if self.span.tier is None else history.TIER_STEPS[self.span.tier]
         slot = math.floor((now - (0 if self.span.tier is None else TIER_LAG)) / every)
         return self._slot is None or not self._slot - 1 <= slot <= self._slot
