@@ -43,7 +43,7 @@ ANSWERED = frozenset({"approved", "denied"})
 
 class ApprovalError(TextError):
     """Base of the refusals below; ``approval`` is the stored approval (None for Unknown).
-    ``status`` is the HTTP status each deserves, as :class:`~app.domain.schemas.BadPayload`
+    ``status`` is the HTTP status each deserves, as :class:`~app.domain.payloads.BadPayload`
     carries its own (``app.web.errors`` answers them)."""
 
     status = 400

@@ -2,8 +2,7 @@
 payload raises and the limits that routes and checks use.
 
 The schemas themselves (``app.domain.schemas`` and its siblings) load on the first request
-that needs them: a worker at rest never imports pydantic (``docs/performance.md``). They
-re-export these names, so either place may be imported from.
+that needs them: a worker at rest never imports pydantic (``docs/performance.md``).
 """
 
 from __future__ import annotations

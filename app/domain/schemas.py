@@ -1,11 +1,12 @@
 """Payload schemas of the API, validated with pydantic; one place for their limits.
 
-Nothing here knows HTTP: a payload that fails raises :class:`BadPayload` with the status and
-message it deserves, and ``app.web.payload`` reads the request and ``app.web.errors`` answers.
+Nothing here knows HTTP: ``app.web.payload`` reads the request and turns a payload that fails
+into :class:`~app.domain.payloads.BadPayload` (the status and message it deserves), and
+``app.web.errors`` answers.
 
 Loaded by the first request that needs a schema, not at start (``docs/performance.md``): what
-code loaded at start needs (:class:`BadPayload`, :data:`FINAL_STATES`, :data:`TASK_ID_PATTERN`)
-lives in the pydantic-free ``app.domain.payloads`` and is re-exported here.
+code loaded at start needs (``BadPayload``, ``FINAL_STATES``, ``TASK_ID_PATTERN``) lives in the
+pydantic-free ``app.domain.payloads``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.domain.history import CUSTOM_PREFIX, HISTORY_KEYS, RANGES
 from app.sources.sample import HOST_PATTERN, METRICS
 
 from .alerts import AlertRule, check_names
-from .payloads import FINAL_STATES, TASK_ID_PATTERN, BadPayload, field_errors  # noqa: F401
+from .payloads import TASK_ID_PATTERN
 from .rules import MAX_RULES
 
 Level = Literal["info", "warning", "error", "critical"]

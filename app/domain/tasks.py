@@ -37,7 +37,7 @@ def update_task(store: Store, task_id: str, spec: TaskIn) -> dict:
     """Store ``spec`` as the new state of ``task_id`` and return it as a :class:`Task` dict.
 
     ``updated_at`` is set here (Unix seconds). ``task_id`` must already match
-    :data:`~app.domain.schemas.TASK_ID_PATTERN`.
+    :data:`~app.domain.payloads.TASK_ID_PATTERN`.
 
     :raise TaskIsFinal: the stored state is ``succeeded`` or ``failed``; nothing is written.
     :raise app.store.StoreUnavailable: nothing was written.
