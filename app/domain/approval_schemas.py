@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints
 
-from .schemas import NoBy, Strict, Text, whole_number
+from .schemas import NoBy, Strict, Text, WholeNumber
 
 ApprovalState = Literal["pending", "approved", "denied", "expired", "withdrawn"]
 
@@ -21,8 +21,7 @@ class ApprovalIn(Strict):
     title: Annotated[Text, Field(max_length=200)]
     detail: Annotated[Text, Field(max_length=2000)] | None = None
     source: Annotated[Text, Field(max_length=200)] | None = None
-    timeout_seconds: Annotated[int, Field(ge=10, le=86_400, strict=True),
-                               BeforeValidator(whole_number)] = 900
+    timeout_seconds: Annotated[int, WholeNumber(10, 86_400)] = 900
 
 
 def _no_reason(value):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from app.sources.sample import HOST_PATTERN
 
-from .schemas import Strict, whole_number
+from .schemas import Strict, WholeNumber
 
 #: Containers one list may hold.
 MAX_CONTAINERS = 1000
@@ -35,12 +35,12 @@ class Container(Strict):
     name: Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]
     image: Text = ""
     state: Annotated[str, Field(pattern=r"^[a-z]{1,20}$")]
-    exit_code: Annotated[int, Field(ge=-(2**31), le=2**31 - 1), BeforeValidator(whole_number)] | None = None
+    exit_code: Annotated[int, WholeNumber(-(2**31), 2**31 - 1)] | None = None
     oom_killed: bool = False
     health: Literal["healthy", "unhealthy", "starting", "none"] = "none"
     started: Amount | None = None
     uptime: Amount | None = None
-    restarts: Annotated[int, Field(ge=0, le=2**31 - 1), BeforeValidator(whole_number)] = 0
+    restarts: Annotated[int, WholeNumber(0, 2**31 - 1)] = 0
     cpu_percent: Amount | None = None
     mem_used: Amount | None = None
     mem_limit: Amount | None = None

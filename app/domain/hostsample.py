@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 
 from app.sources.sample import (HOST_PATTERN, MAX_CORES, MAX_DISKS, MAX_INTERFACES,
                                 MAX_PROCESSES, MAX_SAMPLES, MAX_SENSORS, MOUNT_PATTERN,
                                 NAME_PATTERN)
 
 from .container_schemas import AgentContainers
-from .schemas import Strict, whole_number
+from .schemas import Strict, WholeNumber
 
 
 # strict: JSON numbers only, never "12" or true read as 12 / 1.
@@ -24,7 +24,7 @@ Percent = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False, strict=True)
 
 
 Amount = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
-Count = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True), BeforeValidator(whole_number)]
+Count = Annotated[int, WholeNumber(0, 2**63 - 1)]
 Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 Celsius = Annotated[float, Field(ge=-273.15, le=10_000, allow_inf_nan=False, strict=True)]
 
@@ -89,7 +89,7 @@ class Process(Strict):
     """One process of a host's top list (``app.sources.processes.ProcessScanner.scan``):
     ``cpu_percent`` is of one CPU (so up to 100 x CPUs), ``rss`` bytes, ``runtime`` seconds."""
 
-    pid: Annotated[int, Field(ge=0, le=2**31 - 1, strict=True), BeforeValidator(whole_number)]
+    pid: Annotated[int, WholeNumber(0, 2**31 - 1)]
     name: Annotated[str, Field(max_length=100)]
     user: Annotated[str, Field(max_length=100)] = ""
     cpu_percent: Amount
@@ -110,7 +110,7 @@ class SampleIn(Strict):
     host: Annotated[str, Field(pattern=HOST_PATTERN)]
     ts: Annotated[float, Field(gt=0, allow_inf_nan=False, strict=True)]
     cpu_percent: Percent
-    cpu_count: Annotated[int, Field(ge=1, le=1_000_000, strict=True), BeforeValidator(whole_number)]
+    cpu_count: Annotated[int, WholeNumber(1, 1_000_000)]
     mem_percent: Percent
     mem_used: Amount
     mem_total: Amount
