@@ -16,12 +16,12 @@ ran, as both are loaded together).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 
 import redis
 
+from . import codec
 from .batch import Entry, HistoryRow
 from .redis_history_lua import RECORD
 from .redis_scripts import APPEND
@@ -56,7 +56,8 @@ class RedisBatch:
         guards = [f"{self.prefix}lease:{name}" for name in unless_held]
         log = [self._log, self._seq, self._state]
         stamp = repr(time.time())
-        appends = [[self.log_size, kind, stamp, json.dumps(data, separators=(",", ":")),
+        # The samples were validated (no NaN): orjson writes them about 8 times faster.
+        appends = [[self.log_size, kind, stamp, codec.dumps_finite(data),
                     *([state_key] if state_key is not None else [])]
                    for kind, data, state_key in entries]
         records = [call for host, ts, values in history

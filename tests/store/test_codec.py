@@ -37,3 +37,14 @@ def test_what_json_dumps_writes_and_orjson_refuses_is_read_all_the_same():
 def test_an_item_holding_nan_comes_back_from_either_store(store):
     store.append("metrics", {"host": "h", "temperature": float("nan")})
     assert math.isnan(store.since(0)[-1].data["temperature"])
+
+
+def test_a_validated_batch_is_written_as_json_would_write_it():
+    for text in TEXTS[:2] + TEXTS[3:]:
+        value = json.loads(text)
+        assert json.loads(codec.dumps_finite(value)) == value, text
+
+
+def test_what_orjson_cannot_write_goes_to_json():
+    for value in ({"n": 2**70}, {"s": "\ud800"}, {1: "one"}):
+        assert codec.dumps_finite(value) == json.dumps(value, separators=(",", ":")).encode()
