@@ -146,6 +146,22 @@ def _authorization(environ, settings) -> str | None:
     return header
 
 
+def issued_key(given: str) -> dict | None:
+    """The stored record of the API key ``given`` (``dk_<id>_<secret>``) if this dashboard
+    issued it and it is not revoked, else None; the secret is compared in constant time.
+    Remembered for the request: the throttle (``app.web.throttle``) asks first."""
+    known = g.get("issued_key")
+    if known is not None and known[0] == given:
+        return known[1]
+    parsed = apikeys.parse_key(given)
+    record = _accounts().key(parsed[0]) if parsed else None
+    if record is not None and (record["revoked"] or not apikeys.secret_matches(record,
+                                                                               parsed[1])):
+        record = None
+    g.issued_key = (given, record)
+    return record
+
+
 def _bearer(header: str) -> Principal | None:
     """The key of an ``Authorization: Bearer`` header (``header``, its value).
 
@@ -171,12 +187,9 @@ def _bearer(header: str) -> Principal | None:
     if token and hmac.compare_digest(given.encode(), token.encode()):
         return Principal("key", "ingest-token", "key", rights_of_scopes(("ingest", "ask")),
                          key_id="ingest-token", relayed=relayed)
-    parsed = apikeys.parse_key(given)
-    cache = app.extensions["dashboard"].accounts
-    record = cache.key(parsed[0]) if parsed else None
-    if (record is not None and not record["revoked"]
-            and apikeys.secret_matches(record, parsed[1])):
-        cache.touch_key(record["id"], time.time())
+    record = issued_key(given)
+    if record is not None:
+        app.extensions["dashboard"].accounts.touch_key(record["id"], time.time())
         return Principal("key", record["name"], "key", rights_of_scopes(record["scopes"]),
                          key_id=record["id"], relayed=relayed)
     failed("bearer key")

@@ -199,6 +199,27 @@ def test_ten_wrong_tokens_in_a_minute_then_429_even_with_the_right_one(token_app
     assert other.status_code == 201
 
 
+def test_a_right_issued_key_is_served_while_its_address_is_throttled(token_app):
+    """An API key's 256 random bits need no throttle; an agent behind the guesser's address
+    (a NAT) keeps posting, while a right password or token still gets 429."""
+    from app.domain import apikeys
+
+    live = token_app.extensions["dashboard"]
+    _, key = apikeys.add_key(live.store, "agent", ["ingest"], by="test")
+    client = token_app.test_client()
+    wrong = [{"Authorization": "Bearer wrong-guess-number"},
+             {"Authorization": f"Bearer {key[:-4]}abcd"}]  # a wrong secret of a real key
+    assert [client.post("/api/v1/events", json=EVENT, headers=wrong[n % 2]).status_code
+            for n in range(10)] == [401] * 10
+    right = client.post("/api/v1/events", json=EVENT, headers={"Authorization": f"Bearer {key}"})
+    assert right.status_code == 201
+    token = client.post("/api/v1/events", json=EVENT,
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    assert token.status_code == 429
+    assert client.post("/api/v1/events", json=EVENT, headers=wrong[1]).status_code == 429
+    assert [item.kind for item in live.store.since(0)] == ["apikey", "event"]
+
+
 def test_on_sentinel_the_throttle_counts_in_the_primary_the_sentinels_name(make_app,
                                                                            sentinel_url):
     # Two apps stand for two dashboards: the counts are shared through the primary.
