@@ -115,10 +115,12 @@ def register(app: Flask, store) -> None:
         key_prefix="dashboard-auth",
         application_limits=[per_minute],
         application_limits_deduct_when=_failed,
-        application_limits_exempt_when=_exempt,
         headers_enabled=False,
         # A Redis hiccup must not turn writes into 500s: the write itself answers 503 then.
         swallow_errors=True)
+    # A request filter, not application_limits_exempt_when: it runs before Flask-Limiter
+    # works out which limits apply, which cost as much again as the exemption itself.
+    limiter.request_filter(_exempt)
     app.extensions["limiter"] = limiter
 
     @app.after_request
