@@ -24,12 +24,17 @@ class Accounts:
     change made elsewhere holds within that even if the log is slow to tell), and dropped at
     once when the tailer hands over an ``account`` or ``apikey`` item (:meth:`apply`).
     :meth:`configured` says whether any account or key exists (the loopback rule and open
-    viewing end then), checked at most every :attr:`max_age` seconds.
+    viewing end then), checked at most every :attr:`max_age` seconds while none does, and every
+    :attr:`max_age_configured` seconds once one does.
 
     :raise StoreUnavailable: (from the readers) the store did not answer and nothing is cached.
     """
 
     max_age = 0.5
+    #: A "yes" is the answer that keeps the dashboard closed, so it may be older: the look
+    #: walks the store's whole state hash (three keys per host of a fleet), and every worker
+    #: made it twice a second. An account or key item from the log starts over at once.
+    max_age_configured = 10.0
 
     def __init__(self, store: Store, clock=time.monotonic) -> None:
         self.store = store
@@ -57,10 +62,10 @@ class Accounts:
 
     def configured(self) -> bool:
         """Whether any account or API key exists (:func:`any_exist`, at most :attr:`max_age`
-        seconds ago)."""
+        seconds ago, or :attr:`max_age_configured` if it did then)."""
         now = self.clock()
         checked, value = self._configured
-        if now - checked > self.max_age:
+        if now - checked > (self.max_age_configured if value else self.max_age):
             value = any_exist(self.store)
             self._configured = (now, value)
         return value
