@@ -3,9 +3,10 @@
 
 Before, each sample of ``POST /api/v1/samples`` cost a lease look-up (``GET``), the log's
 append script and the history's record script: three round trips, each a few hundred
-microseconds of the worker's CPU (issue 29's profile). Here the whole batch is one ``MULTI``
-of those scripts, each preceded by a guard that returns -1, writing nothing, while one of the
-batch's leases is held. ``MULTI`` runs them with no other client's command in between, so
+microseconds of the worker's CPU (issue 29's profile). Here the whole batch is one ``MULTI``:
+one append script for all of its items (``APPEND_MANY``: the key types checked and the id
+counter repaired once) and the history's record script per sample, each preceded by a guard
+that returns -1, writing nothing, while one of the batch's leases is held. ``MULTI`` runs them with no other client's command in between, so
 either every script sees no lease and writes, or none writes.
 
 The scripts go by ``EVALSHA`` alone: redis-py's ``Script`` objects in a pipeline would first
@@ -24,7 +25,7 @@ import redis
 from . import codec
 from .batch import Entry, HistoryRow
 from .redis_history_lua import RECORD
-from .redis_scripts import APPEND
+from .redis_scripts import APPEND_MANY
 
 #: Runs first in both scripts: KEYS after the script's own three are lease keys.
 _GUARD = """
@@ -32,7 +33,7 @@ for i = 4, #KEYS do
   if redis.call('EXISTS', KEYS[i]) == 1 then return -1 end
 end
 """
-_SCRIPTS = {"append": _GUARD + APPEND, "record": _GUARD + RECORD}
+_SCRIPTS = {"append": _GUARD + APPEND_MANY, "record": _GUARD + RECORD}
 
 
 class RedisBatch:
@@ -57,9 +58,8 @@ class RedisBatch:
         log = [self._log, self._seq, self._state]
         stamp = repr(time.time())
         # The samples were validated (no NaN): orjson writes them about 8 times faster.
-        appends = [[self.log_size, kind, stamp, codec.dumps_finite(data),
-                    *([state_key] if state_key is not None else [])]
-                   for kind, data, state_key in entries]
+        appends = [part for kind, data, state_key in entries
+                   for part in (kind, codec.dumps_finite(data), state_key or "")]
         records = [call for host, ts, values in history
                    for call in self._record_calls(host, ts, values)]  # type: ignore[attr-defined]
         for attempt in (1, 2):
@@ -67,8 +67,9 @@ class RedisBatch:
             try:
                 with self._errors():  # type: ignore[attr-defined]
                     pipe = self._bin.pipeline(transaction=True)
-                    for args in appends:
-                        pipe.evalsha(shas["append"], 3 + len(guards), *log, *guards, *args)
+                    if appends:
+                        pipe.evalsha(shas["append"], 3 + len(guards), *log, *guards,
+                                     self.log_size, stamp, *appends)
                     for keys, args in records:
                         pipe.evalsha(shas["record"], 3 + len(guards), *keys, *guards, *args)
                     results = pipe.execute()
@@ -80,4 +81,4 @@ class RedisBatch:
                 self._batch_shas = None
         if -1 in results:  # a lease is held: no script wrote anything
             return None
-        return [int(n) for n in results[:len(appends)]]
+        return [int(n) for n in results[0]] if appends else []
