@@ -151,7 +151,7 @@ def issued_key(given: str) -> dict | None:
     issued it and it is not revoked, else None; the secret is compared in constant time.
     Remembered for the request: the throttle (``app.web.throttle``) asks first."""
     known = g.get("issued_key")
-    if known is not None and known[0] == given:
+    if known is not None and known[0] == given:  # this request's own header both times
         return known[1]
     parsed = apikeys.parse_key(given)
     record = _accounts().key(parsed[0]) if parsed else None

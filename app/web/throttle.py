@@ -6,20 +6,22 @@ One application-wide limit, ``DASHBOARD_AUTH_FAILURES_PER_MINUTE`` per minute (d
 that only a failure deducts from (``app.web.credentials.failed`` marks the request); once a client
 address is past it, every request of it that carries a credential gets ``429`` with
 ``Retry-After`` until the minute is over, a right password or token included, so that a
-guesser cannot tell a right guess from a wrong one.
+guesser cannot tell a right guess from a wrong one. Only that answer carries ``Retry-After``;
+the others carry no ``X-RateLimit-*`` headers: working them out cost two more look-ups in the
+store per request that carries a credential (each agent's post, issue 29), for a limit that
+only failures count against.
 
 A right API key that this dashboard issued (``dk_<id>_<secret>``) is the exception: it is never
-checked against the limit. Its secret is 256 random bits, which no guesser finds with or without
-a throttle, and letting it through means an agent behind the same address (a NAT, a proxy) as a
-guesser keeps posting; the check cost every agent post a look-up in the store's Redis, about a
-tenth of a fleet's ingest CPU (issue 29). A wrong key still counts as a failure. Only that answer carries
-``Retry-After``; the others carry no ``X-RateLimit-*`` headers: working them out cost two more
-look-ups in the store per request that carries a credential (each agent's post, issue 29), for
-a limit that only failures count against. Sign-in posts have a second
-limit of the same size keyed by the name typed, so that guessing one person's password from many
-addresses is throttled too. Requests that carry no credential are exempt, so they cost no
-look-up. The counts live in the store's Redis when there is one (every worker and host shares
-them; with Sentinel, on the primary the sentinels name), in each process's memory otherwise.
+checked against the limit. Its secret is 256 random bits, which no guesser finds with or
+without a throttle, and letting it through means that an agent behind the same address (a NAT,
+a proxy) as a guesser keeps posting; the check cost every agent post a look-up in the store's
+Redis, about a tenth of a fleet's ingest CPU (issue 29). A wrong key still counts as a failure.
+
+Sign-in posts have a second limit of the same size keyed by the name typed, so that guessing
+one person's password from many addresses is throttled too. Requests that carry no credential
+are exempt, so they cost no look-up. The counts live in the store's Redis when there is one
+(every worker and host shares them; with Sentinel, on the primary the sentinels name), in each
+process's memory otherwise.
 
 Limits are per client address as Flask sees it: behind a proxy, that is the proxy unless
 ``DASHBOARD_TRUSTED_PROXIES`` says which proxies' ``X-Forwarded-For`` to trust.
