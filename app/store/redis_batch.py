@@ -6,8 +6,9 @@ append script and the history's record script: three round trips, each a few hun
 microseconds of the worker's CPU (issue 29's profile). Here the whole batch is one ``MULTI``:
 one append script for all of its items (``APPEND_MANY``: the key types checked and the id
 counter repaired once) and the history's record script per sample, each preceded by a guard
-that returns -1, writing nothing, while one of the batch's leases is held. ``MULTI`` runs them with no other client's command in between, so
-either every script sees no lease and writes, or none writes.
+that returns -1, writing nothing, while one of the batch's leases is held. ``MULTI`` runs them
+with no other client's command in between, so either every script sees no lease and writes, or
+none writes.
 
 The scripts go by ``EVALSHA`` alone: redis-py's ``Script`` objects in a pipeline would first
 ask ``SCRIPT EXISTS`` (one more round trip each time). They are loaded once per process, and
