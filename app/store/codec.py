@@ -1,10 +1,11 @@
-"""How the stores read the JSON they hold: the log's items, the state, the audit entries.
+"""How the stores read and write the JSON they hold: the log's items, the state, the audit
+entries.
 
 Every worker's tailer decodes every item of the log (a host's sample with its process table is
 about 3 KB of JSON); orjson decodes such an item about 5 times faster than the standard
 library's ``json`` (54 against 10 microseconds on this machine), which was 15 % of the
 dashboards' CPU in ``bench.fleetload``. The ingest path's batches are written with orjson too
-(:func:`dumps_finite`); other writes still use ``json.dumps``, which keeps ``NaN``.
+(:func:`dumps_finite`); other writes use :func:`dumps` (``json.dumps``), which keeps ``NaN``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def loads(text: str | bytes):
         return json.loads(text)
 
 
+def dumps(value) -> str:
+    """``value`` as compact JSON (``json.dumps``: ``NaN`` and ``Infinity`` are kept, and
+    :func:`loads` reads them back).
+
+    :raise TypeError: a value JSON cannot hold.
+    """
+    return json.dumps(value, separators=(",", ":"))
+
+
 def dumps_finite(value) -> bytes:
     """``value`` as compact JSON (UTF-8), for a value whose floats are all finite: what a
     payload schema let in (``allow_inf_nan=False``), as the samples of ``POST /api/v1/samples``.
@@ -42,4 +52,4 @@ def dumps_finite(value) -> bytes:
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:
-        return json.dumps(value, separators=(",", ":")).encode()
+        return dumps(value).encode()

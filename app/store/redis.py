@@ -32,7 +32,6 @@ undo it.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,10 +56,6 @@ _PAGE = 500  # entries per XREVRANGE while scanning backwards: one short call ea
 _MAX_BLOCK = 10.0
 #: Seconds a write that must survive a failover waits for a replica's confirmation.
 REPLICA_WAIT = 2.0
-
-
-def _json(value: dict) -> str:
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _stream_id(item_id: int) -> str:
@@ -157,7 +152,7 @@ class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
                replicated: bool = False) -> int:
         # redis-py retries a call whose connection failed. Should a reply be lost after Redis
         # ran the script, the retry logs the item a second time: at least once, never lost.
-        args = [self.log_size, kind, repr(time.time()), _json(data)]
+        args = [self.log_size, kind, repr(time.time()), codec.dumps(data)]
         if state_key is not None:
             args.append(state_key)
         return int(self._write(lambda client: self._append(
@@ -167,7 +162,8 @@ class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
                   expected: str, *, replicated: bool = False) -> int | None:
         # A lost reply retried by redis-py finds the state changed (by the first run) and
         # returns None: the caller then reads the state and sees its own write as the winner.
-        args = [self.log_size, kind, repr(time.time()), _json(data), state_key, field, expected]
+        args = [self.log_size, kind, repr(time.time()), codec.dumps(data), state_key, field,
+                expected]
         new_id = self._write(lambda client: self._append_if(
             keys=[self._log, self._seq, self._state], args=args, client=client), replicated)
         return None if new_id is None else int(new_id)
@@ -249,7 +245,8 @@ class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
         if value is None:
             self._write(lambda client: client.hdel(self._state, key), replicated)
         else:
-            self._write(lambda client: client.hset(self._state, key, _json(value)), replicated)
+            self._write(lambda client: client.hset(self._state, key, codec.dumps(value)),
+                        replicated)
 
     def states(self, prefix: str) -> dict[str, dict]:
         # HSCAN walks the whole hash (MATCH filters on the server); fine for the small families

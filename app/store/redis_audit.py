@@ -5,8 +5,6 @@ back. A mixin of :class:`app.store.redis.RedisStore`, whose ``_redis``, ``prefix
 
 from __future__ import annotations
 
-import json
-
 from . import codec
 
 
@@ -17,7 +15,7 @@ class RedisAudit:
         # Acknowledged once a replica has it (Sentinel): a failover cannot undo what the log
         # says someone did. WAIT after the ZADD covers the INCR before it too.
         entry_id = self._call(self._redis.incr, f"{self.prefix}audit:seq")
-        text = json.dumps({**entry, "id": entry_id}, separators=(",", ":"))
+        text = codec.dumps({**entry, "id": entry_id})
         self._write(lambda client: client.zadd(f"{self.prefix}audit", {text: entry_id}),
                     replicated=True)
         return entry_id

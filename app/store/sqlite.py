@@ -9,7 +9,6 @@ at once through a gevent event.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 import time
@@ -93,7 +92,7 @@ class SQLiteStore(SQLiteHistory, Store):
 
     def append(self, kind: str, data: dict, state_key: str | None = None, *,
                replicated: bool = False) -> int:
-        text = json.dumps(data, separators=(",", ":"))
+        text = codec.dumps(data)
         try:
             with self._db:  # one transaction: the log row and the state change land together
                 self._db.execute("BEGIN IMMEDIATE")
@@ -108,7 +107,7 @@ class SQLiteStore(SQLiteHistory, Store):
 
     def append_if(self, kind: str, data: dict, state_key: str, field: str,
                   expected: str, *, replicated: bool = False) -> int | None:
-        text = json.dumps(data, separators=(",", ":"))
+        text = codec.dumps(data)
         try:
             # BEGIN IMMEDIATE takes the write lock before the read: no other connection (of
             # any process) can change the state between our compare and our write.
@@ -203,7 +202,7 @@ class SQLiteStore(SQLiteHistory, Store):
                 self._db.execute("DELETE FROM state WHERE key = ?", (key,))
             else:
                 self._db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)",
-                                 (key, json.dumps(value, separators=(",", ":"))))
+                                 (key, codec.dumps(value)))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
 
@@ -247,7 +246,7 @@ class SQLiteStore(SQLiteHistory, Store):
             cur = self._db.execute(
                 "INSERT INTO audit (ts, who, action, data) VALUES (?, ?, ?, ?)",
                 (entry["ts"], entry["who"], entry["action"],
-                 json.dumps(entry, separators=(",", ":"))))
+                 codec.dumps(entry)))
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"SQLite write failed: {exc}") from exc
         return cur.lastrowid
