@@ -1,17 +1,7 @@
 """The process's cache of accounts and keys (``app.domain.accountcache``)."""
 
-import pytest
-
 from app.domain import apikeys
 from app.domain.accountcache import Accounts
-from app.store import open_store
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 's.sqlite3'}", log_size=1000, poll_interval=0.05)
-    yield store
-    store.close()
 
 
 class Clock:

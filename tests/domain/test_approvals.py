@@ -3,16 +3,8 @@
 import pytest
 
 from app.domain import approvals
-from app.store import open_store
 
 T0 = 1_800_000_000.0
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 's.sqlite3'}", log_size=1000, poll_interval=0.05)
-    yield store
-    store.close()
 
 
 def events(store):
