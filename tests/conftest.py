@@ -217,13 +217,15 @@ expect.set_options(timeout=15_000)
 def screenshot(locator, path: Path) -> None:
     """``locator.screenshot(path=path)``, asked again (up to five times) when a swap replaced
     the element meanwhile: a region whose readings come every second is often swapped while
-    Playwright waits for it to be stable."""
+    Playwright waits for it to be stable. Playwright words that as "not attached to the DOM"
+    or, when the old element was already detached but not yet freed, as "not visible"."""
     for attempt in range(5):
         try:
             locator.screenshot(path=path)
             return
         except PlaywrightError as exc:
-            if "not attached to the DOM" not in str(exc) or attempt == 4:
+            swapped = "not attached to the DOM" in str(exc) or "not visible" in str(exc)
+            if not swapped or attempt == 4:
                 raise
 
 
