@@ -4,14 +4,19 @@
 
 Each agent behaves as :class:`app.sources.agent.Agent` does with ``--interval 1/rate
 --processes --containers``: it takes a sample every interval (its own fixed offset within the
-interval, so that the agents are spread evenly over it), and while no send of its own is in
-flight it posts everything it holds (up to :data:`BATCH`) to ``POST /api/v1/samples`` with its
-``ingest`` key, on a new connection each time as ``urllib`` does; a sample taken meanwhile waits
-for the next send. Unlike the agent, a batch that gets no 202 is not sent again (the agent
+interval, so that the agents are spread evenly over it). Every ``per_post`` samples (``flask
+agent --send-every``), while no send of its own is in flight, it posts everything it holds (up
+to :data:`BATCH`) to ``POST /api/v1/samples`` with its ``ingest`` key, on a new connection each
+time as ``urllib`` does; a sample taken meanwhile waits for the next send. An agent's sends
+follow a grid that starts when it starts, so across a fleet they are spread over the
+``per_post`` intervals: here agent ``i`` sends after sample ``k`` when ``(k + 1 + i)`` is a
+multiple of ``per_post`` (sending all at once would measure a burst every ``per_post``
+intervals instead). Unlike the agent, a batch that gets no 202 is not sent again (the agent
 retries after a backoff): the run counts it, so that an overloaded dashboard shows as refused
-or unanswered samples rather than as a backlog. Every :data:`DETAILS_EVERY` samples a sample carries the host's ``processes``
-(:data:`PROCESSES` rows) and ``containers`` (:data:`CONTAINERS` rows, figures included), as the
-agent's ``--processes`` and ``--containers`` add them every 5 seconds.
+or unanswered samples rather than as a backlog. Every :data:`DETAILS_EVERY` samples a sample
+carries the host's ``processes`` (:data:`PROCESSES` rows) and ``containers``
+(:data:`CONTAINERS` rows, figures included), as the agent's ``--processes`` and
+``--containers`` add them every 5 seconds.
 
 Every sample carries a marker, its number ``k`` within the run, in figures the pages show
 (:func:`figures`): the fleet table reads it back from the memory (whole percent) and load per
@@ -22,6 +27,7 @@ CONFIG: ``{"hosts": [name, ...], "ports": [port, ...], "offsets": [seconds, ...]
 per host), "interval", "samples", "per_post",
 "start_at" (monotonic seconds), "t0" (Unix seconds of sample 0), "token"}``. RESULT:
 ``{"sent": {host: [[k, monotonic post time, status], ...]}, "statuses": {status: batches},
+"answers": [seconds from a batch's post to its whole answer, ...] (answered batches only),
 "cpu": CPU seconds of this process while posting, "elapsed": seconds}``; a status of 0 is a
 network error or no answer within :data:`TIMEOUT` seconds.
 """
@@ -151,6 +157,7 @@ class Agents:
         self.busy: set[str] = set()
         self.sent: dict[str, list] = {h: [] for h in config["hosts"]}
         self.statuses: Counter = Counter()
+        self.answers: list[float] = []
         self.tasks: set[asyncio.Task] = set()
 
     def take(self, host: str, index: int, k: int) -> None:
@@ -161,7 +168,7 @@ class Agents:
         if (k + index) % DETAILS_EVERY == 0:
             sample.update(self.extra[host])
         self.buffers[host].append((k, sample))
-        due = (k + 1) % self.config["per_post"] == 0 or k == self.config["samples"] - 1
+        due = (k + 1 + index) % self.config["per_post"] == 0 or k == self.config["samples"] - 1
         if due and host not in self.busy:
             task = asyncio.ensure_future(self.send(host))
             self.tasks.add(task)
@@ -187,6 +194,7 @@ class Agents:
                     await asyncio.wait_for(loop.create_connection(
                         lambda: _Post(request, done), "127.0.0.1", port), TIMEOUT)
                     status = await asyncio.wait_for(done, TIMEOUT)
+                    self.answers.append(time.monotonic() - posted)
                 except (OSError, asyncio.TimeoutError):
                     status = 0
                 self.statuses[status] += 1
@@ -210,7 +218,8 @@ class Agents:
         cpu_posting, elapsed = _cpu() - cpu, time.monotonic() - started
         while self.tasks:
             await asyncio.gather(*list(self.tasks))
-        return {"sent": self.sent, "statuses": dict(self.statuses), "cpu": cpu_posting,
+        return {"sent": self.sent, "statuses": dict(self.statuses), "answers": self.answers,
+                "cpu": cpu_posting,
                 "elapsed": elapsed}
 
 

@@ -44,6 +44,8 @@ def report(r: dict) -> str:
         f"{r['fleet_unseen']:,} not by the end (of the {r.get('fleet_hosts', r['hosts']):,} "
         "hosts the page shows) | "
         f"{r['fleet_p50']:.2f} / {r['fleet_p99']:.2f} | p99 < 2 |",
+        f"| post → its answer (the sample stored), p50 / p99 (ms) | "
+        f"{1000 * r.get('answer_p50', 0):.1f} / {1000 * r.get('answer_p99', 0):.1f} | |",
         f"| post → host page, p50 / p99 (s), {r['host_seen']:,} shown, "
         f"{r['host_unseen']:,} not by the end | "
         f"{r['host_p50']:.2f} / {r['host_p99']:.2f} | p99 < 2 |",

@@ -74,10 +74,11 @@ async def open_viewers(port: int, path: str, count: int, token: str, host: str |
 def latencies(viewers: list[Viewer], sent: dict[str, list], since: float) -> tuple[list, int]:
     """(seconds from each sample's post until each viewer shows it or a newer sample of its
     host, samples that no viewer showed by the end). ``sent``: ``{host: [[k, monotonic post
-    time, status], ...]}``; what a viewer showed before ``since`` (the snapshot before the
-    run) does not count, nor the marker of the sample ``fleetload.prime`` sent before the run
-    (``MARKERS - 1``): a host can enter a busy page's first rows with it after ``since``, and
-    as a marker above every other it made the run's samples look shown before their post.
+    time, status], ...]}``; samples posted before ``since`` (monotonic seconds) do not count,
+    nor what a viewer showed before it, nor the marker of the sample ``fleetload.prime`` sent
+    before the run (``MARKERS - 1``): a host can enter a busy page's first rows with it after
+    ``since``, and as a marker above every other it made the run's samples look shown before
+    their post.
 
     The fleet page draws every ``TABLE_STEP`` seconds, each time with each host's latest
     sample: a sample newer than the last draw is shown by the next one, or superseded by a
@@ -99,6 +100,8 @@ def latencies(viewers: list[Viewer], sent: dict[str, list], since: float) -> tup
             earliest.reverse()  # oldest first
             i = 0
             for k, posted, _status in sorted(rows):
+                if posted < since:
+                    continue
                 k %= MARKERS
                 while i < len(earliest) and earliest[i][0] < k:
                     i += 1

@@ -75,4 +75,7 @@ def test_the_fleet_load_runs_small_and_measures_what_it_reports(tmp_path):
         p50, p99 = map(float, re.search(rf"\| post → {page}, p50 / p99 \(s\), [\d,]+ "
                                         rf"[^|]*\| ([\d.]+) / ([\d.]+) \|", report).groups())
         assert 0 < p50 <= p99, report
+    p50, p99 = map(float, re.search(r"\| post → its answer [^|]*\| ([\d.]+) / ([\d.]+) \|",
+                                    report).groups())
+    assert 0 < p50 <= p99, report
     assert re.search(r"\| Redis per host, a year [^|]*\| \d+\.\d\d MB \|", report), report
