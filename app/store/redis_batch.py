@@ -5,7 +5,8 @@ Before, each sample of ``POST /api/v1/samples`` cost a lease look-up (``GET``), 
 append script and the history's record script: three round trips, each a few hundred
 microseconds of the worker's CPU (issue 29's profile). Here the whole batch is one ``MULTI``:
 one append script for all of its items (``APPEND_MANY``: the key types checked and the id
-counter repaired once) and the history's record script per sample, each preceded by a guard
+counter repaired once) and the history's record script per host and row group (each chunk
+rewritten once for all the samples it holds), each preceded by a guard
 that returns -1, writing nothing, while one of the batch's leases is held. ``MULTI`` runs them
 with no other client's command in between, so either every script sees no lease and writes, or
 none writes.
@@ -61,8 +62,7 @@ class RedisBatch:
         # The samples were validated (no NaN): orjson writes them about 8 times faster.
         appends = [part for kind, data, state_key in entries
                    for part in (kind, codec.dumps_finite(data), state_key or "")]
-        records = [call for host, ts, values in history
-                   for call in self._record_calls(host, ts, values)]  # type: ignore[attr-defined]
+        records = self._record_calls(history)  # type: ignore[attr-defined]
         for attempt in (1, 2):
             shas = self._batch_shas = self._batch_shas or self._load_batch_scripts()
             try:

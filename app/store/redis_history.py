@@ -14,10 +14,10 @@ Keys, under the store's prefix:
   default retention).
 - ``histkey`` (hash, key name -> id) and ``histkey:seq`` (its counter): the key dictionary.
 
-A sample is one Lua script per row group (one ``MULTI`` pipeline when a sample has several): it
-reads the raw chunk and the two bucket chunks at their scores, folds the new values in, writes
-them back and drops the chunks that left the retention. Scripts run atomically, so two writers
-never lose each other's fold. The janitor's :meth:`RedisHistory.trim_history` trims to the
+Samples are one Lua script per host and row group (one ``MULTI`` pipeline when there are
+several): it reads the raw chunk and the two bucket chunks each sample falls in, folds the new
+values in, writes each chunk back once and drops the chunks that left the retention. Scripts
+run atomically, so two writers never lose each other's fold. The janitor's :meth:`RedisHistory.trim_history` trims to the
 point, inside the oldest chunk too.
 """
 
@@ -90,24 +90,29 @@ class RedisHistory:
         return {n: self._key_ids[n] for n in names
                 if n in self._key_ids and self._key_ids[n] <= MAX_KEY_ID}
 
-    def _record_calls(self, host: str, ts: float,
-                      values: dict[str, float]) -> list[tuple[list[str], list]]:
-        """The ``(KEYS, ARGV)`` of each :data:`RECORD` call that keeps one sample (one per
-        row group); may create key ids (a round trip, the first time a key is seen)."""
-        ids = self._ids(values, create=True)
-        groups: dict[str, dict[int, float]] = {}
-        for key, value in values.items():
-            if key in ids:
-                groups.setdefault(row_group(key), {})[ids[key]] = clamp(float(value))
+    def _record_calls(self, rows: Iterable[tuple[str, float, dict[str, float]]],
+                      ) -> list[tuple[list[str], list]]:
+        """The ``(KEYS, ARGV)`` of each :data:`RECORD` call that keeps ``rows`` ((host, Unix
+        seconds, {key: value}), in order): one per host and row group, its samples in their
+        order. May create key ids (a round trip, the first time a key is seen)."""
+        rows = list(rows)
+        ids = self._ids({key for _, _, values in rows for key in values}, create=True)
+        calls: dict[tuple[str, str], list] = {}
+        for host, ts, values in rows:
+            groups: dict[str, dict[int, float]] = {}
+            for key, value in values.items():
+                if key in ids:
+                    groups.setdefault(row_group(key), {})[ids[key]] = clamp(float(value))
+            for grp, figures in groups.items():
+                calls.setdefault((host, grp), []).extend((raw_stamp(ts), encode_raw(figures)))
         now, keep = time.time(), self.history_retention
-        common = [bucket(ts, "1m"), bucket(ts, "1h"), repr((now - keep.raw) * 1000),
-                  repr(now - keep.minute - 60), repr(now - keep.hour - 3600)]
-        return [([self._zset(host, tier, grp) for tier in TIERS],
-                 [raw_stamp(ts), encode_raw(figures), *common])
-                for grp, figures in groups.items()]
+        cuts = [repr((now - keep.raw) * 1000), repr(now - keep.minute - 60),
+                repr(now - keep.hour - 3600)]
+        return [([self._zset(host, tier, grp) for tier in TIERS], [*cuts, *samples])
+                for (host, grp), samples in calls.items()]
 
     def record_history(self, host: str, ts: float, values: dict[str, float]) -> None:
-        calls = self._record_calls(host, ts, values)
+        calls = self._record_calls([(host, ts, values)])
         with self._errors():
             pipe = self._bin.pipeline(transaction=True) if len(calls) > 1 else None
             for keys, args in calls:

@@ -89,12 +89,15 @@ local function place(c, off)
   while j > 0 and offs[j] > off do offs[j + 1] = offs[j]; j = j - 1 end
   offs[j + 1] = off
 end
-local function save(key, old, start, c)
-  if old then redis.call('ZREM', key, old) end
+local function pack(start, c)
   local parts = {struct.pack('<i8', start), struct.pack('<H', #c.ids)}
   for _, id in ipairs(c.ids) do parts[#parts + 1] = struct.pack('<H', id) end
   for _, off in ipairs(c.offs) do parts[#parts + 1] = c.ents[off] end
-  redis.call('ZADD', key, start, table.concat(parts))
+  return table.concat(parts)
+end
+local function save(key, old, start, c)
+  if old then redis.call('ZREM', key, old) end
+  redis.call('ZADD', key, start, pack(start, c))
 end
 local function entry(ids, off, fields, kind, m, p)
   local fw, parts = FW[kind], {struct.pack('<H', off)}
@@ -107,9 +110,9 @@ local function entry(ids, off, fields, kind, m, p)
   end
   return table.concat(parts)
 end
--- Write fields (id -> packed field) into entry off of chunk m (nil: none yet), the entry's
--- other fields kept: one splice when its keys are all in the chunk, else the chunk rebuilt.
-local function splice(key, m, start, off, kind, fields)
+-- Chunk m (nil: none yet) with fields (id -> packed field) written into its entry off, the
+-- entry's other fields kept: one splice when its keys are all in the chunk, else rebuilt.
+local function spliced(m, start, off, kind, fields)
   if m then
     local n, ids, pos, first = head(m)
     local fits = true
@@ -118,10 +121,7 @@ local function splice(key, m, start, off, kind, fields)
       local w = 2 + n * FW[kind]
       local p, there = seek(m, first, w, off)
       local e = entry(ids, off, fields, kind, there and m, p)
-      redis.call('ZREM', key, m)
-      redis.call('ZADD', key, start, string.sub(m, 1, p - 1) .. e ..
-                 string.sub(m, there and p + w or p))
-      return
+      return string.sub(m, 1, p - 1) .. e .. string.sub(m, there and p + w or p)
     end
   end
   local c = open(m, kind)
@@ -129,59 +129,88 @@ local function splice(key, m, start, off, kind, fields)
   local p = c.ents[off]
   place(c, off)
   c.ents[off] = entry(c.ids, off, fields, kind, p, 1)
-  save(key, m, start, c)
+  return pack(start, c)
 end
 """
 
-#: KEYS: raw, 1m, 1h sorted sets. ARGV: ts (whole second, ms), figures packed as
-#: :func:`app.store.tiers.encode_raw` (doubles), 1m bucket start, 1h bucket start, then the
-#: cut-offs: raw points below ARGV[5] (ms) and buckets at or below ARGV[6] (1m) and ARGV[7]
-#: (1h) are outside the retention. Returns how many values were new.
+#: KEYS: raw, 1m, 1h sorted sets (one row group of one host). ARGV: the cut-offs, raw points
+#: below ARGV[1] (ms) and buckets at or below ARGV[2] (1m) and ARGV[3] (1h) being outside the
+#: retention, then for each sample in turn its ts (whole second, ms) and its figures packed as
+#: :func:`app.store.tiers.encode_raw` (doubles). Each chunk the samples touch is read once and
+#: written once: a batch's samples of one host mostly share their chunks (a raw chunk holds a
+#: minute), where a call per sample rewrote each chunk per sample. Returns how many values
+#: were new.
 RECORD = _LUA_CHUNK + """
-local ts, fig = tonumber(ARGV[1]), ARGV[2]
-local n, vals = struct.unpack('<H', fig, 1), {}
-for i = 1, n do
-  vals[struct.unpack('<H', fig, 1 + 2 * i)] = struct.unpack('<d', fig, 3 + 2 * n + 8 * (i - 1))
+local RAW, STEP, CH = @raw@, {0, 60, 3600}, {0, @1m@, @1h@}
+local cut = {tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])}
+-- tier -> start -> {old = the stored member or false, m = the chunk as it is now or nil}
+local chunks = {{}, {}, {}}
+local function chunk(tier, start)
+  local c = chunks[tier][start]
+  if not c then
+    local old = redis.call('ZRANGEBYSCORE', KEYS[tier], start, start)[1]
+    c = {old = old or false, m = old}
+    chunks[tier][start] = c
+  end
+  return c
 end
-local RAW = @raw@
-local rstart = ts - ts % RAW
-local off = ts - rstart
-local old = redis.call('ZRANGEBYSCORE', KEYS[1], rstart, rstart)[1]
-local have = current(old, off, 1)
-local fresh, fields, count = {}, {}, 0
-for id, v in pairs(vals) do
-  if not have[id] then fresh[id] = v; fields[id] = struct.pack('<f', v); count = count + 1 end
-end
-if count == 0 then return 0 end
-if ts >= tonumber(ARGV[5]) then splice(KEYS[1], old, rstart, off, 1, fields) end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[5]) - RAW)
-local STEP, CH = {0, 60, 3600}, {0, @1m@, @1h@}
-for tier = 2, 3 do
-  local b, cut = tonumber(ARGV[tier + 1]), tonumber(ARGV[tier + 4])
-  if b > cut then
-    local start = b - b % CH[tier]
-    local at = (b - start) / STEP[tier]
-    local m = redis.call('ZRANGEBYSCORE', KEYS[tier], start, start)[1]
-    local aggs = current(m, at, tier)
-    fields = {}
-    for id, v in pairs(fresh) do
-      local a = aggs[id]
-      if a == nil then fields[id] = struct.pack(FMT[tier], v, v, v, 1)
-      else
-        local lo, hi, avg, c = a[1], a[2], a[3], a[4]
-        if v < lo then lo = v end
-        if v > hi then hi = v end
-        if c < MOST[tier] then avg = (avg * c + v) / (c + 1); c = c + 1 end
-        fields[id] = struct.pack(FMT[tier], lo, hi, avg, c)
+local total = 0
+for a = 4, #ARGV, 2 do
+  local ts, fig = tonumber(ARGV[a]), ARGV[a + 1]
+  local n, vals = struct.unpack('<H', fig, 1), {}
+  for i = 1, n do
+    vals[struct.unpack('<H', fig, 1 + 2 * i)] = struct.unpack('<d', fig, 3 + 2 * n + 8 * (i - 1))
+  end
+  local rstart = ts - ts % RAW
+  local off = ts - rstart
+  local raw = chunk(1, rstart)
+  local have = current(raw.m, off, 1)
+  local fresh, fields, count = {}, {}, 0
+  for id, v in pairs(vals) do
+    if not have[id] then fresh[id] = v; fields[id] = struct.pack('<f', v); count = count + 1 end
+  end
+  if count > 0 then
+    total = total + count
+    if ts >= cut[1] then raw.m = spliced(raw.m, rstart, off, 1, fields) end
+    local s = ts / 1000
+    for tier = 2, 3 do
+      local b = s - s % STEP[tier]
+      if b > cut[tier] then
+        local start = b - b % CH[tier]
+        local at = (b - start) / STEP[tier]
+        local c = chunk(tier, start)
+        local aggs = current(c.m, at, tier)
+        fields = {}
+        for id, v in pairs(fresh) do
+          local g = aggs[id]
+          if g == nil then fields[id] = struct.pack(FMT[tier], v, v, v, 1)
+          else
+            local lo, hi, avg, k = g[1], g[2], g[3], g[4]
+            if v < lo then lo = v end
+            if v > hi then hi = v end
+            if k < MOST[tier] then avg = (avg * k + v) / (k + 1); k = k + 1 end
+            fields[id] = struct.pack(FMT[tier], lo, hi, avg, k)
+          end
+        end
+        c.m = spliced(c.m, start, at, tier, fields)
       end
-    end
-    splice(KEYS[tier], m, start, at, tier, fields)
-    if not m then
-      redis.call('ZREMRANGEBYSCORE', KEYS[tier], '-inf', cut - CH[tier] + STEP[tier])
     end
   end
 end
-return count
+if total == 0 then return 0 end
+for tier = 1, 3 do
+  for start, c in pairs(chunks[tier]) do
+    if c.m and c.m ~= c.old then
+      if c.old then redis.call('ZREM', KEYS[tier], c.old)
+      elseif tier > 1 then  -- a new bucket chunk: the chunks past the retention go
+        redis.call('ZREMRANGEBYSCORE', KEYS[tier], '-inf', cut[tier] - CH[tier] + STEP[tier])
+      end
+      redis.call('ZADD', KEYS[tier], start, c.m)
+    end
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', cut[1] - RAW)
+return total
 """
 
 RECORD = (RECORD.replace("@raw@", str(CHUNK["raw"] * 1000)).replace("@1m@", str(CHUNK["1m"]))

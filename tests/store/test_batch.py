@@ -65,3 +65,35 @@ def test_a_batch_after_a_lost_id_counter_still_takes_ids_above_the_log(store):
     assert [(i.id, i.data["n"]) for i in store.since(top)] == [(top + 1, 1), (top + 2, 2)]
     assert store.append("event", {"message": "after"}) == top + 3
     assert store.get_state("sample:b") is None
+
+
+def test_a_batch_keeps_the_same_history_as_its_samples_recorded_one_by_one(store):
+    """One record script per host and row group holds several samples (Redis reads and
+    writes each chunk once for them): what it keeps is what a call per sample keeps. The
+    samples cross a raw chunk (a minute) and a minute-bucket chunk (20 minutes), repeat a
+    second (only a new key of it counts), add a key half-way, carry containers, and one is
+    older than the raw tier keeps."""
+    now = time.time()
+    edge = (int(now) // 1200) * 1200  # a minute-bucket chunk starts here; raw chunks too
+    if now - edge < 90:
+        edge -= 1200  # every sample in the past
+    samples = [(edge - 3 - 2 * 86400, {"cpu_percent": 1.0})]  # past the raw tier's day
+    for n, ts in enumerate([edge - 3, edge - 2, edge - 2, edge - 1, edge, edge + 1, edge + 61]):
+        values = {"cpu_percent": 10.0 + n, "disk_percent:/": 50.0 + n}
+        if n == 2:  # the same second again: only its new key is kept
+            values = {"cpu_percent": 99.0, "mem_percent": 33.0}
+        if n >= 4:
+            values.update({"load1": n / 10, "container_cpu:web": n * 2.0,
+                           "container_memory:web": 1e6 * n})
+        samples.append((ts, values))
+    keys = sorted({key for _, values in samples for key in values})
+    for ts, values in samples:
+        store.record_history("single", ts, values)
+    assert store.append_batch([], [("batched", ts, values) for ts, values in samples]
+                              + [("other", samples[-1][0], {"cpu_percent": 5.0})]) == []
+    for tier in ("raw", "1m", "1h"):
+        span = (edge - 3 * 86400, now + 1)
+        single = store.history_many("single", keys, tier, *span)
+        assert store.history_many("batched", keys, tier, *span) == single, tier
+        assert any(single.values()), tier
+    assert [p[1] for p in store.history("other", "cpu_percent", "raw", edge, now + 1)] == [5.0]
