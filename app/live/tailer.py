@@ -39,11 +39,14 @@ _LINGER = 0.5  # seconds at most a sample's figures wait for news (Page.ready): 
 _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' writes, unwatched
 #: Seconds at least between two reads of the log while items keep coming. Many agents write a
 #: few items each, spread over the second: read as they came, each read brought one item and
-#: paid a round trip and a pass over every page for it. Once two reads in a row brought items
-#: within twice this time of each other, the next waits until this long after the last, and
-#: takes what came meanwhile in one pass; an item after a quiet spell, or a second one, is read
-#: at once.
-_GATHER = 0.025
+#: paid a round trip and a pass over every page for it. Once :data:`_GATHER_AFTER` reads in a
+#: row brought items less than twice this time apart on average, the next waits until this
+#: long after the last, and takes what came meanwhile in one pass; an item after a quiet
+#: spell, or one of a few, is read at once. At 1,000 agents, 0.1 s against 0.025 cut the
+#: dashboards' CPU per sample by a tenth (``bench.fleetload``, ``bench/RESULTS.md``); it
+#: delays a figure or an event by at most that much, and only under such a stream of writes.
+_GATHER = 0.1
+_GATHER_AFTER = 3
 #: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.
 _REMEMBERED = 256
 
@@ -72,8 +75,8 @@ class Tailer:
         heartbeat_due: dict[Page | Overview | AuditFeed, float] = {}
         expire_due = time.monotonic() + 1.0
         failing = False  # the last store.wait raised
-        # time.monotonic() of the last two reads that brought items: a burst when close
-        gathered = (float("-inf"), float("-inf"))
+        # time.monotonic() of the last reads that brought items: a stream of writes when close
+        gathered: deque[float] = deque([float("-inf")] * _GATHER_AFTER, maxlen=_GATHER_AFTER)
         while True:
             # Back for the next heartbeat, lifetime sweep or held figures (Page.ready).
             due = min([expire_due, *heartbeat_due.values(),
@@ -86,8 +89,8 @@ class Tailer:
                 watched = (live.viewers_here() or len(live.tasks) or len(live.approvals)
                            or len(live.json) or live.audit.watching() or len(live.compat))
                 poll = live.settings.tail_interval if watched else _IDLE_POLL
-                if gathered[1] - gathered[0] < 2 * _GATHER:
-                    gevent.sleep(max(gathered[1] + _GATHER - time.monotonic(), 0))
+                if gathered[-1] - gathered[0] < 2 * _GATHER * (_GATHER_AFTER - 1):
+                    gevent.sleep(max(gathered[-1] + _GATHER - time.monotonic(), 0))
                 timeout = max(due - time.monotonic(), 0.01)
                 # The default page is never dropped and folds every item: its last id is the
                 # tailer's cursor (a page made later starts at or after it).
@@ -115,7 +118,7 @@ class Tailer:
                 if self._suspect and self._notice_reset():
                     items = []
             if items:
-                gathered = (gathered[1], time.monotonic())
+                gathered.append(time.monotonic())
                 self._seen.extend((item.id, item.ts) for item in items)
                 try:
                     live.end_sessions(live.accounts.apply(items))
