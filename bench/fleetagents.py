@@ -42,6 +42,8 @@ import sys
 import time
 from collections import Counter
 
+import orjson
+
 #: Samples one send carries at most (the agent's ``--batch`` default).
 BATCH = 60
 #: Samples between two that carry processes and containers (``--processes 5 --containers 5``).
@@ -181,7 +183,9 @@ class Agents:
         try:
             while self.buffers[host]:
                 batch, self.buffers[host] = self.buffers[host][:BATCH], self.buffers[host][BATCH:]
-                body = json.dumps({"samples": [s for _, s in batch]}, separators=(",", ":")).encode()
+                # orjson: the generator shares the dashboards' two cores, and json.dumps was a
+                # quarter of its CPU.
+                body = orjson.dumps({"samples": [s for _, s in batch]})
                 port = self.ports[host]
                 request = (f"POST /api/v1/samples HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                            f"Authorization: Bearer {self.token}\r\nContent-Type: application/json"
