@@ -81,6 +81,11 @@ class Store(BatchWrites, abc.ABC):
     def recent(self, kind: str, count: int) -> list[Item]:
         """Return the latest ``count`` items of ``kind``, newest first."""
 
+    def recent_many(self, counts: dict[str, int]) -> dict[str, list[Item]]:
+        """:meth:`recent` of each ``{kind: count}``, by kind: ``{kind: [items, newest
+        first]}``. A backend that scans its log for a kind (Redis) does it once for all."""
+        return {kind: self.recent(kind, count) for kind, count in counts.items()}
+
     def find(self, kind: str, *, after_id: int = 0, limit: int = 100,
              where: dict[str, str] | None = None) -> list[Item]:
         """Return up to ``limit`` items of ``kind`` with ids above ``after_id``, newest first.

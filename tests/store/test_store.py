@@ -46,6 +46,17 @@ def test_recent_filters_by_kind(store):
     assert store.recent("task", 5) == []
 
 
+def test_recent_many_takes_each_kind_as_recent_does(store, monkeypatch):
+    monkeypatch.setattr("app.store.redis._PAGE", 7)  # Redis scans back in pages: several
+    for n in range(60):
+        store.append(("event", "metrics", "task", "custom")[n % 4], {"n": n})
+    got = store.recent_many({"event": 3, "task": 100, "custom": 0, "alert": 2})
+    assert {kind: [i.data["n"] for i in items] for kind, items in got.items()} == {
+        "event": [56, 52, 48], "task": list(range(58, 0, -4)), "custom": [], "alert": []}
+    assert got["task"] == store.recent("task", 100)
+    assert [i.data["n"] for i in store.find("metrics", limit=2)] == [57, 53]
+
+
 def test_log_is_bounded(store):
     for n in range(350):
         store.append("event", {"n": n})
