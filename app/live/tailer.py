@@ -43,8 +43,8 @@ _IDLE_POLL = 1.0  # seconds between two looks at the store for other processes' 
 #: row brought items less than twice this time apart on average, the next waits until this
 #: long after the last, and takes what came meanwhile in one pass; an item after a quiet
 #: spell, or one of a few, is read at once. At 1,000 agents, 0.1 s against 0.025 cut the
-#: dashboards' CPU per sample by a tenth (``bench.fleetload``, ``bench/RESULTS.md``); it
-#: delays a figure or an event by at most that much, and only under such a stream of writes.
+#: dashboards' CPU per sample by 16 % (``bench.fleetload``, ``bench/RESULTS.md``); it delays
+#: a figure or an event by at most that much, and only under such a stream of writes.
 _GATHER = 0.1
 _GATHER_AFTER = 3
 #: Latest items (id, ts) remembered to find where a failed-over store's log parted from ours.

@@ -17,8 +17,8 @@ Keys, under the store's prefix:
 Samples are one Lua script per host and row group (one ``MULTI`` pipeline when there are
 several): it reads the raw chunk and the two bucket chunks each sample falls in, folds the new
 values in, writes each chunk back once and drops the chunks that left the retention. Scripts
-run atomically, so two writers never lose each other's fold. The janitor's :meth:`RedisHistory.trim_history` trims to the
-point, inside the oldest chunk too.
+run atomically, so two writers never lose each other's fold. The janitor's
+:meth:`RedisHistory.trim_history` trims to the point, inside the oldest chunk too.
 """
 
 from __future__ import annotations

@@ -121,26 +121,23 @@ class LiveView:
         newer: folding their item again changes nothing)."""
         self.last_id = last = store.latest_id()
 
-        def upto(items: list[Item]) -> list[Item]:
-            return [item for item in items if item.id <= last]
-
+        # Several items a task: ten a task find the latest TASKS_KEPT as a rule. One scan for
+        # the three kinds: on Redis a rare kind reads the whole log back.
+        recent = {kind: [item for item in items if item.id <= last] for kind, items in
+                  store.recent_many({"event": self.events.maxlen or 0, "custom": CUSTOM_KEPT,
+                                     "task": TASKS_KEPT * 10}).items()}
         self.sample = store.get_state(f"sample:{self.host}")
         self.gone = False
         self.inside.load(store, self.host, self.panel)
-        # One scan of the log for the three kinds: on Redis a rare kind reads the whole log.
-        recent = store.recent_many({"event": self.events.maxlen or 0, "custom": CUSTOM_KEPT,
-                                    "task": TASKS_KEPT * 10})
         self.events.clear()
-        self.events.extend(upto(recent["event"]))
+        self.events.extend(recent["event"])
         self.panel.clear()
         self.alerts.clear()
         for alert in reversed(alerts_mod.all_alerts(store)):  # oldest first: bounds keep newest
             fold_alert(self.alerts, alert)
-        self.custom.load(store, list(reversed(upto(recent["custom"]))))
+        self.custom.load(store, list(reversed(recent["custom"])))
         self.tasks.clear()
-        # Several items a task: ten a task find the latest TASKS_KEPT as a rule. Oldest first,
-        # so that each task ends on its latest update.
-        for item in reversed(upto(recent["task"])):
+        for item in reversed(recent["task"]):  # oldest first: each task ends on its latest
             fold_task(self.tasks, item)
         self.approvals.load(store)
         self.notes.load(store)

@@ -94,6 +94,15 @@ def fed(url: str, text: str, after: float) -> float:
     return wait_for(find, what=f"the event {text!r}")
 
 
+def shown(url: str, fragment: str, *texts: str) -> str:
+    """``/fragments/<fragment>`` once it holds every one of ``texts``: the page follows the
+    store once its tailer read the list (up to 0.1 s later under a stream of writes)."""
+    def page():
+        html = httpx.get(f"{url}/fragments/{fragment}", timeout=10).text
+        return html if all(text in html for text in texts) else None
+    return wait_for(page, what=f"{texts} on /fragments/{fragment}")
+
+
 def run(engine, name: str, command: str, **options):
     return engine.containers.run(IMAGE, ["sh", "-c", command], name=name, detach=True,
                                  network_mode="none", **options)
@@ -113,8 +122,7 @@ def test_start_and_stop_reach_the_feed_and_page_and_the_rule_fires_and_resolves(
     done = time.time()
     assert fed(url, "dash-web started", began) - done < WITHIN
     assert stored_when(url, "dash-web", lambda r: r["state"] == "running") - done < WITHIN
-    page = httpx.get(url + "/fragments/containers", timeout=10).text
-    assert 'data-container="dash-web"' in page and "running" in page
+    shown(url, "containers", 'data-container="dash-web"', "running")
 
     began = time.time()
     engine.containers.get("dash-web").stop(timeout=1)
@@ -123,8 +131,7 @@ def test_start_and_stop_reach_the_feed_and_page_and_the_rule_fires_and_resolves(
     assert stored_when(url, "dash-web", lambda r: r["state"] == "exited") - done < WITHIN
     firing = wait_for(lambda: alert(url, "firing"), what="the container-down alert")
     assert "dash-web not running" in firing["message"]
-    card = httpx.get(url + "/fragments/container-counts", timeout=10).text
-    assert "1 stopped" in card
+    shown(url, "container-counts", "1 stopped")
 
     engine.containers.get("dash-web").start()
     wait_for(lambda: alert(url, "resolved"), what="the alert resolved once it runs again")
@@ -158,9 +165,8 @@ def test_an_unhealthy_health_check(dashboard, engine):
         healthcheck={"test": ["CMD", "false"], "interval": 1_000_000_000, "retries": 1})
     unhealthy = fed(url, "dash-sick is unhealthy", began)
     assert stored_when(url, "dash-sick", lambda r: r["health"] == "unhealthy") - unhealthy < WITHIN
-    page = httpx.get(url + "/fragments/containers", timeout=10).text
-    assert '<tr class="level-critical" data-container="dash-sick">' in page
-    assert "1 unhealthy" in httpx.get(url + "/fragments/container-counts", timeout=10).text
+    shown(url, "containers", '<tr class="level-critical" data-container="dash-sick">')
+    shown(url, "container-counts", "1 unhealthy")
 
 
 def test_a_restart_loop_and_an_out_of_memory_kill(dashboard, engine):
@@ -176,7 +182,7 @@ def test_a_restart_loop_and_an_out_of_memory_kill(dashboard, engine):
         mem_limit="8m", memswap_limit="8m")
     oom = fed(url, "dash-oom ran out of memory", began)
     assert stored_when(url, "dash-oom", lambda r: r["oom_killed"]) - oom < WITHIN
-    assert "out of memory" in httpx.get(url + "/fragments/containers", timeout=10).text
+    shown(url, "containers", "out of memory")
 
 
 def test_figures_and_history_only_while_someone_views_the_host(dashboard, engine):
