@@ -223,8 +223,7 @@ class Agents:
         while self.tasks:
             await asyncio.gather(*list(self.tasks))
         return {"sent": self.sent, "statuses": dict(self.statuses), "answers": self.answers,
-                "cpu": cpu_posting,
-                "elapsed": elapsed}
+                "cpu": cpu_posting, "elapsed": elapsed}
 
 
 def _cpu() -> float:

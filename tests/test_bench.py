@@ -79,3 +79,12 @@ def test_the_fleet_load_runs_small_and_measures_what_it_reports(tmp_path):
                                     report).groups())
     assert 0 < p50 <= p99, report
     assert re.search(r"\| Redis per host, a year [^|]*\| \d+\.\d\d MB \|", report), report
+
+
+def test_the_page_load_bench_finds_the_same_items_both_ways():
+    """``bench.pageload`` on a small log: it exits 1 when the one-scan read finds other items
+    than three scans do, or none of a kind."""
+    done = subprocess.run([sys.executable, "-m", "bench.pageload", "--items", "1200"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"ratio \(now / before\): CPU \d+\.\d\dx", done.stdout), done.stdout
