@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.pageload [--items 10000]
 
-A page is made (``app.view.regions.RegionsView.load``) when someone first opens a host, a
+A page is made (``app.view.regions.LiveView.load``) when someone first opens a host, a
 range or a language in a worker; it reads the latest events, custom series and tasks from the
 log. On a fleet the log is mostly samples and their process lists, and those kinds are rare in
 it, so the scan goes back through the whole log. One ``redis-server`` on 127.0.0.1, a store with
