@@ -63,9 +63,14 @@ def _stream_id(item_id: int) -> str:
     return f"{max(item_id, 0)}-0"
 
 
+def _item_id(stream_id: str) -> int:
+    """The :class:`Item` id of stream id ``stream_id`` (the inverse of :func:`_stream_id`)."""
+    return int(stream_id.partition("-")[0])
+
+
 def _item(entry: tuple[str, dict[str, str]]) -> Item:
     stream_id, fields = entry
-    return Item(int(stream_id.partition("-")[0]), fields["kind"], float(fields["ts"]),
+    return Item(_item_id(stream_id), fields["kind"], float(fields["ts"]),
                 codec.loads(fields["data"]))
 
 
@@ -184,7 +189,7 @@ class RedisStore(RedisBatch, RedisHistory, RedisAudit, Store):
             page = self._call(self._redis.xrevrange, self._log, high, low, count=_PAGE)
             yield from (_item(entry) for entry in page
                         if kinds is None or entry[1]["kind"] in kinds)
-            oldest = int(page[-1][0].partition("-")[0]) if page else 0
+            oldest = _item_id(page[-1][0]) if page else 0
             if len(page) < _PAGE or oldest - 1 <= after_id:
                 return
             high = _stream_id(oldest - 1)
