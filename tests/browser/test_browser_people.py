@@ -74,12 +74,13 @@ def test_three_people_each_with_the_rights_of_their_role(people_server, browser)
     for page in (viewer, operator):
         expect(page.get_by_role("link", name="Admin")).to_have_count(0)
 
-    # The operator approves: both other pages say who.
+    # The operator approves: both other pages say who. Within 5 s here, not the 1 s a quiet
+    # machine shows: the suite runs four browser tests on two cores (CI missed 1 s once).
     operator.locator(f"#approval-{approval_id}").get_by_role(
         "button", name="Approve", exact=True).click()
     for page in (viewer, admin):
         expect(page.locator(f"#decided-{approval_id}")).to_contain_text("approved by otto",
-                                                                       timeout=1000)
+                                                                       timeout=5000)
     ARTIFACTS.mkdir(exist_ok=True)
     viewer.screenshot(path=ARTIFACTS / "people-viewer-1280x900.png")
     operator.screenshot(path=ARTIFACTS / "people-operator-1280x900.png")
