@@ -41,12 +41,14 @@ class Run:
     post_errors: int = 0
 
 
-class StreamClient(asyncio.Protocol):
-    """One SSE viewer: sends the GET, counts bytes, records when each marker arrives."""
+class Tally:
+    """What one viewer received: bytes, and each marker of ``run.post_times`` counted once
+    (``delivered``), or as a duplicate or out of order. ``timed``: each new marker's latency
+    goes to ``run.latencies`` (seconds)."""
 
-    def __init__(self, request: bytes, run: Run) -> None:
-        self.request = request
+    def __init__(self, run: Run, timed: bool = True) -> None:
         self.run = run
+        self.timed = timed
         self.bytes = 0
         self.delivered = 0
         self.duplicates = 0
@@ -54,19 +56,11 @@ class StreamClient(asyncio.Protocol):
         self.last_seq = -1
         self.seen: set[int] = set()
         self.partial = b""  # the message being received, up to its blank line
-        self.first = asyncio.get_running_loop().create_future()
-        self.lost = asyncio.get_running_loop().create_future()
-        self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
-        transport.write(self.request)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
+    def feed(self, data: bytes, now: float) -> None:
+        """Count what ``data`` (the next bytes read) completes; ``now``: when it was read
+        (``time.monotonic()``)."""
         self.bytes += len(data)
-        if not self.first.done():
-            self.first.set_result(now)
         if b"bench" not in data and not self.partial:
             # No marker here: keep only what could begin one split across reads.
             self.partial = data[data.rfind(b"\n\n") + 2:][-16:]
@@ -89,9 +83,32 @@ class StreamClient(asyncio.Protocol):
             self.reordered += 1
         self.seen |= new
         self.last_seq = max(self.last_seq, max(seqs))
-        sent = self.run.post_times
-        self.run.latencies.extend(now - sent[seq] for seq in new)
+        if self.timed:
+            sent = self.run.post_times
+            self.run.latencies.extend(now - sent[seq] for seq in new)
         self.delivered += len(new)
+
+
+class StreamClient(asyncio.Protocol, Tally):
+    """One SSE viewer: sends the GET, counts what it reads (:class:`Tally`), records when each
+    marker arrives."""
+
+    def __init__(self, request: bytes, run: Run) -> None:
+        Tally.__init__(self, run)
+        self.request = request
+        self.first = asyncio.get_running_loop().create_future()
+        self.lost = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        if not self.first.done():
+            self.first.set_result(now)
+        self.feed(data, now)
 
     def connection_lost(self, exc) -> None:
         if not self.lost.done():
@@ -104,6 +121,12 @@ class StreamClient(asyncio.Protocol):
             self.transport.close()
 
 
+def stream_request(port: int, path: str, headers: str = "") -> bytes:
+    """The GET that opens a stream of ``path``; ``headers`` as :func:`open_clients` takes them."""
+    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Accept: text/event-stream\r\n{headers}\r\n").encode()
+
+
 async def open_clients(port: int, path: str, count: int, run: Run, *, batch: int = 250,
                        start: int = 0, timeout: float = 30.0,
                        headers: str = "") -> list[StreamClient]:
@@ -113,8 +136,7 @@ async def open_clients(port: int, path: str, count: int, run: Run, *, batch: int
     :raise TimeoutError: a batch did not get its first bytes within ``timeout`` seconds.
     """
     loop = asyncio.get_running_loop()
-    request = (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Accept: text/event-stream\r\n{headers}\r\n").encode()
+    request = stream_request(port, path, headers)
     clients: list[StreamClient] = []
     for offset in range(0, count, batch):
         made = []

@@ -79,7 +79,8 @@ class Settings:
     feed_size: Annotated[int, Field(ge=1, le=500)] = 20
     #: Messages a stream client may have queued before it counts as a slow consumer.
     queue_size: Annotated[int, Field(ge=1)] = 256
-    #: Seconds between two checks for writes by other processes (SQLite; Redis wakes itself).
+    #: Seconds between two checks for writes by other processes that inotify did not report
+    #: (SQLite: an append rings a bell file the others watch; Redis wakes itself).
     tail_interval: Seconds = 0.1
     #: ``sse`` (default) or ``poll``: how a page loaded without ``?transport=`` gets updates.
     transport: Literal["sse", "poll"] = "sse"

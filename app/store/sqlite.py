@@ -3,8 +3,9 @@
 sqlite3 blocks the gevent loop for each statement, so every statement here is short and indexed
 (primary-key range scans, one-row upserts). Writers from other processes are noticed through
 ``PRAGMA data_version`` on a connection of its own (it changes when *another* connection
-commits), checked every ``poll_interval`` seconds; writes from this process also wake the tailer
-at once through a gevent event.
+commits), checked when another process rings the bell after an append
+(:mod:`app.store.sqlite_wake`) and every ``poll_interval`` seconds; writes from this process
+also wake the tailer at once through a gevent event.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import gevent.event
 
 from . import Item, Store, StoreUnavailable, codec
 from .sqlite_history import SQLiteHistory
+from .sqlite_wake import Bell
 from .tiers import Retention
 
 _SCHEMA = """
@@ -85,6 +87,7 @@ class SQLiteStore(SQLiteHistory, Store):
             raise StoreUnavailable(f"cannot open SQLite store {path}: {exc}") from exc
         self._version = self._data_version()
         self._wake = gevent.event.Event()
+        self._bell = Bell(path + "-bell", self._wake, self)
         self._appends = 0
 
     def _data_version(self) -> int:
@@ -131,6 +134,7 @@ class SQLiteStore(SQLiteHistory, Store):
         if self._appends % TRIM_EVERY == 0:
             self._trim(new_id)
         self._wake.set()
+        self._bell.ring()
         return new_id
 
     def _trim(self, newest: int) -> None:
@@ -279,5 +283,6 @@ class SQLiteStore(SQLiteHistory, Store):
         return gone
 
     def close(self) -> None:
+        self._bell.close()
         self._db.close()
         self._tail.close()

@@ -5,6 +5,8 @@ Each contract test gets ``store`` and, where it needs a second process's view of
 fixtures in ``conftest.py``).
 """
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -12,9 +14,9 @@ import gevent
 import pytest
 import redis
 
-from app.store import StoreUnavailable, open_store
+from app.store import StoreUnavailable, open_store, sqlite_wake
 from app.store.redis import RedisStore
-from tests.servers import free_port
+from tests.servers import ROOT, free_port
 
 
 def test_ids_increase_and_items_come_back_in_order(store):
@@ -258,6 +260,47 @@ def test_wait_returns_what_an_earlier_batch_left_behind(tmp_path):
         assert [i.data["n"] for i in rest] == list(range(1000, 1500))
     finally:
         store.close()
+
+
+def test_a_commit_by_another_process_wakes_the_wait_before_the_poll_would(tmp_path):
+    # Another worker: a process of its own. The poll comes once a minute here, so the wait
+    # can only end in time through inotify's report of the write to the write-ahead log.
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    store = open_store(url, log_size=100, poll_interval=60)
+    writer = ("import sys; from app.store import open_store; "
+              "open_store(sys.argv[1], log_size=100, poll_interval=60)"
+              ".append('event', {'from': 'another process'})")
+    try:
+        started = time.monotonic()
+        child = subprocess.Popen([sys.executable, "-c", writer, url], cwd=ROOT)
+        with gevent.Timeout(50):
+            items = store.wait(0, timeout=45)
+        assert [i.data for i in items] == [{"from": "another process"}]
+        assert time.monotonic() - started < 30  # the process's start-up, on a loaded machine
+        assert child.wait(30) == 0
+    finally:
+        store.close()
+
+
+def test_without_inotify_the_poll_still_finds_another_connections_writes(tmp_path,
+                                                                         monkeypatch):
+    def no_inotify(**_kw):
+        raise OSError("inotify_init1: no such function")
+
+    monkeypatch.setattr(sqlite_wake, "INotify", no_inotify)
+    url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    deaf, other = (open_store(url, log_size=100, poll_interval=0.05) for _ in range(2))
+    writer = threading.Timer(0.2, other.append, ("event", {"from": "other"}))
+    writer.start()
+    try:
+        assert not deaf._bell.heard
+        with gevent.Timeout(10):
+            items = deaf.wait(0, timeout=8)
+        assert [i.data for i in items] == [{"from": "other"}]
+    finally:
+        writer.join()
+        deaf.close()
+        other.close()
 
 
 # -- Redis only -------------------------------------------------------------------------------
