@@ -29,8 +29,8 @@ from contextlib import nullcontext
 from pathlib import Path
 
 from bench import loadgen
-from bench.quiet import QuietViewers
 from bench.procstat import children, sockets, tree_cpu_seconds, tree_pss_bytes, tree_rss_bytes
+from bench.quiet import QuietViewers
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -611,11 +611,7 @@ if __name__ == "__main__":
 
         report, disordered = asyncio.run(main_soak(arguments.minutes))
     else:
-        if os.environ.get("BENCH_LOOP") == "uvloop":
-            import uvloop
-            report, disordered = uvloop.run(main(arguments))
-        else:
-            report, disordered = asyncio.run(main(arguments))
+        report, disordered = asyncio.run(main(arguments))
     print(report)
     if arguments.out:
         arguments.out.write_text(report)
