@@ -264,7 +264,7 @@ def test_wait_returns_what_an_earlier_batch_left_behind(tmp_path):
 
 def test_a_commit_by_another_process_wakes_the_wait_before_the_poll_would(tmp_path):
     # Another worker: a process of its own. The poll comes once a minute here, so the wait
-    # can only end in time through inotify's report of the write to the write-ahead log.
+    # can only end in time through the bell that process rings (app.store.sqlite_wake).
     url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
     store = open_store(url, log_size=100, poll_interval=60)
     writer = ("import sys; from app.store import open_store; "
