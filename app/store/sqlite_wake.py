@@ -29,30 +29,28 @@ class Bell:
 
     Where the file cannot be written the bell does not ring, and where inotify is missing (not
     Linux) or refuses the watch (its limits) it is not heard: the store's poll then notices
-    other processes' commits alone.
+    other processes' commits alone. A process hears its own rings too; the tailer then finds
+    ``PRAGMA data_version`` unchanged and reads nothing.
     """
 
     def __init__(self, path: str, wake: gevent.event.Event, owner: object) -> None:
         self._fd: int | None = None
         self._inotify: INotify | None = None
         self._watcher = None
+        weakref.finalize(owner, self.close)  # holds the bell, never the store
         try:
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            inotify = INotify(nonblocking=True)
+            self._inotify = INotify(nonblocking=True)
+            self._inotify.add_watch(path, flags.MODIFY)
         except (OSError, AttributeError):  # AttributeError: a libc without inotify
-            weakref.finalize(owner, self.close)
+            if self._inotify is not None:
+                self._inotify.close()
+                self._inotify = None
             return
-        try:
-            inotify.add_watch(path, flags.MODIFY)
-        except OSError:
-            inotify.close()
-        else:
-            self._inotify = inotify
-            self._watcher = gevent.get_hub().loop.io(inotify.fileno(), _READ)
-            # The callback holds the event and the descriptor, never the store: a store nobody
-            # closed is still collected, and then stops its watch.
-            self._watcher.start(_drain, inotify.fileno(), wake)
-        weakref.finalize(owner, self.close)
+        self._watcher = gevent.get_hub().loop.io(self._inotify.fileno(), _READ)
+        # The callback holds the event and the descriptor, never the store: a store nobody
+        # closed is still collected, and then stops its watch.
+        self._watcher.start(_drain, self._inotify.fileno(), wake)
 
     @property
     def heard(self) -> bool:
